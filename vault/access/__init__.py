@@ -1,0 +1,1 @@
+"""Access decisions: who may do what to which subject's data, for which purpose."""

@@ -1,0 +1,99 @@
+"""``create_app(settings)``: the Litestar application. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.logging.config import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from vault.config import Settings
+from vault.health import health
+from vault.http.middleware import request_id_middleware
+from vault.http.problems import EXCEPTION_HANDLERS
+from vault.services import Services, build_services
+
+API_VERSION = "0.1.0"
+
+
+def _logging_config(level: str) -> LoggingConfig:
+    # Handlers log the request id only; no request or response bodies, headers or cookies.
+    return LoggingConfig(
+        root={"level": level, "handlers": ["console"]},
+        filters={"request_id": {"()": "vault.requestctx.RequestIdLogFilter"}},
+        formatters={
+            "standard": {
+                "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+            }
+        },
+        handlers={
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "standard",
+                "filters": ["request_id"],
+            },
+            "queue_listener": {
+                "class": "litestar.logging.standard.QueueListenerHandler",
+                "handlers": ["cfg://handlers.console"],
+            },
+        },
+        loggers={"vault": {"level": level, "handlers": ["queue_listener"], "propagate": False}},
+        log_exceptions="never",
+        disable_stack_trace={Exception},
+    )
+
+
+def route_handlers() -> list[Any]:
+    """Every HTTP handler of the vault, capability by capability."""
+    return [health]
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """Build the app; ``services`` may be given (tests), else they are built from settings."""
+    owned = services is None
+    built = services or build_services(settings)
+
+    def close_services() -> None:
+        if owned:
+            built.close()
+
+    app = Litestar(
+        route_handlers=route_handlers(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.allowed_hosts),
+        openapi_config=OpenAPIConfig(
+            title="Records vault",
+            version=API_VERSION,
+            path="/schema",
+            # JSON and YAML only: the UIs load scripts from a CDN, and the vault runs offline.
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        logging_config=_logging_config(settings.log_level),
+        on_shutdown=[close_services],
+        debug=False,
+    )
+    app.state.services = built
+    # Wrap the outermost handler, not the routes: a 404 for an unknown path or a
+    # rejected Host header never reaches route middleware, and still needs an id.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    logging.getLogger("vault").debug("app created")
+    return app
+
+
+def app_from_env() -> Litestar:
+    """Factory for ASGI servers: settings from the environment."""
+    from vault.config import load_settings
+
+    return create_app(load_settings())

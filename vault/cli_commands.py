@@ -1,0 +1,18 @@
+"""Subcommands contributed by capabilities (keys, users, audit, consent, demo).
+
+Each capability module exposes ``register(subparsers)``; they are listed here
+so the command line is assembled in one visible place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+CAPABILITY_COMMANDS: tuple[str, ...] = ()
+
+
+def register_all(sub: argparse._SubParsersAction[Any]) -> None:
+    for module_name in CAPABILITY_COMMANDS:
+        importlib.import_module(module_name).register(sub)

@@ -1,0 +1,168 @@
+"""Settings: one typed object read from ``VAULT_*`` environment variables.
+
+Every field says what it holds. There is no default secret: the keyring is
+created by ``vault init`` and the service refuses to start without it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vault.errors import ConfigurationError
+
+
+class KeyProviderName(StrEnum):
+    FILE = "file"
+    PKCS11 = "pkcs11"
+
+
+class Argon2Profile(StrEnum):
+    """Named argon2id parameter sets (RFC 9106 section 4)."""
+
+    RFC_9106_LOW_MEMORY = "rfc9106-low-memory"
+    RFC_9106_HIGH_MEMORY = "rfc9106-high-memory"
+    # Only for tests: fast, weak. The service refuses it unless VAULT_TESTING is set.
+    CHEAPEST = "cheapest"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VAULT_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///vault.db",
+        description="SQLAlchemy URL of the store: a SQLite file by default, "
+        "postgresql+psycopg://... in production.",
+    )
+    key_provider: KeyProviderName = Field(
+        default=KeyProviderName.FILE,
+        description="Where the key-encryption key lives: 'file' (a local keyring) "
+        "or 'pkcs11' (an HSM).",
+    )
+    keys_dir: Path = Field(
+        default=Path("keys"),
+        description="Folder of the local keyring (file provider) and the signing key.",
+    )
+    keyring_passphrase: str | None = Field(
+        default=None,
+        repr=False,
+        description="Optional passphrase sealing the local keyring (argon2id-derived key).",
+    )
+    pkcs11_module: Path | None = Field(
+        default=None, description="Path of the PKCS#11 module (for example libsofthsm2.so)."
+    )
+    pkcs11_token_label: str | None = Field(
+        default=None, description="Label of the PKCS#11 token holding the KEK."
+    )
+    pkcs11_pin: str | None = Field(
+        default=None, repr=False, description="User PIN of the PKCS#11 token."
+    )
+    argon2_profile: Argon2Profile = Field(
+        default=Argon2Profile.RFC_9106_LOW_MEMORY,
+        description="argon2id parameters for passwords and PINs.",
+    )
+    token_ttl_seconds: int = Field(
+        default=8 * 3600, gt=0, description="How long a bearer token stays valid."
+    )
+    require_mfa: bool = Field(
+        default=False,
+        description="Require a TOTP second factor for admin and compliance_officer logins.",
+    )
+    login_max_failures: int = Field(
+        default=5, gt=0, description="Failed logins per account or address before 429."
+    )
+    login_window_seconds: int = Field(
+        default=900, gt=0, description="Window over which failed logins are counted."
+    )
+    pin_max_failures: int = Field(
+        default=5, gt=0, description="Wrong kiosk PINs per subject before 429."
+    )
+    break_glass_ttl_seconds: int = Field(
+        default=3600, gt=0, description="How long a break-glass grant lasts."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="Largest accepted request body, in bytes."
+    )
+    dek_cache_size: int = Field(
+        default=1024, ge=0, description="How many unwrapped subject keys to keep in memory."
+    )
+    dek_cache_ttl_seconds: float = Field(
+        default=300.0, ge=0, description="How long an unwrapped subject key stays cached."
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000, gt=0, description="Sign an audit checkpoint every N events."
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=300.0, gt=0, description="... or every T seconds, whichever comes first."
+    )
+    audit_batch_max: int = Field(
+        default=256, gt=0, description="Most audit events committed together (group commit)."
+    )
+    policies_dir: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "policies",
+        description="Folder of the Cedar policies, the data catalog and the consent forms.",
+    )
+    controller_name: str = Field(
+        default="Direktorat Jenderal Pemasyarakatan (Imipas)",
+        description="The data controller named on consent receipts.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"],
+        description="Host headers the service answers to.",
+    )
+    log_level: str = Field(default="INFO", description="Log level of the service.")
+    testing: bool = Field(
+        default=False, description="Allow test-only settings (cheap argon2). Never in production."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Settings:
+        if self.key_provider is KeyProviderName.PKCS11:
+            missing = [
+                f"VAULT_{name.upper()}"
+                for name in ("pkcs11_module", "pkcs11_token_label", "pkcs11_pin")
+                if getattr(self, name) in (None, "")
+            ]
+            if missing:
+                raise ValueError(f"the pkcs11 key provider needs {', '.join(missing)}")
+        if self.argon2_profile is Argon2Profile.CHEAPEST and not self.testing:
+            raise ValueError("VAULT_ARGON2_PROFILE=cheapest is only allowed with VAULT_TESTING=1")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment; raise ConfigurationError naming the bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            name = f"VAULT_{where.upper()}" if where else "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigurationError("; ".join(problems)) from None

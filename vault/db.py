@@ -1,0 +1,153 @@
+"""The store: a SQLModel engine, one transaction per unit of work, migrations.
+
+SQLite is the embedded default; every connection gets WAL, foreign keys,
+``secure_delete`` (so erased rows are overwritten on disk) and a busy timeout.
+PostgreSQL is reached through psycopg 3 by ``VAULT_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, create_engine
+
+from vault.errors import ConfigurationError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only clock stored times come from)."""
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Pragmas are per connection, so they are set on every new one.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        # FULL: an acknowledged audit event survives a power cut, not only a crash.
+        cursor.execute("PRAGMA synchronous=FULL")
+    finally:
+        cursor.close()
+
+
+READ_ONLY_OPTION = "vault_read_only"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred transaction that reads and then writes can fail to upgrade its
+    # lock when another writer got in between. Writing sessions therefore take
+    # the write lock up front (BEGIN IMMEDIATE), so the busy timeout queues them.
+    # Read-only sessions use a plain BEGIN: in WAL mode they never block a writer,
+    # which matters because the audit writer needs the lock while a read waits
+    # for its audit event to become durable.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, pool: bool = True) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            poolclass=None if pool else NullPool,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        poolclass=None if pool else NullPool,
+    )
+
+
+class Database:
+    """Owns the engine; hands out sessions that commit on success, roll back on error.
+
+    ``session()`` is for units of work that write; ``read_session()`` for those
+    that only read. Never append an audit event while a writing session is open
+    (see ``read_session``): decide and audit first, then write.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads.
+
+        Use it on every path that appends an audit event while its transaction
+        is open: on SQLite a writing session holds the database's one write lock,
+        and the audit writer would wait for it forever.
+        """
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.rollback()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def check_reachable(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except OperationalError as exc:
+            raise ConfigurationError(
+                f"VAULT_DATABASE_URL: the database cannot be reached ({type(exc.orig).__name__})"
+            ) from None
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        from alembic import command
+
+        command.upgrade(alembic_config(self), "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(database: Database) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = database.engine
+    return config

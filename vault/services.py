@@ -1,0 +1,41 @@
+"""The vault's long-lived parts, built once from settings and shared by every request.
+
+``build_services`` is the only place that wires capabilities together; the
+HTTP app and the CLI both use it, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from vault.config import Settings
+from vault.db import Database, utcnow
+
+log = logging.getLogger("vault")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime]
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    migrate: bool = False,
+) -> Services:
+    """Open the store (and migrate it if asked)."""
+    db = Database(settings.database_url)
+    db.check_reachable()
+    if migrate:
+        db.migrate()
+    return Services(settings=settings, db=db, clock=clock)

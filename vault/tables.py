@@ -1,0 +1,5 @@
+"""Every table of the vault, imported in one place so the metadata is complete.
+
+Alembic and the tests import this module; each capability owns its own tables
+and adds one import line here.
+"""
