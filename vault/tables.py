@@ -3,3 +3,7 @@
 Alembic and the tests import this module; each capability owns its own tables
 and adds one import line here.
 """
+
+from vault.records import models as records_models
+
+__all__ = ["records_models"]

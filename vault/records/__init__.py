@@ -1,0 +1,1 @@
+"""Subjects and their records: the only place that encrypts and decrypts fields."""
