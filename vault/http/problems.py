@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from vault.errors import RateLimited, VaultError
+from vault.errors import AuthenticationFailed, RateLimited, VaultError
 from vault.requestctx import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -34,6 +36,33 @@ _HTTP_TITLES = {
     422: ("invalid-input", "The request is not valid"),
     429: ("rate-limited", "Too many attempts"),
 }
+
+
+class Problem(msgspec.Struct):
+    """An RFC 9457 problem, as documented in the OpenAPI schema."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    request_id: str | None = None
+
+
+def problem_responses(*errors: type[VaultError]) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the vault errors a handler can raise (``responses=`` of a route)."""
+    specs: dict[int, ResponseSpec] = {}
+    documented: tuple[type[VaultError], ...] = (*errors, AuthenticationFailed)
+    for error in documented:
+        specs.setdefault(
+            error.status,
+            ResponseSpec(
+                data_container=Problem,
+                description=error.title,
+                media_type=PROBLEM_MEDIA_TYPE,
+                generate_examples=False,
+            ),
+        )
+    return specs
 
 
 def problem(
