@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vault.config import Settings
+from vault.consent.service import ConsentService
 from vault.db import Database, utcnow
 
 log = logging.getLogger("vault")
@@ -22,6 +23,7 @@ class Services:
     settings: Settings
     db: Database
     clock: Callable[[], datetime]
+    consents: ConsentService
 
     def close(self) -> None:
         self.db.dispose()
@@ -38,4 +40,5 @@ def build_services(
     db.check_reachable()
     if migrate:
         db.migrate()
-    return Services(settings=settings, db=db, clock=clock)
+    consents = ConsentService(settings, db, clock)
+    return Services(settings=settings, db=db, clock=clock, consents=consents)

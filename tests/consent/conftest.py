@@ -1,0 +1,127 @@
+"""Fixtures of the consent tests: a migrated store, a subject, and fakes of other capabilities."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+
+from vault.audit.events import AuditEvent
+from vault.config import Settings
+from vault.consent.service import ConsentService
+from vault.crypto.signing import Signer
+from vault.db import Database
+from vault.records.models import Subject
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+class FakeAudit:
+    """Keeps appended events in a list (the real log is tested by its owner)."""
+
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> int:
+        self.events.append(event)
+        return len(self.events)
+
+    def actions(self) -> list[str]:
+        return [event.action for event in self.events]
+
+
+class FakeHasher:
+    """PIN 'hashes' as 'h:' + PIN: enough to test the flow, never used outside tests."""
+
+    def hash(self, secret: str) -> str:
+        return "h:" + secret
+
+    def verify(self, stored_hash: str, secret: str) -> bool:
+        return stored_hash == "h:" + secret
+
+
+class FakeFacts:
+    """Dates of birth by subject id."""
+
+    def __init__(self) -> None:
+        self.births: dict[uuid.UUID, date] = {}
+
+    def date_of_birth(self, session: Session, subject_id: uuid.UUID) -> date:
+        from vault.errors import NotFound
+
+        if subject_id not in self.births:
+            raise NotFound("No date of birth.")
+        return self.births[subject_id]
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def signer() -> Signer:
+    return Signer(secrets.token_bytes(32))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def audit() -> FakeAudit:
+    return FakeAudit()
+
+
+@pytest.fixture
+def facts() -> FakeFacts:
+    return FakeFacts()
+
+
+@pytest.fixture
+def consents(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    audit: FakeAudit,
+    facts: FakeFacts,
+    signer: Signer,
+) -> ConsentService:
+    return ConsentService(
+        settings, db, clock, hasher=FakeHasher(), signer=signer, audit=audit, facts=facts
+    )
+
+
+def add_subject(
+    db: Database, organization: str = "rutan-jakpus", pin_hash: str | None = "h:2468"
+) -> uuid.UUID:
+    subject = Subject(
+        organization=organization,
+        nik_index=uuid.uuid4().hex,
+        register_index=uuid.uuid4().hex,
+        pin_hash=pin_hash,
+    )
+    with db.session() as session:
+        session.add(subject)
+    return subject.id

@@ -1,0 +1,86 @@
+"""Tables of consents. History is never overwritten.
+
+A signed consent is one ``consents`` row and one ``consent_purposes`` row per
+purpose of its form (granted or refused); neither is ever updated. It ends by
+one ``consent_endings`` row (withdrawn, superseded or expired; at most one per
+consent, so two concurrent withdrawals cannot both succeed). A consent is
+active at time T when it was signed before T, expires after T, and has no
+ending at or before T: expiry is enforced when a decision is made, not by a job.
+"""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field
+
+from vault.stamps import Stamped, utc_field
+
+
+class EndingKind(StrEnum):
+    WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"
+    EXPIRED = "expired"
+
+
+class SignedBy(StrEnum):
+    SUBJECT = "subject"
+    GUARDIAN = "guardian"
+
+
+class Consent(Stamped, table=True):
+    __tablename__ = "consents"
+
+    subject_id: uuid.UUID = Field(foreign_key="subjects.id", index=True)
+    form_id: str = Field(max_length=64)
+    form_version: int
+    language: str = Field(max_length=8)
+    # SHA-256 (hex) of the exact text shown (ConsentForm.render).
+    text_sha256: str = Field(max_length=64)
+    signed_at: datetime = utc_field(nullable=False)
+    expires_at: datetime = utc_field(nullable=False, index=True)
+    witness_id: uuid.UUID
+    witness_org: str = Field(max_length=64)
+    method: str = Field(max_length=16)  # "pin"
+    signed_by: str = Field(max_length=16)  # SignedBy
+    guardian_name: str | None = Field(default=None, max_length=200)
+    guardian_relation: str | None = Field(default=None, max_length=64)
+    assent: bool | None = Field(default=None)  # a minor's own agreement, beside the guardian's
+    receipt_id: uuid.UUID = Field(unique=True)
+    receipt_jws: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ConsentPurpose(Stamped, table=True):
+    __tablename__ = "consent_purposes"
+    __table_args__ = (UniqueConstraint("consent_id", "purpose"),)
+
+    consent_id: uuid.UUID = Field(foreign_key="consents.id", index=True)
+    subject_id: uuid.UUID = Field(index=True)
+    purpose: str = Field(max_length=64)
+    granted: bool
+    # Comma-separated Category values and organisation codes (resolved, no placeholders).
+    categories: str = Field(max_length=255)
+    recipients: str = Field(max_length=512)
+
+
+class ConsentEnding(Stamped, table=True):
+    __tablename__ = "consent_endings"
+
+    consent_id: uuid.UUID = Field(foreign_key="consents.id", unique=True)
+    kind: str = Field(max_length=16)  # EndingKind
+    at: datetime = utc_field(nullable=False)
+    actor_id: uuid.UUID | None = Field(default=None)  # a user, the subject, or None (the vault)
+    actor_kind: str = Field(max_length=16)  # "staff", "subject" or "system"
+    # A code from WITHDRAWAL_REASONS, never free text (it could carry health data).
+    reason: str | None = Field(default=None, max_length=32)
+    superseded_by: uuid.UUID | None = Field(default=None)
+
+
+class PinFailure(Stamped, table=True):
+    """One wrong PIN for a subject: counted in the database so every worker sees it."""
+
+    __tablename__ = "consent_pin_failures"
+
+    subject_id: uuid.UUID = Field(index=True)
+    at: datetime = utc_field(nullable=False, index=True)
