@@ -1,0 +1,1 @@
+"""Users, organisations, password and PIN hashing, bearer tokens, TOTP and login limits."""

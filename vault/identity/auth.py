@@ -1,0 +1,48 @@
+"""The authentication middleware: every route needs a bearer token unless its
+handler says ``opt={"exclude_from_auth": True}``.
+
+Exclusions are by handler option, never by unanchored path pattern (a pattern
+``/login`` would also open ``/records/login-history``). The only path pattern
+is the OpenAPI document, anchored at both ends.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio.to_thread
+from litestar.connection import ASGIConnection
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.authentication import (
+    AbstractAuthenticationMiddleware,
+    AuthenticationResult,
+)
+
+from vault.errors import AuthenticationFailed
+
+if TYPE_CHECKING:
+    from vault.identity.service import IdentityService
+
+EXCLUDE_OPT_KEY = "exclude_from_auth"
+# The OpenAPI document describes the public contract and holds nothing secret.
+OPEN_PATH_PATTERNS = [r"^/schema(/[A-Za-z0-9._-]*)?$"]
+
+
+class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
+        header = connection.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationFailed("A valid bearer token is required.")
+        identity: IdentityService = connection.app.state.services.identity
+        # A database lookup: off the event loop.
+        user = await anyio.to_thread.run_sync(identity.authenticate, value.strip())
+        return AuthenticationResult(user=user, auth=user.token_id)
+
+
+def authentication_middleware() -> DefineMiddleware:
+    return DefineMiddleware(
+        BearerTokenMiddleware,
+        exclude=OPEN_PATH_PATTERNS,
+        exclude_from_auth_key=EXCLUDE_OPT_KEY,
+    )
