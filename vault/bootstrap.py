@@ -7,13 +7,34 @@ from vault.db import Database
 
 
 def initialise(settings: Settings) -> list[str]:
-    """Bring a store and keyring to a usable state; return what was done, line by line."""
+    """Bring a store and keyring to a usable state; return what was done, line by line.
+
+    The keyring (file provider) or the token's keys (pkcs11) are created only
+    when the database holds no wrapped data keys; otherwise a missing keyring
+    stops here with a message naming ``VAULT_KEYS_DIR``.
+    """
+    from vault.crypto.providers.base import SIGNING_SEED_LABEL
+    from vault.crypto.signing import Signer
+    from vault.keys.wiring import ensure_provider
+
     report: list[str] = []
     db = Database(settings.database_url)
     try:
         db.check_reachable()
         db.migrate()
         report.append(f"database ready: {_redact(settings.database_url)}")
+        provider, created = ensure_provider(settings, db)
+        try:
+            report.extend(created)
+            versions = provider.versions()
+            report.append(
+                f"key provider {provider.name}: KEK versions {versions}, "
+                f"current {provider.current_version()}"
+            )
+            signer = Signer(provider.derive_secret(SIGNING_SEED_LABEL))
+            report.append(f"signing key ready: kid {signer.key_id}")
+        finally:
+            provider.close()
     finally:
         db.dispose()
     return report

@@ -5,6 +5,7 @@ and adds one import line here.
 """
 
 from vault.consent import tables as consent_tables
+from vault.keys import models as keys_models
 from vault.records import models as records_models
 
-__all__ = ["consent_tables", "records_models"]
+__all__ = ["consent_tables", "keys_models", "records_models"]

@@ -1,0 +1,1 @@
+"""Key providers: where key-encryption keys (KEKs) live. See ``base.KeyProvider``."""

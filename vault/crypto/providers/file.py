@@ -1,0 +1,368 @@
+"""The ``file`` key provider: a keyring file in ``VAULT_KEYS_DIR``.
+
+``keyring.json`` (mode 0600, refused if group or others may read it) holds
+the KEK versions and a root secret. Unsealed, it is that JSON. Sealed with a
+passphrase, it is an envelope: the keyring JSON encrypted with AES-256-GCM
+under a key derived from the passphrase with argon2id (parameters and salt
+stored beside it, and bound as associated data)::
+
+    {"format": "vault-keyring/v1", "sealed": true,
+     "kdf": {"name": "argon2id", "salt": "<b64>", "iterations": 3,
+             "memory_kib": 65536, "lanes": 4},
+     "nonce": "<b64>", "ciphertext": "<b64>"}
+
+Other processes (``vault keys rotate``) may change the file while the service
+runs; the provider notices (file identity and mtime) and reloads, so a DEK
+rewrapped under a newer version still unwraps. Writers take an exclusive lock
+and replace the file atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import fcntl
+import json
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap_with_padding,
+    aes_key_wrap_with_padding,
+)
+
+from vault.crypto.keys import DataKey, WrappedKey
+from vault.errors import ConfigurationError, KeyUnavailable
+
+KEYRING_FILE = "keyring.json"
+LOCK_FILE = ".keyring.lock"
+FORMAT = "vault-keyring/v1"
+_SEAL_AAD = b"vault-keyring/v1/sealed"
+
+
+@dataclass(frozen=True)
+class Argon2Params:
+    """argon2id parameters for sealing the keyring (RFC 9106 low-memory by default)."""
+
+    iterations: int = 3
+    memory_kib: int = 65536
+    lanes: int = 4
+
+
+CHEAP_ARGON2 = Argon2Params(iterations=1, memory_kib=64, lanes=1)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: Any) -> bytes:
+    if not isinstance(text, str):
+        raise ValueError("expected base64 text")
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def _derive_seal_key(passphrase: str, salt: bytes, params: Argon2Params) -> bytes:
+    return Argon2id(
+        salt=salt,
+        length=32,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+    ).derive(passphrase.encode("utf-8"))
+
+
+@dataclass
+class _Seal:
+    key: bytes
+    kdf: dict[str, Any]
+
+
+class FileKeyProvider:
+    """KEKs in a local keyring file; AES key wrap with padding (RFC 5649)."""
+
+    name = "file"
+
+    def __init__(self, keys_dir: Path, passphrase: str | None = None) -> None:
+        """Open an existing keyring; ``ConfigurationError`` if it is missing or unusable."""
+        self.keys_dir = keys_dir
+        self.path = keys_dir / KEYRING_FILE
+        self._passphrase = passphrase
+        self._lock = threading.RLock()
+        self._seal: _Seal | None = None
+        self._keks: dict[int, bytes] = {}
+        self._current = 0
+        self._root = b""
+        self._retired: list[int] = []
+        self._identity: tuple[int, int, int] | None = None
+        self._load()
+
+    def __repr__(self) -> str:
+        return f"FileKeyProvider(path={str(self.path)!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a key provider cannot be pickled")
+
+    # -- creation --------------------------------------------------------------------
+
+    @staticmethod
+    def exists(keys_dir: Path) -> bool:
+        return (keys_dir / KEYRING_FILE).exists()
+
+    @classmethod
+    def create(
+        cls,
+        keys_dir: Path,
+        passphrase: str | None = None,
+        argon2: Argon2Params | None = None,
+    ) -> FileKeyProvider:
+        """Write a new keyring (KEK version 1 and a root secret); refuse if one exists."""
+        keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = keys_dir / KEYRING_FILE
+        with _exclusive(keys_dir):
+            if path.exists():
+                raise ConfigurationError(f"a keyring already exists at {path}")
+            contents = {
+                "format": FORMAT,
+                "current": 1,
+                "keks": {"1": _b64(os.urandom(32))},
+                "retired": [],
+                "root": _b64(os.urandom(32)),
+            }
+            seal = None
+            if passphrase:
+                params = argon2 or Argon2Params()
+                salt = os.urandom(16)
+                kdf = {
+                    "name": "argon2id",
+                    "salt": _b64(salt),
+                    "iterations": params.iterations,
+                    "memory_kib": params.memory_kib,
+                    "lanes": params.lanes,
+                }
+                seal = _Seal(_derive_seal_key(passphrase, salt, params), kdf)
+            _write(path, _encode(contents, seal))
+        return cls(keys_dir, passphrase)
+
+    # -- loading ---------------------------------------------------------------------
+
+    def _file_identity(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _load(self) -> None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            raise ConfigurationError(
+                f"no keyring at {self.path} (VAULT_KEYS_DIR); run `vault init` to create one"
+            ) from None
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o077:
+            raise ConfigurationError(
+                f"the keyring {self.path} may be read by others (mode {mode:o}); "
+                f"run `chmod 600 {self.path}`"
+            )
+        raw = self.path.read_bytes()
+        contents = self._decode(raw)
+        try:
+            keks = {int(v): _unb64(k) for v, k in contents["keks"].items()}
+            current = int(contents["current"])
+            root = _unb64(contents["root"])
+            retired = [int(v) for v in contents.get("retired", [])]
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise ConfigurationError(f"the keyring {self.path} is damaged") from None
+        if current not in keks or any(len(k) != 32 for k in keks.values()) or len(root) != 32:
+            raise ConfigurationError(f"the keyring {self.path} is damaged")
+        self._keks, self._current, self._root, self._retired = keks, current, root, retired
+        self._identity = (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _decode(self, raw: bytes) -> dict[str, Any]:
+        try:
+            outer = json.loads(raw)
+            if not isinstance(outer, dict) or outer.get("format") != FORMAT:
+                raise ValueError("not a keyring")
+        except ValueError:
+            raise ConfigurationError(f"{self.path} is not a vault keyring") from None
+        if not outer.get("sealed"):
+            if self._passphrase:
+                raise ConfigurationError(
+                    f"VAULT_KEYRING_PASSPHRASE is set but the keyring {self.path} is not "
+                    "sealed; unset the variable (or recreate the keyring sealed)"
+                )
+            self._seal = None
+            return outer
+        if not self._passphrase:
+            raise ConfigurationError(
+                f"the keyring {self.path} is sealed: set VAULT_KEYRING_PASSPHRASE"
+            )
+        try:
+            kdf = outer["kdf"]
+            params = Argon2Params(
+                iterations=int(kdf["iterations"]),
+                memory_kib=int(kdf["memory_kib"]),
+                lanes=int(kdf["lanes"]),
+            )
+            if kdf.get("name") != "argon2id":
+                raise ValueError("unknown kdf")
+            salt, nonce, ciphertext = (
+                _unb64(kdf["salt"]),
+                _unb64(outer["nonce"]),
+                _unb64(outer["ciphertext"]),
+            )
+            key = _derive_seal_key(self._passphrase, salt, params)
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise ConfigurationError(f"the keyring {self.path} is damaged") from None
+        try:
+            inner = AESGCM(key).decrypt(nonce, ciphertext, _seal_aad(kdf))
+        except InvalidTag:
+            raise ConfigurationError(
+                f"VAULT_KEYRING_PASSPHRASE does not open the keyring {self.path} "
+                "(wrong passphrase, or the file was altered)"
+            ) from None
+        self._seal = _Seal(key, kdf)
+        contents: dict[str, Any] = json.loads(inner)
+        return contents
+
+    def _refresh(self) -> None:
+        """Reload if another process replaced the keyring file."""
+        if self._file_identity() != self._identity:
+            self._load()
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[None]:
+        with self._lock, _exclusive(self.keys_dir):
+            self._load()
+            yield
+            contents = {
+                "format": FORMAT,
+                "current": self._current,
+                "keks": {str(v): _b64(k) for v, k in sorted(self._keks.items())},
+                "retired": sorted(self._retired),
+                "root": _b64(self._root),
+            }
+            _write(self.path, _encode(contents, self._seal))
+            self._identity = self._file_identity()
+
+    # -- the protocol ----------------------------------------------------------------
+
+    def current_version(self) -> int:
+        with self._lock:
+            self._refresh()
+            return self._current
+
+    def versions(self) -> list[int]:
+        with self._lock:
+            self._refresh()
+            return sorted(self._keks)
+
+    def wrap(self, dek: DataKey) -> WrappedKey:
+        with self._lock:
+            self._refresh()
+            version = self._current
+            kek = self._keks[version]
+        return WrappedKey(version, aes_key_wrap_with_padding(kek, dek.material))
+
+    def unwrap(self, wrapped: WrappedKey) -> DataKey:
+        kek = self._keks.get(wrapped.kek_version)
+        if kek is None:
+            with self._lock:
+                self._refresh()
+                kek = self._keks.get(wrapped.kek_version)
+        if kek is None:
+            state = "was retired" if wrapped.kek_version in self._retired else "is not"
+            raise KeyUnavailable(
+                f"KEK version {wrapped.kek_version} {state} in the keyring {self.path}; "
+                f"it holds versions {sorted(self._keks)}"
+            )
+        try:
+            return DataKey(aes_key_unwrap_with_padding(kek, wrapped.blob))
+        except (InvalidUnwrap, ValueError):
+            raise KeyUnavailable(
+                f"a data key does not unwrap under KEK version {wrapped.kek_version} of "
+                f"{self.path}: the keyring does not belong to this database, or the row was altered"
+            ) from None
+
+    def new_version(self) -> int:
+        with self._editing():
+            version = max([*self._keks, *self._retired]) + 1
+            self._keks[version] = os.urandom(32)
+            self._current = version
+        return version
+
+    def retire(self, version: int) -> None:
+        with self._editing():
+            if version == self._current:
+                raise ConfigurationError(f"KEK version {version} is current; rotate first")
+            if version not in self._keks:
+                raise KeyUnavailable(f"KEK version {version} is not in the keyring")
+            del self._keks[version]
+            self._retired.append(version)
+
+    def derive_secret(self, label: bytes) -> bytes:
+        return HKDF(hashes.SHA256(), 32, None, b"vault/root/v1/" + label).derive(self._root)
+
+    def close(self) -> None:
+        """Nothing to release; key bytes go with the object."""
+
+
+def _seal_aad(kdf: dict[str, Any]) -> bytes:
+    return _SEAL_AAD + json.dumps(kdf, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _encode(contents: dict[str, Any], seal: _Seal | None) -> bytes:
+    inner = json.dumps(contents, indent=2, sort_keys=True).encode("utf-8")
+    if seal is None:
+        return inner
+    nonce = os.urandom(12)
+    ciphertext = AESGCM(seal.key).encrypt(nonce, inner, _seal_aad(seal.kdf))
+    outer = {
+        "format": FORMAT,
+        "sealed": True,
+        "kdf": seal.kdf,
+        "nonce": _b64(nonce),
+        "ciphertext": _b64(ciphertext),
+    }
+    return json.dumps(outer, indent=2, sort_keys=True).encode("utf-8")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically with a 0600 file holding ``data``."""
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextlib.contextmanager
+def _exclusive(keys_dir: Path) -> Iterator[None]:
+    """An exclusive lock between processes editing the keyring."""
+    fd = os.open(keys_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

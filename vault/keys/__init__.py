@@ -1,0 +1,2 @@
+"""Subjects' data keys in the store: the ``subject_keys`` table, the ``SubjectKeys``
+service (with its cache of unwrapped keys), KEK rotation and the ``vault keys`` commands."""

@@ -1,0 +1,114 @@
+"""Building the key provider and the key services from settings.
+
+The rule that protects data: a keyring is created only for a database that
+holds no wrapped data keys. If the database has some and the keyring is
+missing, or the keyring lacks a version the database uses, the vault refuses
+to start and says which, rather than silently making a new key that would
+leave every existing field unreadable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, inspect, select
+
+from vault.config import Argon2Profile, KeyProviderName, Settings
+from vault.crypto.blind_index import BlindIndex
+from vault.crypto.providers.base import SIGNING_SEED_LABEL, KeyProvider
+from vault.crypto.providers.file import CHEAP_ARGON2, Argon2Params, FileKeyProvider
+from vault.crypto.signing import Signer
+from vault.db import Database
+from vault.errors import ConfigurationError
+from vault.keys.models import SubjectKey
+from vault.keys.service import DekCache, SubjectKeys
+
+
+@dataclass
+class KeyServices:
+    keys: KeyProvider
+    subject_keys: SubjectKeys
+    blind_index: BlindIndex
+    signer: Signer
+
+
+def argon2_params(settings: Settings) -> Argon2Params:
+    """The argon2id cost of sealing the keyring, from the same profile as passwords."""
+    if settings.argon2_profile is Argon2Profile.CHEAPEST:
+        return CHEAP_ARGON2
+    if settings.argon2_profile is Argon2Profile.RFC_9106_HIGH_MEMORY:
+        return Argon2Params(iterations=1, memory_kib=2 * 1024 * 1024, lanes=4)
+    return Argon2Params()
+
+
+def wrapped_key_counts(db: Database) -> dict[int, int]:
+    """How many wrapped DEKs each KEK version has in the store ({} before migration)."""
+    if not inspect(db.engine).has_table(SubjectKey.__tablename__):
+        return {}
+    table = SubjectKey.__table__  # type: ignore[attr-defined]  # set by SQLModel
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.kek_version, func.count()).group_by(table.c.kek_version)
+        ).all()
+    return {int(version): int(count) for version, count in rows}
+
+
+def open_provider(settings: Settings) -> KeyProvider:
+    """The configured provider over existing key material (never creates any)."""
+    if settings.key_provider is KeyProviderName.PKCS11:
+        from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
+
+        return Pkcs11KeyProvider.from_settings(settings)
+    return FileKeyProvider(settings.keys_dir, settings.keyring_passphrase)
+
+
+def ensure_provider(settings: Settings, db: Database) -> tuple[KeyProvider, list[str]]:
+    """Open the provider, creating its key material on a first run; check it fits the store."""
+    report: list[str] = []
+    counts = wrapped_key_counts(db)
+    if settings.key_provider is KeyProviderName.FILE and not FileKeyProvider.exists(
+        settings.keys_dir
+    ):
+        if counts:
+            raise ConfigurationError(
+                f"the keyring is missing from VAULT_KEYS_DIR={settings.keys_dir} but the "
+                f"database holds {sum(counts.values())} wrapped data keys; restore the "
+                "keyring from its backup (a new keyring would make every field unreadable)"
+            )
+        provider: KeyProvider = FileKeyProvider.create(
+            settings.keys_dir, settings.keyring_passphrase, argon2_params(settings)
+        )
+        sealed = " (sealed with VAULT_KEYRING_PASSPHRASE)" if settings.keyring_passphrase else ""
+        report.append(f"keyring created: {provider.path}{sealed}")  # type: ignore[attr-defined]
+    elif settings.key_provider is KeyProviderName.PKCS11:
+        from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
+
+        provider, created = Pkcs11KeyProvider.ensure(settings, may_create=not counts)
+        if created:
+            report.append(f"KEK version 1 created in PKCS#11 token {settings.pkcs11_token_label}")
+    else:
+        provider = open_provider(settings)
+    missing = sorted(set(counts) - set(provider.versions()))
+    if missing:
+        provider.close()
+        raise ConfigurationError(
+            f"the database holds data keys wrapped under KEK versions {missing}, which the "
+            f"{provider.name} key provider does not have (VAULT_KEYS_DIR / token): "
+            "wrong keyring for this database?"
+        )
+    return provider, report
+
+
+def build_key_services(settings: Settings, db: Database) -> KeyServices:
+    provider, _ = ensure_provider(settings, db)
+    return key_services(settings, provider)
+
+
+def key_services(settings: Settings, provider: KeyProvider) -> KeyServices:
+    cache = DekCache(settings.dek_cache_size, settings.dek_cache_ttl_seconds)
+    return KeyServices(
+        keys=provider,
+        subject_keys=SubjectKeys(provider, cache),
+        blind_index=BlindIndex(provider.derive_secret),
+        signer=Signer(provider.derive_secret(SIGNING_SEED_LABEL)),
+    )
