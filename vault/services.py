@@ -11,12 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from vault.audit.log import AuditLog
 from vault.config import Settings
 from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.signing import Signer
 from vault.db import Database, utcnow
+from vault.identity.passwords import SecretHasher
+from vault.identity.service import IdentityService
 from vault.keys.service import SubjectKeys
 from vault.keys.wiring import build_key_services
 
@@ -32,9 +35,13 @@ class Services:
     subject_keys: SubjectKeys
     blind_index: BlindIndex
     signer: Signer
+    audit: AuditLog
+    hasher: SecretHasher
+    identity: IdentityService
     consents: ConsentService
 
     def close(self) -> None:
+        self.audit.close()
         self.keys.close()
         self.db.dispose()
 
@@ -51,7 +58,17 @@ def build_services(
     if migrate:
         db.migrate()
     key_services = build_key_services(settings, db)
-    consents = ConsentService(settings, db, clock)
+    audit = AuditLog(
+        settings.database_url,
+        clock=clock,
+        signer=None,
+        checkpoint_every=settings.audit_checkpoint_every,
+        checkpoint_seconds=settings.audit_checkpoint_seconds,
+        batch_max=settings.audit_batch_max,
+    )
+    consents = ConsentService(settings, db, clock, audit=audit)
+    hasher = SecretHasher(settings.argon2_profile)
+    identity = IdentityService(db, hasher, settings, audit, clock)
     return Services(
         settings=settings,
         db=db,
@@ -60,5 +77,8 @@ def build_services(
         subject_keys=key_services.subject_keys,
         blind_index=key_services.blind_index,
         signer=key_services.signer,
+        audit=audit,
         consents=consents,
+        hasher=hasher,
+        identity=identity,
     )

@@ -4,8 +4,10 @@ Alembic and the tests import this module; each capability owns its own tables
 and adds one import line here.
 """
 
+from vault.audit import models as audit_models
 from vault.consent import tables as consent_tables
+from vault.identity import models as identity_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
 
-__all__ = ["consent_tables", "keys_models", "records_models"]
+__all__ = ["audit_models", "consent_tables", "identity_models", "keys_models", "records_models"]

@@ -1,0 +1,50 @@
+"""Tables of the audit log: the hash-chained events and the signed checkpoints.
+
+The chain is over ``canonical`` (the exact bytes that were hashed), not over the
+other columns: those are copies kept only so queries can filter on an index.
+Verification never re-encodes an event; it hashes the stored bytes.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary
+from sqlmodel import Field
+
+from vault.stamps import Stamped, utc_field
+
+
+class AuditRow(Stamped, table=True):
+    """One event of the chain: ``hash = SHA-256(prev_hash || canonical)``."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_subject_seq", "subject_id", "seq"),
+        Index("ix_audit_events_actor_seq", "actor_id", "seq"),
+        Index("ix_audit_events_time", "time"),
+    )
+
+    # Gapless, starting at 1; unique so that two writers can never share one.
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    time: datetime = utc_field()
+    action: str = Field(max_length=64)
+    outcome: str = Field(max_length=16)
+    actor_id: uuid.UUID | None = Field(default=None)
+    subject_id: uuid.UUID | None = Field(default=None)
+    break_glass: bool = Field(default=False)
+    prev_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    canonical: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AuditCheckpointRow(Stamped, table=True):
+    """A signature over (seq, head hash, time): pins the chain up to ``seq``."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    head_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    time: datetime = utc_field()
+    key_id: str = Field(max_length=128)
+    # Over the bytes ``vault.audit.checkpoints.Checkpoint.signed_bytes()`` rebuilds.
+    signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

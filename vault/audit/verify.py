@@ -1,0 +1,175 @@
+"""Verification of the audit chain and its checkpoints, streaming.
+
+Checks, in one pass in ``seq`` order: sequence numbers start at 1 without gaps
+or repeats; every ``prev_hash`` is the hash of the event before it; every
+``hash`` is ``SHA-256(prev_hash || canonical)``; every checkpoint (from the
+vault's table and any pinned externally) carries a valid signature by a
+published key and names the head hash the chain really has at its ``seq``; no
+checkpoint names a ``seq`` beyond the end of the chain (a truncation).
+
+What it cannot see on its own: events appended after the newest checkpoint
+are protected by the chain only, so someone with write access to the database
+can rewrite or drop that tail consistently. Checkpoints signed often (every N
+events or T seconds, and on shutdown) and copies pinned outside the vault
+bound that window; see docs/audit.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, func, select
+
+from vault.audit.canonical import GENESIS_HASH, link_hash
+from vault.audit.checkpoints import Checkpoint, SignatureVerifier, default_verifier
+from vault.audit.log import CHECKPOINTS, EVENTS
+from vault.db import READ_ONLY_OPTION
+
+STREAM_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    events: int
+    checkpoints: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    # Non-fatal observations (e.g. a pinned checkpoint the vault's table lacks).
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "checkpoints": self.checkpoints,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+        }
+
+
+def stored_checkpoints(conn: Connection) -> list[Checkpoint]:
+    rows = conn.execute(
+        select(
+            CHECKPOINTS.c.seq,
+            CHECKPOINTS.c.head_hash,
+            CHECKPOINTS.c.time,
+            CHECKPOINTS.c.key_id,
+            CHECKPOINTS.c.signature,
+        ).order_by(CHECKPOINTS.c.seq)
+    )
+    return [
+        Checkpoint(
+            seq=int(seq), head_hash=bytes(head), time=moment, key_id=key_id, signature=bytes(sig)
+        )
+        for seq, head, moment, key_id, sig in rows
+    ]
+
+
+class _Failure(Exception):
+    def __init__(self, seq: int, problem: str) -> None:
+        super().__init__(problem)
+        self.seq = seq
+        self.problem = problem
+
+
+def verify_chain(
+    engine: Engine,
+    *,
+    public_keys: Sequence[Mapping[str, str]] = (),
+    pinned: Iterable[Checkpoint] = (),
+    verifier: SignatureVerifier | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    """Verify the whole chain; ``progress(done, total)`` is called every chunk.
+
+    ``public_keys`` are the signing keys' public JWKs (current and retired);
+    ``pinned`` are checkpoints kept outside the vault. With no keys, any
+    checkpoint fails (an unverifiable checkpoint proves nothing).
+    """
+    reader = engine.execution_options(**{READ_ONLY_OPTION: True})
+    with reader.connect() as conn, conn.begin():
+        all_checkpoints = []
+        seen: set[tuple[int, bytes]] = set()
+        for checkpoint in [*stored_checkpoints(conn), *pinned]:
+            if (checkpoint.seq, checkpoint.signature) not in seen:
+                seen.add((checkpoint.seq, checkpoint.signature))
+                all_checkpoints.append(checkpoint)
+        total = int(conn.execute(select(func.count()).select_from(EVENTS)).scalar_one())
+        by_seq: dict[int, list[Checkpoint]] = {}
+        for checkpoint in all_checkpoints:
+            by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
+        check_signature = _signature_checker(public_keys, verifier)
+        last_good_checkpoint = 0
+        expected = 1
+        prev = GENESIS_HASH
+        try:
+            for cp_seq in sorted(by_seq):
+                for checkpoint in by_seq[cp_seq]:
+                    if not check_signature(checkpoint):
+                        raise _Failure(cp_seq, f"checkpoint at seq {cp_seq}: bad signature")
+            rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(
+                select(
+                    EVENTS.c.seq, EVENTS.c.prev_hash, EVENTS.c.canonical, EVENTS.c.hash
+                ).order_by(EVENTS.c.seq)
+            )
+            for seq, prev_hash, canonical, digest in rows:
+                if seq != expected:
+                    problem = (
+                        f"seq {expected} is missing" if seq > expected else f"seq {seq} repeats"
+                    )
+                    raise _Failure(expected, problem)
+                if prev_hash != prev:
+                    raise _Failure(seq, f"seq {seq}: prev_hash does not match the event before")
+                computed = link_hash(prev, canonical)
+                if digest != computed:
+                    raise _Failure(seq, f"seq {seq}: its hash does not match its content")
+                here = by_seq.get(seq)
+                if here is not None:
+                    if any(cp.head_hash != computed for cp in here):
+                        # The chain up to here is self-consistent, so it was rewritten
+                        # from after the last checkpoint that still matches.
+                        raise _Failure(
+                            last_good_checkpoint + 1,
+                            f"the chain at seq {seq} differs from its signed checkpoint: "
+                            f"events {last_good_checkpoint + 1}..{seq} were rewritten",
+                        )
+                    last_good_checkpoint = seq
+                prev = computed
+                expected += 1
+                if progress is not None and seq % STREAM_CHUNK == 0:
+                    progress(seq, total)
+            beyond = [cp_seq for cp_seq in by_seq if cp_seq >= expected]
+            if beyond:
+                raise _Failure(
+                    expected,
+                    f"a signed checkpoint names seq {max(beyond)} but the chain ends at "
+                    f"{expected - 1}: events were removed from the end",
+                )
+        except _Failure as failure:
+            return VerifyReport(
+                ok=False,
+                events=expected - 1,
+                checkpoints=len(all_checkpoints),
+                first_bad_seq=failure.seq,
+                problem=failure.problem,
+            )
+        if progress is not None:
+            progress(expected - 1, total)
+        return VerifyReport(ok=True, events=expected - 1, checkpoints=len(all_checkpoints))
+
+
+def _signature_checker(
+    public_keys: Sequence[Mapping[str, str]], verifier: SignatureVerifier | None
+) -> Callable[[Checkpoint], bool]:
+    chosen: list[SignatureVerifier] = [verifier] if verifier is not None else []
+
+    def check(checkpoint: Checkpoint) -> bool:
+        if not public_keys:
+            return False
+        if not chosen:
+            chosen.append(default_verifier())
+        return checkpoint.signature_valid(public_keys, chosen[0])
+
+    return check
