@@ -16,7 +16,7 @@ bound that window; see docs/audit.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, func, select
@@ -109,12 +109,7 @@ def verify_chain(
                 for checkpoint in by_seq[cp_seq]:
                     if not check_signature(checkpoint):
                         raise _Failure(cp_seq, f"checkpoint at seq {cp_seq}: bad signature")
-            rows = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(
-                select(
-                    EVENTS.c.seq, EVENTS.c.prev_hash, EVENTS.c.canonical, EVENTS.c.hash
-                ).order_by(EVENTS.c.seq)
-            )
-            for seq, prev_hash, canonical, digest in rows:
+            for seq, prev_hash, canonical, digest in _stream(conn):
                 if seq != expected:
                     problem = (
                         f"seq {expected} is missing" if seq > expected else f"seq {seq} repeats"
@@ -158,6 +153,24 @@ def verify_chain(
         if progress is not None:
             progress(expected - 1, total)
         return VerifyReport(ok=True, events=expected - 1, checkpoints=len(all_checkpoints))
+
+
+def _stream(conn: Connection) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+    """Every event in seq order, a chunk at a time (keyset pages: bounded memory on
+    both stores, and no server-side cursor left open when verification stops early)."""
+    after = 0
+    while True:
+        chunk = conn.execute(
+            select(EVENTS.c.seq, EVENTS.c.prev_hash, EVENTS.c.canonical, EVENTS.c.hash)
+            .where(EVENTS.c.seq > after)
+            .order_by(EVENTS.c.seq)
+            .limit(STREAM_CHUNK)
+        ).all()
+        for seq, prev_hash, canonical, digest in chunk:
+            yield int(seq), bytes(prev_hash), bytes(canonical), bytes(digest)
+        if len(chunk) < STREAM_CHUNK:
+            return
+        after = int(chunk[-1][0])
 
 
 def _signature_checker(
