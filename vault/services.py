@@ -61,7 +61,7 @@ def build_services(
     audit = AuditLog(
         settings.database_url,
         clock=clock,
-        signer=None,
+        signer=key_services.signer,
         checkpoint_every=settings.audit_checkpoint_every,
         checkpoint_seconds=settings.audit_checkpoint_seconds,
         batch_max=settings.audit_batch_max,
