@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     pin_max_failures: int = Field(
         default=5, gt=0, description="Wrong kiosk PINs per subject before 429."
     )
+    pin_window_seconds: int = Field(
+        default=900, gt=0, description="Window over which wrong PINs of a subject are counted."
+    )
     break_glass_ttl_seconds: int = Field(
         default=3600, gt=0, description="How long a break-glass grant lasts."
     )

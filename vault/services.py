@@ -66,8 +66,11 @@ def build_services(
         checkpoint_seconds=settings.audit_checkpoint_seconds,
         batch_max=settings.audit_batch_max,
     )
-    consents = ConsentService(settings, db, clock, audit=audit)
     hasher = SecretHasher(settings.argon2_profile)
+    # The date-of-birth source (services.records) is bound where records are built.
+    consents = ConsentService(
+        settings, db, clock, audit=audit, hasher=hasher, signer=key_services.signer
+    )
     identity = IdentityService(db, hasher, settings, audit, clock)
     return Services(
         settings=settings,

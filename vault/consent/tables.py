@@ -58,6 +58,7 @@ class ConsentPurpose(Stamped, table=True):
     consent_id: uuid.UUID = Field(foreign_key="consents.id", index=True)
     subject_id: uuid.UUID = Field(index=True)
     purpose: str = Field(max_length=64)
+    position: int = Field(default=0)  # the purpose's place on the form
     granted: bool
     # Comma-separated Category values and organisation codes (resolved, no placeholders).
     categories: str = Field(max_length=255)

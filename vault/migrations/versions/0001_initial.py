@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:10:58.785820
+Create Date: 2026-11-24 00:15:58.223372
 """
 
 from collections.abc import Sequence
@@ -279,6 +279,7 @@ def upgrade() -> None:
         sa.Column("consent_id", sa.Uuid(), nullable=False),
         sa.Column("subject_id", sa.Uuid(), nullable=False),
         sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("granted", sa.Boolean(), nullable=False),
         sa.Column("categories", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("recipients", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
