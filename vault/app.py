@@ -12,10 +12,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from vault.access.http import HANDLERS as ACCESS_HANDLERS
 from vault.config import Settings
 from vault.health import health
 from vault.http.middleware import request_id_middleware
 from vault.http.problems import EXCEPTION_HANDLERS
+from vault.identity.auth import authentication_middleware
+from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.services import Services, build_services
 
 API_VERSION = "0.1.0"
@@ -50,7 +53,7 @@ def _logging_config(level: str) -> LoggingConfig:
 
 def route_handlers() -> list[Any]:
     """Every HTTP handler of the vault, capability by capability."""
-    return [health]
+    return [health, *IDENTITY_HANDLERS, *ACCESS_HANDLERS]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -65,6 +68,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     app = Litestar(
         route_handlers=route_handlers(),
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[authentication_middleware()],
         request_max_body_size=settings.max_body_bytes,
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.allowed_hosts),
         openapi_config=OpenAPIConfig(

@@ -11,6 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from vault.access.engine import PolicyEngine
+from vault.access.facts import AccessFacts
+from vault.access.service import AccessService
+from vault.access.wiring import load_policy_engine
 from vault.audit.log import AuditLog
 from vault.config import Settings
 from vault.consent.service import ConsentService
@@ -38,6 +42,9 @@ class Services:
     audit: AuditLog
     hasher: SecretHasher
     identity: IdentityService
+    policy: PolicyEngine
+    access_facts: AccessFacts
+    access: AccessService
     consents: ConsentService
 
     def close(self) -> None:
@@ -72,6 +79,8 @@ def build_services(
         settings, db, clock, audit=audit, hasher=hasher, signer=key_services.signer
     )
     identity = IdentityService(db, hasher, settings, audit, clock)
+    policy = load_policy_engine(settings, audit)
+    access = AccessService(db, policy, audit, settings, clock)
     return Services(
         settings=settings,
         db=db,
@@ -84,4 +93,7 @@ def build_services(
         consents=consents,
         hasher=hasher,
         identity=identity,
+        policy=policy,
+        access_facts=AccessFacts(),
+        access=access,
     )

@@ -4,10 +4,18 @@ Alembic and the tests import this module; each capability owns its own tables
 and adds one import line here.
 """
 
+from vault.access import models as access_models
 from vault.audit import models as audit_models
 from vault.consent import tables as consent_tables
 from vault.identity import models as identity_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
 
-__all__ = ["audit_models", "consent_tables", "identity_models", "keys_models", "records_models"]
+__all__ = [
+    "access_models",
+    "audit_models",
+    "consent_tables",
+    "identity_models",
+    "keys_models",
+    "records_models",
+]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:15:58.223372
+Create Date: 2026-11-24 00:16:48.355797
 """
 
 from collections.abc import Sequence
@@ -234,6 +234,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_users_organization"), ["organization"], unique=False)
 
     op.create_table(
+        "assignments",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("assigned_by", sa.Uuid(), nullable=True),
+        sa.Column("ended_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("ended_by", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_assignments_subject_id"), ["subject_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_assignments_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "auth_tokens",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
@@ -251,6 +271,36 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("auth_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_auth_tokens_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "break_glass_grants",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("justification", sa.Text(), nullable=False),
+        sa.Column("expires_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("reviewed_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("reviewer_id", sa.Uuid(), nullable=True),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("review_note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("break_glass_grants", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_break_glass_grants_reviewed_at"), ["reviewed_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_break_glass_grants_subject_id"), ["subject_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_break_glass_grants_user_id"), ["user_id"], unique=False
+        )
 
     op.create_table(
         "consent_endings",
@@ -332,10 +382,21 @@ def downgrade() -> None:
 
     op.drop_table("consent_purposes")
     op.drop_table("consent_endings")
+    with op.batch_alter_table("break_glass_grants", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_break_glass_grants_user_id"))
+        batch_op.drop_index(batch_op.f("ix_break_glass_grants_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_break_glass_grants_reviewed_at"))
+
+    op.drop_table("break_glass_grants")
     with op.batch_alter_table("auth_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auth_tokens_user_id"))
 
     op.drop_table("auth_tokens")
+    with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_assignments_user_id"))
+        batch_op.drop_index(batch_op.f("ix_assignments_subject_id"))
+
+    op.drop_table("assignments")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_organization"))
 
