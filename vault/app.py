@@ -19,6 +19,7 @@ from vault.http.middleware import request_id_middleware
 from vault.http.problems import EXCEPTION_HANDLERS
 from vault.identity.auth import authentication_middleware
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
+from vault.keys.http import KEYS_HANDLERS
 from vault.services import Services, build_services
 
 API_VERSION = "0.1.0"
@@ -53,7 +54,7 @@ def _logging_config(level: str) -> LoggingConfig:
 
 def route_handlers() -> list[Any]:
     """Every HTTP handler of the vault, capability by capability."""
-    return [health, *IDENTITY_HANDLERS, *ACCESS_HANDLERS]
+    return [health, *IDENTITY_HANDLERS, *ACCESS_HANDLERS, *KEYS_HANDLERS]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:

@@ -10,7 +10,7 @@ import argparse
 import importlib
 from typing import Any
 
-CAPABILITY_COMMANDS: tuple[str, ...] = ()
+CAPABILITY_COMMANDS: tuple[str, ...] = ("vault.keys.cli",)
 
 
 def register_all(sub: argparse._SubParsersAction[Any]) -> None:

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from vault.crypto.keys import DataKey, WrappedKey
 from vault.crypto.providers.base import KeyProvider
+from vault.db import Database
 from vault.errors import Conflict, NotFound
 from vault.keys.models import SubjectKey
 
@@ -163,3 +164,20 @@ class SubjectKeys:
             select(_table.c.kek_version, func.count()).group_by(_table.c.kek_version)
         ).all()
         return {int(version): int(count) for version, count in rows}
+
+
+def purge_freed_pages(db: Database) -> None:
+    """After a shred commits, push SQLite's write-ahead log into the database and truncate it.
+
+    ``secure_delete`` zeroes a deleted row in the database file, but the WAL still
+    holds the page as it was until a checkpoint. PostgreSQL needs nothing here
+    (its old row versions are vacuumed; its backups are the operator's concern).
+    """
+    if db.is_sqlite:
+        # Outside any transaction (a checkpoint cannot run inside one), so on the raw
+        # driver connection rather than through the engine's BEGIN hook.
+        raw = db.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()

@@ -1,0 +1,66 @@
+"""The `vault keys` commands: status, rotate (resumable) and retire, end to end."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from vault.cli import main
+from vault.config import Settings
+from vault.db import Database
+from vault.keys.wiring import ensure_provider, key_services
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment variables of `settings`, an initialised vault with three subjects' keys."""
+    monkeypatch.setenv("VAULT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("VAULT_KEYS_DIR", str(settings.keys_dir))
+    monkeypatch.setenv("VAULT_TESTING", "1")
+    monkeypatch.setenv("VAULT_ARGON2_PROFILE", "cheapest")
+    assert main(["init"]) == 0
+    db = Database(settings.database_url)
+    provider, _ = ensure_provider(settings, db)
+    with db.session() as session:
+        for _ in range(3):
+            key_services(settings, provider).subject_keys.create(session, uuid.uuid4())
+    db.dispose()
+    return settings
+
+
+def test_status_rotate_retire(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    """status shows counts; retire refuses a used version; rotate moves all; then retire works."""
+    assert main(["keys", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "current" in out
+    assert "3" in out.splitlines()[-1]
+
+    assert main(["keys", "rotate", "--batch-size", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "rotating to new KEK version 2" in out
+    assert "done: 3 data keys under KEK version 2" in out
+
+    assert main(["keys", "retire", "2"]) == 2
+    assert "current" in capsys.readouterr().err
+
+    assert main(["keys", "retire", "1"]) == 0
+    assert main(["keys", "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split()[:3] == ["2", "current", "3"] for line in lines)
+    assert not any(line.split()[:1] == ["1"] for line in lines)
+
+
+def test_retire_refuses_while_keys_use_the_version(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """retire N is refused, with the count, while any data key is still wrapped under N."""
+    from vault.crypto.providers.file import FileKeyProvider
+
+    FileKeyProvider(cli_env.keys_dir).new_version()  # a rotation that never rewrapped
+    assert main(["keys", "retire", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "still wraps 3 data keys" in err
+    assert FileKeyProvider(cli_env.keys_dir).versions() == [1, 2]
+    assert main(["keys", "rotate"]) == 0
+    assert "resuming rotation to KEK version 2" in capsys.readouterr().out
