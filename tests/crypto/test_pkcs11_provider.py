@@ -1,0 +1,218 @@
+"""The pkcs11 key provider against SoftHSM2: non-extractable KEKs, wrapping inside the token."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vault.config import Settings, load_settings
+from vault.crypto.blind_index import BlindIndex
+from vault.crypto.keys import DataKey, WrappedKey
+from vault.crypto.providers.base import KeyProvider
+from vault.errors import ConfigurationError, KeyUnavailable
+
+MODULE_CANDIDATES = [
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+]
+TOKENS = [f"vault-test-{n}" for n in range(8)]
+PIN = "1234"
+
+
+def _module() -> str | None:
+    return next((path for path in MODULE_CANDIDATES if os.path.exists(path)), None)
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("VAULT_REQUIRE_SOFTHSM") == "1":
+        pytest.fail(f"VAULT_REQUIRE_SOFTHSM=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SoftHSM2 configuration in a temporary folder with fresh tokens (the module path)."""
+    module = _module()
+    if module is None or shutil.which("softhsm2-util") is None:
+        _skip_or_fail("SoftHSM2 is not installed (apt-get install softhsm2)")
+    pytest.importorskip("pkcs11", reason="python-pkcs11 is not installed")
+    assert module is not None
+    base = tmp_path_factory.mktemp("softhsm")
+    (base / "tokens").mkdir()
+    conf = base / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {base / 'tokens'}\nobjectstore.backend = file\n")
+    previous = os.environ.get("SOFTHSM2_CONF")
+    # The library reads this when first loaded, so it is set before any test opens it.
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    for label in TOKENS:
+        subprocess.run(
+            ["softhsm2-util", "--init-token", "--free", "--label", label,
+             "--pin", PIN, "--so-pin", "5678"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    yield module
+    if previous is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = previous
+
+
+@pytest.fixture
+def token_settings(softhsm: str, tmp_path: Path) -> Settings:
+    """Settings naming one fresh token of its own."""
+    label = TOKENS[_next_token()]
+    return load_settings(
+        database_url=f"sqlite:///{tmp_path / 'vault.db'}",
+        keys_dir=tmp_path / "keys",
+        key_provider="pkcs11",
+        pkcs11_module=softhsm,
+        pkcs11_token_label=label,
+        pkcs11_pin=PIN,
+        testing=True,
+        argon2_profile="cheapest",
+    )
+
+
+_used = iter(range(len(TOKENS)))
+
+
+def _next_token() -> int:
+    try:
+        return next(_used)
+    except StopIteration:
+        pytest.fail("add more tokens to TOKENS: each test needs a fresh one")
+        raise
+
+
+def _provider(settings: Settings) -> KeyProvider:
+    from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
+
+    provider, created = Pkcs11KeyProvider.ensure(settings, may_create=True)
+    assert created
+    return provider
+
+
+def test_wraps_inside_the_token_and_round_trips(token_settings: Settings) -> None:
+    """A DEK wrapped by the token unwraps to the same key; the blob does not contain it."""
+    provider = _provider(token_settings)
+    try:
+        dek = DataKey.generate()
+        wrapped = provider.wrap(dek)
+        assert wrapped.kek_version == 1
+        assert dek.material not in wrapped.blob
+        assert len(wrapped.blob) == 40  # RFC 5649 output for a 32-byte key
+        assert provider.unwrap(wrapped) == dek
+    finally:
+        provider.close()
+
+
+def test_kek_is_not_extractable(token_settings: Settings) -> None:
+    """The KEK object in the token is sensitive and refuses to reveal its value."""
+    import pkcs11
+    from pkcs11 import Attribute
+
+    provider = _provider(token_settings)
+    try:
+        kek = provider._keks[1]  # type: ignore[attr-defined]  # inspecting the token object
+        assert kek[Attribute.EXTRACTABLE] is False
+        assert kek[Attribute.SENSITIVE] is True
+        with pytest.raises(pkcs11.exceptions.PKCS11Error):
+            kek[Attribute.VALUE]
+    finally:
+        provider.close()
+
+
+def test_versions_rotate_and_retire(token_settings: Settings) -> None:
+    """A new version becomes current; old wraps still unwrap until retired; then a clear error."""
+    provider = _provider(token_settings)
+    try:
+        old = provider.wrap(dek := DataKey.generate())
+        assert provider.new_version() == 2
+        assert provider.current_version() == 2
+        assert provider.wrap(dek).kek_version == 2
+        assert provider.unwrap(old) == dek
+        with pytest.raises(ConfigurationError, match="current"):
+            provider.retire(2)
+        provider.retire(1)
+        assert provider.versions() == [2]
+        with pytest.raises(KeyUnavailable, match="KEK version 1 is not in PKCS#11 token"):
+            provider.unwrap(old)
+    finally:
+        provider.close()
+
+
+def test_tampered_or_foreign_blob_fails_with_an_operator_message(token_settings: Settings) -> None:
+    """A changed wrapped key does not unwrap; the error names the version, not the key."""
+    provider = _provider(token_settings)
+    try:
+        wrapped = provider.wrap(DataKey.generate())
+        broken = WrappedKey(1, bytes((wrapped.blob[0] ^ 1,)) + wrapped.blob[1:])
+        with pytest.raises(KeyUnavailable, match="version 1"):
+            provider.unwrap(broken)
+    finally:
+        provider.close()
+
+
+def test_derived_secrets_come_from_the_token_root(token_settings: Settings) -> None:
+    """Blind-index keys derive in the token: stable across sessions, distinct per field."""
+    from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
+
+    provider = _provider(token_settings)
+    try:
+        index = BlindIndex(provider.derive_secret)
+        digest = index.digest("nik", "3171 0123 4567 8901")
+        assert digest != index.digest("register_number", "3171 0123 4567 8901")
+    finally:
+        provider.close()
+    again = Pkcs11KeyProvider.from_settings(token_settings)
+    try:
+        assert BlindIndex(again.derive_secret).digest("nik", "3171012345678901") == digest
+    finally:
+        again.close()
+
+
+def test_empty_token_with_wrapped_keys_refuses(token_settings: Settings) -> None:
+    """A token without KEKs is never filled with new ones when the store already has DEKs."""
+    from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
+
+    with pytest.raises(ConfigurationError, match="wrong token"):
+        Pkcs11KeyProvider.ensure(token_settings, may_create=False)
+    with pytest.raises(ConfigurationError, match="vault init"):
+        Pkcs11KeyProvider.from_settings(token_settings)
+
+
+def test_init_rotation_and_subject_keys_over_the_token(token_settings: Settings) -> None:
+    """vault init, subject keys and a full KEK rotation work with the token as provider."""
+    import uuid
+
+    from vault.bootstrap import initialise
+    from vault.db import Database
+    from vault.keys.rotation import counts_by_version, rotate_keks
+    from vault.keys.service import DekCache, SubjectKeys
+    from vault.keys.wiring import ensure_provider
+
+    report = initialise(token_settings)
+    assert any("created in PKCS#11 token" in line for line in report)
+    db = Database(token_settings.database_url)
+    provider, _ = ensure_provider(token_settings, db)
+    try:
+        keys = SubjectKeys(provider, DekCache(0, 0))
+        subjects = {}
+        with db.session() as session:
+            for _ in range(5):
+                subjects[subject] = keys.create(session, subject := uuid.uuid4())
+        rotate_keks(db, provider, batch_size=2)
+        assert counts_by_version(db) == {2: 5}
+        with db.read_session() as session:
+            for subject, dek in subjects.items():
+                assert keys.data_key(session, subject) == dek
+    finally:
+        provider.close()
+        db.dispose()
