@@ -13,6 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from vault.access.http import HANDLERS as ACCESS_HANDLERS
+from vault.audit.http import AUDIT_HANDLERS
 from vault.config import Settings
 from vault.health import health
 from vault.http.middleware import request_id_middleware
@@ -54,7 +55,7 @@ def _logging_config(level: str) -> LoggingConfig:
 
 def route_handlers() -> list[Any]:
     """Every HTTP handler of the vault, capability by capability."""
-    return [health, *IDENTITY_HANDLERS, *ACCESS_HANDLERS, *KEYS_HANDLERS]
+    return [health, *IDENTITY_HANDLERS, *ACCESS_HANDLERS, *KEYS_HANDLERS, *AUDIT_HANDLERS]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import select, text
 
 from tests.audit.conftest import sample_event
@@ -138,3 +139,19 @@ def test_events_keep_subjects_by_id_only(audit_log: AuditLog, db: Database) -> N
     with db.engine.connect() as conn:
         stored = conn.execute(select(EVENTS.c.subject_id)).scalar_one()
     assert stored == subject
+
+
+def test_details_must_be_small_scalars() -> None:
+    """AuditEvent refuses nested, binary, float or oversized detail values and odd keys."""
+    for bad in (
+        {"fields": {"nik": "3171"}},
+        {"blob": b"\x00"},
+        {"score": 1.5},
+        {"items": ["a"]},
+        {"text": "x" * 257},
+        {"Bad Key": 1},
+        {"big": 2**70},
+    ):
+        with pytest.raises(ValueError, match="audit detail"):
+            sample_event(details=bad)
+    assert sample_event(details={"count": 3, "ok": True, "code": "x", "none": None})

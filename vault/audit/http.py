@@ -1,0 +1,230 @@
+"""HTTP API of the audit log (compliance officers) and a subject's disclosures.
+
+Reading the audit log is itself audited (``audit.query``, ``audit.export``,
+``audit.verify``, ``audit.disclosures``), and that event is durable before any
+answer leaves, like every other disclosure.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, get
+from litestar.params import PathParameter, QueryParameter
+from litestar.response import Stream
+
+from vault.access.model import Role
+from vault.audit.checkpoints import to_jsonl
+from vault.audit.events import AuditEvent, Outcome
+from vault.audit.queries import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    AuditFilters,
+    AuditQueries,
+    csv_lines,
+    jsonl_lines,
+)
+from vault.audit.verify import verify_chain
+from vault.errors import AuditUnavailable, Forbidden, InvalidInput
+from vault.http.auth import AuthenticatedUser
+from vault.http.guards import require_roles
+from vault.http.problems import problem_responses
+from vault.services import Services
+
+ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable)
+TAGS = ["audit"]
+
+SubjectParam = Annotated[uuid.UUID | None, QueryParameter(name="subject_id", required=False)]
+ActorParam = Annotated[uuid.UUID | None, QueryParameter(name="actor_id", required=False)]
+ActionParam = Annotated[
+    str | None,
+    QueryParameter(name="action", required=False, max_length=64, pattern=r"^[a-z0-9_.-]+$"),
+]
+DecisionParam = Annotated[
+    Literal["allow", "deny", "info", "error"] | None,
+    QueryParameter(name="decision", required=False),
+]
+BreakGlassParam = Annotated[bool | None, QueryParameter(name="break_glass", required=False)]
+SinceParam = Annotated[
+    datetime | None, QueryParameter(name="since", required=False, description="inclusive, ISO 8601")
+]
+UntilParam = Annotated[
+    datetime | None, QueryParameter(name="until", required=False, description="exclusive, ISO 8601")
+]
+LimitParam = Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE)]
+CursorParam = Annotated[
+    str | None, QueryParameter(name="cursor", required=False, max_length=20, pattern=r"^[0-9]+$")
+]
+
+
+class EventPageOut(msgspec.Struct):
+    events: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class VerifyOut(msgspec.Struct):
+    ok: bool
+    events: int
+    checkpoints: int
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class DisclosuresOut(msgspec.Struct):
+    subject_id: uuid.UUID
+    disclosures: list[dict[str, Any]]
+
+
+def _services(request: Request[Any, Any, Any]) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _record_access(
+    services: Services,
+    user: AuthenticatedUser,
+    action: str,
+    subject_id: uuid.UUID | None = None,
+    **details: str | int | bool | None,
+) -> None:
+    services.audit.append(
+        AuditEvent(
+            action=action,
+            outcome=Outcome.ALLOW,
+            actor_id=user.id,
+            actor_role=user.role,
+            actor_org=user.organization,
+            subject_id=subject_id,
+            details={key: value for key, value in details.items() if value is not None},
+        )
+    )
+
+
+def _filters(
+    subject_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None,
+    action: str | None,
+    decision: str | None,
+    break_glass: bool | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int = DEFAULT_PAGE,
+    cursor: str | None = None,
+) -> AuditFilters:
+    return AuditFilters(
+        subject_id=subject_id,
+        actor_id=actor_id,
+        action=action,
+        decision=Outcome(decision) if decision is not None else None,
+        break_glass=break_glass,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=AuditFilters.parse_cursor(cursor),
+    )
+
+
+@get("/v1/audit/events", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_events(
+    request: Request[Any, Any, Any],
+    subject_id: SubjectParam = None,
+    actor_id: ActorParam = None,
+    action: ActionParam = None,
+    decision: DecisionParam = None,
+    break_glass: BreakGlassParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    limit: LimitParam = DEFAULT_PAGE,
+    cursor: CursorParam = None,
+) -> EventPageOut:
+    """A page of audit events in sequence order; follow ``next_cursor`` for the next one."""
+    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    filters = _filters(
+        subject_id, actor_id, action, decision, break_glass, since, until, limit, cursor
+    )
+    services = _services(request)
+    _record_access(services, user, "audit.query", subject_id)
+    page = AuditQueries(services.db).events(filters)
+    return EventPageOut(events=page.events, next_cursor=page.next_cursor)
+
+
+@get("/v1/audit/export", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_export(
+    request: Request[Any, Any, Any],
+    export_format: Annotated[Literal["csv", "jsonl"], QueryParameter(name="format")] = "jsonl",
+    subject_id: SubjectParam = None,
+    actor_id: ActorParam = None,
+    action: ActionParam = None,
+    decision: DecisionParam = None,
+    break_glass: BreakGlassParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+) -> Stream:
+    """Every matching event, streamed as CSV or JSON Lines."""
+    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    filters = _filters(subject_id, actor_id, action, decision, break_glass, since, until)
+    services = _services(request)
+    _record_access(services, user, "audit.export", subject_id, format=export_format)
+    events = AuditQueries(services.db).iter_events(filters)
+    lines: Iterator[str] = csv_lines(events) if export_format == "csv" else jsonl_lines(events)
+    media_type = "text/csv; charset=utf-8" if export_format == "csv" else "application/x-ndjson"
+    return Stream(
+        lines,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="audit-events.{export_format}"'},
+    )
+
+
+@get("/v1/audit/checkpoints", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_checkpoints(request: Request[Any, Any, Any]) -> Stream:
+    """Every signed checkpoint as JSON Lines, to be kept outside the vault and pinned."""
+    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    services = _services(request)
+    _record_access(services, user, "audit.checkpoints")
+    checkpoints = AuditQueries(services.db).checkpoints()
+    return Stream(
+        to_jsonl(checkpoints),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit-checkpoints.jsonl"'},
+    )
+
+
+@get("/v1/audit/verify", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_verify(request: Request[Any, Any, Any]) -> VerifyOut:
+    """Verify the whole chain and every checkpoint; ``first_bad_seq`` names where it breaks."""
+    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    services = _services(request)
+    _record_access(services, user, "audit.verify")
+    report = verify_chain(services.db.engine, public_keys=[services.signer.public_jwk()])
+    return VerifyOut(
+        ok=report.ok,
+        events=report.events,
+        checkpoints=report.checkpoints,
+        first_bad_seq=report.first_bad_seq,
+        problem=report.problem,
+    )
+
+
+@get(
+    "/v1/subjects/{subject_id:uuid}/disclosures",
+    sync_to_thread=True,
+    responses=ERRORS,
+    tags=TAGS,
+)
+def subject_disclosures(
+    request: Request[Any, Any, Any], subject_id: Annotated[uuid.UUID, PathParameter()]
+) -> DisclosuresOut:
+    """Accounting of disclosures: who read which categories of the subject's records,
+    when, for which purpose, under which consent or break-glass grant."""
+    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    services = _services(request)
+    _record_access(services, user, "audit.disclosures", subject_id)
+    disclosures = AuditQueries(services.db).disclosures(subject_id)
+    return DisclosuresOut(subject_id=subject_id, disclosures=disclosures)
+
+
+AUDIT_HANDLERS = [audit_events, audit_export, audit_checkpoints, audit_verify, subject_disclosures]
