@@ -52,7 +52,7 @@ def _free_port() -> int:
 
 @contextmanager
 def _server(target: str, env: dict[str, str], log: Path, port: int) -> Iterator[int]:
-    """Run ``target`` (an app factory) under uvicorn on ``port`` of 127.0.0.1."""
+    """Run ``target`` (an app factory) under uvicorn on ``port`` of 127.0.0.1; yield its pid."""
     command = [
         sys.executable,
         "-m",
@@ -83,7 +83,7 @@ def _server(target: str, env: dict[str, str], log: Path, port: int) -> Iterator[
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{target} did not start within 60 s") from None
                 time.sleep(0.2)
-        yield port
+        yield proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
