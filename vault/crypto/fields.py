@@ -35,7 +35,7 @@ import hmac
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from cryptography.exceptions import InvalidTag
@@ -57,7 +57,7 @@ MANIFEST_DIGEST_BYTES = 32
 
 _ENCRYPTION_INFO = b"vault/field/v1/encryption"
 _COMMITMENT_INFO = b"vault/field/v1/commitment"
-_AAD_LABEL = b"vault/field/v1"
+_AAD_PREFIX = b"vault/field/v1" + bytes((FORMAT_VERSION,))
 _MANIFEST_LABEL = b"vault/record-manifest/v1\x00"
 
 
@@ -77,20 +77,17 @@ class FieldBinding:
     record_type: str
     field_name: str
     manifest_digest: bytes
+    # Built once, with the validation: the binding is immutable.
+    _aad: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _name_bytes(self.record_type, "record_type")
-        _name_bytes(self.field_name, "field_name")
+        record_type = _name_bytes(self.record_type, "record_type")
+        field_name = _name_bytes(self.field_name, "field_name")
         if len(self.manifest_digest) != MANIFEST_DIGEST_BYTES:
             raise ValueError(f"manifest_digest must be {MANIFEST_DIGEST_BYTES} bytes")
-
-    def associated_data(self) -> bytes:
-        record_type = self.record_type.encode("utf-8")
-        field_name = self.field_name.encode("utf-8")
-        return b"".join(
+        aad = b"".join(
             (
-                _AAD_LABEL,
-                bytes((FORMAT_VERSION,)),
+                _AAD_PREFIX,
                 self.subject_id.bytes,
                 self.record_id.bytes,
                 bytes((len(record_type),)),
@@ -100,6 +97,10 @@ class FieldBinding:
                 self.manifest_digest,
             )
         )
+        object.__setattr__(self, "_aad", aad)
+
+    def associated_data(self) -> bytes:
+        return self._aad
 
 
 def record_manifest_digest(
@@ -131,11 +132,12 @@ class FieldCipher:
     it in production.
     """
 
-    __slots__ = ("_aead", "_commitment", "_random")
+    __slots__ = ("_aead", "_prefix", "_random")
 
     def __init__(self, dek: DataKey, *, nonce_source: Callable[[int], bytes] = os.urandom) -> None:
         self._aead = AESGCM(dek.derive(_ENCRYPTION_INFO))
-        self._commitment = dek.derive(_COMMITMENT_INFO)
+        # Version byte and commitment: the first 33 bytes of every ciphertext of this key.
+        self._prefix = bytes((FORMAT_VERSION,)) + dek.derive(_COMMITMENT_INFO)
         self._random = nonce_source
 
     def __repr__(self) -> str:
@@ -150,19 +152,16 @@ class FieldCipher:
         nonce = self._random(NONCE_BYTES)
         if len(nonce) != NONCE_BYTES:
             raise ValueError("the nonce source must give 12 bytes")
-        sealed = self._aead.encrypt(nonce, plaintext, binding.associated_data())
-        return b"".join((bytes((FORMAT_VERSION,)), self._commitment, nonce, sealed))
+        return self._prefix + nonce + self._aead.encrypt(nonce, plaintext, binding._aad)
 
     def decrypt(self, ciphertext: bytes, binding: FieldBinding) -> bytes:
         if not OVERHEAD_BYTES <= len(ciphertext) <= MAX_CIPHERTEXT_BYTES:
             raise DecryptionFailed()
-        if ciphertext[0] != FORMAT_VERSION:
-            raise DecryptionFailed()
-        commitment = ciphertext[1 : 1 + COMMITMENT_BYTES]
-        if not hmac.compare_digest(commitment, self._commitment):
+        # Version and key commitment in one constant-time comparison, before decrypting.
+        if not hmac.compare_digest(ciphertext[: 1 + COMMITMENT_BYTES], self._prefix):
             raise DecryptionFailed()
         nonce = ciphertext[1 + COMMITMENT_BYTES : HEADER_BYTES]
         try:
-            return self._aead.decrypt(nonce, ciphertext[HEADER_BYTES:], binding.associated_data())
+            return self._aead.decrypt(nonce, ciphertext[HEADER_BYTES:], binding._aad)
         except InvalidTag:
             raise DecryptionFailed() from None
