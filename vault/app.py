@@ -22,6 +22,7 @@ from vault.identity.auth import authentication_middleware
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.keys.http import KEYS_HANDLERS
 from vault.services import Services, build_services
+from vault.web.routes import template_config, web_handlers
 
 API_VERSION = "0.1.0"
 
@@ -55,7 +56,14 @@ def _logging_config(level: str) -> LoggingConfig:
 
 def route_handlers() -> list[Any]:
     """Every HTTP handler of the vault, capability by capability."""
-    return [health, *IDENTITY_HANDLERS, *ACCESS_HANDLERS, *KEYS_HANDLERS, *AUDIT_HANDLERS]
+    return [
+        health,
+        *IDENTITY_HANDLERS,
+        *ACCESS_HANDLERS,
+        *KEYS_HANDLERS,
+        *AUDIT_HANDLERS,
+        *web_handlers(),
+    ]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -70,6 +78,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     app = Litestar(
         route_handlers=route_handlers(),
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=template_config(),
         middleware=[authentication_middleware()],
         request_max_body_size=settings.max_body_bytes,
         allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.allowed_hosts),

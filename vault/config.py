@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="Host headers the service answers to.",
     )
     log_level: str = Field(default="INFO", description="Log level of the service.")
+    kiosk_idle_seconds: int = Field(
+        default=300, gt=0, description="A kiosk signing session ends after this much inactivity."
+    )
+    dashboard_idle_seconds: int = Field(
+        default=900, gt=0, description="A staff web session (dashboard) ends after this idle time."
+    )
     testing: bool = Field(
         default=False, description="Allow test-only settings (cheap argon2). Never in production."
     )

@@ -10,6 +10,7 @@ from vault.consent import tables as consent_tables
 from vault.identity import models as identity_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
+from vault.web import models as web_models
 
 __all__ = [
     "access_models",
@@ -18,4 +19,5 @@ __all__ = [
     "identity_models",
     "keys_models",
     "records_models",
+    "web_models",
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:16:48.355797
+Create Date: 2026-11-24 00:21:41.532227
 """
 
 from collections.abc import Sequence
@@ -154,6 +154,32 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_subjects_register_index"), ["register_index"], unique=False
         )
+
+    op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=True),
+        sa.Column("csrf_token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("flow", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+        sa.Column("last_seen_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_web_sessions_subject_id"), ["subject_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "consents",
@@ -411,6 +437,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consents_expires_at"))
 
     op.drop_table("consents")
+    with op.batch_alter_table("web_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
+        batch_op.drop_index(batch_op.f("ix_web_sessions_subject_id"))
+
+    op.drop_table("web_sessions")
     with op.batch_alter_table("subjects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subjects_register_index"))
         batch_op.drop_index(batch_op.f("ix_subjects_organization"))

@@ -1,0 +1,124 @@
+"""Fixtures of the web tests: the real services over a migrated store, staff users,
+subjects with PINs, and a Litestar TestClient on the loopback address."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.support import create_user, ensure_organization
+from vault.access.model import Principal, Role
+from vault.app import create_app
+from vault.config import Settings
+from vault.records.service import NewSubject
+from vault.services import Services, build_services
+
+ORG = "rutan-jakpus"
+OTHER_ORG = "lapas-cipinang"
+PIN = "482913"
+PASSWORD = "correct horse battery staple"
+
+
+class Clock:
+    """A clock the test moves by hand (starts now, so the chart's last 14 days hold it)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@dataclass
+class World:
+    services: Services
+    clock: Clock
+    officers: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    def subject(self, *, born: date = date(1990, 5, 17), organization: str = ORG) -> uuid.UUID:
+        """A subject registered by an officer of ``organization``; their kiosk PIN is ``PIN``."""
+        officer = Principal(self.officers[organization], Role.OFFICER, organization)
+        digits = f"{secrets.randbelow(10**16):016d}"
+        return self.services.records.register_subject(
+            officer,
+            NewSubject(
+                full_name="Budi Santoso",
+                nik=digits,
+                register_number=f"REG-{digits[:8]}",
+                date_of_birth=born,
+                organization=organization,
+                pin=PIN,
+            ),
+        )
+
+    def minor(self) -> uuid.UUID:
+        today = self.clock().date()
+        return self.subject(born=today.replace(year=today.year - 15))
+
+
+@pytest.fixture
+def world(settings: Settings) -> Iterator[World]:
+    clock = Clock()
+    services = build_services(settings, clock=clock, migrate=True)
+    ensure_organization(services, ORG)
+    ensure_organization(services, OTHER_ORG)
+    officers = {
+        ORG: create_user(services, "officer1", "officer", ORG, PASSWORD),
+        OTHER_ORG: create_user(services, "officer2", "officer", OTHER_ORG, PASSWORD),
+    }
+    create_user(services, "counselor1", "counselor", ORG, PASSWORD)
+    create_user(services, "compliance1", "compliance_officer", ORG, PASSWORD)
+    create_user(services, "health1", "health_officer", ORG, PASSWORD)
+    try:
+        yield World(services, clock, officers)
+    finally:
+        services.close()
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    app = create_app(world.services.settings, services=world.services)
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def staff_login(client: TestClient, username: str = "officer1", path: str = "/kiosk/login") -> str:  # type: ignore[type-arg]
+    """Log in at a web login page; returns the next page's HTML."""
+    page = client.get(path)
+    response = client.post(
+        path,
+        data={"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD},
+    )
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def open_kiosk(client: TestClient, subject_id: uuid.UUID, language: str = "id") -> str:  # type: ignore[type-arg]
+    """Staff logs in and opens a kiosk session for the subject; returns the home page."""
+    start = staff_login(client)
+    response = client.post(
+        "/kiosk/start",
+        data={"csrf_token": csrf_of(start), "subject_id": str(subject_id), "language": language},
+    )
+    assert response.status_code == 200, response.text
+    assert str(response.url).endswith("/kiosk/home")
+    return response.text

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the consent kiosk and the compliance dashboard."""

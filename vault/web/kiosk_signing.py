@@ -1,0 +1,299 @@
+"""The kiosk's signing flow: the form's introduction, one purpose per screen, a
+summary, the PIN (and for a minor the guardian and the child's assent), the receipt.
+
+The choices made so far live in the kiosk session row (purpose codes and
+yes/no only); the PIN and the guardian's details are posted once, with the
+signature, and never stored by the kiosk.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.params import PathParameter
+from litestar.response import Template
+
+from vault.consent.forms import ConsentForm
+from vault.errors import AuthenticationFailed, Forbidden, NotFound, RateLimited, VaultError
+from vault.web import kiosk_port as port
+from vault.web.common import (
+    WEB_OPT,
+    csrf_ok,
+    field,
+    redirect,
+    render,
+    services_of,
+    threaded,
+    web_sessions,
+)
+from vault.web.i18n import messages
+from vault.web.kiosk import FormData, Page, _kiosk, _to_login
+from vault.web.sessions import ActiveSession
+
+FormId = Annotated[str, PathParameter(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+Number = Annotated[int, PathParameter(ge=1, le=50)]
+ConsentId = Annotated[uuid.UUID, PathParameter()]
+
+
+def _form(request: Request[Any, Any, Any], form_id: str) -> ConsentForm | None:
+    for form in port.forms(services_of(request)):
+        if form.id == form_id:
+            return form
+    return None
+
+
+def _choices(session: ActiveSession, form: ConsentForm) -> dict[str, bool]:
+    """The choices made on this form version so far (another form's are forgotten)."""
+    flow = session.flow
+    if flow.get("form") != form.key or not isinstance(flow.get("choices"), dict):
+        return {}
+    codes = {p.code for p in form.purposes}
+    return {k: bool(v) for k, v in flow["choices"].items() if k in codes}
+
+
+def _not_found(session: ActiveSession) -> Template:
+    t = messages(session.language)
+    return render(
+        "kiosk/message.html",
+        session.language,
+        session=session,
+        title=t["not_found"],
+        status_code=404,
+    )
+
+
+def _csrf_failed(session: ActiveSession) -> Template:
+    t = messages(session.language)
+    return render(
+        "kiosk/message.html",
+        session.language,
+        session=session,
+        title=t["csrf_failed"],
+        status_code=403,
+    )
+
+
+def _first_open(form: ConsentForm, choices: dict[str, bool]) -> int | None:
+    for number, purpose in enumerate(form.purposes, start=1):
+        if purpose.code not in choices:
+            return number
+    return None
+
+
+@get("/kiosk/forms/{form_id:str}", opt=WEB_OPT, include_in_schema=False)
+@threaded
+def form_intro(request: Request[Any, Any, Any], form_id: FormId) -> Page:
+    session = _kiosk(request)
+    if session is None:
+        return _to_login(request)
+    form = _form(request, form_id)
+    if form is None or session.language not in form.languages:
+        return _not_found(session)
+    controller = services_of(request).settings.controller_name
+    sections = {
+        name: form.section(session.language, name, controller)
+        for name in ("title", "intro", "controller", "duration", "rights", "withdraw")
+    }
+    return render(
+        "kiosk/intro.html",
+        session.language,
+        session=session,
+        title=sections["title"],
+        form=form,
+        sections=sections,
+    )
+
+
+@get(
+    "/kiosk/forms/{form_id:str}/purposes/{number:int}",
+    opt=WEB_OPT,
+    include_in_schema=False,
+)
+@threaded
+def purpose_page(request: Request[Any, Any, Any], form_id: FormId, number: Number) -> Page:
+    session = _kiosk(request)
+    if session is None:
+        return _to_login(request)
+    form = _form(request, form_id)
+    if form is None or number > len(form.purposes) or session.language not in form.languages:
+        return _not_found(session)
+    lang = session.language
+    purpose = form.purposes[number - 1]
+    return render(
+        "kiosk/purpose.html",
+        lang,
+        session=session,
+        title=purpose.title[lang],
+        form=form,
+        purpose=purpose,
+        number=number,
+        total=len(form.purposes),
+        categories=[form.category_label(lang, c) for c in purpose.categories],
+        recipients=[form.recipient_label(lang, r) for r in purpose.recipients],
+        choice=_choices(session, form).get(purpose.code),
+    )
+
+
+@post(
+    "/kiosk/forms/{form_id:str}/purposes/{number:int}",
+    opt=WEB_OPT,
+    include_in_schema=False,
+)
+@threaded
+def purpose_choice(
+    request: Request[Any, Any, Any], form_id: FormId, number: Number, data: FormData
+) -> Page:
+    session = _kiosk(request)
+    if session is None:
+        return _to_login(request)
+    form = _form(request, form_id)
+    if form is None or number > len(form.purposes):
+        return _not_found(session)
+    if not csrf_ok(session.csrf_token, data.get("csrf_token")):
+        return _csrf_failed(session)
+    choice = field(data, "choice", 16)
+    if choice not in ("accept", "refuse"):
+        return redirect(f"/kiosk/forms/{form.id}/purposes/{number}")
+    choices = _choices(session, form)
+    choices[form.purposes[number - 1].code] = choice == "accept"
+    flow = {**session.flow, "form": form.key, "choices": choices}
+    web_sessions(services_of(request)).update(session.id, flow=flow)
+    following = _first_open(form, choices)
+    if following is None:
+        return redirect(f"/kiosk/forms/{form.id}/summary")
+    return redirect(f"/kiosk/forms/{form.id}/purposes/{following}")
+
+
+def _summary_context(
+    request: Request[Any, Any, Any],
+    session: ActiveSession,
+    form: ConsentForm,
+    choices: dict[str, bool],
+) -> dict[str, Any]:
+    lang = session.language
+    return {
+        "form": form,
+        "rows": [
+            {
+                "number": n,
+                "title": p.title[lang],
+                "accepted": choices[p.code],
+                "categories": [form.category_label(lang, c) for c in p.categories],
+            }
+            for n, p in enumerate(form.purposes, start=1)
+        ],
+        "minor": port.is_minor(services_of(request), port.bound_subject(session)),
+    }
+
+
+@get("/kiosk/forms/{form_id:str}/summary", opt=WEB_OPT, include_in_schema=False)
+@threaded
+def summary_page(request: Request[Any, Any, Any], form_id: FormId) -> Page:
+    session = _kiosk(request)
+    if session is None:
+        return _to_login(request)
+    form = _form(request, form_id)
+    if form is None:
+        return _not_found(session)
+    choices = _choices(session, form)
+    missing = _first_open(form, choices)
+    if missing is not None:
+        return redirect(f"/kiosk/forms/{form.id}/purposes/{missing}")
+    return render(
+        "kiosk/summary.html",
+        session.language,
+        session=session,
+        title=messages(session.language)["summary_title"],
+        **_summary_context(request, session, form, choices),
+    )
+
+
+@post("/kiosk/forms/{form_id:str}/sign", opt=WEB_OPT, include_in_schema=False)
+@threaded
+def sign(request: Request[Any, Any, Any], form_id: FormId, data: FormData) -> Page:
+    services = services_of(request)
+    session = _kiosk(request)
+    if session is None:
+        return _to_login(request)
+    form = _form(request, form_id)
+    if form is None:
+        return _not_found(session)
+    if not csrf_ok(session.csrf_token, data.get("csrf_token")):
+        return _csrf_failed(session)
+    choices = _choices(session, form)
+    missing = _first_open(form, choices)
+    if missing is not None:
+        return redirect(f"/kiosk/forms/{form.id}/purposes/{missing}")
+    t = messages(session.language)
+    context = _summary_context(request, session, form, choices)
+    guardian: port.Guardian | None = None
+    if context["minor"]:
+        guardian = port.Guardian(
+            name=field(data, "guardian_name", 200),
+            relation=field(data, "guardian_relation", 64),
+            assent=field(data, "assent", 8) == "yes",
+        )
+        if not guardian.name or not guardian.relation:
+            return render(
+                "kiosk/summary.html",
+                session.language,
+                session=session,
+                title=t["summary_title"],
+                error=t["assent_needed"],
+                status_code=422,
+                **context,
+            )
+    try:
+        consent_id = port.sign(
+            services,
+            session,
+            form,
+            granted=[code for code, yes in choices.items() if yes],
+            pin=field(data, "pin", 64),
+            guardian=guardian,
+        )
+    except RateLimited:
+        error = t["pin_locked"]
+        status = 429
+    except (AuthenticationFailed, Forbidden):
+        error = t["wrong_pin"]
+        status = 403
+    except VaultError as exc:
+        error = exc.detail
+        status = exc.status
+    else:
+        web_sessions(services).update(session.id, flow={"sentra": session.flow.get("sentra")})
+        return redirect(f"/kiosk/receipts/{consent_id}")
+    return render(
+        "kiosk/summary.html",
+        session.language,
+        session=session,
+        title=t["summary_title"],
+        error=error,
+        status_code=status,
+        **context,
+    )
+
+
+@get("/kiosk/receipts/{consent_id:uuid}", opt=WEB_OPT, include_in_schema=False)
+@threaded
+def receipt_page(request: Request[Any, Any, Any], consent_id: ConsentId) -> Page:
+    session = _kiosk(request)
+    if session is None:
+        return _to_login(request)
+    try:
+        receipt = port.receipt(
+            services_of(request), port.bound_subject(session), consent_id, session.language
+        )
+    except NotFound:
+        return _not_found(session)
+    return render(
+        "kiosk/receipt.html",
+        session.language,
+        session=session,
+        title=messages(session.language)["receipt_title"],
+        receipt=receipt,
+        code=port.verification_code(receipt.receipt_jws),
+    )

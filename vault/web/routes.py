@@ -1,0 +1,71 @@
+"""The web pages' handlers, static files and template engine, as ``create_app`` wires them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from vault.web import dashboard, kiosk, kiosk_mine, kiosk_signing
+from vault.web.common import SECURITY_HEADERS, WEB_OPT
+
+HERE = Path(__file__).resolve().parent
+STATIC_PATH = "/web-static"
+
+
+def _static_headers(response: Any) -> Any:
+    response.headers.update({k: v for k, v in SECURITY_HEADERS.items() if k != "Cache-Control"})
+    return response
+
+
+def web_handlers() -> list[Any]:
+    return [
+        kiosk.kiosk_root,
+        kiosk.kiosk_login_page,
+        kiosk.kiosk_login,
+        kiosk.kiosk_start_page,
+        kiosk.kiosk_start,
+        kiosk.kiosk_home,
+        kiosk.kiosk_language,
+        kiosk.kiosk_end,
+        kiosk.kiosk_ended,
+        kiosk_signing.form_intro,
+        kiosk_signing.purpose_page,
+        kiosk_signing.purpose_choice,
+        kiosk_signing.summary_page,
+        kiosk_signing.sign,
+        kiosk_signing.receipt_page,
+        kiosk_mine.consents_page,
+        kiosk_mine.withdraw_page,
+        kiosk_mine.withdraw,
+        kiosk_mine.disclosures_page,
+        dashboard.dashboard_login_page,
+        dashboard.dashboard_login,
+        dashboard.dashboard,
+        dashboard.dashboard_export,
+        dashboard.dashboard_logout,
+        dashboard.dashboard_review,
+        create_static_files_router(
+            path=STATIC_PATH,
+            directories=[HERE / "static"],
+            opt=WEB_OPT,
+            include_in_schema=False,
+            name="web-static",
+            after_request=_static_headers,
+        ),
+    ]
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja with autoescaping on for every template (HTML and SVG) and strict undefined names."""
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        auto_reload=False,
+    )
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))

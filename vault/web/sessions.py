@@ -1,0 +1,170 @@
+"""Browser sessions of the kiosk and the dashboard, kept in the database.
+
+The cookie carries a random 256-bit value; the row is found by its SHA-256.
+Sessions end after a period of inactivity (a setting per kind), when ended
+explicitly, or when a kiosk session is handed back. Every worker process sees
+the same rows, so ending a session takes effect everywhere at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import select
+
+from vault.db import Database
+from vault.web.models import WebSession
+
+TOKEN_BYTES = 32
+MAX_TOKEN_CHARS = 128
+
+
+class SessionKind(StrEnum):
+    STAFF = "staff"  # an officer or counselor about to open a kiosk session
+    KIOSK = "kiosk"  # the tablet in the subject's hands, bound to one subject
+    DASHBOARD = "dashboard"  # a compliance officer
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    """Who logged in at a web login page (never carries a password)."""
+
+    id: uuid.UUID
+    username: str
+    role: str
+    organization: str
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A resolved, unexpired session as the handlers see it."""
+
+    id: uuid.UUID
+    kind: SessionKind
+    user_id: uuid.UUID
+    username: str
+    role: str
+    organization: str
+    subject_id: uuid.UUID | None
+    csrf_token: str
+    language: str
+    flow: dict[str, Any]
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _active(row: WebSession) -> ActiveSession:
+    try:
+        flow = json.loads(row.flow)
+    except ValueError:
+        flow = {}
+    return ActiveSession(
+        id=row.id,
+        kind=SessionKind(row.kind),
+        user_id=row.user_id,
+        username=row.username,
+        role=row.role,
+        organization=row.organization,
+        subject_id=row.subject_id,
+        csrf_token=row.csrf_token,
+        language=row.language,
+        flow=flow if isinstance(flow, dict) else {},
+    )
+
+
+class WebSessions:
+    """Opens, resolves, updates and ends browser sessions."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime],
+        idle_seconds: dict[SessionKind, int],
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._idle = idle_seconds
+
+    def open(
+        self,
+        kind: SessionKind,
+        staff: StaffIdentity,
+        *,
+        subject_id: uuid.UUID | None = None,
+        language: str = "id",
+    ) -> tuple[str, ActiveSession]:
+        """Create a session; return the cookie value (shown once) and the session."""
+        if (kind is SessionKind.KIOSK) != (subject_id is not None):
+            raise ValueError("a kiosk session, and only a kiosk session, is bound to a subject")
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        row = WebSession(
+            token_hash=token_digest(token),
+            kind=kind.value,
+            user_id=staff.id,
+            username=staff.username,
+            role=staff.role,
+            organization=staff.organization,
+            subject_id=subject_id,
+            csrf_token=secrets.token_urlsafe(TOKEN_BYTES),
+            language=language,
+            last_seen_at=self._clock(),
+        )
+        with self._db.session() as session:
+            session.add(row)
+        return token, _active(row)
+
+    def resolve(self, token: str | None, *kinds: SessionKind) -> ActiveSession | None:
+        """The live session of one of those kinds for this cookie value, touched; else None."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return None
+        now = self._clock()
+        with self._db.session() as session:
+            row = session.exec(
+                select(WebSession).where(WebSession.token_hash == token_digest(token))
+            ).first()
+            if row is None or row.ended_at is not None:
+                return None
+            kind = SessionKind(row.kind)
+            if kind not in kinds:
+                return None
+            if now - row.last_seen_at >= timedelta(seconds=self._idle[kind]):
+                row.ended_at = now
+                session.add(row)
+                return None
+            row.last_seen_at = now
+            session.add(row)
+            return _active(row)
+
+    def update(
+        self,
+        session_id: uuid.UUID,
+        *,
+        language: str | None = None,
+        flow: dict[str, Any] | None = None,
+    ) -> None:
+        with self._db.session() as session:
+            row = session.get(WebSession, session_id)
+            if row is None or row.ended_at is not None:
+                return
+            if language is not None:
+                row.language = language
+            if flow is not None:
+                row.flow = json.dumps(flow, separators=(",", ":"), sort_keys=True)
+            session.add(row)
+
+    def end(self, session_id: uuid.UUID) -> None:
+        with self._db.session() as session:
+            row = session.get(WebSession, session_id)
+            if row is not None and row.ended_at is None:
+                row.ended_at = self._clock()
+                session.add(row)
