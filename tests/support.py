@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vault.audit.events import AuditEvent, AuditSink
 from vault.errors import Conflict
 from vault.services import Services
 
@@ -40,3 +42,45 @@ def login(client: Any, username: str, password: str = DEFAULT_PASSWORD) -> dict[
     response = client.post("/v1/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+class Clock:
+    """A clock the test moves by hand (pass it to ``build_services(clock=...)``)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class RecordingAudit:
+    """An audit sink that remembers every event and passes it on to the real one (if any)."""
+
+    def __init__(self, inner: AuditSink | None = None) -> None:
+        self.inner = inner
+        self.events: list[AuditEvent] = []
+
+    def append(self, event: AuditEvent) -> int:
+        self.events.append(event)
+        return self.inner.append(event) if self.inner is not None else len(self.events)
+
+    def actions(self) -> list[str]:
+        return [event.action for event in self.events]
+
+
+def insert_subject(services: Services, organization: str) -> uuid.UUID:
+    """A bare subject row (no identity record), for tests that only need one to exist."""
+    from vault.records.models import Subject
+
+    subject = Subject(
+        organization=organization,
+        nik_index=uuid.uuid4().hex,
+        register_index=uuid.uuid4().hex,
+    )
+    with services.db.session() as session:
+        session.add(subject)
+    return subject.id

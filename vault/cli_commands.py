@@ -10,7 +10,10 @@ import argparse
 import importlib
 from typing import Any
 
-CAPABILITY_COMMANDS: tuple[str, ...] = ("vault.keys.cli",)
+CAPABILITY_COMMANDS: tuple[str, ...] = (
+    "vault.identity.cli",
+    "vault.keys.cli",
+)
 
 
 def register_all(sub: argparse._SubParsersAction[Any]) -> None:

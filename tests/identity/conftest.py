@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
+from tests.support import Clock, RecordingAudit
 from vault.app import create_app
 from vault.config import Settings
 from vault.services import Services, build_services
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -41,6 +29,15 @@ def services(settings: Settings, clock: Clock) -> Iterator[Services]:
 
 
 @pytest.fixture
-def client(settings: Settings, services: Services) -> Iterator[TestClient]:  # type: ignore[type-arg]
+def events(services: Services) -> RecordingAudit:
+    """Every audit event identity and access append from now on (still written for real)."""
+    recorder = RecordingAudit(services.audit)
+    services.identity.audit = recorder
+    services.access.audit = recorder
+    return recorder
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(settings, services)) as test_client:
         yield test_client

@@ -9,8 +9,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from tests.identity.conftest import Clock
-from tests.support import DEFAULT_PASSWORD, create_user, login
+from tests.support import DEFAULT_PASSWORD, Clock, create_user, login
 from vault.identity.auth import OPEN_PATH_PATTERNS
 from vault.identity.models import AuthToken
 from vault.identity.tokens import token_digest
