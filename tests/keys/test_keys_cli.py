@@ -29,8 +29,22 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
+def _audited_actions(settings: Settings) -> list[str]:
+    from sqlalchemy import text
+
+    db = Database(settings.database_url)
+    try:
+        with db.read_session() as session:
+            rows = session.execute(
+                text("SELECT action FROM audit_events WHERE action LIKE 'key.%' ORDER BY seq")
+            ).all()
+    finally:
+        db.dispose()
+    return [row[0] for row in rows]
+
+
 def test_status_rotate_retire(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    """status shows counts; retire refuses a used version; rotate moves all; then retire works."""
+    """status counts keys; retire refuses the current version; rotate and retire work, audited."""
     assert main(["keys", "status"]) == 0
     out = capsys.readouterr().out
     assert "current" in out
@@ -45,6 +59,7 @@ def test_status_rotate_retire(cli_env: Settings, capsys: pytest.CaptureFixture[s
     assert "current" in capsys.readouterr().err
 
     assert main(["keys", "retire", "1"]) == 0
+    assert _audited_actions(cli_env) == ["key.rotation.start", "key.rotation.done", "key.retire"]
     assert main(["keys", "status"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any(line.split()[:3] == ["2", "current", "3"] for line in lines)
