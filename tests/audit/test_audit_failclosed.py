@@ -108,3 +108,19 @@ def test_three_processes_appending_keep_one_gapless_chain(settings: Settings, db
     report = verify_chain(db.engine)
     assert report.ok
     assert report.events == 120
+
+
+def test_a_truncated_chain_is_not_extended_or_signed(
+    make_log: Callable[..., AuditLog], db: Database
+) -> None:
+    """After rows it wrote vanish, the writer refuses to append to or checkpoint that chain."""
+    log = make_log()
+    for n in range(5):
+        log.append(sample_event(n))
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq > 3"))
+    with pytest.raises(AuditUnavailable):
+        log.append(sample_event(9))
+    with pytest.raises(AuditUnavailable, match="vault audit verify"):
+        log.checkpoint_now()
+    assert count_events(db) == 3

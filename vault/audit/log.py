@@ -61,6 +61,13 @@ class _Pending:
 _STOP = object()
 
 
+class ChainTampered(Exception):
+    """The chain's head is older than, or differs from, what this process wrote."""
+
+    def __init__(self) -> None:
+        super().__init__("the audit chain's head went back: rows were deleted or rewritten")
+
+
 def lock_chain(conn: Connection) -> None:
     """Take the chain's lock inside the current transaction (SQLite: BEGIN IMMEDIATE did)."""
     if conn.dialect.name == "postgresql":
@@ -109,6 +116,8 @@ class AuditLog:
         # Events this process wrote since it last checkpointed, and when that was.
         self._uncheckpointed = 0
         self._last_checkpoint = time.monotonic()
+        # The newest (seq, hash) this process committed: the head must never go back.
+        self._known_head: tuple[int, bytes] = (0, GENESIS_HASH)
         # A hook for tests: runs inside the batch transaction, after the inserts.
         self.before_commit: Callable[[Connection], None] | None = None
 
@@ -139,7 +148,13 @@ class AuditLog:
 
     def checkpoint_now(self) -> Checkpoint | None:
         """Sign a checkpoint of the current head (None if there is no signer or nothing new)."""
-        return self._checkpoint()
+        try:
+            return self._checkpoint()
+        except ChainTampered:
+            raise AuditUnavailable(
+                "The audit chain is shorter than, or differs from, what this process wrote; "
+                "run `vault audit verify`."
+            ) from None
 
     def close(self) -> None:
         """Write what is queued, checkpoint the tail, stop the writer, release the engine."""
@@ -240,6 +255,7 @@ class AuditLog:
         with self.engine.connect() as conn, conn.begin():
             lock_chain(conn)
             seq, prev_hash = chain_head(conn)
+            self._check_not_regressed(seq, prev_hash)
             rows: list[dict[str, Any]] = []
             for pending in batch:
                 event = pending.event
@@ -268,7 +284,17 @@ class AuditLog:
             conn.execute(insert(EVENTS), rows)
             if self.before_commit is not None:
                 self.before_commit(conn)
+        self._known_head = (seq, prev_hash)
         return [row["seq"] for row in rows]
+
+    def _check_not_regressed(self, seq: int, head_hash: bytes) -> None:
+        # The chain only grows. A head older than one this process wrote (or the
+        # same seq with another hash) means rows were deleted or rewritten: refuse
+        # to extend, and vouch for, a chain that was tampered with.
+        known_seq, known_hash = self._known_head
+        if seq < known_seq or (seq == known_seq and head_hash != known_hash):
+            log.critical("audit: the chain head went back from seq %d to %d", known_seq, seq)
+            raise ChainTampered()
 
     # -- checkpoints --------------------------------------------------------
 
@@ -292,6 +318,8 @@ class AuditLog:
         with self._checkpoint_lock, self.engine.connect() as conn, conn.begin():
             lock_chain(conn)
             seq, head_hash = chain_head(conn)
+            self._check_not_regressed(seq, head_hash)
+            self._known_head = (seq, head_hash)
             last = conn.execute(
                 select(CHECKPOINTS.c.seq).order_by(CHECKPOINTS.c.seq.desc()).limit(1)
             ).scalar()

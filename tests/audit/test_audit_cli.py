@@ -1,0 +1,63 @@
+"""``vault audit verify`` exits 0 on an intact log and 1 with the first bad seq otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.audit.conftest import sample_event
+from vault.cli import main
+from vault.config import Settings
+from vault.services import build_services
+
+
+@pytest.fixture
+def vault_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The CLI reads settings from VAULT_* variables: point them at the test store."""
+    monkeypatch.setenv("VAULT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("VAULT_KEYS_DIR", str(settings.keys_dir))
+    monkeypatch.setenv("VAULT_TESTING", "1")
+    monkeypatch.setenv("VAULT_ARGON2_PROFILE", "cheapest")
+    services = build_services(settings, migrate=True)
+    try:
+        for n in range(6):
+            services.audit.append(sample_event(n))
+    finally:
+        services.close()  # closing signs a checkpoint of the tail
+    return settings
+
+
+def test_verify_exits_0_then_1_with_the_first_bad_seq(
+    vault_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Intact: exit 0. After an edited row: exit 1 and that seq printed."""
+    assert main(["audit", "verify", "--quiet"]) == 0
+    assert "intact" in capsys.readouterr().out
+    services = build_services(vault_env)
+    with services.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET canonical = :c WHERE seq = 3"), {"c": b"{}"})
+    services.close()
+    assert main(["audit", "verify", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "3"
+    assert "seq 3" in captured.err
+
+
+def test_exported_checkpoints_pin_the_tail(
+    vault_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checkpoints exported to a file catch a truncation after the vault's copy is deleted."""
+    pinned = tmp_path / "pinned.jsonl"
+    assert main(["audit", "checkpoints", "--output", str(pinned)]) == 0
+    assert pinned.read_text().count("\n") >= 1
+    services = build_services(vault_env)
+    with services.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+        conn.execute(text("DELETE FROM audit_events WHERE seq > 4"))
+    services.close()
+    assert main(["audit", "verify", "--quiet"]) == 0  # alone, a clean truncation is invisible
+    assert main(["audit", "verify", "--quiet", "--pinned", str(pinned)]) == 1
+    # Found at or after the first missing event (the CLI's own events refill the numbers).
+    assert int(capsys.readouterr().out.strip().splitlines()[-1]) >= 5
