@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from vault.access.http import HANDLERS as ACCESS_HANDLERS
 from vault.audit.http import AUDIT_HANDLERS
 from vault.config import Settings
+from vault.consent.http import CONSENT_HANDLERS
 from vault.health import health
 from vault.http.middleware import request_id_middleware
 from vault.http.problems import EXCEPTION_HANDLERS
@@ -62,6 +63,7 @@ def route_handlers() -> list[Any]:
         *ACCESS_HANDLERS,
         *KEYS_HANDLERS,
         *AUDIT_HANDLERS,
+        *CONSENT_HANDLERS,
         *web_handlers(),
     ]
 

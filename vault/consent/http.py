@@ -1,0 +1,304 @@
+"""HTTP API of consent: forms, signing, listing, withdrawal, receipts, FHIR export.
+
+Handlers only translate: the rules live in :class:`vault.consent.service.ConsentService`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from vault.consent.service import Actor, ConsentService, Guardian, SignRequest
+from vault.consent.views import ConsentRecord
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from vault.http.auth import caller
+from vault.http.problems import problem_responses
+
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Pin = Annotated[str, msgspec.Meta(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
+Lang = Annotated[str, msgspec.Meta(pattern=r"^(id|en)$")]
+
+
+class SignatureIn(msgspec.Struct, forbid_unknown_fields=True):
+    method: Literal["pin"]
+    pin: Pin
+
+    def __repr__(self) -> str:  # the PIN never reaches a log through repr
+        return "SignatureIn(method='pin', pin=<redacted>)"
+
+
+class GuardianIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    relation: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    # Whether the child agrees (assent). Without it nothing is granted.
+    assent: bool = True
+
+
+class SignIn(msgspec.Struct, forbid_unknown_fields=True):
+    form_id: Code
+    form_version: Annotated[int, msgspec.Meta(ge=1)]
+    language: Lang
+    granted_purposes: Annotated[list[Code], msgspec.Meta(max_length=32)]
+    signature: SignatureIn
+    guardian: GuardianIn | None = None
+    # For a purpose whose recipient is chosen at signing (handover_kemensos): the sentra code.
+    recipients: dict[Code, Annotated[list[Code], msgspec.Meta(max_length=4)]] = {}
+
+
+class SignedOut(msgspec.Struct):
+    id: uuid.UUID
+    status: str
+    receipt: str
+    expires_at: datetime
+
+
+class WithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
+    # A reason code (subject_request, guardian_request, turned_18, transfer, other).
+    # Anything else is stored as "other": free text could carry health data.
+    reason: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class StatusOut(msgspec.Struct):
+    id: uuid.UUID
+    status: str
+
+
+class PurposeOut(msgspec.Struct):
+    code: str
+    granted: bool
+    categories: list[str]
+    recipients: list[str]
+
+
+class ConsentOut(msgspec.Struct):
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    status: str
+    form_id: str
+    form_version: int
+    language: str
+    text_sha256: str
+    signed_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    witness_id: uuid.UUID
+    signed_by: str
+    guardian_relation: str | None
+    assent: bool | None
+    purposes: list[PurposeOut]
+
+
+class ReceiptOut(msgspec.Struct):
+    receipt: str
+
+
+class FormPurposeOut(msgspec.Struct):
+    code: str
+    categories: list[str]
+    recipients: list[str]
+    dpv: str | None
+
+
+class FormSummaryOut(msgspec.Struct):
+    id: str
+    version: int
+    current: bool
+    languages: list[str]
+    duration_days: int
+    purposes: list[FormPurposeOut]
+
+
+def _consents(request: Request[Any, Any, Any]) -> ConsentService:
+    consents: ConsentService = request.app.state.services.consents
+    return consents
+
+
+def _staff(request: Request[Any, Any, Any]) -> Actor:
+    return Actor.staff(caller(request).principal())
+
+
+def consent_out(record: ConsentRecord, now: datetime) -> ConsentOut:
+    row = record.row
+    return ConsentOut(
+        id=row.id,
+        subject_id=row.subject_id,
+        status=record.status(now).value,
+        form_id=row.form_id,
+        form_version=row.form_version,
+        language=row.language,
+        text_sha256=row.text_sha256,
+        signed_at=row.signed_at,
+        expires_at=row.expires_at,
+        ended_at=record.ended_at(now),
+        witness_id=row.witness_id,
+        signed_by=row.signed_by,
+        guardian_relation=row.guardian_relation,
+        assent=row.assent,
+        purposes=[
+            PurposeOut(
+                code=p.code,
+                granted=p.granted,
+                categories=[c.value for c in p.categories],
+                recipients=list(p.recipients),
+            )
+            for p in record.purposes
+        ],
+    )
+
+
+SubjectId = Annotated[uuid.UUID, Parameter(description="subject id")]
+ConsentId = Annotated[uuid.UUID, Parameter(description="consent id")]
+
+
+@get("/v1/consent-forms", sync_to_thread=False, tags=["consent"], responses=problem_responses())
+def list_forms(request: Request[Any, Any, Any]) -> list[FormSummaryOut]:
+    """Every consent form version, with its purposes (any authenticated caller)."""
+    caller(request)
+    service = _consents(request)
+    return [
+        FormSummaryOut(
+            id=form.id,
+            version=form.version,
+            current=service.library.is_latest(form),
+            languages=list(form.languages),
+            duration_days=form.duration_days,
+            purposes=[
+                FormPurposeOut(
+                    code=p.code,
+                    categories=[c.value for c in p.categories],
+                    recipients=list(p.recipients),
+                    dpv=p.dpv,
+                )
+                for p in form.purposes
+            ],
+        )
+        for form in service.forms()
+    ]
+
+
+@get(
+    "/v1/consent-forms/{form_id:str}",
+    sync_to_thread=False,
+    tags=["consent"],
+    responses=problem_responses(NotFound),
+)
+def show_form(
+    request: Request[Any, Any, Any],
+    form_id: Annotated[str, Parameter(description="form id", max_length=64)],
+    lang: Annotated[str, Parameter(description="language: id or en", pattern=r"^(id|en)$")] = "id",
+    version: Annotated[
+        int | None, Parameter(description="version (default: current)", ge=1)
+    ] = None,
+) -> dict[str, Any]:
+    """The form's exact text in one language, its SHA-256, and its purposes."""
+    caller(request)
+    return _consents(request).form_text(form_id, lang, version)
+
+
+@post(
+    "/v1/subjects/{subject_id:uuid}/consents",
+    sync_to_thread=True,
+    status_code=HTTP_201_CREATED,
+    tags=["consent"],
+    responses=problem_responses(Forbidden, NotFound, InvalidInput, Conflict, RateLimited),
+)
+def sign_consent(
+    request: Request[Any, Any, Any], subject_id: SubjectId, data: JSONBody[SignIn]
+) -> SignedOut:
+    """Record a consent signed with the subject's PIN, witnessed by the caller."""
+    guardian = (
+        Guardian(data.guardian.name, data.guardian.relation, data.guardian.assent)
+        if data.guardian
+        else None
+    )
+    signed = _consents(request).sign(
+        caller(request).principal(),
+        subject_id,
+        SignRequest(
+            form_id=data.form_id,
+            form_version=data.form_version,
+            language=data.language,
+            granted_purposes=frozenset(data.granted_purposes),
+            pin=data.signature.pin,
+            guardian=guardian,
+            recipients={k: tuple(v) for k, v in data.recipients.items()},
+        ),
+    )
+    return SignedOut(
+        id=signed.id,
+        status=signed.status.value,
+        receipt=signed.receipt,
+        expires_at=signed.expires_at,
+    )
+
+
+@get(
+    "/v1/subjects/{subject_id:uuid}/consents",
+    sync_to_thread=True,
+    tags=["consent"],
+    responses=problem_responses(Forbidden, NotFound),
+)
+def list_consents(request: Request[Any, Any, Any], subject_id: SubjectId) -> list[ConsentOut]:
+    """Every consent of the subject, newest first, active and past (staff)."""
+    service = _consents(request)
+    records = service.list_for_subject(_staff(request), subject_id)
+    now = service.clock()
+    return [consent_out(record, now) for record in records]
+
+
+@post(
+    "/v1/consents/{consent_id:uuid}/withdraw",
+    sync_to_thread=True,
+    status_code=HTTP_200_OK,
+    tags=["consent"],
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+)
+def withdraw_consent(
+    request: Request[Any, Any, Any],
+    consent_id: ConsentId,
+    data: JSONBody[WithdrawIn | None] = None,
+) -> StatusOut:
+    """Withdraw an active consent (officer or counselor of the subject's organisation)."""
+    reason = data.reason if data is not None else None
+    record = _consents(request).withdraw(_staff(request), consent_id, reason)
+    return StatusOut(id=record.id, status="withdrawn")
+
+
+@get(
+    "/v1/consents/{consent_id:uuid}/receipt",
+    sync_to_thread=True,
+    tags=["consent"],
+    responses=problem_responses(Forbidden, NotFound),
+)
+def consent_receipt(request: Request[Any, Any, Any], consent_id: ConsentId) -> ReceiptOut:
+    """The signed receipt (compact JWS, EdDSA); verify it with GET /v1/keys/signing."""
+    return ReceiptOut(receipt=_consents(request).receipt(_staff(request), consent_id))
+
+
+@get(
+    "/v1/consents/{consent_id:uuid}/fhir",
+    sync_to_thread=True,
+    tags=["consent"],
+    responses=problem_responses(Forbidden, NotFound),
+    media_type="application/fhir+json",
+)
+def consent_fhir(request: Request[Any, Any, Any], consent_id: ConsentId) -> dict[str, Any]:
+    """The consent as an HL7 FHIR R5 Consent resource."""
+    return _consents(request).fhir(_staff(request), consent_id)
+
+
+CONSENT_HANDLERS = [
+    list_forms,
+    show_form,
+    sign_consent,
+    list_consents,
+    withdraw_consent,
+    consent_receipt,
+    consent_fhir,
+]
