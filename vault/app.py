@@ -22,6 +22,7 @@ from vault.http.problems import EXCEPTION_HANDLERS
 from vault.identity.auth import authentication_middleware
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.keys.http import KEYS_HANDLERS
+from vault.records.http import ROUTES as RECORDS_HANDLERS
 from vault.services import Services, build_services
 from vault.web.routes import template_config, web_handlers
 
@@ -64,6 +65,7 @@ def route_handlers() -> list[Any]:
         *KEYS_HANDLERS,
         *AUDIT_HANDLERS,
         *CONSENT_HANDLERS,
+        *RECORDS_HANDLERS,
         *web_handlers(),
     ]
 

@@ -26,6 +26,8 @@ from vault.identity.passwords import SecretHasher
 from vault.identity.service import IdentityService
 from vault.keys.service import SubjectKeys
 from vault.keys.wiring import build_key_services
+from vault.records.catalog import Catalog
+from vault.records.service import RecordsService
 
 log = logging.getLogger("vault")
 
@@ -46,6 +48,8 @@ class Services:
     access_facts: AccessFacts
     access: AccessService
     consents: ConsentService
+    catalog: Catalog
+    records: RecordsService
 
     def close(self) -> None:
         self.audit.close()
@@ -81,6 +85,21 @@ def build_services(
     identity = IdentityService(db, hasher, settings, audit, clock)
     policy = load_policy_engine(settings, audit)
     access = AccessService(db, policy, audit, settings, clock)
+    catalog = Catalog.load(settings.policies_dir / "catalog.toml")
+    access_facts = AccessFacts()
+    records = RecordsService(
+        db=db,
+        catalog=catalog,
+        policy=policy,
+        subject_keys=key_services.subject_keys,
+        blind_index=key_services.blind_index,
+        audit=audit,
+        consents=consents,
+        facts=access_facts,
+        pins=hasher,
+        clock=clock,
+    )
+    consents.facts = records
     return Services(
         settings=settings,
         db=db,
@@ -94,6 +113,8 @@ def build_services(
         hasher=hasher,
         identity=identity,
         policy=policy,
-        access_facts=AccessFacts(),
+        access_facts=access_facts,
+        catalog=catalog,
+        records=records,
         access=access,
     )
