@@ -7,6 +7,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -68,6 +69,13 @@ class World:
 
 @pytest.fixture
 def world(settings: Settings) -> Iterator[World]:
+    with build_world(settings) as built:
+        yield built
+
+
+@contextmanager
+def build_world(settings: Settings) -> Iterator[World]:
+    """Services over a migrated store, two organisations, and staff of every kiosk role."""
     clock = Clock()
     services = build_services(settings, clock=clock, migrate=True)
     ensure_organization(services, ORG)

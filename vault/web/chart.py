@@ -29,7 +29,7 @@ def _nice_max(value: int) -> int:
     top = max(value, 1)
     for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
         if top <= step * 4:
-            return step * ((top + step - 1) // step)
+            return step * 4  # four gridlines at whole multiples of the step
     return top
 
 

@@ -63,7 +63,6 @@ EXPORT_COLUMNS = (
     "client_addr",
 )
 Text = Annotated[str | None, QueryParameter(required=False, max_length=64)]
-Day = Annotated[date | None, QueryParameter(required=False)]
 
 
 def _session(request: Request[Any, Any, Any]) -> ActiveSession | None:
@@ -132,10 +131,20 @@ def _filter(
     actor: str | None,
     action: str | None,
     decision: str | None,
-    since: date | None,
-    until: date | None,
+    since: str | None,
+    until: str | None,
 ) -> tuple[data_.EventFilter, list[str]]:
+    """The filters of the form; empty fields are no filter, malformed ones are named."""
     problems: list[str] = []
+
+    def as_date(value: str | None, name: str) -> date | None:
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            problems.append(name)
+            return None
 
     def as_uuid(value: str | None, name: str) -> uuid.UUID | None:
         if not value:
@@ -154,8 +163,8 @@ def _filter(
         actor_id=as_uuid(actor, "actor"),
         action=action or None,
         decision=decision or None,
-        since=since,
-        until=until,
+        since=as_date(since, "since"),
+        until=as_date(until, "until"),
     ), problems
 
 
@@ -187,8 +196,8 @@ def dashboard(
     actor: Text = None,
     action: Text = None,
     decision: Text = None,
-    since: Day = None,
-    until: Day = None,
+    since: Text = None,
+    until: Text = None,
 ) -> Template | Redirect:
     session = _session(request)
     if session is None:
@@ -227,8 +236,8 @@ def dashboard_export(
     actor: Text = None,
     action: Text = None,
     decision: Text = None,
-    since: Day = None,
-    until: Day = None,
+    since: Text = None,
+    until: Text = None,
 ) -> Stream | Redirect | Response[str]:
     session = _session(request)
     if session is None:

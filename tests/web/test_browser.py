@@ -1,0 +1,240 @@
+"""The kiosk and the dashboard in a real browser (Debian's Chromium through Playwright),
+against a real uvicorn server of the vault over a temporary SQLite store."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import make_settings
+from tests.web.browser import Browser, LiveServer, browser, free_port, shoot
+from tests.web.conftest import PASSWORD, PIN, World, build_world
+from vault.app import create_app
+
+pytestmark = pytest.mark.browser
+FORM = "rehabilitation"
+__all__ = ["browser"]  # the fixture, imported so pytest finds it here
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, LiveServer]]:
+    folder = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    # Litestar matches the whole Host header, port included.
+    settings = make_settings(
+        f"sqlite:///{folder / 'vault.db'}", folder, allowed_hosts=[f"127.0.0.1:{port}"]
+    )
+    with build_world(settings) as world:
+        app = create_app(settings, services=world.services)
+        with LiveServer(app, port) as server:
+            yield world, server
+
+
+@pytest.fixture
+def page(browser: Browser, live: tuple[World, LiveServer]) -> Iterator[Any]:
+    context = browser.chromium.new_context(
+        base_url=live[1].url, viewport={"width": 1024, "height": 900}
+    )
+    # Anything not served by the vault itself is a failure of "no CDN, works offline".
+    outside: list[str] = []
+    context.route(
+        re.compile(r"^(?!http://127\.0\.0\.1:\d+/).*"),
+        lambda route: (outside.append(route.request.url), route.abort()),
+    )
+    opened = context.new_page()
+    opened.set_default_timeout(5000)
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert outside == [], f"the page tried to load {outside}"
+
+
+def open_session(
+    page: Any, subject: uuid.UUID, language: str = "id", user: str = "officer1", sentra: str = ""
+) -> None:
+    page.goto("/kiosk/login")
+    page.get_by_label(re.compile("Nama pengguna|Username")).fill(user)
+    page.get_by_label(re.compile("Kata sandi|Password")).fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/kiosk/start")
+    page.locator("#subject_id").fill(str(subject))
+    if sentra:
+        page.locator("#sentra").fill(sentra)
+    page.locator("#language").select_option(language)
+    page.locator("form[action='/kiosk/start'] button").click()
+    page.wait_for_url("**/kiosk/home")
+
+
+def walk_purposes(page: Any, world: World, refuse: set[str], shots: str) -> None:
+    """From the home page: open the form, accept or refuse each purpose by its code."""
+    page.locator("a[href^='/kiosk/forms/']").first.click()
+    page.locator("a[href$='/purposes/1']").click()
+    for number, purpose in enumerate(world.services.consents.form(FORM).purposes, start=1):
+        assert page.url.endswith(f"/purposes/{number}")
+        if number == 1:
+            shoot(page, f"{shots}-purpose-1")
+        page.locator("button.refuse" if purpose.code in refuse else "button.accept").click()
+        page.wait_for_load_state()
+    assert page.url.endswith("/summary")
+
+
+def test_adult_signs_the_whole_form(page: Any, live: tuple[World, LiveServer]) -> None:
+    """An adult reads every purpose in Bahasa Indonesia, accepts all, signs with the PIN
+    and gets a receipt whose verification code is the hash of the signed receipt."""
+    world, _ = live
+    subject = world.subject()
+    open_session(page, subject, sentra="sentra-handayani")
+    assert page.locator("html").get_attribute("lang") == "id"
+    shoot(page, "adult-1-home")
+    walk_purposes(page, world, set(), "adult")
+    shoot(page, "adult-2-summary")
+    page.locator("#pin").fill(PIN)
+    page.locator("form[action$='/sign'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/receipts/*")
+    assert page.locator("h1").inner_text().endswith("Tanda terima persetujuan")
+    shoot(page, "adult-3-receipt")
+    code = page.locator(".code").inner_text().replace(" ", "")
+    consent_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    from vault.web.kiosk_port import verification_code
+
+    grants = world.services.consents.active_consents(subject, world.clock())
+    assert {g.purpose for g in grants} == {
+        p.code for p in world.services.consents.form("rehabilitation").purposes
+    }
+    from vault.consent.tables import Consent
+
+    with world.services.db.read_session() as session:
+        jws = session.get(Consent, consent_id).receipt_jws  # type: ignore[union-attr]
+    assert verification_code(jws).replace(" ", "") == code
+
+
+def test_refusing_one_purpose_leaves_it_out_of_the_consent(
+    page: Any, live: tuple[World, LiveServer]
+) -> None:
+    """Refusing the health purpose at its screen: the signed consent grants everything else."""
+    world, _ = live
+    subject = world.subject()
+    open_session(page, subject, sentra="sentra-handayani")
+    walk_purposes(page, world, {"health_treatment"}, "refusal")
+    assert page.locator("td.status", has_text="Tidak setuju").count() == 1
+    shoot(page, "refusal-1-summary")
+    page.locator("#pin").fill(PIN)
+    page.locator("form[action$='/sign'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/receipts/*")
+    shoot(page, "refusal-2-receipt")
+    purposes = {g.purpose for g in world.services.consents.active_consents(subject, world.clock())}
+    assert purposes == {p.code for p in world.services.consents.form(FORM).purposes} - {
+        "health_treatment"
+    }
+
+
+def test_minor_signs_with_a_guardian(page: Any, live: tuple[World, LiveServer]) -> None:
+    """A 15-year-old's page asks for the guardian and the child's assent; both are recorded."""
+    world, _ = live
+    subject = world.minor()
+    open_session(page, subject, language="en")
+    walk_purposes(page, world, {"handover_kemensos"}, "minor")
+    assert page.get_by_label("Name of the parent or guardian").is_visible()
+    page.get_by_label("Name of the parent or guardian").fill("Siti <b>Aminah</b>")
+    page.get_by_label(re.compile("Relation to the child")).fill("mother")
+    page.get_by_label(re.compile("I \\(the child\\)")).check()
+    page.locator("#pin").fill(PIN)
+    shoot(page, "minor-1-sign")
+    page.locator("form[action$='/sign'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/receipts/*")
+    shoot(page, "minor-2-receipt")
+    from vault.consent.tables import Consent
+
+    consent_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    with world.services.db.read_session() as session:
+        row = session.get(Consent, consent_id)
+        assert row is not None
+        assert (row.signed_by, row.guardian_relation, row.assent) == ("guardian", "mother", True)
+
+
+def test_withdrawal_needs_the_pin_and_takes_effect(
+    page: Any, live: tuple[World, LiveServer]
+) -> None:
+    """The subject withdraws an active consent at the kiosk: a wrong PIN is refused, the
+    right one ends it, and the consent service reports no active consent afterwards."""
+    world, _ = live
+    subject = world.subject()
+    open_session(page, subject)
+    walk_purposes(page, world, {"handover_kemensos"}, "withdraw")
+    page.locator("#pin").fill(PIN)
+    page.locator("form[action$='/sign'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/receipts/*")
+    page.goto("/kiosk/consents")
+    shoot(page, "withdraw-1-consents")
+    page.locator("a[href$='/withdraw']").first.click()
+    page.locator("#pin").fill("000000")
+    page.locator("form[action$='/withdraw'] button[type=submit]").click()
+    assert page.locator(".error").is_visible()
+    assert world.services.consents.active_consents(subject, world.clock())
+    page.locator("#pin").fill(PIN)
+    page.locator("form[action$='/withdraw'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/consents?withdrawn=true")
+    shoot(page, "withdraw-2-done")
+    assert world.services.consents.active_consents(subject, world.clock()) == []
+
+
+def test_language_switch(page: Any, live: tuple[World, LiveServer]) -> None:
+    """Switching to English and back changes the words and the lang attribute, keyboard only."""
+    world, _ = live
+    subject = world.subject()
+    open_session(page, subject)
+    assert page.locator("h1").inner_text() == "Selamat datang"
+    page.locator("button[lang=en]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Welcome"
+    shoot(page, "language-1-english")
+    page.goto("/kiosk/disclosures")
+    assert page.locator("h1").inner_text() == "Who read my data"
+    page.locator("button[lang=id]").click()
+    page.wait_for_url("**/kiosk/disclosures")
+    assert page.locator("h1").inner_text() == "Siapa yang membaca data saya"
+    shoot(page, "language-2-disclosures")
+
+
+def test_dashboard_shows_a_denied_access(page: Any, live: tuple[World, LiveServer]) -> None:
+    """A counselor's refused API read appears on the compliance dashboard as a denied event,
+    and a counselor cannot open the dashboard."""
+    world, server = live
+    subject = world.subject()
+    with httpx.Client(base_url=server.url) as api:
+        token = api.post(
+            "/v1/auth/login", json={"username": "counselor1", "password": PASSWORD}
+        ).json()["access_token"]
+        refused = api.get(
+            f"/v1/subjects/{subject}/records",
+            params={"purpose": "counseling"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert refused.status_code in (403, 404)
+    page.goto("/dashboard/login")
+    page.get_by_label("Username").fill("counselor1")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(".error").is_visible()
+    page.get_by_label("Username").fill("compliance1")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard")
+    assert page.locator("svg[role=img]").count() == 1
+    page.locator("#f-subject").fill(str(subject))
+    page.locator("#f-decision").select_option("deny")
+    page.locator("form[action='/dashboard'] button[type=submit]").click()
+    page.wait_for_load_state()
+    rows = page.locator("#ev-h ~ table tbody tr")
+    assert rows.count() >= 1
+    assert "record.list" in rows.first.inner_text()
+    shoot(page, "dashboard-1-denied")
