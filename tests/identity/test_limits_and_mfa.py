@@ -6,16 +6,18 @@ import time
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import update
+from sqlmodel import col
 
 from tests.conftest import make_settings
 from tests.support import DEFAULT_PASSWORD, Clock, RecordingAudit, create_user, login
 from vault.audit.events import Outcome
-from vault.config import Argon2Profile
 from vault.errors import AuthenticationFailed, RateLimited
 from vault.identity import totp
-from vault.identity.models import LoginFailureKind
+from vault.identity.models import LoginFailureKind, User
 from vault.identity.passwords import SecretHasher
 from vault.services import Services, build_services
 
@@ -199,17 +201,13 @@ def test_totp_enrolment_over_http(
 
 def test_password_is_rehashed_when_parameters_change(services: Services) -> None:
     """A hash made with other parameters is replaced at the next successful login."""
-    strong = SecretHasher(Argon2Profile.RFC_9106_LOW_MEMORY)
-    assert services.hasher.needs_rehash(strong.hash(DEFAULT_PASSWORD))
+    older = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1, hash_len=16, salt_len=8)
+    old_hash = older.hash(DEFAULT_PASSWORD)
+    assert services.hasher.needs_rehash(old_hash)
     create_user(services, "oki", "officer", "rutan-jakpus")
     user = services.identity.user_by_name("oki")
-    from sqlalchemy import update
-
-    from vault.identity.models import User
-
-    old_hash = strong.hash(DEFAULT_PASSWORD)
     with services.db.session() as session:
-        session.execute(update(User).where(User.id == user.id).values(password_hash=old_hash))  # type: ignore[arg-type]
+        session.execute(update(User).where(col(User.id) == user.id).values(password_hash=old_hash))
     services.identity.login("oki", DEFAULT_PASSWORD)
     with services.db.read_session() as session:
         stored = session.get(User, user.id)
@@ -218,15 +216,20 @@ def test_password_is_rehashed_when_parameters_change(services: Services) -> None
         assert not services.hasher.needs_rehash(stored.password_hash)
 
 
-def test_hasher_profile_and_failure_modes() -> None:
-    """The default profile is RFC 9106 low-memory; a malformed hash verifies False, not raises."""
+def test_default_profile_is_rfc_9106_low_memory() -> None:
+    """Outside tests the hasher uses RFC 9106 low-memory argon2id, and it does real work."""
     hasher = SecretHasher()
-    stored = hasher.hash("a secret value")
-    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
-    assert hasher.verify(stored, "a secret value")
-    assert not hasher.verify(stored, "another value")
-    assert not hasher.verify("not-a-hash", "x")
-    assert "secret" not in repr(hasher)
     started = time.perf_counter()
-    hasher.verify(stored, "x")
+    stored = hasher.hash("a secret value")
     assert time.perf_counter() - started > 0.005  # real work, not a shortcut
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert "secret" not in repr(hasher)
+
+
+def test_verify_never_raises(services: Services) -> None:
+    """A mismatch or a malformed stored hash verifies False instead of raising."""
+    stored = services.hasher.hash("a secret value")
+    assert services.hasher.verify(stored, "a secret value")
+    assert not services.hasher.verify(stored, "another value")
+    assert not services.hasher.verify("not-a-hash", "x")
+    assert services.hasher.needs_rehash("not-a-hash")

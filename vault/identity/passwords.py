@@ -27,7 +27,8 @@ class SecretHasher:
         self._hasher = PasswordHasher.from_parameters(_PROFILES[profile])
         # Verified against when the username is unknown, so that an unknown user
         # costs the same time as a wrong password (no user enumeration by timing).
-        self._dummy_hash = self._hasher.hash("not a real password: timing equaliser")
+        # Made on first use: the CLI and the tests rarely need it.
+        self._dummy_hash: str | None = None
 
     def __repr__(self) -> str:
         return f"SecretHasher(profile={self.profile.value!r})"
@@ -46,6 +47,8 @@ class SecretHasher:
 
     def verify_dummy(self, secret: str) -> bool:
         """Do the work of one verification and return False (for unknown accounts)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash("not a real password: timing equaliser")
         self.verify(self._dummy_hash, secret)
         return False
 
