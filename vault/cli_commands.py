@@ -13,7 +13,9 @@ from typing import Any
 CAPABILITY_COMMANDS: tuple[str, ...] = (
     "vault.identity.cli",
     "vault.keys.cli",
+    "vault.audit.cli",
     "vault.consent.cli",
+    "vault.demo",
 )
 
 

@@ -1,0 +1,211 @@
+"""``vault demo``: synthetic demo data for a walk-through, on whatever store is configured.
+
+Two organisations (a rutan of the prison service and a sentra of the social
+ministry), staff of every role, three subjects with consents, assignments and
+records. Every name, number and story is invented. Passwords and kiosk PINs are
+random, printed once, and never stored in clear; loading again changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from vault.access.model import Principal, Role
+from vault.config import Settings
+from vault.consent.service import Guardian, SignRequest
+from vault.records.service import NewSubject
+from vault.services import Services, build_services
+
+RUTAN = "rutan-jakpus"
+SENTRA = "sentra-handayani"
+ORGANIZATIONS = (
+    (RUTAN, "Rumah Tahanan Negara Kelas I Jakarta Pusat", "imipas"),
+    (SENTRA, "Sentra Handayani Jakarta", "kemensos"),
+)
+STAFF = (
+    ("admin.rutan", Role.ADMIN, RUTAN),
+    ("officer.rutan", Role.OFFICER, RUTAN),
+    ("counselor.rutan", Role.COUNSELOR, RUTAN),
+    ("socialworker.rutan", Role.SOCIAL_WORKER, RUTAN),
+    ("health.rutan", Role.HEALTH_OFFICER, RUTAN),
+    ("compliance.rutan", Role.COMPLIANCE_OFFICER, RUTAN),
+    ("socialworker.sentra", Role.SOCIAL_WORKER, SENTRA),
+    ("counselor.sentra", Role.COUNSELOR, SENTRA),
+)
+
+
+@dataclass(frozen=True)
+class DemoSubject:
+    full_name: str
+    nik: str
+    register_number: str
+    date_of_birth: date
+    purposes: tuple[str, ...]
+    guardian: Guardian | None = None
+
+
+SUBJECTS = (
+    DemoSubject(
+        "Budi Santoso (demo)",
+        "3171010101900001",
+        "AI 101/2026",
+        date(1990, 1, 1),
+        ("counseling", "social_reintegration", "health_treatment", "handover_kemensos"),
+    ),
+    DemoSubject(
+        "Sari Wulandari (demo)",
+        "3171014202950002",
+        "AII 102/2026",
+        date(1995, 2, 2),
+        ("counseling", "social_reintegration"),
+    ),
+    DemoSubject(
+        "Andi Pratama (demo)",
+        "3171010303100003",
+        "AN 103/2026",
+        date(2010, 3, 3),
+        ("counseling",),
+        Guardian(name="Ibu Rina (demo)", relation="mother", assent=True),
+    ),
+)
+RECORDS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    (
+        "counselor.rutan",
+        "psychological_assessment",
+        {
+            "instrument": "SRQ-20",
+            "summary": "Demo: low mood since admission, sleeps poorly, no self-harm thoughts.",
+            "risk_level": "moderate",
+            "recommendations": "Weekly counseling; a family visit plan.",
+        },
+    ),
+    (
+        "counselor.rutan",
+        "progress_note",
+        {
+            "session_date": "2026-10-01",
+            "note": "Demo: talked about the family visit; more hopeful.",
+            "next_steps": "Join the carpentry workshop.",
+        },
+    ),
+    (
+        "socialworker.rutan",
+        "family_data",
+        {
+            "family_members": "Demo: mother, two younger brothers.",
+            "contact_person": "Demo contact, 0812-0000-0000",
+            "visit_frequency": "monthly",
+        },
+    ),
+    (
+        "health.rutan",
+        "health_napza",
+        {
+            "substance_history": "Demo: methamphetamine use before arrest; none since.",
+            "hiv_status": "negative",
+            "last_test_date": "2026-09-15",
+        },
+    ),
+)
+
+
+def _secret_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _secret_pin() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def load_demo(services: Services) -> list[str] | None:
+    """Load the demo data; the lines to print, or None when it was loaded before."""
+    existing = {organization.code for organization in services.identity.organizations()}
+    if RUTAN in existing:
+        return None
+    for code, name, agency in ORGANIZATIONS:
+        if code not in existing:
+            services.identity.create_organization(code, name, agency)
+    lines = ["Demo logins (printed once; every name and story is invented):"]
+    principals: dict[str, Principal] = {}
+    for username, role, organization in STAFF:
+        password = _secret_password()
+        user = services.identity.create_user(username, password, role.value, organization)
+        principals[username] = Principal(id=user.id, role=role, organization=organization)
+        lines.append(f"  {username:<22} {role.value:<19} {organization:<17} {password}")
+    lines.append("Demo subjects (kiosk PINs):")
+    officer = principals["officer.rutan"]
+    for subject in SUBJECTS:
+        pin = _secret_pin()
+        subject_id = services.records.register_subject(
+            officer,
+            NewSubject(
+                full_name=subject.full_name,
+                nik=subject.nik,
+                register_number=subject.register_number,
+                date_of_birth=subject.date_of_birth,
+                organization=RUTAN,
+                pin=pin,
+            ),
+        )
+        _care_team(services, principals, subject_id)
+        services.consents.sign(
+            officer,
+            subject_id,
+            SignRequest(
+                form_id="rehabilitation",
+                form_version=1,
+                language="id",
+                granted_purposes=frozenset(subject.purposes),
+                pin=pin,
+                guardian=subject.guardian,
+                recipients={"handover_kemensos": [SENTRA]},
+            ),
+        )
+        for author, record_type, fields in RECORDS:
+            services.records.create_record(principals[author], subject_id, record_type, fields)
+        lines.append(
+            f"  {subject.full_name:<24} register {subject.register_number:<13} "
+            f"id {subject_id}  PIN {pin}"
+        )
+    return lines
+
+
+def _care_team(services: Services, principals: dict[str, Principal], subject_id: uuid.UUID) -> None:
+    admin = principals["admin.rutan"]
+    for member in ("counselor.rutan", "socialworker.rutan", "health.rutan"):
+        services.access.assign(admin, principals[member].id, subject_id)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.bootstrap import initialise
+
+    initialise(settings)
+    services = build_services(settings)
+    try:
+        lines = load_demo(services)
+    finally:
+        services.close()
+    if lines is None:
+        print(
+            "Demo data is already loaded (its logins were printed when it was). "
+            "To start afresh, stop the service and run: make clean && make run"
+        )
+        return 0
+    print("\n".join(lines))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    parser = sub.add_parser(
+        "demo",
+        help="load synthetic demo data and print the demo logins (once)",
+        description="Load two organisations, staff of every role, three invented subjects "
+        "with consents, assignments and records. Passwords and PINs are random and printed "
+        "once. Running it again changes nothing.",
+    )
+    parser.set_defaults(handler=cmd_demo)
