@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -42,9 +42,10 @@ from vault.consent.views import (
     load_consents,
     split_codes,
 )
-from vault.db import Database, new_id
+from vault.db import READ_ONLY_OPTION, Database, new_id
 from vault.errors import ConfigurationError, Conflict, Forbidden, InvalidInput, NotFound
 from vault.records.models import Subject
+from vault.stamps import UtcDateTime
 
 _T = TypeVar("_T")
 FORMS_FOLDER = "consent-forms"
@@ -110,6 +111,36 @@ class SignedConsent:
     expires_at: datetime
 
 
+def _active_grants_query() -> Select[uuid.UUID, datetime, str, str, str]:
+    """Granted purposes of a subject's consents active at :now (built once, Core only:
+    this runs on every read of a record, and the ORM would triple its cost)."""
+    now = bindparam("now", type_=UtcDateTime())
+    ended = exists().where(
+        col(ConsentEnding.consent_id) == col(Consent.id), col(ConsentEnding.at) <= now
+    )
+    return (
+        select(
+            col(Consent.id),
+            col(Consent.expires_at),
+            col(ConsentPurpose.purpose),
+            col(ConsentPurpose.categories),
+            col(ConsentPurpose.recipients),
+        )
+        .join(ConsentPurpose, col(ConsentPurpose.consent_id) == col(Consent.id))
+        .where(
+            col(Consent.subject_id) == bindparam("subject_id"),
+            col(ConsentPurpose.granted).is_(True),
+            col(Consent.signed_at) <= now,
+            col(Consent.expires_at) > now,
+            ~ended,
+        )
+        .order_by(col(Consent.signed_at), col(ConsentPurpose.purpose))
+    )
+
+
+_ACTIVE_GRANTS = _active_grants_query()
+
+
 def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
@@ -155,31 +186,11 @@ class ConsentService:
         """One grant per granted purpose of every consent of the subject active at ``now``.
 
         Refused purposes, withdrawn, superseded and expired consents never appear.
-        Read from the database on every call (no cache), in a read-only session.
+        Read from the database on every call (no cache), in a read-only transaction.
         """
-        ended = exists().where(
-            col(ConsentEnding.consent_id) == col(Consent.id), col(ConsentEnding.at) <= now
-        )
-        query = (
-            select(
-                col(Consent.id),
-                col(Consent.expires_at),
-                col(ConsentPurpose.purpose),
-                col(ConsentPurpose.categories),
-                col(ConsentPurpose.recipients),
-            )
-            .join(ConsentPurpose, col(ConsentPurpose.consent_id) == col(Consent.id))
-            .where(
-                col(Consent.subject_id) == subject_id,
-                col(ConsentPurpose.granted).is_(True),
-                col(Consent.signed_at) <= now,
-                col(Consent.expires_at) > now,
-                ~ended,
-            )
-            .order_by(col(Consent.signed_at), col(ConsentPurpose.purpose))
-        )
-        with self.db.read_session() as session:
-            rows = session.execute(query).all()
+        with self.db.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY_OPTION: True})
+            rows = conn.execute(_ACTIVE_GRANTS, {"subject_id": subject_id, "now": now}).all()
         return [
             ConsentGrant(
                 consent_id=row.id,
