@@ -79,8 +79,8 @@ def walk_purposes(page: Any, world: World, refuse: set[str], shots: str) -> None
         assert page.url.endswith(f"/purposes/{number}")
         if number == 1:
             shoot(page, f"{shots}-purpose-1")
-        page.locator("button.refuse" if purpose.code in refuse else "button.accept").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.locator("button.refuse" if purpose.code in refuse else "button.accept").click()
     assert page.url.endswith("/summary")
 
 
@@ -191,8 +191,8 @@ def test_language_switch(page: Any, live: tuple[World, LiveServer]) -> None:
     open_session(page, subject)
     assert page.locator("h1").inner_text() == "Selamat datang"
     page.locator("button[lang=en]").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").inner_text() == "Welcome"
     shoot(page, "language-1-english")
@@ -232,8 +232,8 @@ def test_dashboard_shows_a_denied_access(page: Any, live: tuple[World, LiveServe
     assert page.locator("svg[role=img]").count() == 1
     page.locator("#f-subject").fill(str(subject))
     page.locator("#f-decision").select_option("deny")
-    page.locator("form[action='/dashboard'] button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("form[action='/dashboard'] button[type=submit]").click()
     rows = page.locator("#ev-h ~ table tbody tr")
     assert rows.count() >= 1
     assert "record.list" in rows.first.inner_text()
