@@ -189,6 +189,8 @@ def machine() -> dict[str, Any]:
         "cpu_model": model,
         "cores": os.cpu_count(),
         "platform": platform.platform(),
+        # Other work on the machine inflates every absolute number: say how much there was.
+        "load_average_1m_5m_15m": [round(x, 2) for x in os.getloadavg()],
     }
 
 

@@ -182,7 +182,7 @@ def _one_backend(section: Section, kind: str, count: int, alone_seconds: float) 
 def run(mode: Mode) -> Section:
     section = Section(name="rotation", title="Rotation")
     # `make bench` scales the job down: at ~1 ms a DEK today, 100,000 would take minutes.
-    count = pick(mode, 5_000, 20_000, 100_000)
+    count = pick(mode, 5_000, 10_000, 100_000)
     alone = pick(mode, 2.0, 4.0, 8.0)
     kinds = ["sqlite"] + (["postgresql"] if postgres_reachable() else [])
     if "postgresql" not in kinds:

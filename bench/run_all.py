@@ -64,7 +64,8 @@ def update_readme(text: str, mode: Mode) -> None:
     info = machine()
     ver = versions()
     stamp = (
-        f"Run of {today()} (`--mode {mode.value}`) on {info['cpu_model']}, {info['cores']} cores; "
+        f"Run of {today()} (`--mode {mode.value}`) on {info['cpu_model']}, {info['cores']} cores "
+        f"(load average at the end {info['load_average_1m_5m_15m']}); "
         + ", ".join(f"{k} {v}" for k, v in ver.items())
         + "."
     )
