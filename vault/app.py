@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from litestar import Litestar
-from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
@@ -85,7 +84,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         template_config=template_config(),
         middleware=[authentication_middleware()],
         request_max_body_size=settings.max_body_bytes,
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=settings.allowed_hosts),
         openapi_config=OpenAPIConfig(
             title="Records vault",
             version=API_VERSION,
@@ -106,7 +104,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     app.state.services = built
     # Wrap the outermost handler, not the routes: a 404 for an unknown path or a
     # rejected Host header never reaches route middleware, and still needs an id.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    app.asgi_handler = request_id_middleware(app.asgi_handler, settings.allowed_hosts)
     logging.getLogger("vault").debug("app created")
     return app
 

@@ -92,3 +92,23 @@ def test_unknown_route_is_a_problem(settings: Settings) -> None:
     body = response.json()
     assert {"type", "title", "status"} <= body.keys()
     assert body["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("host", ["localhost:8000", "127.0.0.1:8765", "LOCALHOST"])
+def test_allowed_host_with_a_port_is_served(settings: Settings, host: str) -> None:
+    """A client naming an allowed host with a port (as curl and browsers do) is served."""
+    initialise(settings)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health", headers={"host": host})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "localhost.evil.example"])
+def test_foreign_host_is_a_problem(settings: Settings, host: str) -> None:
+    """A Host header outside VAULT_ALLOWED_HOSTS gets a 400 problem with a request id."""
+    initialise(settings)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health", headers={"host": host})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
