@@ -18,7 +18,7 @@ run: $(STAMP)  ## install, load demo data on the embedded defaults, serve on 127
 	$(BIN)/vault serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)  ## install and run the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
