@@ -46,6 +46,13 @@ _ID: dict[str, str] = {
     "sign_form": "Baca dan tanda tangani formulir",
     "my_consents": "Persetujuan saya",
     "who_read": "Siapa yang membaca data saya",
+    "my_data": "Salinan data saya",
+    "my_data_title": "Salinan semua data Anda",
+    "my_data_intro": (
+        "Anda berhak mendapat salinan semua data Anda. Masukkan PIN Anda. "
+        "Tablet akan membuat file untuk Anda. Petugas bisa mencetaknya."
+    ),
+    "my_data_confirm": "Buat salinan",
     "start_reading": "Mulai membaca",
     "purpose_of": "Tujuan {n} dari {total}",
     "data_used": "Data yang dipakai",
@@ -174,6 +181,13 @@ _EN: dict[str, str] = {
     "sign_form": "Read and sign the form",
     "my_consents": "My consents",
     "who_read": "Who read my data",
+    "my_data": "A copy of my data",
+    "my_data_title": "A copy of all your data",
+    "my_data_intro": (
+        "You have the right to a copy of all your data. Enter your PIN. "
+        "The tablet makes a file for you. The staff can print it."
+    ),
+    "my_data_confirm": "Make the copy",
     "start_reading": "Start reading",
     "purpose_of": "Purpose {n} of {total}",
     "data_used": "Data used",

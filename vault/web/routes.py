@@ -10,7 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from vault.web import dashboard, kiosk, kiosk_mine, kiosk_signing
+from vault.web import dashboard, kiosk, kiosk_export, kiosk_mine, kiosk_signing
 from vault.web.common import SECURITY_HEADERS, WEB_OPT
 
 HERE = Path(__file__).resolve().parent
@@ -43,6 +43,8 @@ def web_handlers() -> list[Any]:
         kiosk_mine.withdraw_page,
         kiosk_mine.withdraw,
         kiosk_mine.disclosures_page,
+        kiosk_export.my_data_page,
+        kiosk_export.my_data,
         dashboard.dashboard_login_page,
         dashboard.dashboard_login,
         dashboard.dashboard,
