@@ -280,3 +280,21 @@ def test_bad_purpose_is_a_clear_problem(world: World, purpose: str) -> None:
     response = world.read("counselor", rid, purpose=purpose)
     assert response.status_code in (400, 422)
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_rotating_a_subjects_key_reencrypts_every_field(world: World) -> None:
+    """After a subject's DEK rotation every field reads the same, under a new wrapped key."""
+    rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    wrapped_before = stored_wrapped_key(world)
+    with world.services.db.read_session() as session:
+        before = {
+            row[0]: bytes(row[1])
+            for row in session.execute(text("SELECT name, ciphertext FROM record_fields")).all()
+        }
+    rewritten = world.services.records.rotate_subject_key(uuid.UUID(world.subject_id))
+    assert rewritten == len(ASSESSMENT) + 4  # the assessment and the identity record
+    assert stored_wrapped_key(world) != wrapped_before
+    with world.services.db.read_session() as session:
+        after = dict(session.execute(text("SELECT name, ciphertext FROM record_fields")).all())
+    assert all(bytes(after[name]) != ciphertext for name, ciphertext in before.items())
+    assert world.read("counselor", rid, purpose="counseling").json()["fields"] == ASSESSMENT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import uuid
 from typing import Any
 
 from vault.audit.events import AuditEvent, Outcome
@@ -49,6 +50,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("version", type=int, help="the KEK version to retire")
     p.set_defaults(handler=cmd_retire)
+
+    p = actions.add_parser(
+        "rotate-subject",
+        help="give one subject a new data key and re-encrypt their fields under it",
+        description="Replace one subject's data key (DEK) and re-encrypt every field of every "
+        "record of the subject under the new key, in one transaction. For a key that may "
+        "have been exposed; KEK rotation (`vault keys rotate`) does not change DEKs.",
+    )
+    p.add_argument("subject_id", type=uuid.UUID, help="the subject's id")
+    p.set_defaults(handler=cmd_rotate_subject)
 
 
 def _services(settings: Settings) -> Any:
@@ -126,6 +137,16 @@ def cmd_rotate(args: argparse.Namespace, settings: Settings) -> int:
             {"to_version": result.target_version, "rewrapped": result.rewrapped},
         )
         print(f"done: {result.rewrapped} data keys under KEK version {result.target_version}")
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_rotate_subject(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        fields = services.records.rotate_subject_key(args.subject_id)
+        print(f"subject {args.subject_id}: new data key; {fields} fields re-encrypted")
     finally:
         services.close()
     return 0

@@ -80,6 +80,13 @@ class SubjectKeyStore(Protocol):
 
     def shred(self, session: Session, subject_id: uuid.UUID) -> None: ...
 
+    def rotate_subject(
+        self,
+        session: Session,
+        subject_id: uuid.UUID,
+        reencrypt: Callable[[DataKey, DataKey], None],
+    ) -> None: ...
+
 
 @dataclass(frozen=True)
 class NewSubject:
@@ -526,6 +533,59 @@ class RecordsService:
             wanted=["date_of_birth"],
         )
         return date.fromisoformat(value["date_of_birth"])
+
+    # ------------------------------------------------------------- key rotation
+
+    def rotate_subject_key(self, subject_id: uuid.UUID) -> int:
+        """Give the subject a new data key and re-encrypt every field under it.
+
+        An operator's job (``vault keys rotate-subject``), e.g. after a key may
+        have been exposed. One transaction: either every field is under the new
+        key, or nothing changed. Returns the number of fields re-encrypted.
+        """
+        self.audit.append(
+            AuditEvent(
+                action="key.subject_rotate",
+                outcome=Outcome.INFO,
+                actor_role="operator",
+                subject_id=subject_id,
+            )
+        )
+        rewritten = 0
+        with self.db.session() as session:
+            self._live_subject(session, subject_id)
+
+            def reencrypt(old: DataKey, new: DataKey) -> None:
+                nonlocal rewritten
+                records = session.exec(
+                    select(Record).where(col(Record.subject_id) == subject_id)
+                ).all()
+                for record in records:
+                    stored = _stored_fields(session, record.id)
+                    plain = open_fields(
+                        old,
+                        subject_id=subject_id,
+                        record_id=record.id,
+                        record_type=record.record_type,
+                        version=record.version,
+                        stored={name: row.ciphertext for name, row in stored.items()},
+                        wanted=stored,
+                    )
+                    sealed = seal_fields(
+                        new,
+                        subject_id=subject_id,
+                        record_id=record.id,
+                        record_type=record.record_type,
+                        version=record.version,
+                        values=plain,
+                    )
+                    for name, row in stored.items():
+                        row.ciphertext = sealed[name]
+                        session.add(row)
+                        rewritten += 1
+
+            self.subject_keys.rotate_subject(session, subject_id, reencrypt)
+        return rewritten
 
     # ------------------------------------------------------------------ erasure
 
