@@ -123,7 +123,7 @@ def main() -> None:
             }
         )
     document = {
-        "format": "vault field ciphertext, version 1 (see docs/crypto.md)",
+        "format": "vault field ciphertext, version 1 (see README.md, Field ciphertext format)",
         "valid": valid,
         "tamper": tamper,
     }

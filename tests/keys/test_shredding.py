@@ -42,7 +42,7 @@ def test_backup_is_unreadable_once_the_old_version_is_retired(env: KeyEnv) -> No
     with env.db.session() as session:
         env.keys.subject_keys.shred(session, subject)
     # Until its KEK version is destroyed, a backup's wrapped key still opens: the
-    # erasure runbook therefore rotates and retires (docs/crypto.md).
+    # erasure runbook therefore rotates and retires (README.md, "Erasure (crypto-shredding)").
     assert env.keys.keys.unwrap(backup) == dek
     rotate_keks(env.db, env.keys.keys)
     env.keys.keys.retire(backup.kek_version)

@@ -11,7 +11,7 @@ What it cannot see on its own: events appended after the newest checkpoint
 are protected by the chain only, so someone with write access to the database
 can rewrite or drop that tail consistently. Checkpoints signed often (every N
 events or T seconds, and on shutdown) and copies pinned outside the vault
-bound that window; see docs/audit.md.
+bound that window; see README.md, "What verification cannot see on its own".
 """
 
 from __future__ import annotations

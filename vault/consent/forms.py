@@ -1,7 +1,7 @@
 """Consent forms: versioned TOML files in ``policies/consent-forms/``, checked against a lock.
 
 A form file is named ``<id>-v<version>.toml`` and carries every word the
-person is shown, in every language it offers (see ``docs/consent.md``). The
+person is shown, in every language it offers (see the README, section "Consent forms"). The
 lock file ``forms.lock`` holds the SHA-256 of each released file; a file whose
 bytes differ from its locked hash was edited under the same version and is
 refused, so the service does not start with it. A released form can only be

@@ -2,7 +2,7 @@
 
 The fields follow the Kantara Consent Receipt 1.1 and ISO/IEC TS 27560:2023
 (consent record information structure) where they apply; names are snake_case
-and ``docs/consent.md`` maps each to its source. A receipt is built once, when
+and the README (section "Receipts") maps each to its source. A receipt is built once, when
 the consent is signed, and stored as signed: it states what was agreed then,
 whatever happens to the consent afterwards (its current status is in the
 listing and the FHIR export).
