@@ -139,6 +139,8 @@ def load_demo(services: Services) -> list[str] | None:
         lines.append(f"  {username:<22} {role.value:<19} {organization:<17} {password}")
     lines.append("Demo subjects (kiosk PINs):")
     officer = principals["officer.rutan"]
+    written: list[dict[str, uuid.UUID]] = []
+    subject_ids: list[uuid.UUID] = []
     for subject in SUBJECTS:
         pin = _secret_pin()
         subject_id = services.records.register_subject(
@@ -166,13 +168,45 @@ def load_demo(services: Services) -> list[str] | None:
                 recipients={"handover_kemensos": [SENTRA]},
             ),
         )
-        for author, record_type, fields in RECORDS:
-            services.records.create_record(principals[author], subject_id, record_type, fields)
+        records = {
+            record_type: services.records.create_record(
+                principals[author], subject_id, record_type, fields
+            ).id
+            for author, record_type, fields in RECORDS
+        }
+        written.append(records)
+        subject_ids.append(subject_id)
         lines.append(
             f"  {subject.full_name:<24} register {subject.register_number:<13} "
             f"id {subject_id}  PIN {pin}"
         )
+    lines.extend(_walk_through(subject_ids, written))
     return lines
+
+
+def _walk_through(subjects: list[uuid.UUID], records: list[dict[str, uuid.UUID]]) -> list[str]:
+    """What to try first, with this load's ids, and what the vault answers."""
+    budi, sari = subjects[0], subjects[1]
+    api = "http://127.0.0.1:8000/v1/subjects"
+    return [
+        "Try this (log in with POST /v1/auth/login, then send 'Authorization: Bearer <token>'):",
+        "  1. as counselor.rutan, read Budi's assessment; he consented to counseling,",
+        "     so every field comes back decrypted and the audit event names the consent:",
+        f"     GET {api}/{budi}/records/{records[0]['psychological_assessment']}"
+        "?purpose=counseling",
+        "  2. as counselor.rutan, read Budi's NAPZA/HIV record: a counselor may not read",
+        "     health data, so every field comes back in 'withheld' with the reason:",
+        f"     GET {api}/{budi}/records/{records[0]['health_napza']}?purpose=counseling",
+        "  3. as health.rutan, read Sari's NAPZA/HIV record: she refused health_treatment,",
+        "     so nothing is decrypted (Budi's, who agreed, is):",
+        f"     GET {api}/{sari}/records/{records[1]['health_napza']}?purpose=health_treatment",
+        "  4. as compliance.rutan, see who read what, and check the log is intact:",
+        f"     GET http://127.0.0.1:8000/v1/audit/events?subject_id={budi}",
+        "     GET http://127.0.0.1:8000/v1/audit/verify",
+        "  5. open http://127.0.0.1:8000/kiosk as officer.rutan, start a session for a",
+        "     subject id above, and let the subject sign or withdraw with their PIN;",
+        "     http://127.0.0.1:8000/dashboard as compliance.rutan shows the accesses.",
+    ]
 
 
 def _care_team(services: Services, principals: dict[str, Principal], subject_id: uuid.UUID) -> None:
