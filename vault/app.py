@@ -8,7 +8,6 @@ from typing import Any
 from litestar import Litestar
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from vault.access.http import HANDLERS as ACCESS_HANDLERS
@@ -17,6 +16,7 @@ from vault.config import Settings
 from vault.consent.http import CONSENT_HANDLERS
 from vault.health import health
 from vault.http.middleware import request_id_middleware
+from vault.http.openapi import OpenJsonRenderPlugin, OpenYamlRenderPlugin
 from vault.http.problems import EXCEPTION_HANDLERS
 from vault.identity.auth import authentication_middleware
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
@@ -89,7 +89,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             version=API_VERSION,
             path="/schema",
             # JSON and YAML only: the UIs load scripts from a CDN, and the vault runs offline.
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin()],
+            render_plugins=[
+                OpenJsonRenderPlugin(path=["/", "/openapi.json"]),
+                OpenYamlRenderPlugin(),
+            ],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="opaque")
