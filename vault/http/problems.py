@@ -52,12 +52,15 @@ def problem_responses(*errors: type[VaultError]) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the vault errors a handler can raise (``responses=`` of a route)."""
     specs: dict[int, ResponseSpec] = {}
     documented: tuple[type[VaultError], ...] = (*errors, AuthenticationFailed)
-    for error in documented:
+    # 400 is what Litestar's own validation gives (malformed JSON, a bad parameter);
+    # it is a problem too, and Litestar would otherwise document it as plain JSON.
+    titles = [(400, _HTTP_TITLES[400][1])] + [(e.status, e.title) for e in documented]
+    for status, title in titles:
         specs.setdefault(
-            error.status,
+            status,
             ResponseSpec(
                 data_container=Problem,
-                description=error.title,
+                description=title,
                 media_type=PROBLEM_MEDIA_TYPE,
                 generate_examples=False,
             ),
