@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
@@ -29,14 +31,33 @@ from vault.audit.queries import (
     jsonl_lines,
 )
 from vault.audit.verify import verify_chain
-from vault.errors import AuditUnavailable, Forbidden, InvalidInput
+from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
 from vault.http.auth import AuthenticatedUser
 from vault.http.guards import require_roles
 from vault.http.problems import problem_responses
 from vault.services import Services
 
 ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable)
+# A path whose subject id is not a UUID matches no route: 404.
+SUBJECT_ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound)
 TAGS = ["audit"]
+CSV = "text/csv"
+JSONL = "application/x-ndjson"
+
+
+def _streamed(*media_types: str) -> type[Operation]:
+    """An OpenAPI operation whose 200 is a text file of these types (Litestar says JSON)."""
+
+    @dataclass
+    class StreamedOperation(Operation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            if isinstance(ok, OpenAPIResponse):
+                text = Schema(type=OpenAPIType.STRING)
+                ok.content = {media: OpenAPIMediaType(schema=text) for media in media_types}
+
+    return StreamedOperation
+
 
 SubjectParam = Annotated[uuid.UUID | None, QueryParameter(name="subject_id", required=False)]
 ActorParam = Annotated[uuid.UUID | None, QueryParameter(name="actor_id", required=False)]
@@ -152,7 +173,13 @@ def audit_events(
     return EventPageOut(events=page.events, next_cursor=page.next_cursor)
 
 
-@get("/v1/audit/export", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+@get(
+    "/v1/audit/export",
+    sync_to_thread=True,
+    responses=ERRORS,
+    tags=TAGS,
+    operation_class=_streamed(CSV, JSONL),
+)
 def audit_export(
     request: Request[Any, Any, Any],
     export_format: Annotated[Literal["csv", "jsonl"], QueryParameter(name="format")] = "jsonl",
@@ -171,7 +198,7 @@ def audit_export(
     _record_access(services, user, "audit.export", subject_id, format=export_format)
     events = AuditQueries(services.db).iter_events(filters)
     lines: Iterator[str] = csv_lines(events) if export_format == "csv" else jsonl_lines(events)
-    media_type = "text/csv; charset=utf-8" if export_format == "csv" else "application/x-ndjson"
+    media_type = f"{CSV}; charset=utf-8" if export_format == "csv" else JSONL
     return Stream(
         lines,
         media_type=media_type,
@@ -179,7 +206,13 @@ def audit_export(
     )
 
 
-@get("/v1/audit/checkpoints", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+@get(
+    "/v1/audit/checkpoints",
+    sync_to_thread=True,
+    responses=ERRORS,
+    tags=TAGS,
+    operation_class=_streamed(JSONL),
+)
 def audit_checkpoints(request: Request[Any, Any, Any]) -> Stream:
     """Every signed checkpoint as JSON Lines, to be kept outside the vault and pinned."""
     user = require_roles(request, Role.COMPLIANCE_OFFICER)
@@ -188,7 +221,7 @@ def audit_checkpoints(request: Request[Any, Any, Any]) -> Stream:
     checkpoints = AuditQueries(services.db).checkpoints()
     return Stream(
         to_jsonl(checkpoints),
-        media_type="application/x-ndjson",
+        media_type=JSONL,
         headers={"Content-Disposition": 'attachment; filename="audit-checkpoints.jsonl"'},
     )
 
@@ -212,7 +245,7 @@ def audit_verify(request: Request[Any, Any, Any]) -> VerifyOut:
 @get(
     "/v1/subjects/{subject_id:uuid}/disclosures",
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=SUBJECT_ERRORS,
     tags=TAGS,
 )
 def subject_disclosures(
