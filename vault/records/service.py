@@ -32,7 +32,7 @@ from vault.access.model import (
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.crypto.keys import DataKey
 from vault.db import Database
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.errors import Conflict, DecryptionFailed, Forbidden, InvalidInput, NotFound
 from vault.keys.service import purge_freed_pages
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields, seal_fields
@@ -407,6 +407,12 @@ class RecordsService:
                 name: (f.category, f.ciphertext)
                 for name, f in _stored_fields(session, record_id).items()
             }
+            # A field's category is the catalog's, never the stored column's: a row
+            # relabelled in the database must not widen who may decrypt it.
+            known = self.catalog.record_type(record.record_type).fields
+            if any(name not in known for name in stored):
+                raise DecryptionFailed()
+            stored = {name: (known[name].category.value, ct) for name, (_, ct) in stored.items()}
             categories = frozenset(Category(cat) for cat, _ in stored.values())
             decision = self.policy.decide(
                 principal,
