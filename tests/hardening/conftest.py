@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import BACKENDS, make_settings
 from tests.world import World, build_world, world
 
-__all__ = ["shared_world", "world"]
+__all__ = ["backend_world", "shared_world", "world"]
 
 
 @pytest.fixture(scope="module")
@@ -19,3 +19,34 @@ def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One world on a SQLite file, shared by the tests of a module (they only add to it)."""
     tmp: Path = tmp_path_factory.mktemp("world")
     yield from build_world(make_settings(f"sqlite:///{tmp / 'vault.db'}", tmp))
+
+
+def _postgres_schema_url(run_database: str) -> str:
+    import secrets
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    schema = f"h_{secrets.token_hex(6)}"
+    engine = create_engine(run_database, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine.dispose()
+    url = make_url(run_database).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend_world(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_run_database: str | None,
+) -> Iterator[World]:
+    """One world per backend shared by a module's tests (each works on its own records)."""
+    tmp: Path = tmp_path_factory.mktemp("world")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'vault.db'}"
+    else:
+        assert postgres_run_database is not None
+        url = _postgres_schema_url(postgres_run_database)
+    yield from build_world(make_settings(url, tmp))
