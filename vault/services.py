@@ -19,6 +19,7 @@ from vault.audit.log import AuditLog
 from vault.config import Settings
 from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
+from vault.crypto.columns import COLUMN_SEAL_LABEL, ColumnSealer
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.signing import Signer
 from vault.db import Database, utcnow
@@ -79,12 +80,19 @@ def build_services(
     )
     hasher = SecretHasher(settings.argon2_profile)
     # The date-of-birth source (services.records) is bound where records are built.
+    sealer = ColumnSealer(key_services.keys.derive_secret(COLUMN_SEAL_LABEL))
     consents = ConsentService(
-        settings, db, clock, audit=audit, hasher=hasher, signer=key_services.signer
+        settings,
+        db,
+        clock,
+        audit=audit,
+        hasher=hasher,
+        signer=key_services.signer,
+        sealer=sealer,
     )
-    identity = IdentityService(db, hasher, settings, audit, clock)
+    identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer)
     policy = load_policy_engine(settings, audit)
-    access = AccessService(db, policy, audit, settings, clock)
+    access = AccessService(db, policy, audit, settings, clock, sealer=sealer)
     catalog = Catalog.load(settings.policies_dir / "catalog.toml")
     access_facts = AccessFacts()
     records = RecordsService(

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from vault.audit.events import AuditEvent
 from vault.config import Settings
 from vault.consent.service import ConsentService
+from vault.crypto.columns import ColumnSealer
 from vault.crypto.signing import Signer
 from vault.db import Database
 from vault.records.models import Subject
@@ -109,7 +110,14 @@ def consents(
     signer: Signer,
 ) -> ConsentService:
     return ConsentService(
-        settings, db, clock, hasher=FakeHasher(), signer=signer, audit=audit, facts=facts
+        settings,
+        db,
+        clock,
+        hasher=FakeHasher(),
+        signer=signer,
+        audit=audit,
+        facts=facts,
+        sealer=ColumnSealer(bytes(range(32))),
     )
 
 

@@ -107,10 +107,9 @@ def test_adult_signs_the_whole_form(page: Any, live: tuple[World, LiveServer]) -
     assert {g.purpose for g in grants} == {
         p.code for p in world.services.consents.form("rehabilitation").purposes
     }
-    from vault.consent.tables import Consent
+    from vault.consent.service import Actor
 
-    with world.services.db.read_session() as session:
-        jws = session.get(Consent, consent_id).receipt_jws  # type: ignore[union-attr]
+    jws = world.services.consents.receipt(Actor.subject(subject), consent_id)
     assert verification_code(jws).replace(" ", "") == code
 
 

@@ -19,6 +19,7 @@ from vault.access.model import Action, DecisionContext, Principal, Resource, Rol
 from vault.access.models import Assignment, BreakGlass, ReviewOutcome
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
+from vault.crypto.columns import ColumnSealer
 from vault.db import Database
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.identity.models import User
@@ -47,12 +48,14 @@ class BreakGlassView:
     outcome: str | None
 
     @classmethod
-    def of(cls, row: BreakGlass) -> BreakGlassView:
+    def of(cls, row: BreakGlass, sealer: ColumnSealer) -> BreakGlassView:
         return cls(
             id=row.id,
             user_id=row.user_id,
             subject_id=row.subject_id,
-            justification=row.justification,
+            justification=sealer.open(
+                JUSTIFICATION_TABLE, "justification", row.id, row.justification
+            ),
             opened_at=row.created_at,
             expires_at=row.expires_at,
             reviewed_at=row.reviewed_at,
@@ -62,6 +65,9 @@ class BreakGlassView:
 
     def __repr__(self) -> str:  # the justification may carry health facts
         return f"BreakGlassView(id={self.id}, subject_id={self.subject_id}, outcome={self.outcome})"
+
+
+JUSTIFICATION_TABLE = "break_glass_grants"
 
 
 def check_justification(text: str) -> str:
@@ -91,12 +97,16 @@ class AccessService:
         audit: AuditSink,
         settings: Settings,
         clock: Callable[[], datetime],
+        *,
+        sealer: ColumnSealer,
     ) -> None:
         self.db = db
         self.policy = policy
         self.audit = audit
         self.settings = settings
         self.clock = clock
+        # Justifications may mention health facts: stored sealed, shown to reviewers only.
+        self.sealer = sealer
 
     def _event(
         self, actor: Principal, action: str, outcome: Outcome, **extra: object
@@ -213,10 +223,12 @@ class AccessService:
         with self.db.read_session() as session:
             self._decide_on_subject(session, actor, Action.BREAK_GLASS, subject_id)
         now = self.clock()
+        grant_id = uuid.uuid4()
         row = BreakGlass(
+            id=grant_id,
             user_id=actor.id,
             subject_id=subject_id,
-            justification=text,
+            justification=self.sealer.seal(JUSTIFICATION_TABLE, "justification", grant_id, text),
             expires_at=now + timedelta(seconds=self.settings.break_glass_ttl_seconds),
             created_at=now,
             updated_at=now,
@@ -235,7 +247,7 @@ class AccessService:
         )
         with self.db.session() as session:
             session.add(row)
-        return BreakGlassView.of(row)
+        return BreakGlassView.of(row, self.sealer)
 
     def break_glass_grants(self, actor: Principal, *, pending: bool) -> list[BreakGlassView]:
         self._require_compliance(actor)
@@ -243,7 +255,9 @@ class AccessService:
             query = select(BreakGlass).order_by(col(BreakGlass.created_at))
             if pending:
                 query = query.where(col(BreakGlass.reviewed_at).is_(None))
-            views = [BreakGlassView.of(row) for row in session.execute(query).scalars()]
+            views = [
+                BreakGlassView.of(row, self.sealer) for row in session.execute(query).scalars()
+            ]
         self.audit.append(
             self._event(
                 actor,
@@ -294,7 +308,7 @@ class AccessService:
             if verdict is ReviewOutcome.UNJUSTIFIED and found.expires_at > now:
                 found.expires_at = now  # an unjustified grant ends at once
             session.add(found)
-            return BreakGlassView.of(found)
+            return BreakGlassView.of(found, self.sealer)
 
     def _require_compliance(self, actor: Principal) -> None:
         if Role(actor.role) is not Role.COMPLIANCE_OFFICER:

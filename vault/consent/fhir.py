@@ -60,7 +60,12 @@ def _org(code: str) -> dict[str, Any]:
 
 
 def consent_resource(
-    record: ConsentRecord, form: ConsentForm, controller: str, now: datetime
+    record: ConsentRecord,
+    form: ConsentForm,
+    controller: str,
+    now: datetime,
+    *,
+    guardian_name: str | None,
 ) -> dict[str, Any]:
     row = record.row
     status = record.status(now)
@@ -68,9 +73,9 @@ def consent_resource(
     decision = "deny"
     period = {"start": _iso(row.signed_at), "end": _iso(record.ended_at(now) or row.expires_at)}
     patient = {"reference": f"Patient/{row.subject_id}"}
-    if row.guardian_name is not None:
+    if guardian_name is not None:
         grantor: list[dict[str, Any]] = [
-            {"type": "RelatedPerson", "display": f"{row.guardian_name} ({row.guardian_relation})"}
+            {"type": "RelatedPerson", "display": f"{guardian_name} ({row.guardian_relation})"}
         ]
         verified_with: dict[str, Any] = {
             "type": "RelatedPerson",

@@ -42,6 +42,7 @@ from vault.consent.views import (
     load_consents,
     split_codes,
 )
+from vault.crypto.columns import ColumnSealer
 from vault.db import READ_ONLY_OPTION, Database, new_id
 from vault.errors import ConfigurationError, Conflict, Forbidden, InvalidInput, NotFound
 from vault.records.models import Subject
@@ -58,6 +59,7 @@ WITHDRAWAL_REASONS = frozenset(
     {"subject_request", "guardian_request", "turned_18", "transfer", "other"}
 )
 SUBJECT_ROLE = "subject"  # actor_role of the subject acting at the kiosk
+CONSENTS_TABLE = "consents"  # where sealed guardian names and receipts live
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class ConsentService:
         signer: ReceiptSigner | None = None,
         audit: AuditSink | None = None,
         facts: SubjectFacts | None = None,
+        sealer: ColumnSealer | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -178,19 +181,30 @@ class ConsentService:
         self.signer = signer
         self.audit = audit
         self.facts = facts
+        # The guardian's name and the signed receipt are stored sealed (the receipt names
+        # the purposes, health treatment among them); opened only when a caller may see them.
+        self.sealer = sealer
         self.pins = PinGate(settings)
 
     # -- the access engine's view ---------------------------------------------------------
 
-    def active_consents(self, subject_id: uuid.UUID, now: datetime) -> list[ConsentGrant]:
+    def active_consents(
+        self, subject_id: uuid.UUID, now: datetime, session: Session | None = None
+    ) -> list[ConsentGrant]:
         """One grant per granted purpose of every consent of the subject active at ``now``.
 
         Refused purposes, withdrawn, superseded and expired consents never appear.
-        Read from the database on every call (no cache), in a read-only transaction.
+        Read from the database on every call (no cache): in ``session`` when the
+        caller has one open (a record read does, so the whole read is one
+        transaction on one connection), else in a read-only transaction of its own.
         """
-        with self.db.engine.connect() as conn:
-            conn = conn.execution_options(**{READ_ONLY_OPTION: True})
-            rows = conn.execute(_ACTIVE_GRANTS, {"subject_id": subject_id, "now": now}).all()
+        params = {"subject_id": subject_id, "now": now}
+        if session is not None:
+            rows = session.execute(_ACTIVE_GRANTS, params).all()
+        else:
+            with self.db.engine.connect() as conn:
+                conn = conn.execution_options(**{READ_ONLY_OPTION: True})
+                rows = conn.execute(_ACTIVE_GRANTS, params).all()
         return [
             ConsentGrant(
                 consent_id=row.id,
@@ -257,6 +271,7 @@ class ConsentService:
         A consent on the same form that is still active is superseded.
         """
         audit, signer, facts, hasher = self._need_all()
+        sealer = self._need(self.sealer, "column sealer")
         now = self.clock()
         actor = Actor.staff(witness)
         if witness.role not in WITNESS_ROLES:
@@ -361,11 +376,15 @@ class ConsentService:
             witness_org=witness.organization,
             method="pin",
             signed_by=(SignedBy.GUARDIAN if guardian else SignedBy.SUBJECT).value,
-            guardian_name=guardian.name if guardian else None,
+            guardian_name=(
+                sealer.seal(CONSENTS_TABLE, "guardian_name", consent_id, guardian.name)
+                if guardian
+                else None
+            ),
             guardian_relation=guardian.relation if guardian else None,
             assent=assent,
             receipt_id=receipt_id,
-            receipt_jws=receipt,
+            receipt_jws=sealer.seal(CONSENTS_TABLE, "receipt_jws", consent_id, receipt),
         )
         try:
             with self.db.session() as session:
@@ -526,7 +545,17 @@ class ConsentService:
                 consent_id=consent_id,
             )
         )
-        return record.row.receipt_jws
+        return self._open_receipt(record)
+
+    def _open_receipt(self, record: ConsentRecord) -> str:
+        sealer = self._need(self.sealer, "column sealer")
+        return sealer.open(CONSENTS_TABLE, "receipt_jws", record.id, record.row.receipt_jws)
+
+    def _guardian_name(self, record: ConsentRecord) -> str | None:
+        if record.row.guardian_name is None:
+            return None
+        sealer = self._need(self.sealer, "column sealer")
+        return sealer.open(CONSENTS_TABLE, "guardian_name", record.id, record.row.guardian_name)
 
     def fhir(self, actor: Actor, consent_id: uuid.UUID) -> dict[str, Any]:
         """The consent as an HL7 FHIR R5 Consent resource (validated)."""
@@ -536,7 +565,13 @@ class ConsentService:
             raise Forbidden("The FHIR export is for staff.")
         record = self.get(actor, consent_id)
         form = self.library.get(record.row.form_id, record.row.form_version)
-        return consent_resource(record, form, self.settings.controller_name, self.clock())
+        return consent_resource(
+            record,
+            form,
+            self.settings.controller_name,
+            self.clock(),
+            guardian_name=self._guardian_name(record),
+        )
 
     def active_for_display(self, subject_id: uuid.UUID, lang: str) -> list[dict[str, Any]]:
         """The subject's active consents with purpose titles in ``lang`` (for the kiosk)."""

@@ -44,7 +44,8 @@ class Consent(Stamped, table=True):
     witness_org: str = Field(max_length=64)
     method: str = Field(max_length=16)  # "pin"
     signed_by: str = Field(max_length=16)  # SignedBy
-    guardian_name: str | None = Field(default=None, max_length=200)
+    # Sealed (vault.crypto.columns), like receipt_jws below.
+    guardian_name: str | None = Field(default=None, max_length=512)
     guardian_relation: str | None = Field(default=None, max_length=64)
     assent: bool | None = Field(default=None)  # a minor's own agreement, beside the guardian's
     receipt_id: uuid.UUID = Field(unique=True)

@@ -87,7 +87,11 @@ def request_id_middleware(app: ASGIApp, allowed_hosts: Iterable[str] = ("*",)) -
             await send(message)
 
         host = _host_header(scope)
-        if not any_host and (host is None or _host_without_port(host) not in allowed):
+        if not any_host and (
+            host is None
+            # An entry names a host (any port) or a host:port exactly.
+            or (host.strip().lower() not in allowed and _host_without_port(host) not in allowed)
+        ):
             try:
                 await _reject_host(request_id, send_with_id)
             finally:

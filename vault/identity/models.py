@@ -36,7 +36,8 @@ class User(Stamped, table=True):
     organization: str = Field(foreign_key="organizations.code", index=True, max_length=64)
     disabled_at: datetime | None = utc_field(default=None, nullable=True)
     # Base32 TOTP secret; None until the user enrols. ``totp_confirmed`` turns it on.
-    totp_secret: str | None = Field(default=None, max_length=64)
+    # Sealed (vault.crypto.columns): never the seed itself.
+    totp_secret: str | None = Field(default=None, max_length=255)
     totp_confirmed: bool = Field(default=False)
     # The last TOTP time step accepted: a code of that step or older is a replay.
     totp_last_step: int | None = Field(default=None)

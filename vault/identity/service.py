@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from vault.access.model import Role
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
+from vault.crypto.columns import ColumnSealer
 from vault.db import Database
 from vault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RateLimited
 from vault.http.auth import AuthenticatedUser
@@ -50,6 +51,23 @@ MFA_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
 # nor whether the account exists.
 LOGIN_FAILED = "Invalid username, password or one-time code."
 UNKNOWN_ADDRESS = "unknown"
+
+# Every request runs it: built once with a bind parameter (building the select per
+# call cost several times the query itself).
+_TOKEN_LOOKUP = (
+    select(
+        col(AuthToken.id),
+        col(AuthToken.expires_at),
+        col(AuthToken.revoked_at),
+        col(User.id),
+        col(User.username),
+        col(User.role),
+        col(User.organization),
+        col(User.disabled_at),
+    )
+    .join(User, col(User.id) == col(AuthToken.user_id))
+    .where(col(AuthToken.token_hash) == bindparam("digest"))
+)
 
 
 @dataclass(frozen=True)
@@ -107,12 +125,20 @@ class IdentityService:
         settings: Settings,
         audit: AuditSink,
         clock: Callable[[], datetime],
+        *,
+        sealer: ColumnSealer,
     ) -> None:
         self.db = db
         self.hasher = hasher
         self.settings = settings
         self.audit = audit
         self.clock = clock
+        # TOTP seeds are stored sealed: a database dump alone does not yield second factors.
+        self.sealer = sealer
+
+    def _totp_seed(self, user: User) -> str:
+        assert user.totp_secret is not None
+        return self.sealer.open("users", "totp_secret", user.id, user.totp_secret)
 
     # -- organisations -------------------------------------------------------
 
@@ -293,7 +319,7 @@ class IdentityService:
                     "A second factor is required for this role and none is enrolled; "
                     "ask an administrator to run `vault users totp`."
                 )
-            step = totp.matching_step(user.totp_secret, code or "", now)
+            step = totp.matching_step(self._totp_seed(user), code or "", now)
             if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
                 self._fail(name, address, now, user.id, "one-time code")
         new_hash = (
@@ -401,21 +427,10 @@ class IdentityService:
             raise AuthenticationFailed("A valid bearer token is required.")
         digest = token_digest(bearer)
         now = self.clock()
+        # Looked up in the database on every request (no cache), so a revocation or a
+        # disabled account takes effect on the very next request, in every process.
         with self.db.read_session() as session:
-            row = session.execute(
-                select(
-                    col(col(AuthToken.id)),
-                    col(col(AuthToken.expires_at)),
-                    col(col(AuthToken.revoked_at)),
-                    col(col(User.id)),
-                    col(col(User.username)),
-                    col(col(User.role)),
-                    col(col(User.organization)),
-                    col(col(User.disabled_at)),
-                )
-                .join(User, col(col(User.id)) == col(col(AuthToken.user_id)))
-                .where(col(AuthToken.token_hash) == digest)
-            ).one_or_none()
+            row = session.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         if row is None:
             raise AuthenticationFailed("A valid bearer token is required.")
         token_id, expires_at, revoked_at, user_id, username, role, organization, disabled_at = row
@@ -459,7 +474,7 @@ class IdentityService:
                 raise NotFound("No such user.")
             if user.totp_confirmed:
                 raise Conflict("A second factor is already enrolled.")
-            user.totp_secret = secret
+            user.totp_secret = self.sealer.seal("users", "totp_secret", user.id, secret)
             user.totp_last_step = None
             session.add(user)
             username = user.username
@@ -475,7 +490,7 @@ class IdentityService:
                 raise Conflict("Start the enrolment first.")
             if user.totp_confirmed:
                 raise Conflict("A second factor is already enrolled.")
-            step = totp.matching_step(user.totp_secret, code, now)
+            step = totp.matching_step(self._totp_seed(user), code, now)
             session.expunge(user)
         if step is None:
             raise InvalidInput("The one-time code does not match.")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:21:41.532227
+Create Date: 2026-11-24 00:45:12.378400
 """
 
 from collections.abc import Sequence
@@ -197,7 +197,7 @@ def upgrade() -> None:
         sa.Column("witness_org", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("signed_by", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("guardian_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("guardian_name", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.Column("guardian_relation", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("assent", sa.Boolean(), nullable=True),
         sa.Column("receipt_id", sa.Uuid(), nullable=False),
@@ -246,7 +246,7 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("disabled_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("totp_confirmed", sa.Boolean(), nullable=False),
         sa.Column("totp_last_step", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,61 @@
+"""Sealed columns: system-held secrets encrypted and bound to their table, column and row."""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+
+import pytest
+
+from vault.crypto.columns import ColumnSealer
+from vault.errors import DecryptionFailed
+
+SECRET = bytes(range(32))
+
+
+def test_round_trip_and_length() -> None:
+    """A sealed value opens to itself and fits the length the column is given."""
+    sealer = ColumnSealer(SECRET)
+    row = uuid.uuid4()
+    sealed = sealer.seal("users", "totp_secret", row, "JBSWY3DPEHPK3PXP")
+    assert "JBSWY3DPEHPK3PXP" not in sealed
+    assert len(sealed) <= ColumnSealer.sealed_length(len(b"JBSWY3DPEHPK3PXP"))
+    assert sealer.open("users", "totp_secret", row, sealed) == "JBSWY3DPEHPK3PXP"
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "other_row"),
+    [("users", "other_column", False), ("other_table", "totp_secret", False), (None, None, True)],
+)
+def test_a_moved_value_does_not_open(
+    table: str | None, column: str | None, other_row: bool
+) -> None:
+    """Copied into another row, column or table, a sealed value fails opaquely."""
+    sealer = ColumnSealer(SECRET)
+    row = uuid.uuid4()
+    sealed = sealer.seal("users", "totp_secret", row, "secret")
+    with pytest.raises(DecryptionFailed):
+        sealer.open(
+            table or "users", column or "totp_secret", uuid.uuid4() if other_row else row, sealed
+        )
+
+
+def test_tampering_and_other_keys_fail() -> None:
+    """A flipped character, a plaintext value or another root secret never opens."""
+    sealer = ColumnSealer(SECRET)
+    row = uuid.uuid4()
+    sealed = sealer.seal("t", "c", row, "secret")
+    flipped = sealed[:-3] + ("A" if sealed[-3] != "A" else "B") + sealed[-2:]
+    for stored in (flipped, "secret", "v1:!!!", ""):
+        with pytest.raises(DecryptionFailed):
+            sealer.open("t", "c", row, stored)
+    with pytest.raises(DecryptionFailed):
+        ColumnSealer(bytes(32)).open("t", "c", row, sealed)
+
+
+def test_the_sealer_hides_its_key() -> None:
+    """Neither repr nor pickle gives the key away."""
+    sealer = ColumnSealer(SECRET)
+    assert SECRET.hex() not in repr(sealer)
+    with pytest.raises(TypeError):
+        pickle.dumps(sealer)
