@@ -92,7 +92,7 @@ def build_services(
     )
     identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer)
     policy = load_policy_engine(settings, audit)
-    access = AccessService(db, policy, audit, settings, clock, sealer=sealer)
+    access = AccessService(db, policy, audit, settings, clock, sealer=sealer, consents=consents)
     catalog = Catalog.load(settings.policies_dir / "catalog.toml")
     access_facts = AccessFacts()
     records = RecordsService(

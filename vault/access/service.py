@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +15,15 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from vault.access.engine import PolicyEngine
-from vault.access.model import Action, DecisionContext, Principal, Resource, Role
+from vault.access.model import (
+    Action,
+    ConsentGrant,
+    ConsentProvider,
+    DecisionContext,
+    Principal,
+    Resource,
+    Role,
+)
 from vault.access.models import Assignment, BreakGlass, ReviewOutcome
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
@@ -99,6 +107,7 @@ class AccessService:
         clock: Callable[[], datetime],
         *,
         sealer: ColumnSealer,
+        consents: ConsentProvider | None = None,
     ) -> None:
         self.db = db
         self.policy = policy
@@ -107,6 +116,14 @@ class AccessService:
         self.clock = clock
         # Justifications may mention health facts: stored sealed, shown to reviewers only.
         self.sealer = sealer
+        # Consents decide whether another organisation (a sentra after release) may
+        # put its staff on a subject's care team; without a provider, none may.
+        self.consents = consents
+
+    def _grants(self, subject_id: uuid.UUID) -> Sequence[ConsentGrant]:
+        if self.consents is None:
+            return ()
+        return self.consents.active_consents(subject_id, self.clock())
 
     def _event(
         self, actor: Principal, action: str, outcome: Outcome, **extra: object
@@ -126,12 +143,13 @@ class AccessService:
         subject = session.get(Subject, subject_id)
         if subject is None or subject.erased_at is not None:
             raise NotFound("No such subject.")
+        grants = self._grants(subject_id) if action is Action.MANAGE_ASSIGNMENTS else ()
         decision = self.policy.decide(
             actor,
             action,
             Resource(kind="subject", subject_id=subject_id, organization=subject.organization),
             DecisionContext(
-                purpose=None, assigned=False, consents=(), break_glass=None, now=self.clock()
+                purpose=None, assigned=False, consents=grants, break_glass=None, now=self.clock()
             ),
         )
         if not decision.allowed:
@@ -155,12 +173,19 @@ class AccessService:
     def assign(self, actor: Principal, user_id: uuid.UUID, subject_id: uuid.UUID) -> uuid.UUID:
         """Put a staff member on a subject's care team; returns the assignment id."""
         with self.db.read_session() as session:
-            self._decide_on_subject(session, actor, Action.MANAGE_ASSIGNMENTS, subject_id)
+            subject = self._decide_on_subject(session, actor, Action.MANAGE_ASSIGNMENTS, subject_id)
             user = session.get(User, user_id)
             if user is None or user.disabled_at is not None:
                 raise InvalidInput("user_id: no such active user")
             if user.role not in {r.value for r in ASSIGNABLE_ROLES}:
                 raise InvalidInput(f"user_id: a {user.role} cannot be on a care team")
+            if user.organization != subject.organization and not any(
+                user.organization in grant.recipients for grant in self._grants(subject_id)
+            ):
+                raise InvalidInput(
+                    "user_id: the user's organisation holds no active consent of this subject "
+                    "naming it as a recipient"
+                )
             if self._active_assignment(session, user_id, subject_id) is not None:
                 raise Conflict("This user is already assigned to this subject.")
         assignment = Assignment(user_id=user_id, subject_id=subject_id, assigned_by=actor.id)
