@@ -34,6 +34,7 @@ STAFF = (
     ("socialworker.rutan", Role.SOCIAL_WORKER, RUTAN),
     ("health.rutan", Role.HEALTH_OFFICER, RUTAN),
     ("compliance.rutan", Role.COMPLIANCE_OFFICER, RUTAN),
+    ("admin.sentra", Role.ADMIN, SENTRA),
     ("socialworker.sentra", Role.SOCIAL_WORKER, SENTRA),
     ("counselor.sentra", Role.COUNSELOR, SENTRA),
 )
@@ -168,6 +169,11 @@ def load_demo(services: Services) -> list[str] | None:
                 recipients={"handover_kemensos": [SENTRA]},
             ),
         )
+        if "handover_kemensos" in subject.purposes:
+            # The sentra named by the consent puts its own social worker on the care team.
+            services.access.assign(
+                principals["admin.sentra"], principals["socialworker.sentra"].id, subject_id
+            )
         records = {
             record_type: services.records.create_record(
                 principals[author], subject_id, record_type, fields
@@ -200,10 +206,13 @@ def _walk_through(subjects: list[uuid.UUID], records: list[dict[str, uuid.UUID]]
         "  3. as health.rutan, read Sari's NAPZA/HIV record: she refused health_treatment,",
         "     so nothing is decrypted (Budi's, who agreed, is):",
         f"     GET {api}/{sari}/records/{records[1]['health_napza']}?purpose=health_treatment",
-        "  4. as compliance.rutan, see who read what, and check the log is intact:",
+        "  4. as socialworker.sentra, read Budi's family data: he agreed to the handover",
+        "     to Sentra Handayani, so its assigned social worker may, for that purpose only:",
+        f"     GET {api}/{budi}/records/{records[0]['family_data']}?purpose=handover_kemensos",
+        "  5. as compliance.rutan, see who read what, and check the log is intact:",
         f"     GET http://127.0.0.1:8000/v1/audit/events?subject_id={budi}",
         "     GET http://127.0.0.1:8000/v1/audit/verify",
-        "  5. open http://127.0.0.1:8000/kiosk as officer.rutan, start a session for a",
+        "  6. open http://127.0.0.1:8000/kiosk as officer.rutan, start a session for a",
         "     subject id above, and let the subject sign or withdraw with their PIN;",
         "     http://127.0.0.1:8000/dashboard as compliance.rutan shows the accesses.",
     ]

@@ -67,3 +67,34 @@ def test_demo_reads_follow_each_subjects_consent(settings: Settings) -> None:
         assert sorted(outcomes) == [False, False, True]
     finally:
         services.close()
+
+
+def test_demo_sentra_reads_only_under_the_handover(settings: Settings) -> None:
+    """The sentra's social worker reads Budi's family data for the handover, not Sari's."""
+    initialise(settings)
+    services = build_services(settings)
+    try:
+        lines = load_demo(services)
+        assert lines is not None
+        password = next(line.split()[-1] for line in lines if "socialworker.sentra" in line)
+        with services.db.read_session() as session:
+            family = [
+                (row.subject_id, row.id)
+                for row in session.exec(
+                    select(Record).where(col(Record.record_type) == "family_data")
+                )
+            ]
+        with TestClient(create_app(settings, services)) as client:
+            headers = login(client, "socialworker.sentra", password)
+            codes = sorted(
+                client.get(
+                    f"/v1/subjects/{subject_id}/records/{record_id}",
+                    params={"purpose": "handover_kemensos"},
+                    headers=headers,
+                ).status_code
+                for subject_id, record_id in family
+            )
+        # Budi agreed to the handover; Sari and Andi did not, so the sentra cannot see them.
+        assert codes == [200, 404, 404]
+    finally:
+        services.close()
