@@ -42,26 +42,6 @@ from vault.web.kiosk import FormData, LangQuery, staff_login
 from vault.web.sessions import ActiveSession, SessionKind
 
 DASHBOARD_ROLES = frozenset({Role.COMPLIANCE_OFFICER.value})
-EXPORT_COLUMNS = (
-    "seq",
-    "time",
-    "action",
-    "outcome",
-    "actor_id",
-    "actor_role",
-    "actor_org",
-    "subject_id",
-    "target_id",
-    "categories",
-    "purpose",
-    "consent_id",
-    "break_glass",
-    "break_glass_id",
-    "policy_ids",
-    "reason",
-    "request_id",
-    "client_addr",
-)
 Text = Annotated[str | None, QueryParameter(required=False, max_length=64)]
 
 
