@@ -18,6 +18,7 @@ from vault.health import health
 from vault.http.middleware import request_id_middleware
 from vault.http.openapi import OpenJsonRenderPlugin, OpenYamlRenderPlugin
 from vault.http.problems import EXCEPTION_HANDLERS
+from vault.http.threads import use_worker_threads
 from vault.identity.auth import authentication_middleware
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.keys.http import KEYS_HANDLERS
@@ -101,6 +102,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             security=[{"bearer": []}],
         ),
         logging_config=_logging_config(settings.log_level),
+        on_startup=[use_worker_threads],
         on_shutdown=[close_services],
         debug=False,
     )
