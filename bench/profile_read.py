@@ -53,6 +53,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--stacks", type=Path, help="also keep py-spy's raw stacks here")
+    parser.add_argument(
+        "--gil", action="store_true", help="sample only the thread holding the GIL (CPU work)"
+    )
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
@@ -80,6 +84,7 @@ def main() -> None:
                     "--output",
                     str(out),
                     "--threads",
+                    *(["--gil"] if args.gil else []),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -96,6 +101,8 @@ def main() -> None:
             loader.start()
             record.wait(timeout=args.seconds + 60)
             loader.join()
+        if args.stacks:
+            shutil.copyfile(out, args.stacks)
         report(out)
 
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from vault.crypto.keys import DataKey, WrappedKey
@@ -26,6 +26,9 @@ from vault.errors import Conflict, NotFound
 from vault.keys.models import SubjectKey
 
 _table = SubjectKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
+_ROW = select(_table.c.kek_version, _table.c.wrapped_dek).where(
+    _table.c.subject_id == bindparam("subject_id")
+)
 
 
 @dataclass
@@ -85,12 +88,9 @@ class SubjectKeys:
         self.cache = cache
 
     def _row(self, session: Session, subject_id: uuid.UUID) -> tuple[int, bytes] | None:
-        # Core select: the ORM would cost more than the crypto on this hot path.
-        found = session.execute(
-            select(_table.c.kek_version, _table.c.wrapped_dek).where(
-                _table.c.subject_id == subject_id
-            )
-        ).first()
+        # Core and built once: the ORM, or even building the select per call, would
+        # cost more than the crypto on this hot path.
+        found = session.execute(_ROW, {"subject_id": subject_id}).first()
         return None if found is None else (int(found[0]), bytes(found[1]))
 
     def create(self, session: Session, subject_id: uuid.UUID) -> DataKey:
@@ -110,15 +110,28 @@ class SubjectKeys:
 
     def data_key(self, session: Session, subject_id: uuid.UUID) -> DataKey:
         """The subject's DEK (from the cache when the stored row still matches)."""
-        row = self._row(session, subject_id)
-        if row is None:
+        wrapped = self.wrapped_key(session, subject_id)
+        if wrapped is None:
             raise NotFound("no data key for this subject (never created, or shredded)")
-        kek_version, blob = row
-        cached = self.cache.get(subject_id, blob)
+        return self.unwrap(subject_id, wrapped)
+
+    def wrapped_key(self, session: Session, subject_id: uuid.UUID) -> WrappedKey | None:
+        """The subject's stored (wrapped) DEK, or None: reading it releases nothing.
+
+        With ``unwrap`` it splits ``data_key`` in two, so a reader can take the row
+        in its read transaction, end that transaction, and unwrap only after its
+        audit event is durable.
+        """
+        row = self._row(session, subject_id)
+        return None if row is None else WrappedKey(*row)
+
+    def unwrap(self, subject_id: uuid.UUID, wrapped: WrappedKey) -> DataKey:
+        """The DEK inside ``wrapped`` (the subject's row), from the cache if the row matches."""
+        cached = self.cache.get(subject_id, wrapped.blob)
         if cached is not None:
             return cached
-        dek = self.provider.unwrap(WrappedKey(kek_version, blob))
-        self.cache.put(subject_id, blob, dek)
+        dek = self.provider.unwrap(wrapped)
+        self.cache.put(subject_id, wrapped.blob, dek)
         return dek
 
     def shred(self, session: Session, subject_id: uuid.UUID) -> None:
