@@ -139,9 +139,24 @@ def unexpected_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
+def malformed_body_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # Litestar turns msgspec's DecodeError into a 400, but the decoder raises these two
+    # itself: RecursionError for JSON nested thousands deep, UnicodeDecodeError for bytes
+    # that are not UTF-8. Both are the client's malformed body, not the vault's failure.
+    log.warning("malformed request body: %s", type(exc).__name__)
+    return problem(
+        400,
+        "bad-request",
+        _HTTP_TITLES[400][1],
+        "The body is not valid JSON: not UTF-8, or nested too deeply.",
+    )
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     VaultError: vault_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    RecursionError: malformed_body_handler,
+    UnicodeDecodeError: malformed_body_handler,
     Exception: unexpected_error_handler,
 }
