@@ -96,7 +96,9 @@ class Load:
             thread.join(timeout=10)
 
 
-def check_after_restart(server: Any, world: World, load: Load) -> None:
+def check_after_restart(
+    server: Any, world: World, record_id: str, sent: set[str], acked: dict[str, str]
+) -> None:
     """Chain intact; acknowledged writes whole; every stored record one that was sent."""
     with server.client() as client:
         verify = client.get("/v1/audit/verify", headers=world.auth("compliance"))
@@ -110,7 +112,7 @@ def check_after_restart(server: Any, world: World, load: Load) -> None:
         assert listing.status_code == 200
         stored: dict[str, str] = {}
         for meta in listing.json():
-            if meta["type"] != "psychological_assessment" or meta["id"] == load.record_id:
+            if meta["type"] != "psychological_assessment" or meta["id"] == record_id:
                 continue
             read = client.get(
                 f"/v1/subjects/{world.subject_id}/records/{meta['id']}",
@@ -123,16 +125,16 @@ def check_after_restart(server: Any, world: World, load: Load) -> None:
             tag = fields["summary"].removeprefix("CANARY-CRASH-")
             assert fields == record_body(tag)["fields"]
             stored[meta["id"]] = tag
-        assert set(stored.values()) <= load.sent, "nothing was stored that was not sent"
-        for record_id, tag in load.acked.items():
-            assert stored.get(record_id) == tag, f"acknowledged write {record_id} lost"
+        assert set(stored.values()) <= sent, "nothing was stored that was not sent"
+        for acked_id, tag in acked.items():
+            assert stored.get(acked_id) == tag, f"acknowledged write {acked_id} lost"
         events = client.get(
             "/v1/audit/events",
             params={"subject_id": world.subject_id, "action": "record.create", "limit": 1000},
             headers=world.auth("compliance"),
         ).json()["events"]
         audited = {e["target_id"] for e in events if e["outcome"] == "allow"}
-        assert set(load.acked) <= audited, "every acknowledged write was audited"
+        assert set(acked) <= audited, "every acknowledged write was audited"
 
 
 def setup_world(settings: Settings, tag: str) -> tuple[World, str]:
@@ -150,14 +152,18 @@ def crash_cycles(settings: Settings, tmp_path: Path, cycles: int, seconds: float
     world, record_id = setup_world(settings, "base")
     log = tmp_path / "serve.log"
     server = start_server(settings, log)
+    sent: set[str] = set()
+    acked: dict[str, str] = {}
     try:
         for _ in range(cycles):
             load = Load(server.url, world, record_id)
             load.run_until_killed(server, seconds)
             assert load.acked, "the load got some writes acknowledged before the kill"
             assert load.reads_ok, "and some reads"
+            sent |= load.sent
+            acked |= load.acked
             server = start_server(settings, log)
-            check_after_restart(server, world, load)
+            check_after_restart(server, world, record_id, sent, acked)
     finally:
         server.kill()
     assert "Traceback" not in log.read_text()
