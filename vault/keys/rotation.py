@@ -2,28 +2,65 @@
 
 The job works in batches, one transaction each; every row is updated with
 compare-and-set on its old wrapped key, so a row shredded or rotated meanwhile
-is left alone. Nothing is lost if it stops half way: rows not yet rewrapped
-still unwrap under their old version (which stays until retired), and running
-the job again finishes it (it resumes when it finds DEKs under a version other
-than the current one, rather than making yet another version).
+is left alone. A batch is one keyset-paged select and one executemany of the
+compare-and-set update (a statement built and run per row cost ~1 ms a DEK).
+Nothing is lost if it stops half way: rows not yet rewrapped still unwrap under
+their old version (which stays until retired), and running the job again
+finishes it (it resumes when it finds DEKs under a version other than the
+current one, rather than making yet another version).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, type_coerce, update
+from sqlalchemy.types import NullType
 
 from vault.crypto.keys import WrappedKey
 from vault.crypto.providers.base import KeyProvider
-from vault.db import Database
+from vault.db import Database, utcnow
 from vault.errors import Conflict
 from vault.keys.models import SubjectKey
 
 _table = SubjectKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 
 DEFAULT_BATCH_SIZE = 500
+
+# Built once: keyset paging (id > the last row of the previous batch) so a batch
+# never rescans the rows already rewrapped, and a compare-and-set update run as
+# one executemany per batch. The id and the blobs travel as the driver gives
+# them (type_coerce to NullType: no conversion either way): a row's id is only
+# read here to be handed back, and converting 100,000 ids to UUID objects and
+# back to text on SQLite cost a fifth of the job.
+_raw_id = type_coerce(_table.c.id, NullType())
+_raw_blob = type_coerce(_table.c.wrapped_dek, NullType())
+_PENDING = (
+    select(_raw_id, _table.c.kek_version, _raw_blob)
+    .where(_table.c.kek_version != bindparam("target"))
+    .where(_raw_id > bindparam("after", type_=NullType()))
+    .order_by(_table.c.id)
+    .limit(bindparam("limit"))
+)
+_FIRST_PENDING = (
+    select(_raw_id, _table.c.kek_version, _raw_blob)
+    .where(_table.c.kek_version != bindparam("target"))
+    .order_by(_table.c.id)
+    .limit(bindparam("limit"))
+)
+_REWRAP = (
+    update(_table)
+    .where(_raw_id == bindparam("row_id", type_=NullType()))
+    .where(_table.c.kek_version == bindparam("old_version"))
+    .where(_raw_blob == bindparam("old_blob", type_=NullType()))
+    .values(
+        kek_version=bindparam("new_version"),
+        wrapped_dek=type_coerce(bindparam("new_blob"), NullType()),
+        updated_at=bindparam("stamp"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -61,17 +98,26 @@ def plan_rotation(db: Database, provider: KeyProvider) -> RotationPlan:
 
 
 def rewrap_batch(
-    db: Database, provider: KeyProvider, target: int, batch_size: int
-) -> tuple[int, int]:
-    """Rewrap up to ``batch_size`` DEKs not under ``target``; return (rewrapped, skipped)."""
-    rewrapped = skipped = 0
+    db: Database,
+    provider: KeyProvider,
+    target: int,
+    batch_size: int,
+    after: Any = None,
+) -> tuple[int, int, Any]:
+    """Rewrap up to ``batch_size`` DEKs not under ``target`` whose row id is above ``after``.
+
+    Returns (rewrapped, skipped, the last row id seen, as the driver gives it: the
+    next batch's ``after``; None when there was nothing left). A row changed since
+    it was read (shredded, or its subject's DEK rotated) fails the compare-and-set
+    and counts as skipped.
+    """
     with db.session() as session:
-        rows = session.execute(
-            select(_table.c.id, _table.c.kek_version, _table.c.wrapped_dek)
-            .where(_table.c.kek_version != target)
-            .order_by(_table.c.id)
-            .limit(batch_size)
-        ).all()
+        params = {"target": target, "after": after, "limit": batch_size}
+        rows = session.execute(_FIRST_PENDING if after is None else _PENDING, params).all()
+        if not rows:
+            return 0, 0, None
+        updates: list[dict[str, Any]] = []
+        stamp = utcnow()
         for row_id, version, blob in rows:
             dek = provider.unwrap(WrappedKey(int(version), bytes(blob)))
             wrapped = provider.wrap(dek)
@@ -80,18 +126,20 @@ def rewrap_batch(
                     f"KEK version {wrapped.kek_version} became current during the rotation to "
                     f"{target}; run `vault keys rotate` again"
                 )
-            result = session.execute(
-                update(_table)
-                .where(_table.c.id == row_id)
-                .where(_table.c.kek_version == version)
-                .where(_table.c.wrapped_dek == blob)
-                .values(kek_version=target, wrapped_dek=wrapped.blob)
+            updates.append(
+                {
+                    "row_id": row_id,
+                    "old_version": version,
+                    "old_blob": blob,
+                    "new_version": target,
+                    "new_blob": wrapped.blob,
+                    "stamp": stamp,
+                }
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult for DML
-                rewrapped += 1
-            else:
-                skipped += 1
-    return rewrapped, skipped
+        # One executemany; both drivers report the rows matched over all parameter sets.
+        result = session.execute(_REWRAP, updates)
+        rewrapped = int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult for DML
+    return rewrapped, len(rows) - rewrapped, rows[-1][0]
 
 
 def rotate_keks(
@@ -107,9 +155,12 @@ def rotate_keks(
         raise ValueError("batch_size must be positive")
     plan = plan or plan_rotation(db, provider)
     done = skipped_total = 0
+    after: Any = None
     while True:
-        rewrapped, skipped = rewrap_batch(db, provider, plan.target_version, batch_size)
-        if rewrapped == 0 and skipped == 0:
+        rewrapped, skipped, after = rewrap_batch(
+            db, provider, plan.target_version, batch_size, after
+        )
+        if after is None:
             break
         done += rewrapped
         skipped_total += skipped
