@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     dek_cache_ttl_seconds: float = Field(
         default=300.0, ge=0, description="How long an unwrapped subject key stays cached."
     )
+    read_limit_per_minute: int = Field(
+        default=120,
+        gt=0,
+        description="Record reads one user may make per minute (per worker process) before 429.",
+    )
     audit_checkpoint_every: int = Field(
         default=1000, gt=0, description="Sign an audit checkpoint every N events."
     )

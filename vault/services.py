@@ -28,6 +28,7 @@ from vault.identity.service import IdentityService
 from vault.keys.service import SubjectKeys
 from vault.keys.wiring import build_key_services
 from vault.records.catalog import Catalog
+from vault.records.ratelimit import ReadLimiter
 from vault.records.service import RecordsService
 
 log = logging.getLogger("vault")
@@ -106,6 +107,7 @@ def build_services(
         facts=access_facts,
         pins=hasher,
         clock=clock,
+        read_limiter=ReadLimiter(settings.read_limit_per_minute, 60.0),
     )
     consents.facts = records
     return Services(

@@ -16,6 +16,7 @@ from vault.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     UnknownCatalogEntry,
 )
 from vault.http.auth import caller
@@ -38,6 +39,7 @@ Purpose = Annotated[
 SubjectId = Annotated[uuid.UUID, PathParameter(description="the subject's id")]
 RecordId = Annotated[uuid.UUID, PathParameter(description="the record's id")]
 ERRORS = problem_responses(Forbidden, NotFound, InvalidInput, Conflict)
+READ_ERRORS = problem_responses(Forbidden, NotFound, InvalidInput, Conflict, RateLimited)
 WRITE_ERRORS = problem_responses(Forbidden, NotFound, InvalidInput, Conflict, UnknownCatalogEntry)
 
 
@@ -262,7 +264,7 @@ def list_records(
 @get(
     "/v1/subjects/{subject_id:uuid}/records/{record_id:uuid}",
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=READ_ERRORS,
     tags=["records"],
 )
 def read_record(

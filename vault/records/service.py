@@ -32,7 +32,14 @@ from vault.access.model import (
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.crypto.keys import DataKey, WrappedKey
 from vault.db import Database
-from vault.errors import Conflict, DecryptionFailed, Forbidden, InvalidInput, NotFound
+from vault.errors import (
+    Conflict,
+    DecryptionFailed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
 from vault.keys.service import purge_freed_pages
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields, seal_fields
@@ -43,6 +50,7 @@ from vault.records.models import (
     Subject,
     SubjectStatus,
 )
+from vault.records.ratelimit import ReadLimiter
 
 IDENTITY_RECORD_TYPE = "identity"
 
@@ -176,6 +184,7 @@ class RecordsService:
     pins: PinHasher
     clock: Callable[[], datetime]
     organizations_exist: Callable[[Session, str], bool] = field(default=lambda _s, _o: True)
+    read_limiter: ReadLimiter | None = None
 
     # ----------------------------------------------------------------- subjects
 
@@ -432,6 +441,12 @@ class RecordsService:
         """Decide, audit durably, then decrypt only the permitted categories."""
         if not purpose:
             raise InvalidInput("purpose: a declared purpose is required")
+        if self.read_limiter is not None:
+            try:
+                self.read_limiter.check(principal.id)
+            except RateLimited:
+                self._deny(principal, "record.read", subject_id, "read rate limit")
+                raise
         with self.db.read_session() as session:
             subject = self._visible_subject(session, principal, subject_id, purpose=purpose)
             record = session.execute(_RECORD, {"record_id": record_id}).first()
