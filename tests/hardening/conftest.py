@@ -50,3 +50,13 @@ def backend_world(
         assert postgres_run_database is not None
         url = _postgres_schema_url(postgres_run_database)
     yield from build_world(make_settings(url, tmp))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Soak tests run only when asked for (``-m soak``): the default run stays short."""
+    if "soak" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with -m soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)

@@ -49,24 +49,25 @@ class Server:
     log: Path
 
     def kill(self) -> None:
-        """SIGKILL: the process gets no chance to flush, commit or sign anything."""
+        """SIGKILL to the server and its workers: no chance to flush, commit or sign."""
         if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)  # its own session: only ours
         self.process.wait(timeout=10)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)
 
 
-def start_server(settings: Settings, log: Path, **env: str) -> Server:
+def start_server(settings: Settings, log: Path, workers: int = 1, **env: str) -> Server:
     """``vault serve`` on a free port; returns once ``/health`` answers."""
     port = free_port()
     handle = log.open("ab")
     process = subprocess.Popen(
-        [*VAULT, "serve", "--port", str(port)],
+        [*VAULT, "serve", "--port", str(port), "--workers", str(workers)],
         env=vault_env(settings, **env),
         stdout=handle,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # a process group of its own, killed as one
     )
     handle.close()
     url = f"http://127.0.0.1:{port}"
@@ -79,7 +80,7 @@ def start_server(settings: Settings, log: Path, **env: str) -> Server:
                 return Server(process, url, log)
         except httpx.TransportError:
             time.sleep(0.05)
-    process.kill()
+    os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeError("vault serve did not answer within 30 s")
 
 

@@ -1,4 +1,4 @@
-"""Several ``vault serve`` processes on one PostgreSQL database, with concurrent reads,
+"""Several ``vault serve`` worker processes on one PostgreSQL database, with concurrent reads,
 writes, consent withdrawals and a KEK rotation: the chain stays one valid chain, and no
 read that starts after a withdrawal was acknowledged decrypts anything it covered."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -145,10 +144,15 @@ def test_servers_share_one_chain_and_withdrawal_is_immediate(
     finally:
         worlds.close()
 
-    with ThreadPoolExecutor(SERVERS) as pool:  # start them side by side: each takes ~2 s
-        servers = list(
-            pool.map(lambda n: start_server(settings, tmp_path / f"serve-{n}.log"), range(SERVERS))
-        )
+    # One `vault serve --workers N`: N server processes on the one database, started
+    # by uvicorn (starting N separate servers costs N times the start-up on 2 cores).
+    log = tmp_path / "serve.log"
+    server = start_server(settings, log, workers=SERVERS, VAULT_LOG_LEVEL="INFO")
+    deadline = time.monotonic() + 60
+    while log.read_text().count("Application startup complete") < SERVERS:
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+    servers = [server]
     try:
         traffic = Traffic(servers, world, targets)
         threads = [threading.Thread(target=traffic.reader, args=(n,)) for n in range(3)]
@@ -186,8 +190,12 @@ def test_servers_share_one_chain_and_withdrawal_is_immediate(
             verify = client.get("/v1/audit/verify", headers=world.auth("compliance")).json()
         assert verify["ok"] is True, verify
         assert verify["events"] >= len(traffic.reads) + traffic.writes
+        pids = {
+            line.split("[")[1].split("]")[0]
+            for line in log.read_text().splitlines()
+            if "Started server process" in line
+        }
+        assert len(pids) >= SERVERS, "several server processes shared the database"
     finally:
-        for server in servers:
-            server.kill()
-    for n in range(SERVERS):
-        assert "Traceback" not in (tmp_path / f"serve-{n}.log").read_text()
+        server.kill()
+    assert "Traceback" not in log.read_text()
