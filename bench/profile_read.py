@@ -30,7 +30,7 @@ from bench.http_read import (
     _server,
     _settings_env,
 )
-from bench.loadgen import load
+from bench.loadgen import LoadResult, load
 
 # Frames (substring of "function (file)") whose inclusive share is reported.
 STEPS = {
@@ -89,18 +89,24 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+            results: list[LoadResult] = []
             loader = threading.Thread(
-                target=load,
-                args=(port, path, headers),
-                kwargs={
-                    "connections": args.connections,
-                    "max_requests": 10**6,
-                    "max_seconds": args.seconds + 2,
-                },
+                target=lambda: results.append(
+                    load(
+                        port,
+                        path,
+                        headers,
+                        connections=args.connections,
+                        max_requests=10**6,
+                        max_seconds=args.seconds + 2,
+                    )
+                )
             )
             loader.start()
             record.wait(timeout=args.seconds + 60)
             loader.join()
+            for result in results:
+                print(f"{result.throughput:.1f} req/s; non-200 answers: {result.errors or 'none'}")
         if args.stacks:
             shutil.copyfile(out, args.stacks)
         report(out)
