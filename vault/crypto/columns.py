@@ -50,10 +50,15 @@ class ColumnSealer:
         """The value, or the one opaque DecryptionFailed for anything tampered or moved."""
         if not stored.startswith(PREFIX):
             raise DecryptionFailed()
+        encoded = stored[len(PREFIX) :]
         try:
-            ciphertext = base64.urlsafe_b64decode(stored[len(PREFIX) :].encode("ascii"))
+            ciphertext = base64.urlsafe_b64decode(encoded.encode("ascii"))
         except (binascii.Error, UnicodeEncodeError):
             raise DecryptionFailed() from None
+        # One stored form per value: base64 ignores the unused bits of its last
+        # character, which would let two different strings open to the same value.
+        if base64.urlsafe_b64encode(ciphertext).decode("ascii") != encoded:
+            raise DecryptionFailed()
         plaintext = self._cipher.decrypt(ciphertext, self._binding(table, column, row_id))
         try:
             return plaintext.decode("utf-8")
