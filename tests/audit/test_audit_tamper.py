@@ -133,12 +133,14 @@ def test_an_inserted_event_is_found(db: Database) -> None:
         conn.execute(
             text(
                 "INSERT INTO audit_events (id, created_at, updated_at, seq, time, action, "
-                "outcome, break_glass, prev_hash, canonical, hash) SELECT :id, created_at, "
-                "updated_at, 5, time, action, outcome, break_glass, :p, :c, :h "
-                "FROM audit_events WHERE seq = 4"
+                "outcome, actor_id, subject_id, break_glass, prev_hash, canonical, hash) "
+                "SELECT :id, created_at, updated_at, 5, time, action, outcome, actor_id, "
+                "subject_id, break_glass, :p, :c, :h FROM audit_events WHERE seq = 6"
             ),
             {"id": uuid.uuid4().hex, "p": prev, "c": forged, "h": link_hash(prev, forged)},
         )
+    # The forged row's filter columns match its content (copied from the row it
+    # imitates), so it is the chain that breaks, at the first row after it.
     report = verify(db)
     assert (report.ok, report.first_bad_seq) == (False, 6)
 
@@ -245,3 +247,35 @@ def test_a_checkpoint_without_a_known_key_fails(db: Database) -> None:
         verifier=hmac_verifier,
     )
     assert (report.ok, report.first_bad_seq) == (False, 10)
+
+
+@pytest.mark.usefixtures("chain")
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("subject_id", "other-uuid"),
+        ("subject_id", None),
+        ("actor_id", "other-uuid"),
+        ("action", "auth.login"),
+        ("outcome", "deny"),
+        ("break_glass", True),
+        ("time", "shifted"),
+    ],
+)
+def test_a_repointed_filter_column_is_found(db: Database, column: str, value: object) -> None:
+    """Changing a column the API filters on (leaving the hashed bytes alone) is found:
+    otherwise a read could be hidden from a subject's disclosures or an actor's events."""
+    with db.engine.begin() as conn:
+        if value == "other-uuid":
+            other = uuid.uuid4()
+            value = other.hex if db.is_sqlite else str(other)
+        elif value == "shifted":  # a year earlier, so a time-range query misses it
+            stored = conn.execute(text("SELECT time FROM audit_events WHERE seq = 7")).scalar_one()
+            if isinstance(stored, str):
+                value = str(int(stored[:4]) - 1) + stored[4:]
+            else:
+                value = stored.replace(year=stored.year - 1)
+        conn.execute(text(f"UPDATE audit_events SET {column} = :v WHERE seq = 7"), {"v": value})
+    report = verify(db)
+    assert (report.ok, report.first_bad_seq) == (False, 7)
+    assert "filter columns" in (report.problem or "")

@@ -276,3 +276,23 @@ def new_subject(world: World) -> str:
         "pin": SUBJECT_PIN,
     }
     return str(world.post("officer", "/v1/subjects", body)["id"])
+
+
+def test_a_read_hidden_from_the_disclosures_is_found(world: World, record: str) -> None:
+    """Re-pointing a read's subject column (the hashed bytes untouched) hides it from the
+    subject's disclosures, and verification names that event."""
+    assert world.read("counselor", record, purpose="counseling").status_code == 200
+    path = f"/v1/subjects/{world.subject_id}/disclosures"
+    shown = world.client.get(path, headers=world.auth("compliance")).json()["disclosures"]
+    seq = max(d["seq"] for d in shown)
+    execute(
+        world,
+        "UPDATE audit_events SET subject_id = :s WHERE seq = :q",
+        s=db_id(world, uuid.uuid4()),
+        q=seq,
+    )
+    hidden = world.client.get(path, headers=world.auth("compliance")).json()["disclosures"]
+    assert seq not in {d["seq"] for d in hidden}
+    report = verify_over_http(world)
+    assert report["ok"] is False
+    assert report["first_bad_seq"] == seq
