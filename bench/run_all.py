@@ -3,7 +3,7 @@
     python bench/run_all.py            # `make bench`: the default sizes, under 10 minutes
     python bench/run_all.py --quick    # a smoke run of every benchmark (about a minute or two)
     python bench/run_all.py --full     # the full sizes (1M records, 1M audit events)
-    python bench/run_all.py crypto_fields audit   # only these
+    python bench/run_all.py crypto audit   # only these
 
 Each module writes bench/results/<date>-<name>.json; the combined table goes
 to stdout and between the markers of bench/README.md.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import REPO, Mode, Section, machine, table, today, versions
 
 # Cheapest first, so a short run still shows the most.
-MODULES = ("crypto_fields", "policy", "audit", "rotation", "scale", "http_read")
+MODULES = ("crypto", "policy", "audit", "rotation", "scale", "http_read")
 # Per module, in seconds; the default sizes stay well inside (they sum to < 10 minutes).
 TIMEOUTS = {Mode.QUICK: 180, Mode.DEFAULT: 300, Mode.FULL: 1800}
 README = REPO / "bench" / "README.md"

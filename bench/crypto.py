@@ -34,7 +34,7 @@ def run(mode: Mode) -> Section:
     from sqlalchemy import String
     from sqlalchemy_utils.types.encrypted.encrypted_type import AesGcmEngine, StringEncryptedType
 
-    section = Section(name="crypto_fields", title="Field crypto")
+    section = Section(name="crypto", title="Field crypto")
     budget = pick(mode, 0.3, 1.0, 2.0)
     dek = keys.DataKey.generate()
     cipher = fields.FieldCipher(dek)
@@ -177,4 +177,4 @@ def _record_read(section: Section, keys: object, budget: float) -> None:
 
 
 if __name__ == "__main__":
-    main("crypto_fields", run)
+    main("crypto", run)
