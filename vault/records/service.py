@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -183,7 +183,6 @@ class RecordsService:
     facts: AccessFacts
     pins: PinHasher
     clock: Callable[[], datetime]
-    organizations_exist: Callable[[Session, str], bool] = field(default=lambda _s, _o: True)
     read_limiter: ReadLimiter | None = None
 
     # ----------------------------------------------------------------- subjects
