@@ -83,6 +83,24 @@ def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.consent.integrity import check_consents_against_audit
+    from vault.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        mismatches = check_consents_against_audit(db)
+    finally:
+        db.dispose()
+    for mismatch in mismatches:
+        print(f"consent {mismatch.consent_id} (audit seq {mismatch.seq}): {mismatch.problem}")
+    if mismatches:
+        print(f"{len(mismatches)} consent(s) contradict the audit log", file=sys.stderr)
+        return 1
+    print("consents agree with the audit log")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     consent = sub.add_parser(
         "consent",
@@ -108,3 +126,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     lock.add_argument("--folder", help="the forms folder (default: policies/consent-forms)")
     lock.set_defaults(handler=cmd_lock)
+    check = actions.add_parser(
+        "check",
+        help="find consents whose rows contradict the audit log (exit 1 if any)",
+        description="Every withdrawal recorded in the audit log must still end its consent, "
+        "and every purpose recorded as refused must still be refused. Finds rows changed "
+        "behind the vault's back; run it after `vault audit verify` says the log is intact.",
+    )
+    check.set_defaults(handler=cmd_check)
