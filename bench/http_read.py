@@ -37,6 +37,7 @@ PASSWORD = "bench password that is long enough"  # noqa: S105 - a throwaway user
 RECORD = {
     "instrument": "SRQ-20",
     "summary": "Reports low mood since the transfer; sleeps poorly; engaged in the session. " * 6,
+    "observations": "Calm, oriented, good eye contact; speaks slowly about the family.",
     "risk_level": "moderate",
     "recommendations": "Weekly counseling; join the vocational workshop; family visit plan.",
 }
@@ -337,7 +338,7 @@ def run(mode: Mode) -> Section:
     )
     section.notes.append(
         f"uvicorn, {WORKERS} worker(s) each (VAULT_BENCH_WORKERS), SQLite WAL; the record read "
-        f"has {len(RECORD)} fields (the widest type a counselor may read in the catalog)"
+        f"has {len(RECORD)} fields (a full psychological assessment)"
     )
     return section
 

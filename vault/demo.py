@@ -81,6 +81,7 @@ RECORDS: tuple[tuple[str, str, dict[str, str]], ...] = (
         {
             "instrument": "SRQ-20",
             "summary": "Demo: low mood since admission, sleeps poorly, no self-harm thoughts.",
+            "observations": "Demo: calm and oriented; speaks slowly about the family.",
             "risk_level": "moderate",
             "recommendations": "Weekly counseling; a family visit plan.",
         },
