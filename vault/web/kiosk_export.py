@@ -7,6 +7,7 @@ consent service's rate-limited gate), and audited as ``subject.export``.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -67,13 +68,12 @@ def my_data(request: Request[Any, Any, Any], data: FormData) -> Page:
         return _page(request, t["pin_locked"], 429)
     export: dict[str, Any] = services.records.export_for_subject(subject_id)
     actor = Actor.subject(subject_id)
-    export["consents"] = [
-        json.loads(json.dumps(view, default=str))
-        for view in services.consents.active_for_display(subject_id, session.language)
-    ]
+    # Read once: the same active consents give the listing and the receipts.
+    shown = services.consents.active_for_display(subject_id, session.language)
+    export["consents"] = shown
     export["receipts"] = {
-        str(card.id): services.consents.receipt(actor, card.id)
-        for card in port.active(services, subject_id, session.language)
+        str(view["id"]): services.consents.receipt(actor, uuid.UUID(str(view["id"])))
+        for view in shown
     }
     export["disclosures"] = [
         {
