@@ -16,7 +16,7 @@ from vault.access.facts import AccessFacts
 from vault.access.service import AccessService
 from vault.access.wiring import load_policy_engine
 from vault.audit.log import AuditLog
-from vault.config import Settings
+from vault.config import KeyProviderName, Settings
 from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
 from vault.crypto.columns import COLUMN_SEAL_LABEL, ColumnSealer
@@ -52,6 +52,11 @@ class Services:
     consents: ConsentService
     catalog: Catalog
     records: RecordsService
+
+    @property
+    def inline_store_work(self) -> bool:
+        """Whether store reads may run on the event loop (``vault.http.threads``)."""
+        return self.db.is_sqlite and self.settings.key_provider is KeyProviderName.FILE
 
     def close(self) -> None:
         self.audit.close()

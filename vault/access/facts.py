@@ -10,10 +10,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from vault.access.model import BreakGlassGrant
 from vault.access.models import Assignment, BreakGlass
+from vault.cursor_reads import Reads
 
 # Built once with bind parameters: building a select per call cost ~4x running it.
 _ASSIGNED = (
@@ -34,12 +35,12 @@ _BREAK_GLASS = (
 
 
 class AccessFacts:
-    def is_assigned(self, session: Session, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
+    def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
         found = session.execute(_ASSIGNED, {"user_id": user_id, "subject_id": subject_id}).first()
         return found is not None
 
     def break_glass(
-        self, session: Session, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
+        self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
     ) -> BreakGlassGrant | None:
         """The user's latest unexpired grant for the subject, or None."""
         row = session.execute(

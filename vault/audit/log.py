@@ -20,6 +20,7 @@ never a WRITE session on SQLite (the writer would wait for that lock).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
@@ -55,7 +56,10 @@ CHAIN_LOCK_KEY = 0x7661756C74A0D17  # "vault" + "audit"
 @dataclass(frozen=True)
 class _Pending:
     event: AuditEvent
-    done: Future[int]
+    # A blocking caller waits on ``done``; an event-loop caller on ``waiter``,
+    # settled on its loop (one wake-up of that loop per committed batch).
+    done: Future[int] | None = None
+    waiter: asyncio.Future[int] | None = None
 
 
 _STOP = object()
@@ -82,6 +86,36 @@ def chain_head(conn: Connection) -> tuple[int, bytes]:
     if row is None:
         return 0, GENESIS_HASH
     return int(row[0]), bytes(row[1])
+
+
+def _settle(outcomes: list[tuple[_Pending, int | BaseException]]) -> None:
+    """Release every caller of a batch: blocking ones here, loop ones on their loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]]
+    by_loop = {}
+    for pending, outcome in outcomes:
+        if pending.done is not None:
+            if isinstance(outcome, BaseException):
+                pending.done.set_exception(outcome)
+            else:
+                pending.done.set_result(outcome)
+        if pending.waiter is not None:
+            by_loop.setdefault(pending.waiter.get_loop(), []).append((pending.waiter, outcome))
+    for loop, waiters in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_on_loop, waiters)
+        except RuntimeError:
+            # The loop is closed: nobody is left to wait for these events.
+            log.warning("audit: %d events confirmed after their loop closed", len(waiters))
+
+
+def _settle_on_loop(waiters: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+    for waiter, outcome in waiters:
+        if waiter.done():  # its caller gave up (timeout or disconnect)
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
 
 
 class AuditLog:
@@ -129,6 +163,27 @@ class AuditLog:
         Blocks until the batch holding it is committed. Raises ``AuditUnavailable``
         if it cannot be (the caller must then disclose nothing).
         """
+        done: Future[int] = Future()
+        self._enqueue(_Pending(self._stamped(event), done=done))
+        try:
+            return done.result(timeout=self._wait_seconds)
+        except FutureTimeout:
+            raise AuditUnavailable("The audit log did not confirm the event in time.") from None
+
+    async def append_async(self, event: AuditEvent) -> int:
+        """``append`` for a caller on the event loop: awaits durability without a thread.
+
+        The same guarantee: it returns only once the event is committed, and raises
+        ``AuditUnavailable`` if it cannot be (the caller then discloses nothing).
+        """
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Pending(self._stamped(event), waiter=waiter))
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), timeout=self._wait_seconds)
+        except TimeoutError:
+            raise AuditUnavailable("The audit log did not confirm the event in time.") from None
+
+    def _stamped(self, event: AuditEvent) -> AuditEvent:
         info = requestctx.current()
         if info is not None and (event.request_id is None or event.client_addr is None):
             event = replace(
@@ -138,13 +193,11 @@ class AuditLog:
             )
         if event.time is None:
             event = replace(event, time=self._clock())
-        pending = _Pending(event, Future())
+        return event
+
+    def _enqueue(self, pending: _Pending) -> None:
         self._ensure_writer()
         self._queue.put(pending)
-        try:
-            return pending.done.result(timeout=self._wait_seconds)
-        except FutureTimeout:
-            raise AuditUnavailable("The audit log did not confirm the event in time.") from None
 
     def checkpoint_now(self) -> Checkpoint | None:
         """Sign a checkpoint of the current head (None if there is no signer or nothing new)."""
@@ -241,14 +294,16 @@ class AuditLog:
                 type(exc).__name__,
                 f": {type(cause).__name__}" if cause is not None else "",
             )
-            for pending in batch:
-                pending.done.set_exception(
-                    AuditUnavailable("The audit log could not record this access.")
-                )
+            # One exception each: a raised exception carries its raiser's traceback.
+            _settle(
+                [
+                    (pending, AuditUnavailable("The audit log could not record this access."))
+                    for pending in batch
+                ]
+            )
             return
         self._uncheckpointed += len(batch)
-        for pending, seq in zip(batch, seqs, strict=True):
-            pending.done.set_result(seq)
+        _settle(list(zip(batch, seqs, strict=True)))
 
     def _write(self, batch: list[_Pending]) -> list[int]:
         now = utcnow()

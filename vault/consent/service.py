@@ -43,6 +43,7 @@ from vault.consent.views import (
     split_codes,
 )
 from vault.crypto.columns import ColumnSealer
+from vault.cursor_reads import Reads
 from vault.db import READ_ONLY_OPTION, Database, new_id
 from vault.errors import ConfigurationError, Conflict, Forbidden, InvalidInput, NotFound
 from vault.records.models import Subject
@@ -189,7 +190,7 @@ class ConsentService:
     # -- the access engine's view ---------------------------------------------------------
 
     def active_consents(
-        self, subject_id: uuid.UUID, now: datetime, session: Session | None = None
+        self, subject_id: uuid.UUID, now: datetime, session: Reads | None = None
     ) -> list[ConsentGrant]:
         """One grant per granted purpose of every consent of the subject active at ``now``.
 

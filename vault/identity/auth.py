@@ -8,9 +8,9 @@ is the OpenAPI document, anchored at both ends.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
-import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.authentication import (
@@ -19,9 +19,10 @@ from litestar.middleware.authentication import (
 )
 
 from vault.errors import AuthenticationFailed
+from vault.http.threads import run_store_work
 
 if TYPE_CHECKING:
-    from vault.identity.service import IdentityService
+    from vault.services import Services
 
 EXCLUDE_OPT_KEY = "exclude_from_auth"
 # The OpenAPI document describes the public contract and holds nothing secret.
@@ -34,9 +35,11 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthenticationFailed("A valid bearer token is required.")
-        identity: IdentityService = connection.app.state.services.identity
-        # A database lookup: off the event loop.
-        user = await anyio.to_thread.run_sync(identity.authenticate, value.strip())
+        services: Services = connection.app.state.services
+        # One indexed lookup: on the loop for an embedded store, else in a thread.
+        user = await run_store_work(
+            services.inline_store_work, partial(services.identity.authenticate, value.strip())
+        )
         return AuthenticationResult(user=user, auth=user.token_id)
 
 

@@ -429,8 +429,8 @@ class IdentityService:
         now = self.clock()
         # Looked up in the database on every request (no cache), so a revocation or a
         # disabled account takes effect on the very next request, in every process.
-        with self.db.read_session() as session:
-            row = session.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
+        with self.db.read_cursor() as reads:
+            row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         if row is None:
             raise AuthenticationFailed("A valid bearer token is required.")
         token_id, expires_at, revoked_at, user_id, username, role, organization, disabled_at = row

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from vault.crypto.keys import DataKey, WrappedKey
 from vault.crypto.providers.base import KeyProvider
+from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.errors import Conflict, NotFound
 from vault.keys.models import SubjectKey
@@ -87,7 +88,7 @@ class SubjectKeys:
         self.provider = provider
         self.cache = cache
 
-    def _row(self, session: Session, subject_id: uuid.UUID) -> tuple[int, bytes] | None:
+    def _row(self, session: Reads, subject_id: uuid.UUID) -> tuple[int, bytes] | None:
         # Core and built once: the ORM, or even building the select per call, would
         # cost more than the crypto on this hot path.
         found = session.execute(_ROW, {"subject_id": subject_id}).first()
@@ -115,7 +116,7 @@ class SubjectKeys:
             raise NotFound("no data key for this subject (never created, or shredded)")
         return self.unwrap(subject_id, wrapped)
 
-    def wrapped_key(self, session: Session, subject_id: uuid.UUID) -> WrappedKey | None:
+    def wrapped_key(self, session: Reads, subject_id: uuid.UUID) -> WrappedKey | None:
         """The subject's stored (wrapped) DEK, or None: reading it releases nothing.
 
         With ``unwrap`` it splits ``data_key`` in two, so a reader can take the row

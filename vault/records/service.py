@@ -31,6 +31,7 @@ from vault.access.model import (
 )
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.crypto.keys import DataKey, WrappedKey
+from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.errors import (
     Conflict,
@@ -39,6 +40,7 @@ from vault.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    VaultError,
 )
 from vault.keys.service import purge_freed_pages
 from vault.records.catalog import Catalog
@@ -81,10 +83,10 @@ _FIELDS = core_select(
 class AccessFacts(Protocol):
     """What the identity capability knows about a principal and a subject."""
 
-    def is_assigned(self, session: Session, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool: ...
+    def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool: ...
 
     def break_glass(
-        self, session: Session, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
+        self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
     ) -> BreakGlassGrant | None: ...
 
 
@@ -92,7 +94,7 @@ class ConsentReader(Protocol):
     """The consent capability's view for decisions (``ConsentService.active_consents``)."""
 
     def active_consents(
-        self, subject_id: uuid.UUID, now: datetime, session: Session | None = None
+        self, subject_id: uuid.UUID, now: datetime, session: Reads | None = None
     ) -> Sequence[ConsentGrant]: ...
 
 
@@ -117,7 +119,7 @@ class SubjectKeyStore(Protocol):
 
     def data_key(self, session: Session, subject_id: uuid.UUID) -> DataKey: ...
 
-    def wrapped_key(self, session: Session, subject_id: uuid.UUID) -> WrappedKey | None: ...
+    def wrapped_key(self, session: Reads, subject_id: uuid.UUID) -> WrappedKey | None: ...
 
     def unwrap(self, subject_id: uuid.UUID, wrapped: WrappedKey) -> DataKey: ...
 
@@ -169,6 +171,27 @@ class RecordView:
     withheld: dict[str, str]
     consent_id: uuid.UUID | None = None
     break_glass_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class _Opening:
+    """What an allowed read decrypts once its audit event is durable."""
+
+    subject_id: uuid.UUID
+    record: Row[Any]
+    stored: dict[str, tuple[str, bytes]]  # field name -> (catalog category, ciphertext)
+    readable: list[str]
+    wrapped: WrappedKey | None
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """A decided record read: ``event`` to make durable, then a refusal or an opening."""
+
+    event: AuditEvent
+    refusal: VaultError | None = None
+    opening: _Opening | None = None
 
 
 @dataclass
@@ -438,30 +461,50 @@ class RecordsService:
         self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
     ) -> RecordView:
         """Decide, audit durably, then decrypt only the permitted categories."""
+        plan = self.plan_read(principal, subject_id, record_id, purpose)
+        # Durable first: if this raises AuditUnavailable nothing is decrypted.
+        self.audit.append(plan.event)
+        return self.disclose(plan)
+
+    def plan_read(
+        self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
+    ) -> ReadPlan:
+        """Everything of a read that comes before its audit event.
+
+        Checks, the decision and the event to record; it only reads the store and
+        neither appends nor decrypts. The caller makes ``plan.event`` durable, then
+        calls ``disclose(plan)`` (``read_record`` does both; the HTTP handler awaits
+        the event on the event loop instead of holding a thread).
+        """
         if not purpose:
             raise InvalidInput("purpose: a declared purpose is required")
         if self.read_limiter is not None:
             try:
                 self.read_limiter.check(principal.id)
-            except RateLimited:
-                self._deny(principal, "record.read", subject_id, "read rate limit")
-                raise
-        with self.db.read_session() as session:
-            subject = self._visible_subject(session, principal, subject_id, purpose=purpose)
+            except RateLimited as limited:
+                event = self._event(
+                    principal, "record.read", Outcome.DENY, subject_id, reason="read rate limit"
+                )
+                return ReadPlan(event, refusal=limited)
+        with self.db.read_cursor() as session:
+            subject = self._find_visible_subject(session, principal, subject_id, purpose)
+            if subject is None:
+                return ReadPlan(
+                    self._hidden_subject_event(principal, subject_id, purpose),
+                    refusal=NotFound("No such subject."),
+                )
             record = session.execute(_RECORD, {"record_id": record_id}).first()
             if record is None or record.subject_id != subject_id:
-                self.audit.append(
-                    self._event(
-                        principal,
-                        "record.read",
-                        Outcome.DENY,
-                        subject_id,
-                        target_id=record_id,
-                        purpose=purpose,
-                        reason="no such record",
-                    )
+                event = self._event(
+                    principal,
+                    "record.read",
+                    Outcome.DENY,
+                    subject_id,
+                    target_id=record_id,
+                    purpose=purpose,
+                    reason="no such record",
                 )
-                raise NotFound("No such record.")
+                return ReadPlan(event, refusal=NotFound("No such record."))
             stored: dict[str, tuple[str, bytes]] = {
                 name: (category, bytes(ciphertext))
                 for name, category, ciphertext in session.execute(_FIELDS, {"record_id": record_id})
@@ -494,35 +537,44 @@ class RecordsService:
             # keeps the WAL from being checkpointed to its end (measured: the append
             # took twice as long, and the WAL kept growing).
             wrapped = self.subject_keys.wrapped_key(session, subject_id) if readable else None
-        # Durable first: if this raises AuditUnavailable nothing below runs.
-        self.audit.append(
-            self._decision_event(
-                principal,
-                "record.read",
-                subject_id,
-                record_id,
-                decision,
-                purpose,
-                categories=tuple(sorted({stored[n][0] for n in readable})),
-            )
+        event = self._decision_event(
+            principal,
+            "record.read",
+            subject_id,
+            record_id,
+            decision,
+            purpose,
+            categories=tuple(sorted({stored[n][0] for n in readable})),
         )
         if not decision.allowed and not decision.withheld:
             # The same answer as for a subject that does not exist: a caller who
             # may not read this subject may not learn that it exists either.
-            raise NotFound("No such subject.")
+            return ReadPlan(event, refusal=NotFound("No such subject."))
+        return ReadPlan(
+            event,
+            opening=_Opening(subject_id, record, stored, readable, wrapped, decision),
+        )
+
+    def disclose(self, plan: ReadPlan) -> RecordView:
+        """The outcome of a planned read; call it only once ``plan.event`` is durable."""
+        if plan.refusal is not None:
+            raise plan.refusal
+        opening = plan.opening
+        assert opening is not None  # a plan has a refusal or an opening
+        stored, decision = opening.stored, opening.decision
         plaintext: dict[str, str] = {}
-        if readable:
-            if wrapped is None:
+        if opening.readable:
+            if opening.wrapped is None:
                 raise NotFound("no data key for this subject (never created, or shredded)")
-            dek = self.subject_keys.unwrap(subject_id, wrapped)
+            dek = self.subject_keys.unwrap(opening.subject_id, opening.wrapped)
             plaintext = open_fields(
                 dek,
-                subject_id=subject_id,
-                record_id=record.id,
-                record_type=record.record_type,
-                version=record.version,
+                subject_id=opening.subject_id,
+                record_id=opening.record.id,
+                record_type=opening.record.record_type,
+                version=opening.record.version,
                 stored={n: ct for n, (_, ct) in stored.items()},
-                wanted=readable,
+                wanted=opening.readable,
             )
         withheld = {
             name: decision.withheld.get(Category(cat), "not permitted for this purpose")
@@ -530,7 +582,7 @@ class RecordsService:
             if name not in plaintext
         }
         return RecordView(
-            _meta(record), plaintext, withheld, decision.consent_id, decision.break_glass_id
+            _meta(opening.record), plaintext, withheld, decision.consent_id, decision.break_glass_id
         )
 
     def export_for_subject(self, subject_id: uuid.UUID) -> dict[str, object]:
@@ -832,29 +884,41 @@ class RecordsService:
         self, session: Session, principal: Principal, subject_id: uuid.UUID, *, purpose: str | None
     ) -> SubjectRef:
         """The subject, if the caller may know it exists; 404 otherwise (same as missing)."""
+        subject = self._find_visible_subject(session, principal, subject_id, purpose)
+        if subject is None:
+            self.audit.append(self._hidden_subject_event(principal, subject_id, purpose))
+            raise NotFound("No such subject.")
+        return subject
+
+    def _find_visible_subject(
+        self, session: Reads, principal: Principal, subject_id: uuid.UUID, purpose: str | None
+    ) -> SubjectRef | None:
         row = session.execute(_SUBJECT, {"subject_id": subject_id}).first()
-        if row is not None and row.erased_at is None:
-            subject = SubjectRef(row.id, row.organization, row.status, row.legal_hold)
-            if subject.organization == principal.organization:
+        if row is None or row.erased_at is not None:
+            return None
+        subject = SubjectRef(row.id, row.organization, row.status, row.legal_hold)
+        if subject.organization == principal.organization:
+            return subject
+        now = self.clock()
+        for grant in self.consents.active_consents(subject_id, now, session):
+            if principal.organization in grant.recipients and (
+                purpose is None or purpose == grant.purpose
+            ):
                 return subject
-            now = self.clock()
-            for grant in self.consents.active_consents(subject_id, now, session):
-                if principal.organization in grant.recipients and (
-                    purpose is None or purpose == grant.purpose
-                ):
-                    return subject
-        self.audit.append(
-            self._event(
-                principal,
-                "subject.lookup",
-                Outcome.DENY,
-                subject_id,
-                purpose=purpose,
-                reason="no such subject, or held by another organisation "
-                "without a consent naming the caller's",
-            )
+        return None
+
+    def _hidden_subject_event(
+        self, principal: Principal, subject_id: uuid.UUID, purpose: str | None
+    ) -> AuditEvent:
+        return self._event(
+            principal,
+            "subject.lookup",
+            Outcome.DENY,
+            subject_id,
+            purpose=purpose,
+            reason="no such subject, or held by another organisation "
+            "without a consent naming the caller's",
         )
-        raise NotFound("No such subject.")
 
     def _own_subject(
         self, session: Session, principal: Principal, subject_id: uuid.UUID
@@ -869,7 +933,7 @@ class RecordsService:
         return subject
 
     def _context(
-        self, session: Session, principal: Principal, subject_id: uuid.UUID, *, purpose: str | None
+        self, session: Reads, principal: Principal, subject_id: uuid.UUID, *, purpose: str | None
     ) -> DecisionContext:
         now = self.clock()
         consents: Sequence[ConsentGrant] = self.consents.active_consents(subject_id, now, session)

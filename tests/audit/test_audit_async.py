@@ -1,0 +1,99 @@
+"""``AuditLog.append_async``: the event loop's way to wait for durability, same guarantees."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Connection
+
+from tests.audit.conftest import sample_event
+from vault.audit.log import AuditLog
+from vault.audit.verify import verify_chain
+from vault.db import Database
+from vault.errors import AuditUnavailable
+
+
+def test_concurrent_async_appends_share_commits_and_keep_one_gapless_chain(
+    make_log: Callable[..., AuditLog], db: Database
+) -> None:
+    log = make_log()
+    commits = 0
+
+    def count(conn: Connection) -> None:
+        nonlocal commits
+        commits += 1
+
+    log.before_commit = count
+
+    async def many() -> list[int]:
+        return await asyncio.gather(*(log.append_async(sample_event(n)) for n in range(200)))
+
+    seqs = asyncio.run(many())
+    assert sorted(seqs) == list(range(1, 201))
+    # Group commit: the loop queued all 200 before the writer took them.
+    assert commits < 200
+    report = verify_chain(db.engine)
+    assert report.ok
+    assert report.events == 200
+
+
+def test_async_and_blocking_callers_in_one_batch_all_learn_of_a_failure(
+    make_log: Callable[..., AuditLog], db: Database
+) -> None:
+    log = make_log()
+    log.append(sample_event(0))
+    entered, release = threading.Event(), threading.Event()
+
+    def fail(conn: Connection) -> None:
+        entered.set()
+        release.wait(5)
+        raise RuntimeError("disk full")
+
+    log.before_commit = fail
+    blocking: list[str] = []
+
+    def blocking_call() -> None:
+        try:
+            log.append(sample_event(1))
+            blocking.append("ok")
+        except AuditUnavailable:
+            blocking.append("unavailable")
+
+    first = threading.Thread(target=blocking_call)
+    first.start()
+    assert entered.wait(5)
+
+    async def queued_behind() -> list[BaseException | int]:
+        tasks = [asyncio.ensure_future(log.append_async(sample_event(n))) for n in range(2, 6)]
+        await asyncio.sleep(0.05)  # queued while the first batch hangs
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    outcomes = asyncio.run(queued_behind())
+    first.join(5)
+    assert blocking == ["unavailable"]
+    assert all(isinstance(outcome, AuditUnavailable) for outcome in outcomes)
+    log.before_commit = None
+    assert asyncio.run(log.append_async(sample_event(9))) == 2  # gapless once it recovers
+    assert verify_chain(db.engine).ok
+
+
+def test_an_async_caller_gives_up_on_a_stuck_writer(make_log: Callable[..., AuditLog]) -> None:
+    log = make_log(wait_seconds=0.2)
+    release = threading.Event()
+    log.before_commit = lambda conn: release.wait(5) and None
+    try:
+        with pytest.raises(AuditUnavailable):
+            asyncio.run(log.append_async(sample_event(0)))
+    finally:
+        release.set()
+
+
+def test_append_async_after_close_is_refused(make_log: Callable[..., AuditLog]) -> None:
+    log = make_log()
+    log.close()
+    with pytest.raises(AuditUnavailable):
+        asyncio.run(log.append_async(sample_event(0)))

@@ -1,0 +1,106 @@
+"""The hot path's bare-cursor reads return exactly what a Session returns.
+
+A read decides on these rows (token, subject, consents, record, fields,
+assignment, break-glass grant, wrapped key); a converter that got a type wrong
+(a UUID as hex, a naive time, a memoryview for bytes) would change a decision
+or a decryption, so every statement is compared on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.world import World
+from vault.access.facts import _ASSIGNED, _BREAK_GLASS
+from vault.consent.service import _ACTIVE_GRANTS
+from vault.cursor_reads import PreparedQuery
+from vault.identity.service import _TOKEN_LOOKUP
+from vault.identity.tokens import token_digest
+from vault.keys.service import _ROW
+from vault.records.service import _FIELDS, _RECORD, _SUBJECT
+
+
+def _both(world: World, statement: Any, params: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    with world.services.db.read_session() as session:
+        expected = [tuple(row) for row in session.execute(statement, params).all()]
+    with world.services.db.read_cursor() as reads:
+        got = [tuple(row) for row in reads.execute(statement, params).all()]
+    return expected, got
+
+
+def test_every_hot_statement_reads_the_same_rows_as_a_session(world: World) -> None:
+    record_id = world.create_record(
+        "counselor",
+        "psychological_assessment",
+        {"instrument": "SRQ-20", "summary": "Sleeps poorly.", "risk_level": "low"},
+    )
+    opened = world.client.post(
+        f"/v1/subjects/{world.subject_id}/break-glass",
+        json={"justification": "Seizure in the cell block; the doctor needs the history."},
+        headers=world.auth("health"),
+    )
+    assert opened.status_code == 201, opened.text
+    subject = uuid.UUID(world.subject_id)
+    counselor = uuid.UUID(world.user_ids["counselor"])
+    health = uuid.UUID(world.user_ids["health"])
+    bearer = world.auth("counselor")["Authorization"].removeprefix("Bearer ")
+    now = datetime.now(UTC)
+    cases: list[tuple[Any, dict[str, Any]]] = [
+        (_TOKEN_LOOKUP, {"digest": token_digest(bearer)}),
+        (_SUBJECT, {"subject_id": subject}),
+        (_RECORD, {"record_id": uuid.UUID(record_id)}),
+        (_FIELDS, {"record_id": uuid.UUID(record_id)}),
+        (_ACTIVE_GRANTS, {"subject_id": subject, "now": now}),
+        (_ASSIGNED, {"user_id": counselor, "subject_id": subject}),
+        (_BREAK_GLASS, {"user_id": health, "subject_id": subject, "now": now}),
+        (_ROW, {"subject_id": subject}),
+    ]
+    for statement, params in cases:
+        expected, got = _both(world, statement, params)
+        assert expected, f"the world should give rows for {statement}"
+        assert got == expected
+        # Same Python types too (equal values of another type would still be a bug).
+        assert [[type(v) for v in row] for row in got] == [
+            [type(v) for v in row] for row in expected
+        ]
+    # Times come back aware, in UTC, as the decision code compares them with now.
+    expected, got = _both(world, _ACTIVE_GRANTS, {"subject_id": subject, "now": now})
+    assert all(row[1].tzinfo is not None for row in got)
+    # Nothing found is nothing found, and the filters hold (an hour later no grant).
+    later = now + timedelta(days=3650)
+    assert _both(world, _BREAK_GLASS, {"user_id": health, "subject_id": subject, "now": later}) == (
+        [],
+        [],
+    )
+    assert _both(world, _SUBJECT, {"subject_id": uuid.uuid4()}) == ([], [])
+
+
+def test_rows_answer_to_their_column_names(world: World) -> None:
+    with world.services.db.read_cursor() as reads:
+        row = reads.execute(_SUBJECT, {"subject_id": uuid.UUID(world.subject_id)}).first()
+    assert row.id == uuid.UUID(world.subject_id)
+    assert row.organization == "rutan-jakpus"
+    assert row.erased_at is None
+
+
+def test_a_cursor_read_is_rolled_back_whatever_ran_in_it(world: World) -> None:
+    """Nothing done in a read transaction stays: it ends in a rollback, and the
+    connection goes back to the pool usable."""
+    subject = {"subject_id": uuid.UUID(world.subject_id)}
+    with world.services.db.read_cursor() as reads:
+        reads._cursor.execute("UPDATE subjects SET status = 'released'")
+        assert reads.execute(_SUBJECT, subject).first().status == "released"
+    with world.services.db.read_cursor() as reads:
+        assert reads.execute(_SUBJECT, subject).first().status != "released"
+
+
+def test_ids_go_to_the_driver_in_the_stores_own_form(world: World) -> None:
+    dialect = world.services.db.engine.dialect
+    prepared = PreparedQuery(_SUBJECT, dialect)
+    params = prepared.parameters({"subject_id": uuid.UUID(world.subject_id)})
+    # The id goes to the driver in the store's own form (hex text on SQLite, a UUID on PostgreSQL).
+    values = list(params.values()) if isinstance(params, dict) else list(params)
+    assert values
+    assert all(not isinstance(v, str) or len(v) == 32 for v in values)
