@@ -1,4 +1,4 @@
-"""Prebuilt SELECTs run on the bare DBAPI cursor, for the per-request hot path.
+"""Prebuilt statements run on the bare DBAPI cursor, for the per-request hot path.
 
 A record read runs about eight small indexed queries (token, subject, consents,
 record, fields, assignment, wrapped key). Through a SQLAlchemy ``Session`` each
@@ -10,8 +10,9 @@ The statements stay SQLAlchemy Core objects, built once where they are used.
 ``PreparedQuery`` compiles one for the engine's dialect a single time and keeps
 the column types' own bind and result converters, so a row read here equals
 the row ``Session.execute`` returns (tests compare them on SQLite and
-PostgreSQL). Only reads: nothing here writes, and a ``CursorReads`` is one
-read transaction (one snapshot) that is always rolled back.
+PostgreSQL). A ``CursorReads`` is one read transaction (one snapshot) that is
+always rolled back; the one writer on this path is the audit log's
+(``vault.audit.log``), which prepares its INSERT here too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 from sqlalchemy import Dialect, Engine
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Insert, Select
 from sqlmodel import Session
 
 _Converter = Callable[[Any], Any] | None
@@ -31,10 +32,16 @@ AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 
 class PreparedQuery:
-    """One Core SELECT compiled for one dialect, with its converters."""
+    """One Core SELECT (or INSERT) compiled for one dialect, with its converters."""
 
-    def __init__(self, statement: AnySelect, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(
+        self,
+        statement: AnySelect | Insert,
+        dialect: Dialect,
+        column_keys: list[str] | None = None,
+    ) -> None:
+        # column_keys: an INSERT's columns (all of them are then given for every row).
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         self.sql = str(compiled)
         binds = compiled.binds
         # Positional paramstyles (sqlite's qmark) name each placeholder in order;
@@ -50,7 +57,7 @@ class PreparedQuery:
         self._fixed: dict[str, Any] = {
             name: bind.effective_value for name, bind in binds.items() if not bind.required
         }
-        columns = list(statement.selected_columns)
+        columns = list(statement.selected_columns) if isinstance(statement, Select) else []
         self._result_converters: list[_Converter] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
