@@ -1,9 +1,16 @@
-"""The baseline of the full-stack read: a plain Litestar + SQLModel endpoint.
+"""The baselines of the full-stack read: plain endpoints, no protection at all.
 
-It reads the same record's fields, stored unencrypted in one row, through the
-same ``Database`` (engine, pragmas, read sessions) and the same kind of
-handler (sync, in a thread) as the vault; no token, no decision, no consent,
-no audit, no decryption. Served by the same server with the same settings.
+Both read the same record's fields, stored unencrypted in one row, through the
+same ``Database`` (engine, pragmas) as the vault; no token, no decision, no
+consent, no audit, no decryption. Served by the same server with the same
+settings.
+
+- ``/plain/{id}``: the endpoint as one writes it with Litestar + SQLModel (a
+  sync handler in a worker thread, ``Session.get``). The issue's baseline.
+- ``/plain-async/{id}``: the same read in the vault's own execution model (a
+  coroutine, the prebuilt statement on the bare cursor, no thread hop), so the
+  ratio against it is the price of the protections alone, not of a slower or
+  faster way of serving.
 """
 
 import os
@@ -11,7 +18,8 @@ import uuid
 from typing import Any
 
 from litestar import Litestar, get
-from sqlmodel import Field, SQLModel
+from sqlalchemy import bindparam, select
+from sqlmodel import Field, SQLModel, col
 
 from vault.db import Database
 
@@ -26,6 +34,7 @@ class PlainRecord(SQLModel, table=True):
     record_type: str
     instrument: str
     summary: str
+    observations: str
     risk_level: str
     recommendations: str
 
@@ -45,10 +54,42 @@ def create_plain_app() -> Litestar:
                 "fields": {
                     "instrument": row.instrument,
                     "summary": row.summary,
+                    "observations": row.observations,
                     "risk_level": row.risk_level,
                     "recommendations": row.recommendations,
                 },
                 "withheld": {},
             }
 
-    return Litestar(route_handlers=[read_plain], on_shutdown=[db.dispose], debug=False)
+    by_id = select(
+        col(PlainRecord.id),
+        col(PlainRecord.record_type),
+        col(PlainRecord.instrument),
+        col(PlainRecord.summary),
+        col(PlainRecord.observations),
+        col(PlainRecord.risk_level),
+        col(PlainRecord.recommendations),
+    ).where(col(PlainRecord.id) == bindparam("record_id"))
+
+    @get("/plain-async/{record_id:uuid}")
+    async def read_plain_async(record_id: uuid.UUID) -> dict[str, Any]:
+        with db.read_cursor() as reads:
+            row = reads.execute(by_id, {"record_id": record_id}).first()
+        if row is None:
+            return {}
+        return {
+            "id": str(row.id),
+            "type": row.record_type,
+            "fields": {
+                "instrument": row.instrument,
+                "summary": row.summary,
+                "observations": row.observations,
+                "risk_level": row.risk_level,
+                "recommendations": row.recommendations,
+            },
+            "withheld": {},
+        }
+
+    return Litestar(
+        route_handlers=[read_plain, read_plain_async], on_shutdown=[db.dispose], debug=False
+    )

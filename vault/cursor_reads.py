@@ -118,13 +118,23 @@ class CursorReads:
 
 
 class CursorReader:
-    """Hands out ``CursorReads`` on one engine; prepares each statement once."""
+    """Hands out ``CursorReads`` on one engine; prepares each statement once.
+
+    On SQLite it keeps its own few connections (made by the engine, so with the
+    store's pragmas, then detached from its pool): checking a connection out of
+    SQLAlchemy's pool and back cost as much as the queries of a token check.
+    A connection that saw an error is closed, never reused. PostgreSQL uses the
+    engine's pool (its pre-ping notices a server that went away).
+    """
+
+    IDLE_SQLITE_CONNECTIONS = 8
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._dialect = engine.dialect
         self._sqlite = engine.dialect.name == "sqlite"
         self._queries: dict[int, tuple[AnySelect, PreparedQuery]] = {}
+        self._idle: list[Any] = []  # SQLite DBAPI connections, owned by this reader
 
     def _prepared(self, statement: AnySelect) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
@@ -137,21 +147,51 @@ class CursorReader:
     @contextmanager
     def reads(self) -> Iterator[CursorReads]:
         """One read-only transaction (one snapshot), rolled back at the end."""
-        connection = self._engine.raw_connection()
+        if not self._sqlite:
+            pooled = self._engine.raw_connection()
+            try:
+                cursor = pooled.cursor()
+                try:
+                    yield CursorReads(cursor, self._prepared)
+                finally:
+                    cursor.close()
+                    pooled.rollback()
+            finally:
+                pooled.close()
+            return
+        connection = self._take_sqlite()
         try:
             cursor = connection.cursor()
-            try:
-                if self._sqlite:
-                    # The driver runs in autocommit mode (isolation_level=None): the
-                    # snapshot is this explicit deferred transaction. A read never
-                    # takes the write lock, so it never waits for the audit writer.
-                    cursor.execute("BEGIN")
-                yield CursorReads(cursor, self._prepared)
-            finally:
-                cursor.close()
-                connection.rollback()
-        finally:
+            # The driver runs in autocommit mode (isolation_level=None): the snapshot
+            # is this explicit deferred transaction. A read never takes the write
+            # lock, so it never waits for the audit writer.
+            cursor.execute("BEGIN")
+            yield CursorReads(cursor, self._prepared)
+            cursor.close()
+            connection.rollback()
+        except BaseException:
             connection.close()
+            raise
+        self._give_back(connection)
+
+    def _take_sqlite(self) -> Any:
+        try:
+            return self._idle.pop()  # atomic: list.pop needs no lock
+        except IndexError:
+            pooled = self._engine.raw_connection()  # runs the connect pragmas
+            pooled.detach()
+            return pooled.dbapi_connection
+
+    def _give_back(self, connection: Any) -> None:
+        if len(self._idle) < self.IDLE_SQLITE_CONNECTIONS:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
+    def close(self) -> None:
+        """Close the connections this reader keeps (the engine's pool is the engine's)."""
+        while self._idle:
+            self._idle.pop().close()
 
 
 # What a hot-path read function takes: an open Session, or a cursor read transaction.

@@ -161,6 +161,7 @@ class Database:
         command.upgrade(alembic_config(self), "head")
 
     def dispose(self) -> None:
+        self._cursor_reader.close()
         self.engine.dispose()
 
 

@@ -1,10 +1,10 @@
-"""The policy engine remembers Cedar's answers, never the facts they were given."""
+"""The policy engine remembers Cedar's answers and whole decisions, never the facts."""
 
 from __future__ import annotations
 
 import shutil
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,3 +110,29 @@ def test_a_policy_naming_one_subject_keeps_subjects_apart(tmp_path: Path) -> Non
             Category.PSYCHOLOGICAL
         }
         assert _read(engine, counselor, sealed, consents=(_consent(sealed),)) == frozenset()
+
+
+def test_a_remembered_decision_ends_when_the_consent_expires(engine: PolicyEngine) -> None:
+    """The same stored facts read a minute after the consent's end: denied, not remembered."""
+    counselor = Principal(uuid.uuid4(), Role.COUNSELOR, ORG)
+    subject = uuid.uuid4()
+    ends = NOW + timedelta(minutes=30)
+    consent = ConsentGrant(
+        uuid.uuid4(),
+        subject,
+        "counseling",
+        frozenset({Category.PSYCHOLOGICAL}),
+        frozenset({ORG}),
+        ends,
+    )
+    resource = Resource(
+        "record", subject, ORG, "psychological_assessment", {Category.PSYCHOLOGICAL}
+    )
+
+    def read_at(moment: datetime) -> frozenset[Category]:
+        context = DecisionContext("counseling", True, (consent,), None, moment)
+        return engine.decide(counselor, Action.READ_RECORD, resource, context).categories
+
+    for _ in range(2):
+        assert read_at(NOW) == {Category.PSYCHOLOGICAL}
+        assert read_at(ends + timedelta(minutes=1)) == frozenset()

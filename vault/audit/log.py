@@ -129,6 +129,11 @@ def _settle(outcomes: list[tuple[_Pending, int | BaseException]]) -> None:
             log.warning("audit: %d events confirmed after their loop closed", len(waiters))
 
 
+def _give_up(waiter: asyncio.Future[int]) -> None:
+    if not waiter.done():
+        waiter.set_exception(AuditUnavailable("The audit log did not confirm the event in time."))
+
+
 def _settle_on_loop(waiters: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
     for waiter, outcome in waiters:
         if waiter.done():  # its caller gave up (timeout or disconnect)
@@ -206,24 +211,28 @@ class AuditLog:
         The same guarantee: it returns only once the event is committed, and raises
         ``AuditUnavailable`` if it cannot be (the caller then discloses nothing).
         """
-        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[int] = loop.create_future()
         self._enqueue(_Pending(self._stamped(event), waiter=waiter))
+        # A timer on the future itself (wait_for would wrap it in another task).
+        timer = loop.call_later(self._wait_seconds, _give_up, waiter)
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter), timeout=self._wait_seconds)
-        except TimeoutError:
-            raise AuditUnavailable("The audit log did not confirm the event in time.") from None
+            return await waiter
+        finally:
+            timer.cancel()
 
     def _stamped(self, event: AuditEvent) -> AuditEvent:
+        """The event with its time and the current request's id and address filled in."""
+        changes: dict[str, Any] = {}
         info = requestctx.current()
-        if info is not None and (event.request_id is None or event.client_addr is None):
-            event = replace(
-                event,
-                request_id=event.request_id or info.request_id,
-                client_addr=event.client_addr or info.client_addr,
-            )
+        if info is not None:
+            if event.request_id is None:
+                changes["request_id"] = info.request_id
+            if event.client_addr is None:
+                changes["client_addr"] = info.client_addr
         if event.time is None:
-            event = replace(event, time=self._clock())
-        return event
+            changes["time"] = self._clock()
+        return replace(event, **changes) if changes else event
 
     def _enqueue(self, pending: _Pending) -> None:
         self._ensure_writer()
