@@ -39,6 +39,24 @@ class PlainRecord(SQLModel, table=True):
     recommendations: str
 
 
+def _answer(row: Any) -> dict[str, Any]:
+    """The same JSON shape as the vault's answer (a PlainRecord or a cursor row)."""
+    if row is None:
+        return {}
+    return {
+        "id": str(row.id),
+        "type": row.record_type,
+        "fields": {
+            "instrument": row.instrument,
+            "summary": row.summary,
+            "observations": row.observations,
+            "risk_level": row.risk_level,
+            "recommendations": row.recommendations,
+        },
+        "withheld": {},
+    }
+
+
 def create_plain_app() -> Litestar:
     db = Database(os.environ[DATABASE_ENV])
 
@@ -46,20 +64,7 @@ def create_plain_app() -> Litestar:
     def read_plain(record_id: uuid.UUID) -> dict[str, Any]:
         with db.read_session() as session:
             row = session.get(PlainRecord, record_id)
-            if row is None:
-                return {}
-            return {
-                "id": str(row.id),
-                "type": row.record_type,
-                "fields": {
-                    "instrument": row.instrument,
-                    "summary": row.summary,
-                    "observations": row.observations,
-                    "risk_level": row.risk_level,
-                    "recommendations": row.recommendations,
-                },
-                "withheld": {},
-            }
+            return _answer(row)
 
     by_id = select(
         col(PlainRecord.id),
@@ -75,20 +80,7 @@ def create_plain_app() -> Litestar:
     async def read_plain_async(record_id: uuid.UUID) -> dict[str, Any]:
         with db.read_cursor() as reads:
             row = reads.execute(by_id, {"record_id": record_id}).first()
-        if row is None:
-            return {}
-        return {
-            "id": str(row.id),
-            "type": row.record_type,
-            "fields": {
-                "instrument": row.instrument,
-                "summary": row.summary,
-                "observations": row.observations,
-                "risk_level": row.risk_level,
-                "recommendations": row.recommendations,
-            },
-            "withheld": {},
-        }
+        return _answer(row)
 
     return Litestar(
         route_handlers=[read_plain, read_plain_async], on_shutdown=[db.dispose], debug=False
