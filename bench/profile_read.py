@@ -38,14 +38,15 @@ STEPS = {
     "policy decision (PolicyEngine.decide)": "decide (vault/access/engine.py",
     "consent lookup (active_consents)": "active_consents (vault/consent/service.py",
     "assignment / break-glass facts": "(vault/access/facts.py",
-    "audit append, waiting for durability": "append (vault/audit/log.py",
-    "subject key (row + unwrap)": "data_key (vault/keys/service.py",
+    "read before the audit event (plan_read)": "plan_read (vault/records/service.py",
+    "read after the audit event (disclose)": "disclose (vault/records/service.py",
+    "subject key (row + unwrap)": "(vault/keys/service.py",
     "field decryption (open_fields)": "open_fields (vault/records/fieldcrypt.py",
-    "records service read_record": "read_record (vault/records/service.py",
-    "ORM: Session.get": "get (sqlalchemy/orm/session.py",
-    "SQL execution (sqlite3)": "execute (sqlalchemy/engine/default.py",
+    "queries on the bare cursor": "execute (vault/cursor_reads.py",
+    "SQLAlchemy ORM": "(sqlalchemy/orm/",
+    "audit event queued (append_async)": "append_async (vault/audit/log.py",
+    "audit writer thread: batch transaction": "_write (vault/audit/log.py",
     "Litestar request handling": "(litestar/",
-    "audit writer thread: commit": "_write (vault/audit/log.py",
 }
 
 
@@ -137,7 +138,7 @@ def report(stacks: Path) -> None:
                 inclusive[name] += count
                 seen.add(name)
         own[leaf] += count
-        if "sqlalchemy/engine/default.py" in leaf:
+        if "sqlalchemy/engine/default.py" in leaf or "(vault/cursor_reads.py" in leaf:
             callers = [f for f in frames if "(vault/" in f]
             sql_by_caller[callers[-1] if callers else "(outside the vault)"] += count
     print(f"{total} busy samples\n\nshare of busy samples inside each step (inclusive):")

@@ -54,9 +54,14 @@ class Services:
     records: RecordsService
 
     @property
+    def inline_key_work(self) -> bool:
+        """Whether unwrapping a subject's key may run on the event loop (keys in memory)."""
+        return self.settings.key_provider is KeyProviderName.FILE
+
+    @property
     def inline_store_work(self) -> bool:
         """Whether store reads may run on the event loop (``vault.http.threads``)."""
-        return self.db.is_sqlite and self.settings.key_provider is KeyProviderName.FILE
+        return self.db.is_sqlite and self.inline_key_work
 
     def close(self) -> None:
         self.audit.close()

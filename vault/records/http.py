@@ -287,7 +287,8 @@ async def read_record(
         partial(records.plan_read, principal, subject_id, record_id, purpose),
     )
     await services.audit.append_async(plan.event)
-    view = await run_store_work(services.inline_store_work, partial(records.disclose, plan))
+    # Unwrap (from the key cache, or the provider) and decrypt: no store access.
+    view = await run_store_work(services.inline_key_work, partial(records.disclose, plan))
     return _record_out(view)
 
 
