@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from vault.audit.events import AuditEvent
+from vault.audit.log import AuditLog
 from vault.config import Settings
 from vault.consent.service import ConsentService
 from vault.crypto.columns import ColumnSealer
@@ -35,14 +36,16 @@ class Clock:
 
 
 class FakeAudit:
-    """Keeps appended events in a list (the real log is tested by its owner)."""
+    """Keeps appended events in a list for the tests to read, and writes them to the
+    store's real log too: decisions check consents against the events there."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: AuditLog) -> None:
         self.events: list[AuditEvent] = []
+        self.log = log
 
     def append(self, event: AuditEvent) -> int:
         self.events.append(event)
-        return len(self.events)
+        return self.log.append(event)
 
     def actions(self) -> list[str]:
         return [event.action for event in self.events]
@@ -91,8 +94,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def audit() -> FakeAudit:
-    return FakeAudit()
+def audit(db: Database) -> Iterator[FakeAudit]:
+    log = AuditLog(db.url)
+    yield FakeAudit(log)
+    log.close()
 
 
 @pytest.fixture

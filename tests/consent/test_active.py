@@ -7,9 +7,42 @@ from datetime import datetime, timedelta
 
 from tests.consent.conftest import T0, add_subject
 from vault.access.model import Category
+from vault.audit.events import AuditEvent, Outcome
+from vault.audit.log import AuditLog
+from vault.consent.attestation import expiry_detail
 from vault.consent.service import ConsentService
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose
 from vault.db import Database
+
+
+def attest(db: Database, consent: Consent, purposes: dict[str, bool]) -> None:
+    """The audit events the service writes when it signs (what decisions check against)."""
+    log = AuditLog(db.url)
+    try:
+        common = {"subject_id": consent.subject_id, "consent_id": consent.id}
+        log.append(
+            AuditEvent(
+                action="consent.sign",
+                outcome=Outcome.ALLOW,
+                target_id=consent.id,
+                details={"expires_at": expiry_detail(consent.expires_at)},
+                **common,
+            )
+        )
+        for code, granted in purposes.items():
+            if granted:
+                log.append(
+                    AuditEvent(
+                        action="consent.grant",
+                        outcome=Outcome.INFO,
+                        purpose=code,
+                        categories=("program", "psychological"),
+                        details={"recipients": "rutan-jakpus"},
+                        **common,
+                    )
+                )
+    finally:
+        log.close()
 
 
 def insert_consent(
@@ -35,6 +68,7 @@ def insert_consent(
         receipt_id=uuid.uuid4(),
         receipt_jws="x.y.z",
     )
+    attest(db, consent, purposes)
     with db.session() as session:
         session.add(consent)
         session.flush()

@@ -128,12 +128,16 @@ def check_after_restart(
         assert set(stored.values()) <= sent, "nothing was stored that was not sent"
         for acked_id, tag in acked.items():
             assert stored.get(acked_id) == tag, f"acknowledged write {acked_id} lost"
-        events = client.get(
-            "/v1/audit/events",
-            params={"subject_id": world.subject_id, "action": "record.create", "limit": 1000},
-            headers=world.auth("compliance"),
-        ).json()["events"]
-        audited = {e["target_id"] for e in events if e["outcome"] == "allow"}
+        audited: set[str] = set()
+        params = {"subject_id": world.subject_id, "action": "record.create", "limit": 1000}
+        while True:  # every page: a long soak writes more than one page of records
+            page = client.get(
+                "/v1/audit/events", params=params, headers=world.auth("compliance")
+            ).json()
+            audited |= {e["target_id"] for e in page["events"] if e["outcome"] == "allow"}
+            if not page["next_cursor"]:
+                break
+            params["cursor"] = page["next_cursor"]
         assert set(acked) <= audited, "every acknowledged write was audited"
 
 

@@ -1,10 +1,12 @@
-"""Consent rows changed behind the vault's back are found against the audit log."""
+"""Consent rows changed behind the vault's back: reads refuse them at once (the
+audit log does not attest them), and `vault consent check` names them."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 
@@ -25,8 +27,8 @@ def test_untouched_consents_agree_with_the_audit_log(world: World) -> None:
     assert check_consents_against_audit(world.services.db) == []
 
 
-def test_a_deleted_withdrawal_is_found(world: World) -> None:
-    """Deleting a withdrawal row re-opens reads, and the check names that consent."""
+def test_a_deleted_withdrawal_does_not_reopen_reads_and_is_found(world: World) -> None:
+    """Deleting a withdrawal row does not re-open reads, and the check names that consent."""
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
     response = world.client.post(
         f"/v1/consents/{world.consent_id}/withdraw", json={}, headers=world.auth("officer")
@@ -37,16 +39,27 @@ def test_a_deleted_withdrawal_is_found(world: World) -> None:
             text("DELETE FROM consent_endings WHERE consent_id = :c"),
             {"c": db_id(world, world.consent_id)},
         )
-    # The vault cannot prevent this (the rows are plain) ...
-    assert world.read("counselor", rid, purpose="counseling").json()["fields"] == ASSESSMENT
-    # ... but the audit log still holds the withdrawal, and the check finds it.
+    # The rows say active again, but the audit log holds the withdrawal: refused.
+    refused = world.read("counselor", rid, purpose="counseling")
+    assert refused.status_code == 200
+    assert refused.json()["fields"] == {}
+    assert set(refused.json()["withheld"]) == set(ASSESSMENT)
+    assert ASSESSMENT["summary"] not in refused.text
+    # And the check names it.
     found = check_consents_against_audit(world.services.db)
     assert [str(m.consent_id) for m in found] == [world.consent_id]
     assert "withdrawn" in found[0].problem
 
 
-def test_a_refused_purpose_turned_granted_is_found(world: World) -> None:
-    """Flipping a refused purpose to granted is found, naming the purpose."""
+def _granted_purposes(world: World) -> set[str]:
+    """What decisions see of the subject's consents now."""
+    grants = world.services.consents.active_consents(uuid.UUID(world.subject_id), datetime.now(UTC))
+    return {grant.purpose for grant in grants}
+
+
+def test_a_refused_purpose_turned_granted_is_not_used_and_is_found(world: World) -> None:
+    """Flipping a refused purpose to granted gives decisions nothing; the check names it."""
+    assert _granted_purposes(world) == {"counseling", "social_reintegration"}
     with world.services.db.session() as session:
         session.execute(
             text(
@@ -55,9 +68,80 @@ def test_a_refused_purpose_turned_granted_is_found(world: World) -> None:
             ),
             {"t": True, "c": db_id(world, world.consent_id)},
         )
+    assert _granted_purposes(world) == {"counseling", "social_reintegration"}
     found = check_consents_against_audit(world.services.db)
     assert [m.problem for m in found] == [
         "purpose health_treatment refused in the audit log, but granted in the tables"
+    ]
+
+
+def test_a_recipient_or_expiry_changed_in_the_tables_is_not_used(world: World) -> None:
+    """Adding an organisation to a purpose, or pushing the expiry back, voids the grant."""
+    with world.services.db.session() as session:
+        session.execute(
+            text(
+                "UPDATE consent_purposes SET recipients = 'rutan-jakpus,bnn-sentra' "
+                "WHERE consent_id = :c AND purpose = 'counseling'"
+            ),
+            {"c": db_id(world, world.consent_id)},
+        )
+    assert _granted_purposes(world) == {"social_reintegration"}
+    with world.services.db.session() as session:
+        session.execute(
+            text("UPDATE consents SET expires_at = :later WHERE id = :c"),
+            {"later": datetime(2099, 1, 1, tzinfo=UTC), "c": db_id(world, world.consent_id)},
+        )
+    assert _granted_purposes(world) == set()
+    # The check names both, as not attested by the signing's events.
+    problems = sorted(m.problem for m in check_consents_against_audit(world.services.db))
+    assert problems == [
+        "not attested: its expiry differs from the one signed",
+        "not attested: its expiry differs from the one signed",
+    ]
+
+
+def test_an_inserted_consent_is_not_used_and_is_found(world: World) -> None:
+    """A consent row nobody signed (written straight into the tables) grants nothing."""
+    forged = uuid.uuid4()
+    now = datetime.now(UTC)
+    with world.services.db.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO consents (id, created_at, updated_at, subject_id, form_id, "
+                "form_version, language, text_sha256, signed_at, expires_at, witness_id, "
+                "witness_org, method, signed_by, receipt_id, receipt_jws) VALUES (:id, :now, "
+                ":now, :s, 'rehabilitation', 1, 'id', :h, :now, :later, :w, 'rutan-jakpus', "
+                "'pin', 'subject', :r, 'x')"
+            ),
+            {
+                "id": db_id(world, str(forged)),
+                "now": now,
+                "later": datetime(2099, 1, 1, tzinfo=UTC),
+                "s": db_id(world, world.subject_id),
+                "h": "0" * 64,
+                "w": db_id(world, world.user_ids["officer"]),
+                "r": db_id(world, str(uuid.uuid4())),
+            },
+        )
+        session.execute(
+            text(
+                "INSERT INTO consent_purposes (id, created_at, updated_at, consent_id, "
+                "subject_id, purpose, position, granted, categories, recipients) VALUES "
+                "(:id, :now, :now, :c, :s, 'health_treatment', 0, :t, 'health_sensitive', "
+                "'rutan-jakpus')"
+            ),
+            {
+                "id": db_id(world, str(uuid.uuid4())),
+                "now": now,
+                "c": db_id(world, str(forged)),
+                "s": db_id(world, world.subject_id),
+                "t": True,
+            },
+        )
+    assert _granted_purposes(world) == {"counseling", "social_reintegration"}
+    found = check_consents_against_audit(world.services.db)
+    assert [(str(m.consent_id), m.problem) for m in found] == [
+        (str(forged), "not attested: no signing of it is in the audit log")
     ]
 
 

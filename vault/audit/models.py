@@ -20,6 +20,9 @@ class AuditRow(Stamped, table=True):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_subject_seq", "subject_id", "seq"),
+        # A subject's consent events, read on every decision (consent.attestation):
+        # without it the lookup scans all of the subject's events, one per read.
+        Index("ix_audit_events_subject_action_seq", "subject_id", "action", "seq"),
         Index("ix_audit_events_actor_seq", "actor_id", "seq"),
         Index("ix_audit_events_time", "time"),
     )

@@ -13,10 +13,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
+from vault.access.model import Category, ConsentGrant
 from vault.audit.queries import AuditFilters, AuditQueries
-from vault.consent.tables import ConsentEnding, ConsentPurpose, EndingKind
+from vault.consent.attestation import SUBJECT_CONSENT_EVENTS, Attestations
+from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingKind
+from vault.consent.views import split_codes
 from vault.db import Database
 
 
@@ -72,4 +76,46 @@ def check_consents_against_audit(db: Database) -> list[ConsentMismatch]:
                     f"purpose {purpose} refused in the audit log, but granted in the tables",
                 )
             )
-    return sorted(mismatches, key=lambda mismatch: mismatch.seq)
+    # A consent already named above is not named again for the same change.
+    named = {mismatch.consent_id for mismatch in mismatches}
+    mismatches += [m for m in _unattested_grants(db) if m.consent_id not in named]
+    return sorted(mismatches, key=lambda mismatch: (mismatch.seq, str(mismatch.consent_id)))
+
+
+def _unattested_grants(db: Database) -> list[ConsentMismatch]:
+    """Granted purposes of consents the tables hold as not ended, without an exact attestation."""
+    ended = core_select(col(ConsentEnding.consent_id))
+    found: list[ConsentMismatch] = []
+    with db.read_session() as session:
+        rows = session.execute(
+            core_select(
+                col(Consent.id),
+                col(Consent.subject_id),
+                col(Consent.expires_at),
+                col(ConsentPurpose.purpose),
+                col(ConsentPurpose.categories),
+                col(ConsentPurpose.recipients),
+            )
+            .join(ConsentPurpose, col(ConsentPurpose.consent_id) == col(Consent.id))
+            .where(col(ConsentPurpose.granted).is_(True), col(Consent.id).not_in(ended))
+            .order_by(col(Consent.subject_id))
+        ).all()
+        by_subject: dict[uuid.UUID, Attestations] = {}
+        for consent_id, subject_id, expires_at, purpose, categories, recipients in rows:
+            if subject_id not in by_subject:
+                events = session.execute(SUBJECT_CONSENT_EVENTS, {"subject_id": subject_id})
+                by_subject[subject_id] = Attestations.from_canonical(row[0] for row in events)
+            grant = ConsentGrant(
+                consent_id=consent_id,
+                subject_id=subject_id,
+                purpose=purpose,
+                categories=frozenset(Category(c) for c in split_codes(categories)),
+                recipients=frozenset(split_codes(recipients)),
+                expires_at=expires_at,
+            )
+            problem = by_subject[subject_id].problem(grant)
+            if problem is not None:
+                # seq 0: no single event is contradicted; the signing's events are missing
+                # or say something else.
+                found.append(ConsentMismatch(consent_id, 0, f"not attested: {problem}"))
+    return found

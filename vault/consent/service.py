@@ -21,6 +21,13 @@ from sqlmodel import Session, col
 from vault.access.model import Category, ConsentGrant, Principal, Role
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
+from vault.consent.attestation import (
+    GRANT,
+    SUBJECT_CONSENT_EVENTS,
+    attested_only,
+    expiry_detail,
+    recipients_detail,
+)
 from vault.consent.forms import (
     HOLDING,
     SENTRA,
@@ -201,11 +208,21 @@ class ConsentService:
         """
         params = {"subject_id": subject_id, "now": now}
         if session is not None:
-            rows = session.execute(_ACTIVE_GRANTS, params).all()
-        else:
-            with self.db.engine.connect() as conn:
-                conn = conn.execution_options(**{READ_ONLY_OPTION: True})
-                rows = conn.execute(_ACTIVE_GRANTS, params).all()
+            grants = self._grants(session.execute(_ACTIVE_GRANTS, params).all(), subject_id)
+            if grants:
+                events = session.execute(SUBJECT_CONSENT_EVENTS, {"subject_id": subject_id})
+                grants = attested_only(grants, (row[0] for row in events))
+            return grants
+        with self.db.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY_OPTION: True})
+            grants = self._grants(conn.execute(_ACTIVE_GRANTS, params).all(), subject_id)
+            if grants:
+                events = conn.execute(SUBJECT_CONSENT_EVENTS, {"subject_id": subject_id})
+                grants = attested_only(grants, (row[0] for row in events))
+        return grants
+
+    @staticmethod
+    def _grants(rows: Sequence[Any], subject_id: uuid.UUID) -> list[ConsentGrant]:
         return [
             ConsentGrant(
                 consent_id=row.id,
@@ -348,11 +365,27 @@ class ConsentService:
                     "refused": len(decisions) - len(granted),
                     "signed_by": SignedBy.GUARDIAN.value if guardian else SignedBy.SUBJECT.value,
                     "assent": assent,
+                    "expires_at": expiry_detail(expires_at),
                 },
             )
         )
         for decision in decisions:
-            if not decision.granted:
+            if decision.granted:
+                # What decisions will compare the stored grant with (consent.attestation).
+                audit.append(
+                    self._event(
+                        GRANT,
+                        Outcome.INFO,
+                        actor,
+                        subject_id,
+                        target_id=consent_id,
+                        consent_id=consent_id,
+                        purpose=decision.code,
+                        categories=_categories([decision]),
+                        details={"recipients": recipients_detail(decision.recipients)},
+                    )
+                )
+            else:
                 audit.append(
                     self._event(
                         "consent.refuse",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:45:12.378400
+Create Date: 2026-11-24 02:59:32.172594
 """
 
 from collections.abc import Sequence
@@ -56,6 +56,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_events_actor_seq", ["actor_id", "seq"], unique=False)
+        batch_op.create_index(
+            "ix_audit_events_subject_action_seq", ["subject_id", "action", "seq"], unique=False
+        )
         batch_op.create_index("ix_audit_events_subject_seq", ["subject_id", "seq"], unique=False)
         batch_op.create_index("ix_audit_events_time", ["time"], unique=False)
 
@@ -471,6 +474,7 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_time")
         batch_op.drop_index("ix_audit_events_subject_seq")
+        batch_op.drop_index("ix_audit_events_subject_action_seq")
         batch_op.drop_index("ix_audit_events_actor_seq")
 
     op.drop_table("audit_events")
