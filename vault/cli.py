@@ -44,6 +44,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # uvicorn's access log prints query strings, which may hold identifiers.
         access_log=False,
         server_header=False,
+        # X-Forwarded-For names the client (login limits per address, the audit's
+        # client_addr) only when it comes from a configured proxy. uvicorn's own
+        # default would believe any connection from 127.0.0.1.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     return 0
 

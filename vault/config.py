@@ -6,6 +6,7 @@ created by ``vault init`` and the service refuses to start without it.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,12 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "localhost"],
         description="Host headers the service answers to.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies in front of "
+        "`vault serve` whose X-Forwarded-For and X-Forwarded-Proto are believed. Empty "
+        "(the default): none, the peer's own address is the client's.",
+    )
     log_level: str = Field(default="INFO", description="Log level of the service.")
     kiosk_idle_seconds: int = Field(
         default=300, gt=0, description="A kiosk signing session ends after this much inactivity."
@@ -140,6 +147,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
         return value
 
     @field_validator("log_level")
