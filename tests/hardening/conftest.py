@@ -10,8 +10,15 @@ import pytest
 
 from tests.conftest import BACKENDS, make_settings
 from tests.world import World, build_world, world
+from vault.config import Settings
 
 __all__ = ["backend_world", "shared_world", "world"]
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Settings of a vault on a SQLite file of its own (for tests that run real servers)."""
+    return make_settings(f"sqlite:///{tmp_path / 'vault.db'}", tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import make_settings
 from tests.hardening.processes import prepared_world, run_vault, start_server
 from tests.world import World
 from vault.config import Settings
@@ -171,11 +170,6 @@ def crash_cycles(settings: Settings, tmp_path: Path, cycles: int, seconds: float
     finally:
         server.kill()
     assert "Traceback" not in log.read_text()
-
-
-@pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    return make_settings(f"sqlite:///{tmp_path / 'vault.db'}", tmp_path)
 
 
 def test_kill_during_writes_and_audit_batches_loses_nothing_acknowledged(

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_settings
 from tests.hardening.processes import prepared_world, start_server
 from vault.config import Settings, load_settings
 from vault.errors import ConfigurationError
@@ -38,11 +37,6 @@ def _failed_login_address(settings: Settings, tmp_path: Path, **env: str) -> Any
     finally:
         server.kill()
     return events[-1]["client_addr"]
-
-
-@pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    return make_settings(f"sqlite:///{tmp_path / 'vault.db'}", tmp_path)
 
 
 def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(
