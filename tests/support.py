@@ -11,7 +11,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from vault.audit.events import AuditEvent, AuditSink
+from vault.db import Database
 from vault.errors import Conflict
 from vault.services import Services
 
@@ -84,3 +87,51 @@ def insert_subject(services: Services, organization: str) -> uuid.UUID:
     with services.db.session() as session:
         session.add(subject)
     return subject.id
+
+
+def insert_unsigned_consent(
+    db: Database, subject_id: uuid.UUID, witness_id: uuid.UUID, purpose: str = "health_treatment"
+) -> uuid.UUID:
+    """A consent written straight into the tables, as someone with database access could:
+    active for decades, granting ``purpose``, with no signing in the audit log."""
+    forged = uuid.uuid4()
+    now = datetime.now(UTC)
+
+    def stored(value: uuid.UUID) -> object:
+        return value.hex if db.is_sqlite else value
+
+    with db.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO consents (id, created_at, updated_at, subject_id, form_id, "
+                "form_version, language, text_sha256, signed_at, expires_at, witness_id, "
+                "witness_org, method, signed_by, receipt_id, receipt_jws) VALUES (:id, :now, "
+                ":now, :s, 'rehabilitation', 1, 'id', :h, :now, :later, :w, 'rutan-jakpus', "
+                "'pin', 'subject', :r, 'x')"
+            ),
+            {
+                "id": stored(forged),
+                "now": now,
+                "later": datetime(2099, 1, 1, tzinfo=UTC),
+                "s": stored(subject_id),
+                "h": "0" * 64,
+                "w": stored(witness_id),
+                "r": stored(uuid.uuid4()),
+            },
+        )
+        session.execute(
+            text(
+                "INSERT INTO consent_purposes (id, created_at, updated_at, consent_id, "
+                "subject_id, purpose, position, granted, categories, recipients) VALUES "
+                "(:id, :now, :now, :c, :s, :p, 0, :t, 'health_sensitive', 'rutan-jakpus')"
+            ),
+            {
+                "id": stored(uuid.uuid4()),
+                "now": now,
+                "c": stored(forged),
+                "s": stored(subject_id),
+                "p": purpose,
+                "t": True,
+            },
+        )
+    return forged

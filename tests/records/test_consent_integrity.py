@@ -3,15 +3,14 @@ audit log does not attest them), and `vault consent check` names them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import text
 
 from tests.records.test_story import ASSESSMENT
-from tests.world import SUBJECT_PIN, World
+from tests.support import insert_unsigned_consent
+from tests.world import World
 from vault.consent.integrity import check_consents_against_audit
 
 
@@ -102,67 +101,23 @@ def test_a_recipient_or_expiry_changed_in_the_tables_is_not_used(world: World) -
 
 def test_an_inserted_consent_is_not_used_and_is_found(world: World) -> None:
     """A consent row nobody signed (written straight into the tables) grants nothing."""
-    forged = uuid.uuid4()
-    now = datetime.now(UTC)
-    with world.services.db.session() as session:
-        session.execute(
-            text(
-                "INSERT INTO consents (id, created_at, updated_at, subject_id, form_id, "
-                "form_version, language, text_sha256, signed_at, expires_at, witness_id, "
-                "witness_org, method, signed_by, receipt_id, receipt_jws) VALUES (:id, :now, "
-                ":now, :s, 'rehabilitation', 1, 'id', :h, :now, :later, :w, 'rutan-jakpus', "
-                "'pin', 'subject', :r, 'x')"
-            ),
-            {
-                "id": db_id(world, str(forged)),
-                "now": now,
-                "later": datetime(2099, 1, 1, tzinfo=UTC),
-                "s": db_id(world, world.subject_id),
-                "h": "0" * 64,
-                "w": db_id(world, world.user_ids["officer"]),
-                "r": db_id(world, str(uuid.uuid4())),
-            },
-        )
-        session.execute(
-            text(
-                "INSERT INTO consent_purposes (id, created_at, updated_at, consent_id, "
-                "subject_id, purpose, position, granted, categories, recipients) VALUES "
-                "(:id, :now, :now, :c, :s, 'health_treatment', 0, :t, 'health_sensitive', "
-                "'rutan-jakpus')"
-            ),
-            {
-                "id": db_id(world, str(uuid.uuid4())),
-                "now": now,
-                "c": db_id(world, str(forged)),
-                "s": db_id(world, world.subject_id),
-                "t": True,
-            },
-        )
+    compliance = world.auth("compliance")
+    assert world.client.get("/v1/audit/consent-check", headers=compliance).json() == {
+        "ok": True,
+        "mismatches": [],
+    }
+    forged = insert_unsigned_consent(
+        world.services.db, uuid.UUID(world.subject_id), uuid.UUID(world.user_ids["officer"])
+    )
     assert _granted_purposes(world) == {"counseling", "social_reintegration"}
     found = check_consents_against_audit(world.services.db)
     assert [(str(m.consent_id), m.problem) for m in found] == [
         (str(forged), "not attested: no signing of it is in the audit log")
     ]
-
-
-def test_the_command_exits_1_on_a_contradiction(world: World) -> None:
-    """`vault consent check` exits 0 when all agree and 1 after tampering."""
-    settings = world.services.settings
-    env = {
-        "VAULT_DATABASE_URL": settings.database_url,
-        "VAULT_KEYS_DIR": str(settings.keys_dir),
-        "VAULT_TESTING": "1",
-        "VAULT_ARGON2_PROFILE": "cheapest",
-        "PATH": "/usr/bin:/bin",
-    }
-    command = [sys.executable, "-m", "vault.cli", "consent", "check"]
-    assert subprocess.run(command, env=env, capture_output=True, check=False).returncode == 0
-    with world.services.db.session() as session:
-        session.execute(
-            text("UPDATE consent_purposes SET granted = :t WHERE consent_id = :c"),
-            {"t": True, "c": db_id(world, world.consent_id)},
-        )
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 1
-    assert world.consent_id in result.stdout
-    assert SUBJECT_PIN not in result.stdout + result.stderr
+    # The same answer over HTTP, for compliance officers only.
+    checked = world.client.get("/v1/audit/consent-check", headers=compliance)
+    assert checked.status_code == 200
+    assert checked.json()["ok"] is False
+    assert [m["consent_id"] for m in checked.json()["mismatches"]] == [str(forged)]
+    refused = world.client.get("/v1/audit/consent-check", headers=world.auth("counselor"))
+    assert refused.status_code == 403

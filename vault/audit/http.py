@@ -31,6 +31,7 @@ from vault.audit.queries import (
     jsonl_lines,
 )
 from vault.audit.verify import verify_chain
+from vault.consent.integrity import check_consents_against_audit
 from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
 from vault.http.auth import AuthenticatedUser
 from vault.http.guards import require_roles
@@ -93,6 +94,17 @@ class VerifyOut(msgspec.Struct):
     checkpoints: int
     first_bad_seq: int | None
     problem: str | None
+
+
+class ConsentMismatchOut(msgspec.Struct):
+    consent_id: uuid.UUID
+    seq: int  # the audit event the tables contradict; 0 when the signing's events are missing
+    problem: str
+
+
+class ConsentCheckOut(msgspec.Struct):
+    ok: bool
+    mismatches: list[ConsentMismatchOut]
 
 
 class DisclosuresOut(msgspec.Struct):
@@ -242,6 +254,24 @@ def audit_verify(request: Request[Any, Any, Any]) -> VerifyOut:
     )
 
 
+@get("/v1/audit/consent-check", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_consent_check(request: Request[Any, Any, Any]) -> ConsentCheckOut:
+    """Compare the consent tables with the audit log (what `vault consent check` does).
+
+    Names every consent whose rows say other than the log: a deleted withdrawal, a
+    refusal turned into a grant, an inserted consent, a changed recipient or expiry.
+    Reads already refuse such grants; this tells whoever must find out who changed them.
+    """
+    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    services = _services(request)
+    _record_access(services, user, "audit.consent_check")
+    found = check_consents_against_audit(services.db)
+    return ConsentCheckOut(
+        ok=not found,
+        mismatches=[ConsentMismatchOut(m.consent_id, m.seq, m.problem) for m in found],
+    )
+
+
 @get(
     "/v1/subjects/{subject_id:uuid}/disclosures",
     sync_to_thread=True,
@@ -260,4 +290,11 @@ def subject_disclosures(
     return DisclosuresOut(subject_id=subject_id, disclosures=disclosures)
 
 
-AUDIT_HANDLERS = [audit_events, audit_export, audit_checkpoints, audit_verify, subject_disclosures]
+AUDIT_HANDLERS = [
+    audit_events,
+    audit_export,
+    audit_checkpoints,
+    audit_verify,
+    audit_consent_check,
+    subject_disclosures,
+]

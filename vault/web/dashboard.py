@@ -199,6 +199,7 @@ def dashboard(
         title=t["dashboard"],
         chart=Markup(chart),  # built from numbers and escaped text only (vault.web.chart)  # noqa: S704
         status=data_.chain_status(services),
+        consent_mismatches=data_.consent_mismatches(services),
         queue=data_.break_glass_awaiting_review(services, _principal(session)),
         events=data_.events(services, flt),
         flt=flt,

@@ -22,6 +22,7 @@ from vault.audit.events import Outcome
 from vault.audit.log import CHECKPOINTS, EVENTS
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.audit.verify import VerifyReport, verify_chain
+from vault.consent.integrity import ConsentMismatch, check_consents_against_audit
 from vault.services import Services
 from vault.web.chart import DayCount
 
@@ -115,6 +116,11 @@ class ChainStatus:
     report: VerifyReport
     last_checkpoint_seq: int | None
     last_checkpoint_time: datetime | None
+
+
+def consent_mismatches(services: Services) -> list[ConsentMismatch]:
+    """Consents whose rows contradict the audit log (reads already refuse their grants)."""
+    return check_consents_against_audit(services.db)
 
 
 def chain_status(services: Services) -> ChainStatus:

@@ -133,6 +133,12 @@ _ID: dict[str, str] = {
     "purpose": "Tujuan",
     "chain_ok": "Rantai utuh: {events} peristiwa, {checkpoints} checkpoint diperiksa.",
     "chain_broken": "RANTAI RUSAK mulai nomor urut {seq}.",
+    "consent_integrity": "Persetujuan dibandingkan dengan log audit",
+    "consents_agree": "Semua persetujuan sesuai dengan log audit.",
+    "consents_disagree": (
+        "{count} persetujuan tidak sesuai dengan log audit: baris tabelnya diubah di luar "
+        "vault. Pembacaan tidak memakainya; cari tahu siapa yang mengubahnya."
+    ),
     "last_checkpoint": "Checkpoint terakhir",
     "none": "Tidak ada",
     "actor": "Pelaku (ID)",
@@ -270,6 +276,12 @@ _EN: dict[str, str] = {
     "purpose": "Purpose",
     "chain_ok": "Chain intact: {events} events, {checkpoints} checkpoints verified.",
     "chain_broken": "CHAIN BROKEN from sequence number {seq}.",
+    "consent_integrity": "Consents against the audit log",
+    "consents_agree": "Every consent agrees with the audit log.",
+    "consents_disagree": (
+        "{count} consent(s) contradict the audit log: their rows were changed outside the "
+        "vault. Reads do not use them; find out who changed them."
+    ),
     "last_checkpoint": "Last checkpoint",
     "none": "None",
     "actor": "Actor (id)",
