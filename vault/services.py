@@ -117,7 +117,11 @@ def build_services(
         facts=access_facts,
         pins=hasher,
         clock=clock,
-        read_limiter=ReadLimiter(settings.read_limit_per_minute, 60.0),
+        read_limiter=(
+            ReadLimiter(settings.read_limit_per_minute, 60.0)
+            if settings.read_limit_per_minute
+            else None
+        ),
     )
     consents.facts = records
     return Services(

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_settings
 from tests.records.test_story import ASSESSMENT, audit_events
-from tests.world import World, build_world
+from tests.world import ORG, World, build_world
+from vault.access.model import Principal, Role
+from vault.cursor_reads import PreparedQuery
 from vault.errors import RateLimited
-from vault.records.ratelimit import ReadLimiter
+from vault.records.ratelimit import _RECENT_READS, ReadLimiter
+from vault.services import build_services
 
 
 @pytest.fixture
@@ -48,3 +52,36 @@ def test_the_window_slides() -> None:
         limiter.check(user)
     now[0] = 61.0
     limiter.check(user)
+
+
+def test_the_limit_holds_across_processes(limited_world: World) -> None:
+    """Reads spread over two vault processes on one database share one budget: the
+    count comes from the audit log, not from each process's memory."""
+    world = limited_world
+    rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    other_process = build_services(world.services.settings)
+    try:
+        counselor = Principal(uuid.UUID(world.user_ids["counselor"]), Role.COUNSELOR, ORG)
+        subject, record = uuid.UUID(world.subject_id), uuid.UUID(rid)
+        assert world.read("counselor", rid, purpose="counseling").status_code == 200
+        assert world.read("counselor", rid, purpose="counseling").status_code == 200
+        # The other process has seen no read of this user, but the log has two.
+        other_process.records.read_record(counselor, subject, record, "counseling")
+        with pytest.raises(RateLimited):
+            other_process.records.read_record(counselor, subject, record, "counseling")
+        assert world.read("counselor", rid, purpose="counseling").status_code == 429
+    finally:
+        other_process.close()
+
+
+def test_the_count_goes_by_index_and_stops_at_the_limit(limited_world: World) -> None:
+    """Counted on every read: by (actor, action, time), never all of a user's events."""
+    db = limited_world.services.db
+    if not db.is_sqlite:
+        pytest.skip("the plan is checked on SQLite (PostgreSQL plans by table statistics)")
+    query = PreparedQuery(_RECENT_READS, db.engine.dialect)
+    params = query.parameters({"actor_id": uuid.uuid4(), "since": datetime.now(UTC), "cap": 3})
+    with db.engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + query.sql, params).all()
+    assert any("ix_audit_events_actor_action_time" in str(step) for step in plan), plan
+    assert "LIMIT" in query.sql

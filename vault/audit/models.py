@@ -23,6 +23,8 @@ class AuditRow(Stamped, table=True):
         # A subject's consent events, read on every decision (consent.attestation):
         # without it the lookup scans all of the subject's events, one per read.
         Index("ix_audit_events_subject_action_seq", "subject_id", "action", "seq"),
+        # A user's reads of the last minute, counted on every read (records.ratelimit).
+        Index("ix_audit_events_actor_action_time", "actor_id", "action", "time"),
         Index("ix_audit_events_actor_seq", "actor_id", "seq"),
         Index("ix_audit_events_time", "time"),
     )

@@ -52,7 +52,7 @@ from vault.records.models import (
     Subject,
     SubjectStatus,
 )
-from vault.records.ratelimit import ReadLimiter
+from vault.records.ratelimit import ReadLimiter, audited_reads
 
 IDENTITY_RECORD_TYPE = "identity"
 
@@ -478,15 +478,22 @@ class RecordsService:
         """
         if not purpose:
             raise InvalidInput("purpose: a declared purpose is required")
-        if self.read_limiter is not None:
+        limit = self.read_limiter
+        if limit is not None:
             try:
-                self.read_limiter.check(principal.id)
+                limit.check(principal.id)
             except RateLimited as limited:
-                event = self._event(
-                    principal, "record.read", Outcome.DENY, subject_id, reason="read rate limit"
-                )
-                return ReadPlan(event, refusal=limited)
+                return ReadPlan(self._rate_limited_event(principal, subject_id), refusal=limited)
         with self.db.read_cursor() as session:
+            if limit is not None:
+                # The same limit across every process: counted in the audit log.
+                since = self.clock() - timedelta(seconds=limit.window)
+                if audited_reads(session, principal.id, since, limit.max_reads) >= limit.max_reads:
+                    refusal = RateLimited(
+                        f"At most {limit.max_reads} record reads per {limit.window:g} seconds.",
+                        retry_after=max(1, int(limit.window)),
+                    )
+                    return ReadPlan(self._rate_limited_event(principal, subject_id), refusal)
             subject = self._find_visible_subject(session, principal, subject_id, purpose)
             if subject is None:
                 return ReadPlan(
@@ -553,6 +560,11 @@ class RecordsService:
         return ReadPlan(
             event,
             opening=_Opening(subject_id, record, stored, readable, wrapped, decision),
+        )
+
+    def _rate_limited_event(self, principal: Principal, subject_id: uuid.UUID) -> AuditEvent:
+        return self._event(
+            principal, "record.read", Outcome.DENY, subject_id, reason="read rate limit"
         )
 
     def disclose(self, plan: ReadPlan) -> RecordView:

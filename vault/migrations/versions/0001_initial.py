@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 02:59:32.172594
+Create Date: 2026-11-24 03:08:35.941125
 """
 
 from collections.abc import Sequence
@@ -55,6 +55,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("seq"),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_audit_events_actor_action_time", ["actor_id", "action", "time"], unique=False
+        )
         batch_op.create_index("ix_audit_events_actor_seq", ["actor_id", "seq"], unique=False)
         batch_op.create_index(
             "ix_audit_events_subject_action_seq", ["subject_id", "action", "seq"], unique=False
@@ -476,6 +479,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_subject_seq")
         batch_op.drop_index("ix_audit_events_subject_action_seq")
         batch_op.drop_index("ix_audit_events_actor_seq")
+        batch_op.drop_index("ix_audit_events_actor_action_time")
 
     op.drop_table("audit_events")
     with op.batch_alter_table("audit_checkpoints", schema=None) as batch_op:
