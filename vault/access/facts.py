@@ -2,19 +2,37 @@
 
 Both are read on every request, in the caller's session, so that ending an
 assignment or a grant takes effect on the very next request (no cache).
+
+Both are plain rows, so each is also checked against the audit event that
+created it (like consent grants, ``vault.consent.attestation``): an assignment
+counts only if ``assignment.create`` named this user for this subject and no
+``assignment.end`` followed; a break-glass grant only if ``break_glass.open``
+was this user's, for this subject, with an expiry no earlier than the row's.
+A row inserted or revived in the database grants nothing; the service logs it
+as critical.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, select
 from sqlmodel import col
 
 from vault.access.model import BreakGlassGrant
 from vault.access.models import Assignment, BreakGlass
+from vault.audit.canonical import decode_remembered, format_time
+from vault.audit.log import EVENTS
 from vault.cursor_reads import Reads
+
+log = logging.getLogger("vault.access")
+
+ASSIGNMENT_CREATE = "assignment.create"
+ASSIGNMENT_END = "assignment.end"
+BREAK_GLASS_OPEN = "break_glass.open"
 
 # Built once with bind parameters: building a select per call cost ~4x running it.
 _ASSIGNED = (
@@ -22,7 +40,6 @@ _ASSIGNED = (
     .where(col(Assignment.user_id) == bindparam("user_id"))
     .where(col(Assignment.subject_id) == bindparam("subject_id"))
     .where(col(Assignment.ended_at).is_(None))
-    .limit(1)
 )
 _BREAK_GLASS = (
     select(col(BreakGlass.id), col(BreakGlass.expires_at))
@@ -32,23 +49,84 @@ _BREAK_GLASS = (
     .order_by(col(BreakGlass.expires_at).desc())
     .limit(1)
 )
+# The subject's access events, by the index (subject_id, action, seq); literal
+# actions and no ORDER BY, as in vault.consent.attestation.
+_ACCESS_EVENTS = select(EVENTS.c.canonical).where(
+    EVENTS.c.subject_id == bindparam("subject_id"),
+    EVENTS.c.action.in_(
+        [literal_column(f"'{a}'") for a in (ASSIGNMENT_CREATE, ASSIGNMENT_END, BREAK_GLASS_OPEN)]
+    ),
+)
+
+
+@dataclass
+class _AccessEvents:
+    assigned: dict[str, str] = field(default_factory=dict)  # assignment id -> user id
+    ended: set[str] = field(default_factory=set)
+    grants: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (user, exp)
+
+    @classmethod
+    def of_subject(cls, session: Reads, subject_id: uuid.UUID) -> _AccessEvents:
+        found = cls()
+        for (canonical,) in session.execute(_ACCESS_EVENTS, {"subject_id": subject_id}):
+            event = decode_remembered(bytes(canonical))
+            target, details = event.get("target_id"), event.get("details") or {}
+            if not target:
+                continue
+            if event.get("action") == ASSIGNMENT_CREATE:
+                found.assigned[target] = str(details.get("user_id"))
+            elif event.get("action") == ASSIGNMENT_END:
+                found.ended.add(target)
+            elif event.get("outcome") == "allow":
+                found.grants[target] = (str(event.get("actor_id")), details.get("expires_at"))
+        return found
+
+
+def _unattested(kind: str, row_id: uuid.UUID, problem: str) -> None:
+    log.critical(
+        "%s %s contradicts the audit log (%s); it is not used. Run `vault audit verify`.",
+        kind,
+        row_id,
+        problem,
+    )
 
 
 class AccessFacts:
     def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
-        found = session.execute(_ASSIGNED, {"user_id": user_id, "subject_id": subject_id}).first()
-        return found is not None
+        """Whether an active assignment, attested by the audit log, puts the user on the team."""
+        params = {"user_id": user_id, "subject_id": subject_id}
+        active = [row[0] for row in session.execute(_ASSIGNED, params).all()]
+        if not active:
+            return False
+        events = _AccessEvents.of_subject(session, subject_id)
+        for assignment_id in active:
+            key = str(assignment_id)
+            if events.assigned.get(key) != str(user_id):
+                _unattested("assignment", assignment_id, "no assignment.create for this user")
+            elif key in events.ended:
+                _unattested("assignment", assignment_id, "the audit log says it ended")
+            else:
+                return True
+        return False
 
     def break_glass(
         self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
     ) -> BreakGlassGrant | None:
-        """The user's latest unexpired grant for the subject, or None."""
+        """The user's latest unexpired grant for the subject, attested by the audit log, or None."""
         row = session.execute(
             _BREAK_GLASS, {"user_id": user_id, "subject_id": subject_id, "now": now}
         ).first()
         if row is None:
             return None
         grant_id, expires_at = row
+        opened = _AccessEvents.of_subject(session, subject_id).grants.get(str(grant_id))
+        if opened is None or opened[0] != str(user_id):
+            _unattested("break-glass grant", grant_id, "no break_glass.open by this user")
+            return None
+        # Ending a grant early (an unjustified review) is allowed; extending it is not.
+        if opened[1] is None or format_time(expires_at) > opened[1]:
+            _unattested("break-glass grant", grant_id, "it expires later than it was opened for")
+            return None
         return BreakGlassGrant(
             id=grant_id, user_id=user_id, subject_id=subject_id, expires_at=expires_at
         )

@@ -25,6 +25,7 @@ from vault.access.model import (
     Role,
 )
 from vault.access.models import Assignment, BreakGlass, ReviewOutcome
+from vault.audit.canonical import format_time
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
 from vault.crypto.columns import ColumnSealer
@@ -267,7 +268,11 @@ class AccessService:
                 subject_id=subject_id,
                 target_id=row.id,
                 break_glass_id=row.id,
-                details={"expires_in": self.settings.break_glass_ttl_seconds},
+                details={
+                    "expires_in": self.settings.break_glass_ttl_seconds,
+                    # What decisions compare the stored grant with (vault.access.facts).
+                    "expires_at": format_time(row.expires_at),
+                },
             )
         )
         with self.db.session() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from vault.audit.events import AuditEvent
@@ -66,6 +67,16 @@ def encode(document: dict[str, Any]) -> bytes:
 def decode(canonical: bytes) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(canonical)
     return document
+
+
+@lru_cache(maxsize=4096)
+def decode_remembered(canonical: bytes) -> dict[str, Any]:
+    """``decode`` for events read on every request (consent and access attestations).
+
+    Events never change (a changed one breaks the chain), so the parse is kept;
+    callers must not modify the returned document.
+    """
+    return decode(canonical)
 
 
 def link_hash(prev_hash: bytes, canonical: bytes) -> bytes:

@@ -20,19 +20,16 @@ a tamperer would have to forge audit rows too, which breaks the chain that
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import bindparam, literal_column, select
 
 from vault.access.model import ConsentGrant
-from vault.audit.canonical import format_time
+from vault.audit.canonical import decode_remembered, format_time
 from vault.audit.events import DETAIL_MAX_STR
 from vault.audit.log import EVENTS
 
@@ -66,13 +63,6 @@ def expiry_detail(expires_at: datetime | None) -> str | None:
     return None if expires_at is None else format_time(expires_at)
 
 
-@lru_cache(maxsize=4096)
-def _parsed(canonical: bytes) -> dict[str, Any]:
-    # Events never change (a changed one breaks the chain), so parsing is remembered.
-    document: dict[str, Any] = json.loads(canonical)
-    return document
-
-
 @dataclass
 class Attestations:
     """What a subject's audit events say about its consents."""
@@ -87,7 +77,7 @@ class Attestations:
     def from_canonical(cls, documents: Iterable[bytes]) -> Attestations:
         found = cls()
         for canonical in documents:
-            event = _parsed(bytes(canonical))
+            event = decode_remembered(bytes(canonical))
             consent = event.get("consent_id") or event.get("target_id")
             if not consent:
                 continue

@@ -1,0 +1,107 @@
+"""Assignments and break-glass grants written behind the vault's back open nothing:
+each must be attested by the audit event that created it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from tests.records.test_story import ASSESSMENT
+from tests.world import World
+
+JUSTIFICATION = "Subject expressed suicidal intent in the cell block tonight."
+
+
+def stored(world: World, value: str | uuid.UUID) -> object:
+    return uuid.UUID(str(value)).hex if world.sqlite_path else uuid.UUID(str(value))
+
+
+def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> None:
+    rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    assert world.read("counselor2", rid, purpose="counseling").status_code == 404
+    now = datetime.now(UTC)
+    forged = uuid.uuid4()
+    with world.services.db.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO assignments (id, created_at, updated_at, user_id, subject_id, "
+                "assigned_by) VALUES (:id, :now, :now, :u, :s, :by)"
+            ),
+            {
+                "id": stored(world, forged),
+                "now": now,
+                "u": stored(world, world.user_ids["counselor2"]),
+                "s": stored(world, world.subject_id),
+                "by": stored(world, world.user_ids["admin"]),
+            },
+        )
+    refused = world.read("counselor2", rid, purpose="counseling")
+    assert refused.status_code == 404
+    assert ASSESSMENT["summary"] not in refused.text
+    # The forged row blocks a second assignment (409) until it is ended through the
+    # vault (which audits that); assigned through the vault, the read is answered.
+    ended = world.client.delete(f"/v1/assignments/{forged}", headers=world.auth("admin"))
+    assert ended.status_code in (200, 204), ended.text
+    world.post(
+        "admin",
+        "/v1/assignments",
+        {"user_id": world.user_ids["counselor2"], "subject_id": world.subject_id},
+    )
+    assert world.read("counselor2", rid, purpose="counseling").json()["fields"] == ASSESSMENT
+
+
+def test_an_ended_assignment_revived_in_the_database_stays_ended(world: World) -> None:
+    rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    ended = world.client.delete(
+        f"/v1/assignments/{world.assignment_ids['counselor']}", headers=world.auth("admin")
+    )
+    assert ended.status_code in (200, 204), ended.text
+    with world.services.db.session() as session:
+        session.execute(
+            text("UPDATE assignments SET ended_at = NULL, ended_by = NULL WHERE id = :id"),
+            {"id": stored(world, world.assignment_ids["counselor"])},
+        )
+    assert world.read("counselor", rid, purpose="counseling").status_code == 404
+
+
+def test_a_break_glass_grant_forged_or_extended_in_the_database_grants_nothing(
+    world: World,
+) -> None:
+    rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    world.client.post(
+        f"/v1/consents/{world.consent_id}/withdraw", json={}, headers=world.auth("officer")
+    )
+    now = datetime.now(UTC)
+    with world.services.db.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO break_glass_grants (id, created_at, updated_at, user_id, subject_id, "
+                "justification, expires_at) VALUES (:id, :now, :now, :u, :s, 'x', :later)"
+            ),
+            {
+                "id": stored(world, uuid.uuid4()),
+                "now": now,
+                "later": now + timedelta(hours=1),
+                "u": stored(world, world.user_ids["counselor"]),
+                "s": stored(world, world.subject_id),
+            },
+        )
+    forged = world.read("counselor", rid, purpose="emergency")
+    assert forged.json()["fields"] == {}
+    # Opened through the vault it works; pushed back in the database it stops working.
+    opened = world.client.post(
+        f"/v1/subjects/{world.subject_id}/break-glass",
+        json={"justification": JUSTIFICATION},
+        headers=world.auth("counselor"),
+    )
+    assert opened.status_code == 201, opened.text
+    assert world.read("counselor", rid, purpose="emergency").json()["fields"] == ASSESSMENT
+    with world.services.db.session() as session:
+        session.execute(
+            text("UPDATE break_glass_grants SET expires_at = :later WHERE id = :id"),
+            {"later": now + timedelta(days=30), "id": stored(world, opened.json()["id"])},
+        )
+        session.execute(text("DELETE FROM break_glass_grants WHERE justification = 'x'"))
+    assert world.read("counselor", rid, purpose="emergency").json()["fields"] == {}
