@@ -110,6 +110,8 @@ class CursorReads:
     def __init__(self, cursor: Any, prepared: Callable[[AnySelect], PreparedQuery]) -> None:
         self._cursor = cursor
         self._prepared = prepared
+        # Answers kept for the rest of this transaction (one snapshot), by their users.
+        self.memo: dict[Any, Any] = {}
 
     def execute(self, statement: AnySelect, params: Mapping[str, Any]) -> Rows:
         query = self._prepared(statement)
@@ -145,8 +147,12 @@ class CursorReader:
         return found[1]
 
     @contextmanager
-    def reads(self) -> Iterator[CursorReads]:
-        """One read-only transaction (one snapshot), rolled back at the end."""
+    def reads(self, *, one_statement: bool = False) -> Iterator[CursorReads]:
+        """One read-only transaction (one snapshot), rolled back at the end.
+
+        ``one_statement``: the caller runs a single SELECT, which SQLite already
+        answers from one snapshot, so no explicit transaction is opened for it.
+        """
         if not self._sqlite:
             pooled = self._engine.raw_connection()
             try:
@@ -165,10 +171,12 @@ class CursorReader:
             # The driver runs in autocommit mode (isolation_level=None): the snapshot
             # is this explicit deferred transaction. A read never takes the write
             # lock, so it never waits for the audit writer.
-            cursor.execute("BEGIN")
+            if not one_statement:
+                cursor.execute("BEGIN")
             yield CursorReads(cursor, self._prepared)
             cursor.close()
-            connection.rollback()
+            if not one_statement:
+                connection.rollback()
         except BaseException:
             connection.close()
             raise

@@ -137,13 +137,13 @@ class Database:
                 session.rollback()
                 raise
 
-    def read_cursor(self) -> AbstractContextManager[CursorReads]:
+    def read_cursor(self, *, one_statement: bool = False) -> AbstractContextManager[CursorReads]:
         """A read transaction on the bare DBAPI cursor, for the per-request hot path.
 
         Its ``execute(statement, params)`` takes the same prebuilt Core SELECTs and
         returns equal rows, without the Session's cost (``vault.cursor_reads``).
         """
-        return self._cursor_reader.reads()
+        return self._cursor_reader.reads(one_statement=one_statement)
 
     def check_reachable(self) -> None:
         try:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from vault.access.model import Category, ConsentGrant
-from vault.audit.canonical import encode, event_document
+from vault.audit.attesting import SUBJECT_ATTESTING_EVENTS
+from vault.audit.canonical import decode, encode, event_document
 from vault.audit.events import AuditEvent, Outcome
 from vault.consent.attestation import (
-    SUBJECT_CONSENT_EVENTS,
     Attestations,
     attested_only,
     expiry_detail,
@@ -63,7 +63,7 @@ def _signed(*extra: bytes, expires: datetime | None = EXPIRES) -> list[bytes]:
 
 def test_a_grant_exactly_as_signed_is_attested() -> None:
     assert Attestations.from_canonical(_signed()).problem(GRANT) is None
-    assert attested_only([GRANT], _signed()) == [GRANT]
+    assert attested_only([GRANT], map(decode, _signed())) == [GRANT]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_a_grant_changed_in_the_tables_is_not_attested(tampered: ConsentGrant, w
     problem = Attestations.from_canonical(_signed()).problem(tampered)
     assert problem is not None
     assert why in problem
-    assert attested_only([tampered, GRANT], _signed()) == [GRANT]
+    assert attested_only([tampered, GRANT], map(decode, _signed())) == [GRANT]
 
 
 @pytest.mark.parametrize("ending", ["consent.withdraw", "consent.supersede"])
@@ -107,12 +107,12 @@ def test_long_recipient_lists_are_recorded_by_digest() -> None:
     assert detail == recipients_detail(reversed(many))  # order does not matter
 
 
-def test_the_consent_events_of_a_subject_are_found_by_index(db: Database) -> None:
+def test_the_attesting_events_of_a_subject_are_found_by_index(db: Database) -> None:
     """Every read looks these up, and a subject gains an audit event per read: the
     lookup must go by (subject, action), not walk all of the subject's events."""
     if not db.is_sqlite:
         pytest.skip("the plan is checked on SQLite (PostgreSQL plans by table statistics)")
-    sql = str(SUBJECT_CONSENT_EVENTS.compile(dialect=db.engine.dialect))
+    sql = str(SUBJECT_ATTESTING_EVENTS.compile(dialect=db.engine.dialect))
     with db.engine.connect() as conn:
         plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (uuid.uuid4().hex,)).all()
     assert any("ix_audit_events_subject_action_seq" in str(step) for step in plan), plan

@@ -19,20 +19,21 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from vault.access.model import BreakGlassGrant
 from vault.access.models import Assignment, BreakGlass
-from vault.audit.canonical import decode_remembered, format_time
-from vault.audit.log import EVENTS
+from vault.audit.attesting import (
+    ASSIGNMENT_CREATE,
+    ASSIGNMENT_END,
+    BREAK_GLASS_OPEN,
+    subject_events,
+)
+from vault.audit.canonical import format_time
 from vault.cursor_reads import Reads
 
 log = logging.getLogger("vault.access")
-
-ASSIGNMENT_CREATE = "assignment.create"
-ASSIGNMENT_END = "assignment.end"
-BREAK_GLASS_OPEN = "break_glass.open"
 
 # Built once with bind parameters: building a select per call cost ~4x running it.
 _ASSIGNED = (
@@ -49,14 +50,6 @@ _BREAK_GLASS = (
     .order_by(col(BreakGlass.expires_at).desc())
     .limit(1)
 )
-# The subject's access events, by the index (subject_id, action, seq); literal
-# actions and no ORDER BY, as in vault.consent.attestation.
-_ACCESS_EVENTS = select(EVENTS.c.canonical).where(
-    EVENTS.c.subject_id == bindparam("subject_id"),
-    EVENTS.c.action.in_(
-        [literal_column(f"'{a}'") for a in (ASSIGNMENT_CREATE, ASSIGNMENT_END, BREAK_GLASS_OPEN)]
-    ),
-)
 
 
 @dataclass
@@ -68,8 +61,7 @@ class _AccessEvents:
     @classmethod
     def of_subject(cls, session: Reads, subject_id: uuid.UUID) -> _AccessEvents:
         found = cls()
-        for (canonical,) in session.execute(_ACCESS_EVENTS, {"subject_id": subject_id}):
-            event = decode_remembered(bytes(canonical))
+        for event in subject_events(session, subject_id):
             target, details = event.get("target_id"), event.get("details") or {}
             if not target:
                 continue
@@ -77,7 +69,7 @@ class _AccessEvents:
                 found.assigned[target] = str(details.get("user_id"))
             elif event.get("action") == ASSIGNMENT_END:
                 found.ended.add(target)
-            elif event.get("outcome") == "allow":
+            elif event.get("action") == BREAK_GLASS_OPEN and event.get("outcome") == "allow":
                 found.grants[target] = (str(event.get("actor_id")), details.get("expires_at"))
         return found
 

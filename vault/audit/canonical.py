@@ -21,7 +21,12 @@ GENESIS_HASH = bytes(32)  # the prev_hash of event 1
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    if utc.year >= 1000:
+        # The same text as the strftime below, several times faster (every event and
+        # every attested grant formats a time).
+        return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str) -> datetime:

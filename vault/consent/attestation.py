@@ -22,33 +22,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import bindparam, literal_column, select
+from typing import Any
 
 from vault.access.model import ConsentGrant
+from vault.audit.attesting import CONSENT_ENDINGS as ENDING_ACTIONS
+from vault.audit.attesting import CONSENT_GRANT as GRANT
+from vault.audit.attesting import CONSENT_SIGN as SIGN
 from vault.audit.canonical import decode_remembered, format_time
 from vault.audit.events import DETAIL_MAX_STR
-from vault.audit.log import EVENTS
 
 log = logging.getLogger("vault.consent")
-
-SIGN = "consent.sign"
-GRANT = "consent.grant"
-ENDING_ACTIONS = ("consent.withdraw", "consent.supersede")
-ATTESTING_ACTIONS = (SIGN, GRANT, *ENDING_ACTIONS)
-
-# A subject's consent events, by the index (subject_id, action, seq). The actions
-# are literals in the SQL (no expanding parameter), so the statement is the same
-# text on every call and on the bare cursor. No ORDER BY: the rules below do not
-# depend on order, and with one the planner chose the (subject_id, seq) index and
-# walked every event of the subject (one per read of its records).
-SUBJECT_CONSENT_EVENTS = select(EVENTS.c.canonical).where(
-    EVENTS.c.subject_id == bindparam("subject_id"),
-    EVENTS.c.action.in_([literal_column(f"'{action}'") for action in ATTESTING_ACTIONS]),
-)
 
 
 def recipients_detail(recipients: Iterable[str]) -> str:
@@ -75,9 +61,12 @@ class Attestations:
 
     @classmethod
     def from_canonical(cls, documents: Iterable[bytes]) -> Attestations:
+        return cls.from_events(decode_remembered(bytes(canonical)) for canonical in documents)
+
+    @classmethod
+    def from_events(cls, events: Iterable[Mapping[str, Any]]) -> Attestations:
         found = cls()
-        for canonical in documents:
-            event = decode_remembered(bytes(canonical))
+        for event in events:
             consent = event.get("consent_id") or event.get("target_id")
             if not consent:
                 continue
@@ -117,10 +106,10 @@ class Attestations:
 
 
 def attested_only(
-    grants: Sequence[ConsentGrant], canonical_events: Iterable[bytes]
+    grants: Sequence[ConsentGrant], events: Iterable[Mapping[str, Any]]
 ) -> list[ConsentGrant]:
     """The grants the audit events attest; each other one is logged and left out."""
-    attestations = Attestations.from_canonical(canonical_events)
+    attestations = Attestations.from_events(events)
     kept = []
     for grant in grants:
         problem = attestations.problem(grant)

@@ -17,8 +17,9 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from vault.access.model import Category, ConsentGrant
+from vault.audit.attesting import subject_events
 from vault.audit.queries import AuditFilters, AuditQueries
-from vault.consent.attestation import SUBJECT_CONSENT_EVENTS, Attestations
+from vault.consent.attestation import Attestations
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingKind
 from vault.consent.views import split_codes
 from vault.db import Database
@@ -103,8 +104,8 @@ def _unattested_grants(db: Database) -> list[ConsentMismatch]:
         by_subject: dict[uuid.UUID, Attestations] = {}
         for consent_id, subject_id, expires_at, purpose, categories, recipients in rows:
             if subject_id not in by_subject:
-                events = session.execute(SUBJECT_CONSENT_EVENTS, {"subject_id": subject_id})
-                by_subject[subject_id] = Attestations.from_canonical(row[0] for row in events)
+                events = subject_events(session, subject_id)
+                by_subject[subject_id] = Attestations.from_events(events)
             grant = ConsentGrant(
                 consent_id=consent_id,
                 subject_id=subject_id,

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, exists, select
@@ -19,11 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from vault.access.model import Category, ConsentGrant, Principal, Role
+from vault.audit.attesting import CONSENT_GRANT, subject_events
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
 from vault.consent.attestation import (
-    GRANT,
-    SUBJECT_CONSENT_EVENTS,
     attested_only,
     expiry_detail,
     recipients_detail,
@@ -51,7 +51,7 @@ from vault.consent.views import (
 )
 from vault.crypto.columns import ColumnSealer
 from vault.cursor_reads import Reads
-from vault.db import READ_ONLY_OPTION, Database, new_id
+from vault.db import Database, new_id
 from vault.errors import ConfigurationError, Conflict, Forbidden, InvalidInput, NotFound
 from vault.records.models import Subject
 from vault.stamps import UtcDateTime
@@ -210,16 +210,10 @@ class ConsentService:
         if session is not None:
             grants = self._grants(session.execute(_ACTIVE_GRANTS, params).all(), subject_id)
             if grants:
-                events = session.execute(SUBJECT_CONSENT_EVENTS, {"subject_id": subject_id})
-                grants = attested_only(grants, (row[0] for row in events))
+                grants = attested_only(grants, subject_events(session, subject_id))
             return grants
-        with self.db.engine.connect() as conn:
-            conn = conn.execution_options(**{READ_ONLY_OPTION: True})
-            grants = self._grants(conn.execute(_ACTIVE_GRANTS, params).all(), subject_id)
-            if grants:
-                events = conn.execute(SUBJECT_CONSENT_EVENTS, {"subject_id": subject_id})
-                grants = attested_only(grants, (row[0] for row in events))
-        return grants
+        with self.db.read_session() as own:
+            return self.active_consents(subject_id, now, own)
 
     @staticmethod
     def _grants(rows: Sequence[Any], subject_id: uuid.UUID) -> list[ConsentGrant]:
@@ -228,8 +222,8 @@ class ConsentService:
                 consent_id=row.id,
                 subject_id=subject_id,
                 purpose=row.purpose,
-                categories=frozenset(Category(c) for c in split_codes(row.categories)),
-                recipients=frozenset(split_codes(row.recipients)),
+                categories=_category_set(row.categories),
+                recipients=_code_set(row.recipients),
                 expires_at=row.expires_at,
             )
             for row in rows
@@ -374,7 +368,7 @@ class ConsentService:
                 # What decisions will compare the stored grant with (consent.attestation).
                 audit.append(
                     self._event(
-                        GRANT,
+                        CONSENT_GRANT,
                         Outcome.INFO,
                         actor,
                         subject_id,
@@ -856,6 +850,17 @@ class ConsentService:
 def _expired(record: ConsentRecord, now: datetime) -> bool:
     """Past its expiry with no ending recorded yet."""
     return record.ending is None and record.row.expires_at <= now
+
+
+@lru_cache(maxsize=1024)
+def _category_set(joined: str) -> frozenset[Category]:
+    # Parsed once per distinct stored text: this runs for every grant of every read.
+    return frozenset(Category(c) for c in split_codes(joined))
+
+
+@lru_cache(maxsize=1024)
+def _code_set(joined: str) -> frozenset[str]:
+    return frozenset(split_codes(joined))
 
 
 def _categories(decisions: Iterable[PurposeDecision]) -> tuple[str, ...]:

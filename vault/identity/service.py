@@ -429,7 +429,7 @@ class IdentityService:
         now = self.clock()
         # Looked up in the database on every request (no cache), so a revocation or a
         # disabled account takes effect on the very next request, in every process.
-        with self.db.read_cursor() as reads:
+        with self.db.read_cursor(one_statement=True) as reads:
             row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         if row is None:
             raise AuthenticationFailed("A valid bearer token is required.")
