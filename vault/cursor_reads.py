@@ -49,36 +49,47 @@ class PreparedQuery:
         self._positions: list[str] | None = (
             list(compiled.positiontup) if compiled.positiontup is not None else None
         )
-        self._bind_converters: dict[str, _Converter] = {
+        converters: dict[str, _Converter] = {
             name: bind.type.dialect_impl(dialect).bind_processor(dialect)
             for name, bind in binds.items()
         }
-        # Values fixed in the statement itself (LIMIT 1 is a bound parameter).
-        self._fixed: dict[str, Any] = {
-            name: bind.effective_value for name, bind in binds.items() if not bind.required
-        }
+        # Values fixed in the statement itself (LIMIT 1 is a bound parameter),
+        # converted once; the caller gives the others on every call.
+        self._fixed: dict[str, Any] = {}
+        self._given: list[tuple[str, _Converter]] = []
+        for name, bind in binds.items():
+            convert = converters[name]
+            if bind.required:
+                self._given.append((name, convert))
+            else:
+                value = bind.effective_value
+                self._fixed[name] = convert(value) if convert is not None else value
         columns = list(statement.selected_columns) if isinstance(statement, Select) else []
-        self._result_converters: list[_Converter] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ]
+        self._result_converters: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, column in enumerate(columns):
+            convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if convert is not None:
+                self._result_converters.append((index, convert))
         self.row_type: Any = namedtuple(  # type: ignore[misc]  # field names known only here
             "Row", [column.key or f"c{i}" for i, column in enumerate(columns)], rename=True
         )
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
-        values: dict[str, Any] = {}
-        for name, convert in self._bind_converters.items():
-            value = given[name] if name in given else self._fixed[name]
+        values = dict(self._fixed)
+        for name, convert in self._given:
+            value = given[name]
             values[name] = convert(value) if convert is not None else value
         if self._positions is None:
             return values
-        return tuple(values[name] for name in self._positions)
+        return tuple([values[name] for name in self._positions])
 
     def row(self, raw: tuple[Any, ...]) -> Any:
-        return self.row_type._make(
-            value if convert is None else convert(value)
-            for value, convert in zip(raw, self._result_converters, strict=True)
-        )
+        if not self._result_converters:
+            return tuple.__new__(self.row_type, raw)
+        values = list(raw)
+        for index, convert in self._result_converters:
+            values[index] = convert(values[index])
+        return tuple.__new__(self.row_type, values)
 
 
 class Rows:

@@ -97,3 +97,45 @@ def test_append_async_after_close_is_refused(make_log: Callable[..., AuditLog]) 
     log.close()
     with pytest.raises(AuditUnavailable):
         asyncio.run(log.append_async(sample_event(0)))
+
+
+def test_announced_events_share_one_commit(make_log: Callable[..., AuditLog], db: Database) -> None:
+    """An event announced with ``expecting`` is waited for: a read still deciding when
+    the writer wakes joins the same commit instead of paying for its own."""
+    log = make_log(gather_seconds=5.0)
+    commits = 0
+
+    def count(cursor: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    log.before_commit = count
+
+    async def two_reads() -> list[int]:
+        with log.expecting() as first, log.expecting() as second:
+            early = asyncio.ensure_future(log.append_async(sample_event(1), first))
+            await asyncio.sleep(0.05)  # the second decision takes a while
+            late = asyncio.ensure_future(log.append_async(sample_event(2), second))
+            return list(await asyncio.gather(early, late))
+
+    assert asyncio.run(two_reads()) == [1, 2]
+    assert commits == 1
+
+
+def test_an_abandoned_announcement_is_withdrawn(make_log: Callable[..., AuditLog]) -> None:
+    """A read that fails before its event (an exception while deciding) stops being
+    waited for, so the writer never holds others back for it."""
+    log = make_log(gather_seconds=5.0)
+    with pytest.raises(RuntimeError), log.expecting():
+        raise RuntimeError("the decision failed")
+    assert log._expected == 0
+    # With nothing announced, an event is committed without waiting for company.
+    started = asyncio.run(_timed_append(log))
+    assert started < 2.5  # far below the 5 s gather window
+
+
+async def _timed_append(log: AuditLog) -> float:
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    await log.append_async(sample_event(0))
+    return loop.time() - begun

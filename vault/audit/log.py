@@ -27,9 +27,10 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -151,6 +152,22 @@ def _roll_back(connection: Any) -> None:
         connection.invalidate()
 
 
+class ExpectedEvent:
+    """One announced event (``AuditLog.expecting``); released once queued or abandoned."""
+
+    __slots__ = ("_log", "_open")
+
+    def __init__(self, log: AuditLog) -> None:
+        self._log = log
+        self._open = True
+        log._expected += 1
+
+    def release(self) -> None:
+        if self._open:
+            self._open = False
+            self._log._expected -= 1
+
+
 class AuditLog:
     """Implements ``vault.audit.events.AuditSink``; one per process, shared by all threads."""
 
@@ -163,6 +180,7 @@ class AuditLog:
         checkpoint_every: int = 1000,
         checkpoint_seconds: float = 300.0,
         batch_max: int = 256,
+        gather_seconds: float = 0.002,
         wait_seconds: float = 30.0,
         engine: Engine | None = None,
     ) -> None:
@@ -173,6 +191,10 @@ class AuditLog:
         self._checkpoint_every = checkpoint_every
         self._checkpoint_seconds = checkpoint_seconds
         self._batch_max = batch_max
+        self._gather_seconds = gather_seconds
+        # Events announced by callers still deciding (``expecting``): the writer waits
+        # up to gather_seconds for them. Changed on the event loop, read by the writer.
+        self._expected = 0
         self._wait_seconds = wait_seconds
         self._queue: queue.SimpleQueue[_Pending | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -205,7 +227,22 @@ class AuditLog:
         except FutureTimeout:
             raise AuditUnavailable("The audit log did not confirm the event in time.") from None
 
-    async def append_async(self, event: AuditEvent) -> int:
+    @contextmanager
+    def expecting(self) -> Iterator[ExpectedEvent]:
+        """Announce an event this caller is about to append (``append_async(..., slot)``).
+
+        Group commit works when events arrive together; a read's event arrives only
+        once its decision is made, just after the writer may have committed alone
+        (measured: 1.5 events a commit at 32 concurrent reads). While announced
+        events are pending the writer waits up to ``gather_seconds`` for them.
+        """
+        slot = ExpectedEvent(self)
+        try:
+            yield slot
+        finally:
+            slot.release()
+
+    async def append_async(self, event: AuditEvent, slot: ExpectedEvent | None = None) -> int:
         """``append`` for a caller on the event loop: awaits durability without a thread.
 
         The same guarantee: it returns only once the event is committed, and raises
@@ -214,6 +251,8 @@ class AuditLog:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[int] = loop.create_future()
         self._enqueue(_Pending(self._stamped(event), waiter=waiter))
+        if slot is not None:
+            slot.release()  # queued: the writer need not wait for it any longer
         # A timer on the future itself (wait_for would wrap it in another task).
         timer = loop.call_later(self._wait_seconds, _give_up, waiter)
         try:
@@ -309,11 +348,21 @@ class AuditLog:
             if first is _STOP:
                 break
             batch = [first]
+            gather_until = time.monotonic() + self._gather_seconds
             while len(batch) < self._batch_max:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    # Wait a little for the events of reads already being decided
+                    # (announced with ``expecting``), so they share this commit;
+                    # with none announced (one client) nobody waits.
+                    left = gather_until - time.monotonic()
+                    if self._expected <= 0 or left <= 0:
+                        break
+                    try:
+                        item = self._queue.get(timeout=left)
+                    except queue.Empty:
+                        break
                 if item is _STOP:
                     stopping = True
                     break

@@ -282,11 +282,12 @@ async def read_record(
     services = _services(request)
     principal = caller(request).principal()
     records = services.records
-    plan = await run_store_work(
-        services.inline_store_work,
-        partial(records.plan_read, principal, subject_id, record_id, purpose),
-    )
-    await services.audit.append_async(plan.event)
+    with services.audit.expecting() as slot:
+        plan = await run_store_work(
+            services.inline_store_work,
+            partial(records.plan_read, principal, subject_id, record_id, purpose),
+        )
+        await services.audit.append_async(plan.event, slot)
     # Unwrap (from the key cache, or the provider) and decrypt: no store access.
     view = await run_store_work(services.inline_key_work, partial(records.disclose, plan))
     return _record_out(view)
