@@ -52,6 +52,8 @@ class Services:
     consents: ConsentService
     catalog: Catalog
     records: RecordsService
+    # Seals column values to their rows (TOTP seeds, receipts, authorisation bindings).
+    sealer: ColumnSealer
 
     @property
     def inline_key_work(self) -> bool:
@@ -141,4 +143,5 @@ def build_services(
         catalog=catalog,
         records=records,
         access=access,
+        sealer=sealer,
     )

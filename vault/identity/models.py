@@ -35,6 +35,10 @@ class User(Stamped, table=True):
     role: str = Field(max_length=32)
     organization: str = Field(foreign_key="organizations.code", index=True, max_length=64)
     disabled_at: datetime | None = utc_field(default=None, nullable=True)
+    # Username, role and organisation sealed to this row (vault.crypto.columns): a
+    # role or organisation changed in the database no longer opens it, and every
+    # token check and login refuses such an account (vault.identity.service).
+    authz_seal: str | None = Field(default=None, max_length=512)
     # Base32 TOTP secret; None until the user enrols. ``totp_confirmed`` turns it on.
     # Sealed (vault.crypto.columns): never the seed itself.
     totp_secret: str | None = Field(default=None, max_length=255)

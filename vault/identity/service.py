@@ -7,6 +7,7 @@ event, then write (the audit log needs the SQLite write lock for itself; see
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import re
@@ -24,7 +25,14 @@ from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
-from vault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RateLimited
+from vault.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DecryptionFailed,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
 from vault.http.auth import AuthenticatedUser
 from vault.identity import totp
 from vault.identity.models import (
@@ -64,10 +72,20 @@ _TOKEN_LOOKUP = (
         col(User.role),
         col(User.organization),
         col(User.disabled_at),
+        col(User.authz_seal),
     )
     .join(User, col(User.id) == col(AuthToken.user_id))
     .where(col(AuthToken.token_hash) == bindparam("digest"))
 )
+
+
+USERS_TABLE = "users"
+AUTHZ_COLUMN = "authz"
+
+
+def authz_value(username: str, role: str, organization: str) -> str:
+    """What a user's ``authz_seal`` holds (newline-joined: none of the three contains one)."""
+    return "\n".join((username, role, organization))
 
 
 @dataclass(frozen=True)
@@ -135,6 +153,23 @@ class IdentityService:
         self.clock = clock
         # TOTP seeds are stored sealed: a database dump alone does not yield second factors.
         self.sealer = sealer
+
+    def _authz_intact(
+        self, user_id: uuid.UUID, username: str, role: str, organization: str, seal: str | None
+    ) -> bool:
+        """Whether the row's username, role and organisation are the ones sealed to it."""
+        expected = authz_value(username, role, organization)
+        try:
+            sealed = self.sealer.open(USERS_TABLE, AUTHZ_COLUMN, user_id, seal) if seal else None
+        except DecryptionFailed:
+            sealed = None
+        if sealed is not None and hmac.compare_digest(sealed.encode(), expected.encode()):
+            return True
+        log.critical(
+            "user %s: role or organisation changed outside the vault; the account is refused",
+            user_id,
+        )
+        return False
 
     def _totp_seed(self, user: User) -> str:
         assert user.totp_secret is not None
@@ -209,6 +244,9 @@ class IdentityService:
         password_hash = self.hasher.hash(password)
         user = User(
             username=username, password_hash=password_hash, role=role, organization=organization
+        )
+        user.authz_seal = self.sealer.seal(
+            USERS_TABLE, AUTHZ_COLUMN, user.id, authz_value(username, role, organization)
         )
         self.audit.append(
             AuditEvent(
@@ -309,6 +347,10 @@ class IdentityService:
         assert user is not None
         if not self.hasher.verify(user.password_hash, password):
             self._fail(name, address, now, user.id, "credentials")
+        if not self._authz_intact(
+            user.id, user.username, user.role, user.organization, user.authz_seal
+        ):
+            self._fail(name, address, now, user.id, "account changed outside the vault")
         mfa_required = user.totp_confirmed or (self.settings.require_mfa and user.role in MFA_ROLES)
         step: int | None = None
         if mfa_required:
@@ -433,9 +475,13 @@ class IdentityService:
             row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         if row is None:
             raise AuthenticationFailed("A valid bearer token is required.")
-        token_id, expires_at, revoked_at, user_id, username, role, organization, disabled_at = row
+        token_id, expires_at, revoked_at, user_id, username, role, organization, disabled_at = row[
+            :8
+        ]
         if revoked_at is not None or disabled_at is not None or expires_at <= now:
             raise AuthenticationFailed("The token has expired or was revoked.")
+        if not self._authz_intact(user_id, username, role, organization, row[8]):
+            raise AuthenticationFailed("A valid bearer token is required.")
         return AuthenticatedUser(
             id=user_id,
             username=username,

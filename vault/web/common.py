@@ -64,6 +64,7 @@ def web_sessions(services: Services) -> WebSessions:
             SessionKind.KIOSK: settings.kiosk_idle_seconds,
             SessionKind.DASHBOARD: settings.dashboard_idle_seconds,
         },
+        services.sealer,
     )
 
 

@@ -9,7 +9,9 @@ the same rows, so ending a session takes effect everywhere at once.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -20,8 +22,12 @@ from typing import Any
 
 from sqlmodel import select
 
+from vault.crypto.columns import ColumnSealer
 from vault.db import Database
+from vault.errors import DecryptionFailed
 from vault.web.models import WebSession
+
+log = logging.getLogger("vault.web")
 
 TOKEN_BYTES = 32
 MAX_TOKEN_CHARS = 128
@@ -59,6 +65,16 @@ class ActiveSession:
     flow: dict[str, Any]
 
 
+TABLE = "web_sessions"
+BINDING_COLUMN = "binding"
+
+
+def _binding(row: WebSession) -> str:
+    """What a session's ``binding_seal`` holds: everything that decides what it may do."""
+    parts = (row.kind, str(row.user_id), row.username, row.role, row.organization)
+    return "\n".join((*parts, str(row.subject_id or "")))
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -90,10 +106,12 @@ class WebSessions:
         db: Database,
         clock: Callable[[], datetime],
         idle_seconds: dict[SessionKind, int],
+        sealer: ColumnSealer,
     ) -> None:
         self._db = db
         self._clock = clock
         self._idle = idle_seconds
+        self._sealer = sealer
 
     def open(
         self,
@@ -119,9 +137,25 @@ class WebSessions:
             language=language,
             last_seen_at=self._clock(),
         )
+        row.binding_seal = self._sealer.seal(TABLE, BINDING_COLUMN, row.id, _binding(row))
         with self._db.session() as session:
             session.add(row)
         return token, _active(row)
+
+    def _bound(self, row: WebSession) -> bool:
+        """Whether the row still says what was sealed to it when it was opened."""
+        try:
+            sealed = (
+                self._sealer.open(TABLE, BINDING_COLUMN, row.id, row.binding_seal)
+                if row.binding_seal
+                else None
+            )
+        except DecryptionFailed:
+            sealed = None
+        if sealed is not None and hmac.compare_digest(sealed.encode(), _binding(row).encode()):
+            return True
+        log.critical("web session %s was changed outside the vault; it is ended", row.id)
+        return False
 
     def resolve(self, token: str | None, *kinds: SessionKind) -> ActiveSession | None:
         """The live session of one of those kinds for this cookie value, touched; else None."""
@@ -133,6 +167,10 @@ class WebSessions:
                 select(WebSession).where(WebSession.token_hash == token_digest(token))
             ).first()
             if row is None or row.ended_at is not None:
+                return None
+            if not self._bound(row):
+                row.ended_at = now
+                session.add(row)
                 return None
             kind = SessionKind(row.kind)
             if kind not in kinds:

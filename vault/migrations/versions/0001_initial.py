@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 03:08:35.941125
+Create Date: 2026-11-24 03:58:36.179605
 """
 
 from collections.abc import Sequence
@@ -178,6 +178,7 @@ def upgrade() -> None:
         sa.Column("flow", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
         sa.Column("last_seen_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
         sa.Column("ended_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("binding_seal", sqlmodel.sql.sqltypes.AutoString(length=640), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
@@ -252,6 +253,7 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("disabled_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("authz_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("totp_confirmed", sa.Boolean(), nullable=False),
         sa.Column("totp_last_step", sa.Integer(), nullable=True),
