@@ -40,6 +40,24 @@ def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> 
     refused = world.read("counselor2", rid, purpose="counseling")
     assert refused.status_code == 404
     assert ASSESSMENT["summary"] not in refused.text
+    # Compliance officers see it listed, with its subject.
+    checked = world.client.get("/v1/audit/access-check", headers=world.auth("compliance"))
+    assert checked.status_code == 200
+    assert checked.json() == {
+        "ok": False,
+        "mismatches": [
+            {
+                "kind": "assignment",
+                "id": str(forged),
+                "subject_id": world.subject_id,
+                "problem": "no assignment.create for this user",
+            }
+        ],
+    }
+    assert (
+        world.client.get("/v1/audit/access-check", headers=world.auth("counselor")).status_code
+        == 403
+    )
     # The forged row blocks a second assignment (409) until it is ended through the
     # vault (which audits that); assigned through the vault, the read is answered.
     ended = world.client.delete(f"/v1/assignments/{forged}", headers=world.auth("admin"))
@@ -50,6 +68,8 @@ def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> 
         {"user_id": world.user_ids["counselor2"], "subject_id": world.subject_id},
     )
     assert world.read("counselor2", rid, purpose="counseling").json()["fields"] == ASSESSMENT
+    checked = world.client.get("/v1/audit/access-check", headers=world.auth("compliance"))
+    assert checked.json() == {"ok": True, "mismatches": []}
 
 
 def test_an_ended_assignment_revived_in_the_database_stays_ended(world: World) -> None:

@@ -53,13 +53,13 @@ _BREAK_GLASS = (
 
 
 @dataclass
-class _AccessEvents:
+class AccessEvents:
     assigned: dict[str, str] = field(default_factory=dict)  # assignment id -> user id
     ended: set[str] = field(default_factory=set)
     grants: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (user, exp)
 
     @classmethod
-    def of_subject(cls, session: Reads, subject_id: uuid.UUID) -> _AccessEvents:
+    def of_subject(cls, session: Reads, subject_id: uuid.UUID) -> AccessEvents:
         found = cls()
         for event in subject_events(session, subject_id):
             target, details = event.get("target_id"), event.get("details") or {}
@@ -72,6 +72,27 @@ class _AccessEvents:
             elif event.get("action") == BREAK_GLASS_OPEN and event.get("outcome") == "allow":
                 found.grants[target] = (str(event.get("actor_id")), details.get("expires_at"))
         return found
+
+    def assignment_problem(self, assignment_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
+        """Why the log does not attest this active assignment of ``user_id``, or None."""
+        key = str(assignment_id)
+        if self.assigned.get(key) != str(user_id):
+            return "no assignment.create for this user"
+        if key in self.ended:
+            return "the audit log says it ended"
+        return None
+
+    def grant_problem(
+        self, grant_id: uuid.UUID, user_id: uuid.UUID, expires_at: datetime
+    ) -> str | None:
+        """Why the log does not attest this break-glass grant, or None."""
+        opened = self.grants.get(str(grant_id))
+        if opened is None or opened[0] != str(user_id):
+            return "no break_glass.open by this user"
+        # Ending a grant early (an unjustified review) is allowed; extending it is not.
+        if opened[1] is None or format_time(expires_at) > opened[1]:
+            return "it expires later than it was opened for"
+        return None
 
 
 def _unattested(kind: str, row_id: uuid.UUID, problem: str) -> None:
@@ -90,15 +111,12 @@ class AccessFacts:
         active = [row[0] for row in session.execute(_ASSIGNED, params).all()]
         if not active:
             return False
-        events = _AccessEvents.of_subject(session, subject_id)
+        events = AccessEvents.of_subject(session, subject_id)
         for assignment_id in active:
-            key = str(assignment_id)
-            if events.assigned.get(key) != str(user_id):
-                _unattested("assignment", assignment_id, "no assignment.create for this user")
-            elif key in events.ended:
-                _unattested("assignment", assignment_id, "the audit log says it ended")
-            else:
+            problem = events.assignment_problem(assignment_id, user_id)
+            if problem is None:
                 return True
+            _unattested("assignment", assignment_id, problem)
         return False
 
     def break_glass(
@@ -111,13 +129,10 @@ class AccessFacts:
         if row is None:
             return None
         grant_id, expires_at = row
-        opened = _AccessEvents.of_subject(session, subject_id).grants.get(str(grant_id))
-        if opened is None or opened[0] != str(user_id):
-            _unattested("break-glass grant", grant_id, "no break_glass.open by this user")
-            return None
-        # Ending a grant early (an unjustified review) is allowed; extending it is not.
-        if opened[1] is None or format_time(expires_at) > opened[1]:
-            _unattested("break-glass grant", grant_id, "it expires later than it was opened for")
+        events = AccessEvents.of_subject(session, subject_id)
+        problem = events.grant_problem(grant_id, user_id, expires_at)
+        if problem is not None:
+            _unattested("break-glass grant", grant_id, problem)
             return None
         return BreakGlassGrant(
             id=grant_id, user_id=user_id, subject_id=subject_id, expires_at=expires_at

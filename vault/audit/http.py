@@ -19,6 +19,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
+from vault.access.integrity import check_access_against_audit
 from vault.access.model import Role
 from vault.audit.checkpoints import to_jsonl
 from vault.audit.events import AuditEvent, Outcome
@@ -105,6 +106,18 @@ class ConsentMismatchOut(msgspec.Struct):
 class ConsentCheckOut(msgspec.Struct):
     ok: bool
     mismatches: list[ConsentMismatchOut]
+
+
+class AccessMismatchOut(msgspec.Struct):
+    kind: Literal["assignment", "break_glass"]
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    problem: str
+
+
+class AccessCheckOut(msgspec.Struct):
+    ok: bool
+    mismatches: list[AccessMismatchOut]
 
 
 class DisclosuresOut(msgspec.Struct):
@@ -272,6 +285,26 @@ def audit_consent_check(request: Request[Any, Any, Any]) -> ConsentCheckOut:
     )
 
 
+@get("/v1/audit/access-check", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_access_check(request: Request[Any, Any, Any]) -> AccessCheckOut:
+    """Active assignments and break-glass grants the audit log does not attest.
+
+    Decisions already ignore them; this names them (with their subject) so that
+    someone finds out who wrote them into the database.
+    """
+    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    services = _services(request)
+    _record_access(services, user, "audit.access_check")
+    found = check_access_against_audit(services.db, services.clock())
+    return AccessCheckOut(
+        ok=not found,
+        mismatches=[
+            AccessMismatchOut(m.kind, m.row_id, m.subject_id, m.problem)  # type: ignore[arg-type]
+            for m in found
+        ],
+    )
+
+
 @get(
     "/v1/subjects/{subject_id:uuid}/disclosures",
     sync_to_thread=True,
@@ -296,5 +329,6 @@ AUDIT_HANDLERS = [
     audit_checkpoints,
     audit_verify,
     audit_consent_check,
+    audit_access_check,
     subject_disclosures,
 ]

@@ -200,6 +200,7 @@ def dashboard(
         chart=Markup(chart),  # built from numbers and escaped text only (vault.web.chart)  # noqa: S704
         status=data_.chain_status(services),
         consent_mismatches=data_.consent_mismatches(services),
+        access_mismatches=data_.access_mismatches(services),
         queue=data_.break_glass_awaiting_review(services, _principal(session)),
         events=data_.events(services, flt),
         flt=flt,

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from vault.access.integrity import AccessMismatch, check_access_against_audit
 from vault.access.model import Principal
 from vault.access.service import BreakGlassView
 from vault.audit.canonical import decode
@@ -121,6 +122,11 @@ class ChainStatus:
 def consent_mismatches(services: Services) -> list[ConsentMismatch]:
     """Consents whose rows contradict the audit log (reads already refuse their grants)."""
     return check_consents_against_audit(services.db)
+
+
+def access_mismatches(services: Services) -> list[AccessMismatch]:
+    """Assignments and break-glass grants the audit log does not attest (decisions ignore them)."""
+    return check_access_against_audit(services.db, services.clock())
 
 
 def chain_status(services: Services) -> ChainStatus:

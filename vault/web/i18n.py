@@ -133,7 +133,12 @@ _ID: dict[str, str] = {
     "purpose": "Tujuan",
     "chain_ok": "Rantai utuh: {events} peristiwa, {checkpoints} checkpoint diperiksa.",
     "chain_broken": "RANTAI RUSAK mulai nomor urut {seq}.",
-    "consent_integrity": "Persetujuan dibandingkan dengan log audit",
+    "consent_integrity": "Persetujuan dan tim pendamping dibandingkan dengan log audit",
+    "access_agree": "Semua penugasan dan akses darurat sesuai dengan log audit.",
+    "access_disagree": (
+        "{count} penugasan atau akses darurat tidak sesuai dengan log audit: ditulis di luar "
+        "vault. Keputusan tidak memakainya; cari tahu siapa yang menulisnya."
+    ),
     "consents_agree": "Semua persetujuan sesuai dengan log audit.",
     "consents_disagree": (
         "{count} persetujuan tidak sesuai dengan log audit: baris tabelnya diubah di luar "
@@ -276,7 +281,12 @@ _EN: dict[str, str] = {
     "purpose": "Purpose",
     "chain_ok": "Chain intact: {events} events, {checkpoints} checkpoints verified.",
     "chain_broken": "CHAIN BROKEN from sequence number {seq}.",
-    "consent_integrity": "Consents against the audit log",
+    "consent_integrity": "Consents and care teams against the audit log",
+    "access_agree": "Every assignment and emergency grant agrees with the audit log.",
+    "access_disagree": (
+        "{count} assignment(s) or emergency grant(s) contradict the audit log: written outside "
+        "the vault. Decisions do not use them; find out who wrote them."
+    ),
     "consents_agree": "Every consent agrees with the audit log.",
     "consents_disagree": (
         "{count} consent(s) contradict the audit log: their rows were changed outside the "
