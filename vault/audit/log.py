@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Engine, insert, select
 
 from vault import requestctx
 from vault.audit.canonical import GENESIS_HASH, encode, event_document, link_hash
@@ -74,13 +74,8 @@ class ChainTampered(Exception):
         super().__init__("the audit chain's head went back: rows were deleted or rewritten")
 
 
-def lock_chain(conn: Connection) -> None:
-    """Take the chain's lock inside the current transaction (SQLite: BEGIN IMMEDIATE did)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-
-
 _HEAD = select(EVENTS.c.seq, EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)
+_LAST_CHECKPOINT = select(CHECKPOINTS.c.seq).order_by(CHECKPOINTS.c.seq.desc()).limit(1)
 # Every column of an event row, in the order the writer gives them.
 _ROW_COLUMNS = [
     "id",
@@ -97,14 +92,30 @@ _ROW_COLUMNS = [
     "canonical",
     "hash",
 ]
+_CHECKPOINT_COLUMNS = [
+    "id",
+    "created_at",
+    "updated_at",
+    "seq",
+    "head_hash",
+    "time",
+    "key_id",
+    "signature",
+]
 
 
-def chain_head(conn: Connection) -> tuple[int, bytes]:
-    """(seq, hash) of the newest event, or (0, GENESIS_HASH) for an empty chain."""
-    return _head_of(conn.execute(_HEAD).first())
+@dataclass(frozen=True)
+class _Statements:
+    """The chain's statements, compiled once for the writer's dialect."""
+
+    head: PreparedQuery
+    insert_events: PreparedQuery
+    last_checkpoint: PreparedQuery
+    insert_checkpoint: PreparedQuery
 
 
 def _head_of(row: Any) -> tuple[int, bytes]:
+    """(seq, hash) of the newest event, or (0, GENESIS_HASH) for an empty chain."""
     if row is None:
         return 0, GENESIS_HASH
     return int(row[0]), bytes(row[1])
@@ -130,9 +141,13 @@ def _settle(outcomes: list[tuple[_Pending, int | BaseException]]) -> None:
             log.warning("audit: %d events confirmed after their loop closed", len(waiters))
 
 
+def _unconfirmed() -> AuditUnavailable:
+    return AuditUnavailable("The audit log did not confirm the event in time.")
+
+
 def _give_up(waiter: asyncio.Future[int]) -> None:
     if not waiter.done():
-        waiter.set_exception(AuditUnavailable("The audit log did not confirm the event in time."))
+        waiter.set_exception(_unconfirmed())
 
 
 def _settle_on_loop(waiters: list[tuple[asyncio.Future[int], int | BaseException]]) -> None:
@@ -210,7 +225,7 @@ class AuditLog:
         # A hook for tests: runs inside the batch transaction, after the inserts
         # (it is given the batch's DBAPI cursor).
         self.before_commit: Callable[[Any], None] | None = None
-        self._statements: tuple[PreparedQuery, PreparedQuery] | None = None
+        self._statements: _Statements | None = None
 
     # -- the public surface -------------------------------------------------
 
@@ -225,7 +240,7 @@ class AuditLog:
         try:
             return done.result(timeout=self._wait_seconds)
         except FutureTimeout:
-            raise AuditUnavailable("The audit log did not confirm the event in time.") from None
+            raise _unconfirmed() from None
 
     @contextmanager
     def expecting(self) -> Iterator[ExpectedEvent]:
@@ -393,57 +408,43 @@ class AuditLog:
         self._uncheckpointed += len(batch)
         _settle(list(zip(batch, seqs, strict=True)))
 
-    def _prepared(self) -> tuple[PreparedQuery, PreparedQuery]:
-        """The head query and the row insert, compiled once for the writer's dialect."""
+    def _prepared(self) -> _Statements:
         if self._statements is None:
             dialect = self.engine.dialect
-            self._statements = (
-                PreparedQuery(_HEAD, dialect),
-                PreparedQuery(insert(EVENTS), dialect, _ROW_COLUMNS),
+            self._statements = _Statements(
+                head=PreparedQuery(_HEAD, dialect),
+                insert_events=PreparedQuery(insert(EVENTS), dialect, _ROW_COLUMNS),
+                last_checkpoint=PreparedQuery(_LAST_CHECKPOINT, dialect),
+                insert_checkpoint=PreparedQuery(insert(CHECKPOINTS), dialect, _CHECKPOINT_COLUMNS),
             )
         return self._statements
 
-    def _write(self, batch: list[_Pending]) -> list[int]:
-        # On the bare DBAPI connection: the writer runs for every audited request,
-        # and SQLAlchemy's execution layer cost more than the insert itself
-        # (measured: the writer thread held the GIL for 14% of a loaded server).
-        head_query, insert_rows = self._prepared()
-        now = utcnow()
+    @contextmanager
+    def _chain_transaction(self) -> Iterator[tuple[Any, tuple[int, bytes]]]:
+        """One transaction holding the chain's lock; yields (cursor, checked head).
+
+        Every batch and every checkpoint goes through here. On the bare DBAPI
+        connection: the writer runs for every audited request, and SQLAlchemy's
+        execution layer cost more than the insert itself (measured: the writer
+        thread held the GIL for 14% of a loaded server). Commits when the block
+        ends, rolls back if it raises (a connection that cannot even roll back is
+        dropped).
+        """
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
             try:
-                self._lock_chain(cursor)
-                cursor.execute(head_query.sql, head_query.parameters({}))
-                seq, prev_hash = _head_of(cursor.fetchone())
-                self._check_not_regressed(seq, prev_hash)
-                rows: list[Any] = []
-                for pending in batch:
-                    event = pending.event
-                    assert event.time is not None  # set by append()
-                    seq += 1
-                    canonical = encode(event_document(seq, event.time, event))
-                    digest = link_hash(prev_hash, canonical)
-                    row = {
-                        "id": uuid.uuid4(),
-                        "created_at": now,
-                        "updated_at": now,
-                        "seq": seq,
-                        "time": event.time,
-                        "action": event.action,
-                        "outcome": event.outcome.value,
-                        "actor_id": event.actor_id,
-                        "subject_id": event.subject_id,
-                        "break_glass": event.break_glass,
-                        "prev_hash": prev_hash,
-                        "canonical": canonical,
-                        "hash": digest,
-                    }
-                    rows.append(insert_rows.parameters(row))
-                    prev_hash = digest
-                cursor.executemany(insert_rows.sql, rows)
-                if self.before_commit is not None:
-                    self.before_commit(cursor)
+                if self.engine.dialect.name == "postgresql":
+                    # psycopg began the transaction; the lock ends with it.
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_KEY,))
+                else:
+                    # The driver is in autocommit mode: take SQLite's write lock up front.
+                    cursor.execute("BEGIN IMMEDIATE")
+                head = self._prepared().head
+                cursor.execute(head.sql, head.parameters({}))
+                seq, head_hash = _head_of(cursor.fetchone())
+                self._check_not_regressed(seq, head_hash)
+                yield cursor, (seq, head_hash)
                 connection.commit()
             except BaseException:
                 _roll_back(connection)
@@ -452,18 +453,41 @@ class AuditLog:
                 cursor.close()
         finally:
             connection.close()
+
+    def _write(self, batch: list[_Pending]) -> list[int]:
+        insert_rows = self._prepared().insert_events
+        now = utcnow()
+        with self._chain_transaction() as (cursor, (seq, prev_hash)):
+            rows: list[Any] = []
+            for pending in batch:
+                event = pending.event
+                assert event.time is not None  # set by append()
+                seq += 1
+                canonical = encode(event_document(seq, event.time, event))
+                digest = link_hash(prev_hash, canonical)
+                row = {
+                    "id": uuid.uuid4(),
+                    "created_at": now,
+                    "updated_at": now,
+                    "seq": seq,
+                    "time": event.time,
+                    "action": event.action,
+                    "outcome": event.outcome.value,
+                    "actor_id": event.actor_id,
+                    "subject_id": event.subject_id,
+                    "break_glass": event.break_glass,
+                    "prev_hash": prev_hash,
+                    "canonical": canonical,
+                    "hash": digest,
+                }
+                rows.append(insert_rows.parameters(row))
+                prev_hash = digest
+            cursor.executemany(insert_rows.sql, rows)
+            if self.before_commit is not None:
+                self.before_commit(cursor)
         self._known_head = (seq, prev_hash)
         first = seq - len(batch) + 1
         return list(range(first, seq + 1))
-
-    def _lock_chain(self, cursor: Any) -> None:
-        """Begin the batch's transaction holding the chain's lock (see ``lock_chain``)."""
-        if self.engine.dialect.name == "postgresql":
-            # psycopg began the transaction; the lock ends with it.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_KEY,))
-        else:
-            # The driver is in autocommit mode: take SQLite's write lock up front.
-            cursor.execute("BEGIN IMMEDIATE")
 
     def _check_not_regressed(self, seq: int, head_hash: bytes) -> None:
         # The chain only grows. A head older than one this process wrote (or the
@@ -493,30 +517,26 @@ class AuditLog:
         if signer is None:
             return None
         checkpoint: Checkpoint | None = None
-        with self._checkpoint_lock, self.engine.connect() as conn, conn.begin():
-            lock_chain(conn)
-            seq, head_hash = chain_head(conn)
-            self._check_not_regressed(seq, head_hash)
+        statements = self._prepared()
+        last_query, insert_row = statements.last_checkpoint, statements.insert_checkpoint
+        with self._checkpoint_lock, self._chain_transaction() as (cursor, (seq, head_hash)):
             self._known_head = (seq, head_hash)
-            last = conn.execute(
-                select(CHECKPOINTS.c.seq).order_by(CHECKPOINTS.c.seq.desc()).limit(1)
-            ).scalar()
-            if seq > 0 and (last is None or int(last) < seq):
+            cursor.execute(last_query.sql, last_query.parameters({}))
+            last = cursor.fetchone()
+            if seq > 0 and (last is None or int(last[0]) < seq):
                 checkpoint = Checkpoint.create(signer, seq, head_hash, self._clock())
                 now = utcnow()
-                conn.execute(
-                    insert(CHECKPOINTS),
-                    {
-                        "id": uuid.uuid4(),
-                        "created_at": now,
-                        "updated_at": now,
-                        "seq": checkpoint.seq,
-                        "head_hash": checkpoint.head_hash,
-                        "time": checkpoint.time,
-                        "key_id": checkpoint.key_id,
-                        "signature": checkpoint.signature,
-                    },
-                )
+                row = {
+                    "id": uuid.uuid4(),
+                    "created_at": now,
+                    "updated_at": now,
+                    "seq": checkpoint.seq,
+                    "head_hash": checkpoint.head_hash,
+                    "time": checkpoint.time,
+                    "key_id": checkpoint.key_id,
+                    "signature": checkpoint.signature,
+                }
+                cursor.execute(insert_row.sql, insert_row.parameters(row))
         self._uncheckpointed = 0
         self._last_checkpoint = time.monotonic()
         return checkpoint
