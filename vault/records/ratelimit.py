@@ -1,10 +1,10 @@
 """A per-user limit on record reads: a stolen token or a curious colleague cannot
 page through every record at machine speed.
 
-Two gates. ``ReadLimiter`` is a sliding window kept in the process: cheap, and
-it turns away a client hammering one worker without touching the store. Then
-``audited_reads`` counts the user's allowed reads of the last window in the
-audit log itself, so the limit holds across every worker and every server on
+Two gates. ``ReadLimiter.check`` is a sliding window kept in the process:
+cheap, and it turns away a client hammering one worker without touching the
+store. Then ``check_logged`` counts the user's allowed reads of the last window
+in the audit log itself, so the limit holds across every worker and every server on
 one database (a user spreading requests over N workers got N times the limit
 before). The count stops at the limit, so it costs at most that many index
 entries. Concurrent reads of one user can still pass the count together
@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 
@@ -45,12 +45,6 @@ _RECENT_READS = select(func.count()).select_from(
 )
 
 
-def audited_reads(reads: Reads, user_id: uuid.UUID, since: datetime, cap: int) -> int:
-    """How many records ``user_id`` was allowed to read since ``since``, up to ``cap``."""
-    row = reads.execute(_RECENT_READS, {"actor_id": user_id, "since": since, "cap": cap}).first()
-    return int(row[0]) if row is not None else 0
-
-
 class ReadLimiter:
     def __init__(
         self,
@@ -72,14 +66,24 @@ class ReadLimiter:
             while reads and reads[0] <= now - self.window:
                 reads.popleft()
             if len(reads) >= self.max_reads:
-                retry_after = max(1, math.ceil(reads[0] + self.window - now))
-                raise RateLimited(
-                    f"At most {self.max_reads} record reads per {self.window:g} seconds.",
-                    retry_after=retry_after,
-                )
+                raise self._refusal(max(1, math.ceil(reads[0] + self.window - now)))
             reads.append(now)
             if len(self._reads) > 10_000:  # forget users with no read in the window
                 for stale in [
                     u for u, r in self._reads.items() if not r or r[-1] <= now - self.window
                 ]:
                     del self._reads[stale]
+
+    def check_logged(self, reads: Reads, user_id: uuid.UUID, now: datetime) -> None:
+        """The same limit over every process: ``user_id``'s allowed reads in the audit log
+        since ``now`` minus the window, counted up to the limit; RateLimited when reached."""
+        params = {"actor_id": user_id, "since": now - timedelta(seconds=self.window)}
+        row = reads.execute(_RECENT_READS, {**params, "cap": self.max_reads}).first()
+        if row is not None and int(row[0]) >= self.max_reads:
+            raise self._refusal(max(1, int(self.window)))
+
+    def _refusal(self, retry_after: int) -> RateLimited:
+        return RateLimited(
+            f"At most {self.max_reads} record reads per {self.window:g} seconds.",
+            retry_after=retry_after,
+        )

@@ -52,7 +52,7 @@ from vault.records.models import (
     Subject,
     SubjectStatus,
 )
-from vault.records.ratelimit import ReadLimiter, audited_reads
+from vault.records.ratelimit import ReadLimiter
 
 IDENTITY_RECORD_TYPE = "identity"
 
@@ -486,14 +486,10 @@ class RecordsService:
                 return ReadPlan(self._rate_limited_event(principal, subject_id), refusal=limited)
         with self.db.read_cursor() as session:
             if limit is not None:
-                # The same limit across every process: counted in the audit log.
-                since = self.clock() - timedelta(seconds=limit.window)
-                if audited_reads(session, principal.id, since, limit.max_reads) >= limit.max_reads:
-                    refusal = RateLimited(
-                        f"At most {limit.max_reads} record reads per {limit.window:g} seconds.",
-                        retry_after=max(1, int(limit.window)),
-                    )
-                    return ReadPlan(self._rate_limited_event(principal, subject_id), refusal)
+                try:
+                    limit.check_logged(session, principal.id, self.clock())
+                except RateLimited as limited:
+                    return ReadPlan(self._rate_limited_event(principal, subject_id), limited)
             subject = self._find_visible_subject(session, principal, subject_id, purpose)
             if subject is None:
                 return ReadPlan(
