@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
-from vault.access.model import Category, ConsentGrant
 from vault.audit.attesting import subject_events
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.consent.attestation import Attestations
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingKind
-from vault.consent.views import split_codes
+from vault.consent.views import stored_grant
 from vault.db import Database
 
 
@@ -106,13 +105,8 @@ def _unattested_grants(db: Database) -> list[ConsentMismatch]:
             if subject_id not in by_subject:
                 events = subject_events(session, subject_id)
                 by_subject[subject_id] = Attestations.from_events(events)
-            grant = ConsentGrant(
-                consent_id=consent_id,
-                subject_id=subject_id,
-                purpose=purpose,
-                categories=frozenset(Category(c) for c in split_codes(categories)),
-                recipients=frozenset(split_codes(recipients)),
-                expires_at=expires_at,
+            grant = stored_grant(
+                consent_id, subject_id, purpose, categories, recipients, expires_at
             )
             problem = by_subject[subject_id].problem(grant)
             if problem is not None:

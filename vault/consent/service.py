@@ -12,14 +12,13 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from vault.access.model import Category, ConsentGrant, Principal, Role
+from vault.access.model import ConsentGrant, Principal, Role
 from vault.audit.attesting import CONSENT_GRANT, subject_events
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
@@ -47,7 +46,7 @@ from vault.consent.views import (
     PurposeDecision,
     join_codes,
     load_consents,
-    split_codes,
+    stored_grant,
 )
 from vault.crypto.columns import ColumnSealer
 from vault.cursor_reads import Reads
@@ -218,13 +217,8 @@ class ConsentService:
     @staticmethod
     def _grants(rows: Sequence[Any], subject_id: uuid.UUID) -> list[ConsentGrant]:
         return [
-            ConsentGrant(
-                consent_id=row.id,
-                subject_id=subject_id,
-                purpose=row.purpose,
-                categories=_category_set(row.categories),
-                recipients=_code_set(row.recipients),
-                expires_at=row.expires_at,
+            stored_grant(
+                row.id, subject_id, row.purpose, row.categories, row.recipients, row.expires_at
             )
             for row in rows
         ]
@@ -850,17 +844,6 @@ class ConsentService:
 def _expired(record: ConsentRecord, now: datetime) -> bool:
     """Past its expiry with no ending recorded yet."""
     return record.ending is None and record.row.expires_at <= now
-
-
-@lru_cache(maxsize=1024)
-def _category_set(joined: str) -> frozenset[Category]:
-    # Parsed once per distinct stored text: this runs for every grant of every read.
-    return frozenset(Category(c) for c in split_codes(joined))
-
-
-@lru_cache(maxsize=1024)
-def _code_set(joined: str) -> frozenset[str]:
-    return frozenset(split_codes(joined))
 
 
 def _categories(decisions: Iterable[PurposeDecision]) -> tuple[str, ...]:

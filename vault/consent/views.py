@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
-from vault.access.model import Category
+from vault.access.model import Category, ConsentGrant
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingKind
 
 
@@ -26,6 +27,36 @@ def join_codes(codes: tuple[str, ...] | list[str]) -> str:
 
 def split_codes(joined: str) -> tuple[str, ...]:
     return tuple(part for part in joined.split(",") if part)
+
+
+@lru_cache(maxsize=1024)
+def _category_set(joined: str) -> frozenset[Category]:
+    # Parsed once per distinct stored text: this runs for every grant of every read.
+    return frozenset(Category(c) for c in split_codes(joined))
+
+
+@lru_cache(maxsize=1024)
+def _code_set(joined: str) -> frozenset[str]:
+    return frozenset(split_codes(joined))
+
+
+def stored_grant(
+    consent_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    purpose: str,
+    categories: str,
+    recipients: str,
+    expires_at: datetime | None,
+) -> ConsentGrant:
+    """A granted purpose as the tables store it (codes joined by commas)."""
+    return ConsentGrant(
+        consent_id=consent_id,
+        subject_id=subject_id,
+        purpose=purpose,
+        categories=_category_set(categories),
+        recipients=_code_set(recipients),
+        expires_at=expires_at,
+    )
 
 
 @dataclass(frozen=True)
