@@ -64,3 +64,17 @@ def test_the_sealer_hides_its_key() -> None:
     assert SECRET.hex() not in repr(sealer)
     with pytest.raises(TypeError):
         pickle.dumps(sealer)
+
+
+def test_holds_only_the_value_sealed_to_that_row() -> None:
+    """``holds`` is the check for bindings: the same value, on the same row, untampered."""
+    sealer = ColumnSealer(SECRET)
+    row, other = uuid.uuid4(), uuid.uuid4()
+    stored = sealer.seal("users", "authz", row, "counselor1\ncounselor\nrutan-jakpus")
+    assert sealer.holds("users", "authz", row, stored, "counselor1\ncounselor\nrutan-jakpus")
+    assert not sealer.holds("users", "authz", row, stored, "counselor1\nadmin\nrutan-jakpus")
+    assert not sealer.holds("users", "authz", other, stored, "counselor1\ncounselor\nrutan-jakpus")
+    assert not sealer.holds("users", "role", row, stored, "counselor1\ncounselor\nrutan-jakpus")
+    assert not sealer.holds("users", "authz", row, None, "counselor1\ncounselor\nrutan-jakpus")
+    flipped = stored[:-2] + ("A" if stored[-2] != "A" else "B") + stored[-1]
+    assert not sealer.holds("users", "authz", row, flipped, "counselor1\ncounselor\nrutan-jakpus")

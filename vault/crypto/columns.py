@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import uuid
 from typing import NoReturn
 
@@ -64,6 +65,22 @@ class ColumnSealer:
             return plaintext.decode("utf-8")
         except UnicodeDecodeError:
             raise DecryptionFailed() from None
+
+    def holds(
+        self, table: str, column: str, row_id: uuid.UUID, stored: str | None, value: str
+    ) -> bool:
+        """Whether ``stored`` is ``value`` sealed to this row (compared in constant time).
+
+        For bindings that must match their row (an account's role, a session's
+        subject): missing, tampered, moved or different all answer False.
+        """
+        if not stored:
+            return False
+        try:
+            sealed = self.open(table, column, row_id, stored)
+        except DecryptionFailed:
+            return False
+        return hmac.compare_digest(sealed.encode("utf-8"), value.encode("utf-8"))
 
     @staticmethod
     def sealed_length(value_bytes: int) -> int:

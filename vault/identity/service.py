@@ -7,7 +7,6 @@ event, then write (the audit log needs the SQLite write lock for itself; see
 
 from __future__ import annotations
 
-import hmac
 import logging
 import math
 import re
@@ -28,7 +27,6 @@ from vault.db import Database
 from vault.errors import (
     AuthenticationFailed,
     Conflict,
-    DecryptionFailed,
     InvalidInput,
     NotFound,
     RateLimited,
@@ -159,11 +157,7 @@ class IdentityService:
     ) -> bool:
         """Whether the row's username, role and organisation are the ones sealed to it."""
         expected = authz_value(username, role, organization)
-        try:
-            sealed = self.sealer.open(USERS_TABLE, AUTHZ_COLUMN, user_id, seal) if seal else None
-        except DecryptionFailed:
-            sealed = None
-        if sealed is not None and hmac.compare_digest(sealed.encode(), expected.encode()):
+        if self.sealer.holds(USERS_TABLE, AUTHZ_COLUMN, user_id, seal, expected):
             return True
         log.critical(
             "user %s: role or organisation changed outside the vault; the account is refused",

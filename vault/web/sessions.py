@@ -9,7 +9,6 @@ the same rows, so ending a session takes effect everywhere at once.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -24,7 +23,6 @@ from sqlmodel import select
 
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
-from vault.errors import DecryptionFailed
 from vault.web.models import WebSession
 
 log = logging.getLogger("vault.web")
@@ -144,15 +142,7 @@ class WebSessions:
 
     def _bound(self, row: WebSession) -> bool:
         """Whether the row still says what was sealed to it when it was opened."""
-        try:
-            sealed = (
-                self._sealer.open(TABLE, BINDING_COLUMN, row.id, row.binding_seal)
-                if row.binding_seal
-                else None
-            )
-        except DecryptionFailed:
-            sealed = None
-        if sealed is not None and hmac.compare_digest(sealed.encode(), _binding(row).encode()):
+        if self._sealer.holds(TABLE, BINDING_COLUMN, row.id, row.binding_seal, _binding(row)):
             return True
         log.critical("web session %s was changed outside the vault; it is ended", row.id)
         return False
