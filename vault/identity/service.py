@@ -469,12 +469,20 @@ class IdentityService:
             row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         if row is None:
             raise AuthenticationFailed("A valid bearer token is required.")
-        token_id, expires_at, revoked_at, user_id, username, role, organization, disabled_at = row[
-            :8
-        ]
+        (
+            token_id,
+            expires_at,
+            revoked_at,
+            user_id,
+            username,
+            role,
+            organization,
+            disabled_at,
+            authz_seal,
+        ) = row
         if revoked_at is not None or disabled_at is not None or expires_at <= now:
             raise AuthenticationFailed("The token has expired or was revoked.")
-        if not self._authz_intact(user_id, username, role, organization, row[8]):
+        if not self._authz_intact(user_id, username, role, organization, authz_seal):
             raise AuthenticationFailed("A valid bearer token is required.")
         return AuthenticatedUser(
             id=user_id,
