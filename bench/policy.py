@@ -21,7 +21,7 @@ def run(mode: Mode) -> Section:
     engine_module = need(
         "vault.access.engine", "the policy engine (issue 4, vault/access/engine.py)"
     )
-    from vault.access.model import (
+    from vault.vocabulary import (
         Action,
         Category,
         ConsentGrant,

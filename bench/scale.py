@@ -119,7 +119,8 @@ def _reader(db: Any, dek: Any) -> Any:
 
     from vault.keys.models import SubjectKey
     from vault.records.fieldcrypt import open_fields
-    from vault.records.models import Record, RecordField, Subject
+    from vault.records.models import Record, RecordField
+    from vault.subjects.models import Subject
 
     key_table = SubjectKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it
 

@@ -77,7 +77,7 @@ class RecordingAudit:
 
 def insert_subject(services: Services, organization: str) -> uuid.UUID:
     """A bare subject row (no identity record), for tests that only need one to exist."""
-    from vault.records.models import Subject
+    from vault.subjects.models import Subject
 
     subject = Subject(
         organization=organization,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from litestar import Litestar
+from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -70,6 +73,26 @@ def route_handlers() -> list[Any]:
     ]
 
 
+def service_dependencies(services: Services) -> dict[str, Provide]:
+    """Every long-lived service by its name, for handlers to ask for by parameter.
+
+    A handler writes ``identity: IdentityService`` and gets ``services.identity``:
+    controllers import their own capability's service type, never this
+    composition root, so no capability depends on the others through it.
+    """
+
+    def provider(value: object) -> Callable[[], object]:
+        def provide() -> object:
+            return value
+
+        return provide
+
+    return {
+        field.name: Provide(provider(getattr(services, field.name)), sync_to_thread=False)
+        for field in fields(services)
+    }
+
+
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
     """Build the app; ``services`` may be given (tests), else they are built from settings."""
     owned = services is None
@@ -81,6 +104,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     app = Litestar(
         route_handlers=route_handlers(),
+        dependencies=service_dependencies(built),
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=template_config(),
         middleware=[authentication_middleware()],

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from vault.access.model import Principal, Role
 from vault.config import Settings
 from vault.consent.service import Guardian, SignRequest
 from vault.records.service import NewSubject
 from vault.services import Services, build_services
+from vault.vocabulary import Principal, Role
 
 RUTAN = "rutan-jakpus"
 SENTRA = "sentra-handayani"

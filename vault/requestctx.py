@@ -21,6 +21,34 @@ class RequestInfo:
 _current: ContextVar[RequestInfo | None] = ContextVar("vault_request", default=None)
 
 
+class DecisionMarker:
+    """Whether the policy engine was asked during this request (one per request)."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self) -> None:
+        self.asked = False
+
+
+# A mutable marker rather than a bool: a sync handler runs in a worker thread with a
+# copy of the context, and a flag set there must still be seen by the request's middleware.
+_decision: ContextVar[DecisionMarker | None] = ContextVar("vault_decision", default=None)
+
+
+def start_decision_tracking() -> DecisionMarker:
+    """Begin a request: the returned marker says, at its end, whether anything was decided."""
+    marker = DecisionMarker()
+    _decision.set(marker)
+    return marker
+
+
+def note_decision() -> None:
+    """Called by the policy engine on every decision (``decide`` and ``authorize``)."""
+    marker = _decision.get()
+    if marker is not None:
+        marker.asked = True
+
+
 def new_request_id() -> str:
     return secrets.token_hex(8)
 

@@ -10,6 +10,7 @@ from vault.consent import tables as consent_tables
 from vault.identity import models as identity_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
+from vault.subjects import models as subjects_models
 from vault.web import models as web_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "identity_models",
     "keys_models",
     "records_models",
+    "subjects_models",
     "web_models",
 ]

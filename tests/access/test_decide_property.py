@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.access.engine import PolicyEngine
-from vault.access.model import (
+from vault.vocabulary import (
     Action,
     BreakGlassGrant,
     Category,

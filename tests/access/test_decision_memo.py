@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vault.access.engine import PolicyEngine
-from vault.access.model import (
+from vault.vocabulary import (
     Action,
     Category,
     ConsentGrant,

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from vault.access.engine import PolicyEngine
-from vault.access.model import (
+from vault.access.policies import load_policies, split_statements
+from vault.errors import ConfigurationError
+from vault.vocabulary import (
     Action,
     BreakGlassGrant,
     Category,
@@ -20,8 +22,6 @@ from vault.access.model import (
     Resource,
     Role,
 )
-from vault.access.policies import load_policies, split_statements
-from vault.errors import ConfigurationError
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_policy_without_id_is_refused(policy_dir: Path) -> None:
 def test_duplicate_id_is_refused(policy_dir: Path) -> None:
     """Two policies with one @id are refused."""
     (policy_dir / "zz.cedar").write_text(
-        '@id("ops.admin-manages-users")\n'
+        '@id("ops.witness-consent")\n'
         'permit (principal, action == Vault::Action::"audit.read", resource);\n'
     )
     with pytest.raises(ConfigurationError, match="already used"):

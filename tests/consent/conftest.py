@@ -17,7 +17,7 @@ from vault.consent.service import ConsentService
 from vault.crypto.columns import ColumnSealer
 from vault.crypto.signing import Signer
 from vault.db import Database
-from vault.records.models import Subject
+from vault.subjects.models import Subject
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 

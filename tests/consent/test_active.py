@@ -6,13 +6,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from tests.consent.conftest import T0, add_subject
-from vault.access.model import Category
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.consent.attestation import expiry_detail
 from vault.consent.service import ConsentService
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose
 from vault.db import Database
+from vault.vocabulary import Category
 
 
 def attest(db: Database, consent: Consent, purposes: dict[str, bool]) -> None:

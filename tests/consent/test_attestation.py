@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vault.access.model import Category, ConsentGrant
 from vault.audit.attesting import SUBJECT_ATTESTING_EVENTS
 from vault.audit.canonical import decode, encode, event_document
 from vault.audit.events import AuditEvent, Outcome
@@ -19,6 +18,7 @@ from vault.consent.attestation import (
     recipients_detail,
 )
 from vault.db import Database
+from vault.vocabulary import Category, ConsentGrant
 
 SUBJECT = uuid.uuid4()
 CONSENT = uuid.uuid4()

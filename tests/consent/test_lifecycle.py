@@ -12,13 +12,13 @@ from fhir.resources.consent import Consent as FhirConsent
 
 from tests.consent.conftest import Clock, FakeAudit, FakeFacts, add_subject
 from tests.consent.test_signing import ORG, officer, request
-from vault.access.model import Role
 from vault.consent.fhir import CONSENT_STATES, validated
 from vault.consent.service import Actor, ConsentService
 from vault.consent.views import ConsentStatus
 from vault.crypto.signing import Signer, verify_jws
 from vault.db import Database
 from vault.errors import Conflict, Forbidden, NotFound, SignatureInvalid
+from vault.vocabulary import Role
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.consent.conftest import T0, Clock, FakeAudit, FakeFacts, add_subject
-from vault.access.model import Principal, Role
 from vault.consent.service import Actor, ConsentService, Guardian, SignRequest
 from vault.consent.views import ConsentStatus
 from vault.db import Database
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from vault.vocabulary import Principal, Role
 
 ORG = "rutan-jakpus"
 ALL = frozenset(

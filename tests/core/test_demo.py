@@ -10,8 +10,9 @@ from vault.app import create_app
 from vault.bootstrap import initialise
 from vault.config import Settings
 from vault.demo import load_demo
-from vault.records.models import Record, Subject
+from vault.records.models import Record
 from vault.services import build_services
+from vault.subjects.models import Subject
 
 
 def test_demo_loads_once_and_prints_every_login(settings: Settings) -> None:

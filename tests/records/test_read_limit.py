@@ -12,11 +12,11 @@ import pytest
 from tests.conftest import make_settings
 from tests.records.test_story import ASSESSMENT, audit_events
 from tests.world import ORG, World, build_world
-from vault.access.model import Principal, Role
 from vault.cursor_reads import PreparedQuery
 from vault.errors import RateLimited
 from vault.records.ratelimit import _RECENT_READS, ReadLimiter
 from vault.services import build_services
+from vault.vocabulary import Principal, Role
 
 
 @pytest.fixture

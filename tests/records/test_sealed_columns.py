@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from tests.world import SUBJECT_PIN, World
-from vault.access.model import Principal, Role
 from vault.consent.service import Guardian, SignRequest
 from vault.records.service import NewSubject
+from vault.vocabulary import Principal, Role
 
 CANARY = "CANARY-7c1e: subject collapsed after methadone dose, needs history now"
 

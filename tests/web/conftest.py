@@ -15,11 +15,11 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.support import create_user, ensure_organization
-from vault.access.model import Principal, Role
 from vault.app import create_app
 from vault.config import Settings
 from vault.records.service import NewSubject
 from vault.services import Services, build_services
+from vault.vocabulary import Principal, Role
 
 ORG = "rutan-jakpus"
 OTHER_ORG = "lapas-cipinang"

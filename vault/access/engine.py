@@ -37,7 +37,9 @@ from typing import Any, Generic, TypeVar
 
 import cedarpy
 
-from vault.access.model import (
+from vault.access.policies import LoadedPolicies, load_policies
+from vault.requestctx import note_decision
+from vault.vocabulary import (
     EMERGENCY_PURPOSE,
     Action,
     BreakGlassGrant,
@@ -45,11 +47,11 @@ from vault.access.model import (
     ConsentGrant,
     Decision,
     DecisionContext,
+    OperationFacts,
     Principal,
     Resource,
     Role,
 )
-from vault.access.policies import LoadedPolicies, load_policies
 
 log = logging.getLogger("vault.access")
 
@@ -280,6 +282,41 @@ class PolicyEngine:
 
     # -- the decision ----------------------------------------------------------
 
+    def authorize(
+        self,
+        principal: Principal,
+        action: Action,
+        facts: OperationFacts,
+        subject_id: uuid.UUID | None = None,
+    ) -> Decision:
+        """Decide an operation that releases no record content (users, grants, audit, ...).
+
+        The policies see the principal (a user in its role), the action, the
+        subject when there is one (else the vault itself) and ``facts`` as the
+        context. Deny by default: no permit, an evaluation error or an unknown
+        action is a denial with the rule that decided it.
+        """
+        note_decision()
+        try:
+            action = Action(action)
+            if action in SUBJECT_ACTIONS:
+                return Decision(
+                    allowed=False, policy_ids=(), reason=f"{action} is decided with decide()"
+                )
+            resource = _uid("Subject", str(subject_id)) if subject_id else SYSTEM_ID
+            request = {
+                "principal": _uid("User", str(principal.id)),
+                "action": _action(action.value),
+                "resource": resource,
+                "context": facts.context(principal),
+            }
+            entities = self._principal_entities(principal.id, Role(principal.role))
+            verdict = self._run_remembered([request], principal, entities)[0]
+            return self._simple(action, principal, verdict)
+        except Exception as exc:  # noqa: BLE001  (fail closed: any failure is a denial)
+            log.error("policy decision failed: %s", type(exc).__name__)
+            return Decision(allowed=False, policy_ids=(), reason="the decision could not be made")
+
     def decide(
         self,
         principal: Principal,
@@ -287,6 +324,7 @@ class PolicyEngine:
         resource: Resource,
         context: DecisionContext,
     ) -> Decision:
+        note_decision()
         try:
             action = Action(action)
             facts = _Facts.gather(principal, action, resource, context)
@@ -310,16 +348,6 @@ class PolicyEngine:
         self, principal: Principal, action: Action, resource: Resource, facts: _Facts
     ) -> Decision:
         entities = self._principal_entities(principal.id, Role(principal.role))
-        if action in (Action.MANAGE_USERS, Action.READ_AUDIT):
-            request = {
-                "principal": _uid("User", str(principal.id)),
-                "action": _action(action.value),
-                "resource": SYSTEM_ID,
-                "context": {},
-            }
-            return self._simple(
-                action, principal, self._run_remembered([request], principal, entities)[0]
-            )
         if action not in SUBJECT_ACTIONS:
             return Decision(allowed=False, policy_ids=(), reason=f"unknown action {action}")
         subject_request = {

@@ -22,7 +22,6 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlmodel import col
 
-from vault.access.model import BreakGlassGrant
 from vault.access.models import Assignment, BreakGlass
 from vault.audit.attesting import (
     ASSIGNMENT_CREATE,
@@ -32,6 +31,7 @@ from vault.audit.attesting import (
 )
 from vault.audit.canonical import format_time
 from vault.cursor_reads import Reads
+from vault.vocabulary import BreakGlassGrant
 
 log = logging.getLogger("vault.access")
 

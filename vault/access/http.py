@@ -11,12 +11,12 @@ from litestar import Request, delete, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from vault.access.model import Role
 from vault.access.service import BreakGlassView
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.http.guards import require_roles
 from vault.http.problems import problem_responses
 from vault.services import Services
+from vault.vocabulary import Role
 
 
 class AssignmentIn(msgspec.Struct, forbid_unknown_fields=True):

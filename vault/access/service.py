@@ -15,15 +15,6 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from vault.access.engine import PolicyEngine
-from vault.access.model import (
-    Action,
-    ConsentGrant,
-    ConsentProvider,
-    DecisionContext,
-    Principal,
-    Resource,
-    Role,
-)
 from vault.access.models import Assignment, BreakGlass, ReviewOutcome
 from vault.audit.canonical import format_time
 from vault.audit.events import AuditEvent, AuditSink, Outcome
@@ -32,7 +23,16 @@ from vault.crypto.columns import ColumnSealer
 from vault.db import Database
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.identity.models import User
-from vault.records.models import Subject
+from vault.subjects.models import Subject
+from vault.vocabulary import (
+    Action,
+    ConsentGrant,
+    ConsentProvider,
+    DecisionContext,
+    Principal,
+    Resource,
+    Role,
+)
 
 ASSIGNABLE_ROLES = frozenset(
     {Role.COUNSELOR, Role.SOCIAL_WORKER, Role.HEALTH_OFFICER, Role.OFFICER}

@@ -20,7 +20,6 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from vault.access.integrity import check_access_against_audit
-from vault.access.model import Role
 from vault.audit.checkpoints import to_jsonl
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import (
@@ -34,10 +33,10 @@ from vault.audit.queries import (
 from vault.audit.verify import verify_chain
 from vault.consent.integrity import check_consents_against_audit
 from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
-from vault.http.auth import AuthenticatedUser
 from vault.http.guards import require_roles
 from vault.http.problems import problem_responses
 from vault.services import Services
+from vault.vocabulary import AuthenticatedUser, Role
 
 ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable)
 # A path whose subject id is not a UUID matches no route: 404.

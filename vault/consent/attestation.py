@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from vault.access.model import ConsentGrant
 from vault.audit.attesting import CONSENT_ENDINGS as ENDING_ACTIONS
 from vault.audit.attesting import CONSENT_GRANT as GRANT
 from vault.audit.attesting import CONSENT_SIGN as SIGN
 from vault.audit.canonical import decode_remembered, format_time
 from vault.audit.events import DETAIL_MAX_STR
+from vault.vocabulary import ConsentGrant
 
 log = logging.getLogger("vault.consent")
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vault.access.model import EMERGENCY_PURPOSE, Category
 from vault.errors import ConfigurationError, NotFound
+from vault.vocabulary import EMERGENCY_PURPOSE, Category
 
 LOCK_FILE = "forms.lock"
 LANGUAGES = ("id", "en")

@@ -18,7 +18,6 @@ from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from vault.access.model import ConsentGrant, Principal, Role
 from vault.audit.attesting import CONSENT_GRANT, subject_events
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
@@ -52,8 +51,9 @@ from vault.crypto.columns import ColumnSealer
 from vault.cursor_reads import Reads
 from vault.db import Database, new_id
 from vault.errors import ConfigurationError, Conflict, Forbidden, InvalidInput, NotFound
-from vault.records.models import Subject
 from vault.stamps import UtcDateTime
+from vault.subjects.models import Subject
+from vault.vocabulary import ConsentGrant, Principal, Role
 
 _T = TypeVar("_T")
 FORMS_FOLDER = "consent-forms"
@@ -164,7 +164,7 @@ def adulthood(born: date) -> datetime:
 
 
 class ConsentService:
-    """Implements ``vault.access.model.ConsentProvider`` and the consent operations."""
+    """Implements ``vault.vocabulary.ConsentProvider`` and the consent operations."""
 
     def __init__(
         self,

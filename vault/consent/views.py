@@ -10,8 +10,8 @@ from functools import lru_cache
 
 from sqlmodel import Session, col, select
 
-from vault.access.model import Category, ConsentGrant
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingKind
+from vault.vocabulary import Category, ConsentGrant
 
 
 class ConsentStatus(StrEnum):

@@ -1,36 +1,21 @@
 """Who is calling: the contract between the authentication middleware and handlers.
 
 The middleware (``vault.identity.auth``) resolves the bearer token and puts an
-``AuthenticatedUser`` in ``request.user``; handlers call ``caller(request)``.
-Routes open to anyone say so with ``opt={"exclude_from_auth": True}``.
+``AuthenticatedUser`` (``vault.vocabulary``) in ``request.user``; handlers call
+``caller(request)``. Routes open to anyone say so with
+``opt={"exclude_from_auth": True}``.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from litestar import Request
 
 from vault.errors import AuthenticationFailed
+from vault.vocabulary import AuthenticatedUser
 
-if TYPE_CHECKING:
-    from vault.access.model import Principal
-
-
-@dataclass(frozen=True)
-class AuthenticatedUser:
-    id: uuid.UUID
-    username: str
-    role: str
-    organization: str
-    token_id: uuid.UUID
-
-    def principal(self) -> Principal:
-        from vault.access.model import Principal, Role
-
-        return Principal(id=self.id, role=Role(self.role), organization=self.organization)
+__all__ = ["AuthenticatedUser", "caller"]
 
 
 def caller(request: Request[Any, Any, Any]) -> AuthenticatedUser:

@@ -10,9 +10,9 @@ from typing import Any
 
 from litestar import Request
 
-from vault.access.model import Role
 from vault.errors import Forbidden
 from vault.http.auth import AuthenticatedUser, caller
+from vault.vocabulary import Role
 
 
 def require_roles(request: Request[Any, Any, Any], *roles: Role) -> AuthenticatedUser:

@@ -11,10 +11,10 @@ import argparse
 import sys
 from typing import Any
 
-from vault.access.model import Role
 from vault.config import Settings
 from vault.errors import InvalidInput
 from vault.identity.models import Agency
+from vault.vocabulary import Role
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:

@@ -10,13 +10,13 @@ from litestar import Request, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from vault.access.model import Role
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from vault.http.auth import caller
 from vault.http.guards import require_roles
 from vault.http.problems import problem_responses
 from vault.identity.service import UserView
 from vault.services import Services
+from vault.vocabulary import Role
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]

@@ -35,6 +35,9 @@ class User(Stamped, table=True):
     role: str = Field(max_length=32)
     organization: str = Field(foreign_key="organizations.code", index=True, max_length=64)
     disabled_at: datetime | None = utc_field(default=None, nullable=True)
+    # Who created the account (None: made on the host with the command line). The
+    # two-person rule (IdentityService.distinct_people) reads it.
+    created_by: uuid.UUID | None = Field(default=None, index=True)
     # Username, role and organisation sealed to this row (vault.crypto.columns): a
     # role or organisation changed in the database no longer opens it, and every
     # token check and login refuses such an account (vault.identity.service).

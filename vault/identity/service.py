@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from vault.access.model import Role
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
 from vault.crypto.columns import ColumnSealer
@@ -31,7 +30,6 @@ from vault.errors import (
     NotFound,
     RateLimited,
 )
-from vault.http.auth import AuthenticatedUser
 from vault.identity import totp
 from vault.identity.models import (
     Agency,
@@ -44,6 +42,7 @@ from vault.identity.models import (
 from vault.identity.passwords import SecretHasher
 from vault.identity.tokens import MAX_TOKEN_CHARS, new_token, token_digest
 from vault.requestctx import current
+from vault.vocabulary import AuthenticatedUser, Role
 
 log = logging.getLogger("vault.identity")
 
@@ -237,7 +236,11 @@ class IdentityService:
                 raise Conflict(f"The username {username!r} is taken.")
         password_hash = self.hasher.hash(password)
         user = User(
-            username=username, password_hash=password_hash, role=role, organization=organization
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            organization=organization,
+            created_by=actor.id if actor else None,
         )
         user.authz_seal = self.sealer.seal(
             USERS_TABLE, AUTHZ_COLUMN, user.id, authz_value(username, role, organization)
@@ -259,6 +262,23 @@ class IdentityService:
         except IntegrityError:
             raise Conflict(f"The username {username!r} is taken.") from None
         return UserView.of(user)
+
+    def distinct_people(self, first: uuid.UUID, second: uuid.UUID) -> bool:
+        """Whether two accounts stand for two people (the two-person rule).
+
+        Not the same account, and neither created the other: an account an
+        administrator made for themself is that administrator's second hand.
+        """
+        if first == second:
+            return False
+        with self.db.read_session() as session:
+            rows = session.execute(
+                select(User.id, User.created_by).where(col(User.id).in_([first, second]))
+            ).all()
+        creators = {row.id: row.created_by for row in rows}
+        if len(creators) != 2:
+            return False  # an unknown account is nobody's second person
+        return creators[first] != second and creators[second] != first
 
     def user(self, user_id: uuid.UUID) -> UserView:
         with self.db.read_session() as session:

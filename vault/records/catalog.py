@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from vault.access.model import Category
 from vault.errors import ConfigurationError, InvalidInput, UnknownCatalogEntry
+from vault.vocabulary import Category
 
 KINDS = ("text", "date", "choice")
 

@@ -23,9 +23,10 @@ from vault.errors import (
 from vault.http.auth import caller
 from vault.http.problems import problem_responses
 from vault.http.threads import run_store_work
-from vault.records.models import Record, Subject
+from vault.records.models import Record
 from vault.records.service import NewSubject, RecordMeta, RecordView
 from vault.services import Services
+from vault.subjects.models import Subject
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]

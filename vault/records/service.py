@@ -17,18 +17,6 @@ from sqlalchemy import Row, bindparam, delete
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from vault.access.model import (
-    EMERGENCY_PURPOSE,
-    Action,
-    BreakGlassGrant,
-    Category,
-    ConsentGrant,
-    Decision,
-    DecisionContext,
-    Principal,
-    Resource,
-    Role,
-)
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.crypto.keys import DataKey, WrappedKey
 from vault.cursor_reads import Reads
@@ -45,14 +33,21 @@ from vault.errors import (
 from vault.keys.service import purge_freed_pages
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields, seal_fields
-from vault.records.models import (
-    ErasureApproval,
-    Record,
-    RecordField,
-    Subject,
-    SubjectStatus,
-)
+from vault.records.models import Record, RecordField
 from vault.records.ratelimit import ReadLimiter
+from vault.subjects.models import ErasureApproval, Subject, SubjectStatus
+from vault.vocabulary import (
+    EMERGENCY_PURPOSE,
+    Action,
+    BreakGlassGrant,
+    Category,
+    ConsentGrant,
+    Decision,
+    DecisionContext,
+    Principal,
+    Resource,
+    Role,
+)
 
 IDENTITY_RECORD_TYPE = "identity"
 

@@ -16,10 +16,10 @@ from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Stream, Template
 from markupsafe import Markup
 
-from vault.access.model import Principal, Role
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import csv_lines, jsonl_lines
 from vault.errors import VaultError
+from vault.vocabulary import Principal, Role
 from vault.web import dashboard_data as data_
 from vault.web.chart import access_chart
 from vault.web.common import (

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import select
 
 from vault.access.integrity import AccessMismatch, check_access_against_audit
-from vault.access.model import Principal
 from vault.access.service import BreakGlassView
 from vault.audit.canonical import decode
 from vault.audit.events import Outcome
@@ -25,6 +24,7 @@ from vault.audit.queries import AuditFilters, AuditQueries
 from vault.audit.verify import VerifyReport, verify_chain
 from vault.consent.integrity import ConsentMismatch, check_consents_against_audit
 from vault.services import Services
+from vault.vocabulary import Principal
 from vault.web.chart import DayCount
 
 DECISIONS = ("allow", "deny")

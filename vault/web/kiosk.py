@@ -15,9 +15,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 
-from vault.access.model import Role
 from vault.audit.events import AuditEvent, Outcome
 from vault.errors import AuthenticationFailed, RateLimited
+from vault.vocabulary import Role
 from vault.web import kiosk_port as port
 from vault.web.common import (
     KIOSK_COOKIE,

@@ -13,14 +13,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from vault.access.model import Category
 from vault.consent.forms import ConsentForm
 from vault.consent.service import Actor, SignRequest
 from vault.consent.service import Guardian as ConsentGuardian
 from vault.errors import Forbidden, NotFound
-from vault.http.auth import AuthenticatedUser
-from vault.records.models import Subject
 from vault.services import Services
+from vault.subjects.models import Subject
+from vault.vocabulary import AuthenticatedUser, Category
 from vault.web.sessions import ActiveSession
 
 ADULT_AGE = 18

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 03:58:36.179605
+Create Date: 2026-11-30 23:14:48.008057
 """
 
 from collections.abc import Sequence
@@ -253,6 +253,7 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("disabled_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("authz_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("totp_confirmed", sa.Boolean(), nullable=False),
@@ -265,6 +266,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("username"),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_users_created_by"), ["created_by"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_organization"), ["organization"], unique=False)
 
     op.create_table(
@@ -433,6 +435,7 @@ def downgrade() -> None:
     op.drop_table("assignments")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_organization"))
+        batch_op.drop_index(batch_op.f("ix_users_created_by"))
 
     op.drop_table("users")
     with op.batch_alter_table("records", schema=None) as batch_op:

@@ -1,0 +1,1 @@
+"""The subject: registration, lookup by blind index, status, legal hold and erasure."""
