@@ -273,7 +273,7 @@ class IdentityService:
             return False
         with self.db.read_session() as session:
             rows = session.execute(
-                select(User.id, User.created_by).where(col(User.id).in_([first, second]))
+                select(col(User.id), col(User.created_by)).where(col(User.id).in_([first, second]))
             ).all()
         creators = {row.id: row.created_by for row in rows}
         if len(creators) != 2:
