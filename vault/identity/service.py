@@ -275,10 +275,10 @@ class IdentityService:
             rows = session.execute(
                 select(col(User.id), col(User.created_by)).where(col(User.id).in_([first, second]))
             ).all()
-        creators = {row.id: row.created_by for row in rows}
+        creators: dict[uuid.UUID, uuid.UUID | None] = {row[0]: row[1] for row in rows}
         if len(creators) != 2:
             return False  # an unknown account is nobody's second person
-        return creators[first] != second and creators[second] != first
+        return bool(creators[first] != second and creators[second] != first)
 
     def user(self, user_id: uuid.UUID) -> UserView:
         with self.db.read_session() as session:
