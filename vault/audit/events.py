@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
+
+from vault.vocabulary import AuthenticatedUser, EventAction, Principal
 
 # The action names other capabilities record and the audit queries look for.
 RECORD_READ = "record.read"
@@ -71,6 +73,30 @@ class AuditEvent:
     @property
     def break_glass(self) -> bool:
         return self.break_glass_id is not None
+
+    @classmethod
+    def by(
+        cls,
+        actor: Principal | AuthenticatedUser | None,
+        action: EventAction,
+        outcome: Outcome,
+        **fields: Any,
+    ) -> AuditEvent:
+        """The one way to build an event done by someone (None: the host's command line).
+
+        The actor's id, role and organisation are copied from the principal, so no
+        caller can name one person and file the event under another's role.
+        """
+        if actor is None:
+            return cls(action=action.value, outcome=outcome, **fields)
+        return cls(
+            action=action.value,
+            outcome=outcome,
+            actor_id=actor.id,
+            actor_role=str(actor.role),
+            actor_org=actor.organization,
+            **fields,
+        )
 
 
 def _checked_details(details: Mapping[str, object]) -> dict[str, str | int | bool | None]:
