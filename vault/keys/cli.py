@@ -136,11 +136,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print("key-encryption keys (KEK):")
         print(f"{'version':>8}  {'state':<10} {'data keys':>10}")
         for version in sorted(set(held) | set(counts)):
-            if version not in held:
-                state = "MISSING"
-            else:
-                state = "current" if version == current else "old"
-            print(f"{version:>8}  {state:<10} {counts.get(version, 0):>10}")
+            state = "current" if version == current else "old"
+            shown = state if version in held else "MISSING"
+            print(f"{version:>8}  {shown:<10} {counts.get(version, 0):>10}")
         stale = sum(n for v, n in counts.items() if v != current)
         legacy = legacy_count(services.db)
         if stale:

@@ -140,7 +140,7 @@ def check_pins(db: Database, provider: KeyProvider) -> list[str]:
             raise ConfigurationError(
                 f"the key provider changed under existing data: the store was written under "
                 f"{stored.split(':')[0]} provider {stored}, this is {fingerprint}; configure "
-                "the provider (VAULT_KEY_PROVIDER, VAULT_KEYS_DIR or the token) it was written under"
+                "the provider it was written under (VAULT_KEY_PROVIDER, VAULT_KEYS_DIR, token)"
             )
         pinned = get_pin(session, KEK_CURRENT)
         rotating = get_pin(session, KEK_ROTATING)
