@@ -110,7 +110,7 @@ def test_wraps_inside_the_token_and_round_trips(token_settings: Settings) -> Non
         wrapped = provider.wrap(dek, SUBJECT)
         assert wrapped.kek_version == 1
         assert dek.material not in wrapped.blob
-        assert len(wrapped.blob) == 40  # RFC 5649 output for a 32-byte key
+        assert len(wrapped.blob) == 73  # 0x03 || RFC 5649 output (40) || key check (32)
         assert provider.unwrap(wrapped, SUBJECT) == dek
     finally:
         provider.close()
