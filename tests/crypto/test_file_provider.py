@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -112,7 +111,8 @@ def test_retired_version_is_gone_with_a_clear_message(
     with pytest.raises(KeyUnavailable) as caught:
         provider.unwrap(old, SUBJECT)
     assert "version 1 was retired" in caplog.text
-    assert "version" not in str(caught.value) and str(tmp_path) not in str(caught.value)
+    assert "version" not in str(caught.value)
+    assert str(tmp_path) not in str(caught.value)
     assert provider.new_version() == 3  # a retired number is never reused
 
 
@@ -134,7 +134,8 @@ def test_wrong_keyring_gives_an_operator_message(
     theirs = FileKeyProvider.create(tmp_path / "b")
     with pytest.raises(KeyUnavailable) as caught:
         mine.unwrap(theirs.wrap(DataKey.generate(), SUBJECT), SUBJECT)
-    assert "does not belong" in caplog.text and "version 1" in caplog.text
+    assert "does not belong" in caplog.text
+    assert "version 1" in caplog.text
     assert "version" not in str(caught.value)
 
 

@@ -30,7 +30,9 @@ def _row(env: KeyEnv, subject: uuid.UUID) -> tuple[int, bytes]:
 def _set_row(env: KeyEnv, subject: uuid.UUID, version: int, blob: bytes) -> None:
     with env.db.session() as session:
         session.execute(
-            text("UPDATE subject_keys SET kek_version = :v, wrapped_dek = :b WHERE subject_id = :s"),
+            text(
+                "UPDATE subject_keys SET kek_version = :v, wrapped_dek = :b WHERE subject_id = :s"
+            ),
             {"v": version, "b": blob, "s": subject.hex if env.db.is_sqlite else subject},
         )
 

@@ -169,19 +169,20 @@ class Pkcs11KeyProvider:
         with self._lock:
             keks: dict[int, Any] = {}
             root = None
-            seen: set[str] = set()
+            found: dict[str, Any] = {}
             for obj in self._session.get_objects({attr.CLASS: p11.ObjectClass.SECRET_KEY}):
                 label = obj.label or ""
-                match = _KEK_LABEL.match(label)
-                if not match and label != ROOT_LABEL:
+                if not _KEK_LABEL.match(label) and label != ROOT_LABEL:
                     continue
-                if label in seen:
+                if label in found:
                     raise ConfigurationError(
                         f"the PKCS#11 token holds two keys labelled {label!r}: refusing to "
                         "guess which is the vault's"
                     )
-                seen.add(label)
+                found[label] = obj
+            for label, obj in found.items():
                 self._check_protected(obj, label)
+                match = _KEK_LABEL.match(label)
                 if match:
                     keks[int(match.group(1))] = obj
                 else:
