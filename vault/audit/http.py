@@ -256,7 +256,7 @@ def audit_verify(request: Request[Any, Any, Any]) -> VerifyOut:
     user = require_roles(request, Role.COMPLIANCE_OFFICER)
     services = _services(request)
     _record_access(services, user, "audit.verify")
-    report = verify_chain(services.db.engine, public_keys=[services.signer.public_jwk()])
+    report = verify_chain(services.db.engine, public_keys=services.signer.verification_keys())
     return VerifyOut(
         ok=report.ok,
         events=report.events,

@@ -132,7 +132,7 @@ def access_mismatches(services: Services) -> list[AccessMismatch]:
 def chain_status(services: Services) -> ChainStatus:
     """Verify the whole chain against the published signing key, and name the newest checkpoint."""
     signer = getattr(services, "signer", None)
-    keys = [signer.public_jwk()] if signer is not None else []
+    keys = signer.verification_keys() if signer is not None else []
     report = verify_chain(services.db.engine, public_keys=keys)
     query = (
         select(CHECKPOINTS.c.seq, CHECKPOINTS.c.time).order_by(CHECKPOINTS.c.seq.desc()).limit(1)
