@@ -120,7 +120,7 @@ class VerifierKey:
     @classmethod
     def parse(cls, vkey: str) -> VerifierKey:
         """Read a vkey; the key ID it shows must be the one its key has."""
-        parts = vkey.split("+")
+        parts = vkey.split("+", 2)  # the base64 part may itself hold "+"
         if len(parts) != 3 or len(parts[1]) != 8 or parts[1] != parts[1].lower():
             raise NoteMalformed("a vkey is <name>+<8 hex digits>+<base64 key>")
         raw = b64decode_strict(parts[2])
