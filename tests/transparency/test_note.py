@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.transparency.ed25519 import VERIFIER, VaultEd25519
 from vault.errors import SignatureInvalid
@@ -153,3 +155,20 @@ def test_vkeys_round_trip_even_when_their_base64_holds_a_plus() -> None:
     assert any("+" in str(key).split("+", 2)[2] for key in keys)
     for key in keys:
         assert VerifierKey.parse(str(key)) == key
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_no_single_character_change_to_a_signed_head_still_verifies(data: st.DataObject) -> None:
+    """Replacing any one character of a signed checkpoint either breaks parsing or the signature."""
+    log = VaultEd25519("log")
+    key = VerifierKey("log.example", log.public_key)
+    text = "log.example\n12\n" + base64.b64encode(bytes(range(32))).decode() + "\nprev 7 x\n"
+    note = Note(text, (sign_text(text, "log.example", log),)).render()
+    at = data.draw(st.integers(min_value=0, max_value=len(note) - 1), label="at")
+    replacement = data.draw(st.characters(codec="utf-8"), label="replacement")
+    if replacement == note[at]:
+        return
+    changed = note[:at] + replacement + note[at + 1 :]
+    with pytest.raises((NoteMalformed, SignatureInvalid)):
+        open_note(Note.parse(changed), [key], VERIFIER)

@@ -16,7 +16,15 @@ import pytest
 from tests.transparency.ed25519 import VaultEd25519
 from tests.transparency.logs import ORIGIN, Log, events
 from tests.transparency.test_merkle import STRICTER, VECTORS
-from vault.transparency import HeadSigner, MemoryNodeStore, TreeAppender, Witness, hash_leaf
+from vault.transparency import (
+    HeadSigner,
+    MemoryNodeStore,
+    TreeAppender,
+    Witness,
+    consistency_proof,
+    hash_leaf,
+    inclusion_proof,
+)
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "verify_log.py"
 NOW = 1_790_000_000
@@ -95,8 +103,6 @@ def _rewritten(world: dict[str, Any], leaves: list[bytes]) -> dict[str, Any]:
     store = MemoryNodeStore()
     root = TreeAppender(store).append(leaves)
     forged_head = HeadSigner(ORIGIN, log.key).sign_first(len(leaves), root)
-    from vault.transparency import consistency_proof, inclusion_proof
-
     return {
         "log_key": str(log.signer.key),
         "head": forged_head,

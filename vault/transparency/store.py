@@ -134,10 +134,3 @@ class TreeAppender:
             self.store.put(level, index, node)
         self._edge, self._size = edge, size
         return self.root()
-
-
-def fill(store: NodeStore, leaves: Iterable[bytes]) -> TreeAppender:
-    """A new tree in ``store`` holding ``leaves`` (a convenience for tests and tools)."""
-    appender = TreeAppender(store)
-    appender.append(leaves)
-    return appender
