@@ -218,17 +218,12 @@ class AccessService:
         now = self.clock()
         with self.db.read_session() as session:
             subject = live_subject(session, subject_id)
+            held_by = subject.organization if subject else None
             decision = self.policy.decide(
                 actor,
                 Action.BREAK_GLASS,
-                Resource(
-                    kind="subject",
-                    subject_id=subject_id,
-                    organization=subject.organization if subject else None,
-                ),
-                DecisionContext(
-                    purpose=None, assigned=False, consents=(), break_glass=None, now=now
-                ),
+                Resource(kind="subject", subject_id=subject_id, organization=held_by),
+                DecisionContext(None, assigned=False, consents=(), break_glass=None, now=now),
             )
             if not decision.allowed:
                 self._refused(
@@ -245,15 +240,8 @@ class AccessService:
                 session, actor.id, subject_id, now, self.settings.break_glass_daily_cap
             )
             if refusal is not None:
-                self.audit.append(
-                    AuditEvent.by(
-                        actor,
-                        EventAction.BREAK_GLASS_OPEN,
-                        Outcome.DENY,
-                        subject_id=subject_id,
-                        reason=refusal.detail,
-                    )
-                )
+                limit = Decision(allowed=False, policy_ids=(), reason=refusal.detail)
+                self._refused(actor, EventAction.BREAK_GLASS_OPEN, limit, subject_id=subject_id)
                 raise refusal
         grant_id = uuid.uuid4()
         row = BreakGlass(
