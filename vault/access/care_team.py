@@ -38,7 +38,7 @@ def care_team_change(
 ) -> CareTeamChange:
     """The facts of putting ``user`` on (or off) ``subject``'s care team, and what is visible."""
     recipients: set[str] = set()
-    for grant in grants:
+    for grant in grants if subject is not None else ():  # a missing subject names no one
         recipients |= grant.recipients
     recipient = actor.organization in recipients
     holding = subject is not None and subject.organization == actor.organization
