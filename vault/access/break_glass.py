@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
+from vault.access.facts import AccessFacts
 from vault.access.models import BreakGlass, ReviewOutcome
 from vault.audit.canonical import format_time
 from vault.crypto.columns import ColumnSealer
@@ -104,19 +105,6 @@ def check_review(outcome: str, note: str | None) -> ReviewOutcome:
     return verdict
 
 
-def open_grant(
-    session: Session, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
-) -> BreakGlass | None:
-    """The person's grant on the subject that has not yet expired, if any."""
-    return session.execute(
-        select(BreakGlass)
-        .where(col(BreakGlass.user_id) == user_id)
-        .where(col(BreakGlass.subject_id) == subject_id)
-        .where(col(BreakGlass.expires_at) > now)
-        .limit(1)
-    ).scalar_one_or_none()
-
-
 def blocking_grants(session: Session, user_id: uuid.UUID) -> list[BreakGlass]:
     """The person's grants reviewed unjustified whose block no one has lifted."""
     return list(
@@ -184,7 +172,9 @@ def limit_refusal(
     session: Session, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime, cap: int
 ) -> VaultError | None:
     """Why the person may not open a grant on the subject now, or None."""
-    already = open_grant(session, user_id, subject_id, now)
+    # Only a grant the audit log attests counts: a row written into the database
+    # neither opens access nor keeps its holder from opening a real one.
+    already = AccessFacts().break_glass(session, user_id, subject_id, now)
     if already is not None:
         return Conflict(
             "A break-glass grant of yours on this subject is still open "
