@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     break_glass_ttl_seconds: int = Field(
         default=3600, gt=0, description="How long a break-glass grant lasts."
     )
+    break_glass_daily_cap: int = Field(
+        default=3,
+        gt=0,
+        description="Break-glass grants one person may open in any 24 hours, over all subjects.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest accepted request body, in bytes."
     )

@@ -105,7 +105,9 @@ def build_services(
     )
     identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer)
     policy = load_policy_engine(settings, audit)
-    access = AccessService(db, policy, audit, settings, clock, sealer=sealer, consents=consents)
+    access = AccessService(
+        db, policy, audit, settings, clock, sealer=sealer, people=identity, consents=consents
+    )
     catalog = Catalog.load(settings.policies_dir / "catalog.toml")
     access_facts = AccessFacts()
     records = RecordsService(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 23:36:43.654063
+Create Date: 2026-11-30 23:59:43.956654
 """
 
 from collections.abc import Sequence
@@ -333,6 +333,8 @@ def upgrade() -> None:
         sa.Column("reviewer_id", sa.Uuid(), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("review_note", sa.Text(), nullable=True),
+        sa.Column("block_lifted_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("block_lifted_by", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
