@@ -105,6 +105,7 @@ def build_services(
     )
     identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer)
     policy = load_policy_engine(settings, audit)
+    consents.policy = policy
     access = AccessService(db, policy, audit, settings, clock, sealer=sealer, consents=consents)
     catalog = Catalog.load(settings.policies_dir / "catalog.toml")
     access_facts = AccessFacts()

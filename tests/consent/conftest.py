@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
+from vault.access.engine import PolicyEngine
 from vault.audit.events import AuditEvent
 from vault.audit.log import AuditLog
 from vault.config import Settings
@@ -123,6 +124,7 @@ def consents(
         audit=audit,
         facts=facts,
         sealer=ColumnSealer(bytes(range(32))),
+        policy=PolicyEngine.from_directory(settings.policies_dir),
     )
 
 

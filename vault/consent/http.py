@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -114,11 +115,6 @@ class FormSummaryOut(msgspec.Struct):
     purposes: list[FormPurposeOut]
 
 
-def _consents(request: Request[Any, Any, Any]) -> ConsentService:
-    consents: ConsentService = request.app.state.services.consents
-    return consents
-
-
 def _staff(request: Request[Any, Any, Any]) -> Actor:
     return Actor.staff(caller(request).principal())
 
@@ -152,15 +148,17 @@ def consent_out(record: ConsentRecord, now: datetime) -> ConsentOut:
     )
 
 
+# The consent service, injected by name (a field of vault.services.Services).
+Consents = NamedDependency[ConsentService]
 SubjectId = Annotated[uuid.UUID, Parameter(description="subject id")]
 ConsentId = Annotated[uuid.UUID, Parameter(description="consent id")]
 
 
 @get("/v1/consent-forms", sync_to_thread=False, tags=["consent"], responses=problem_responses())
-def list_forms(request: Request[Any, Any, Any]) -> list[FormSummaryOut]:
+def list_forms(request: Request[Any, Any, Any], consents: Consents) -> list[FormSummaryOut]:
     """Every consent form version, with its purposes (any authenticated caller)."""
     caller(request)
-    service = _consents(request)
+    service = consents
     return [
         FormSummaryOut(
             id=form.id,
@@ -190,6 +188,7 @@ def list_forms(request: Request[Any, Any, Any]) -> list[FormSummaryOut]:
 )
 def show_form(
     request: Request[Any, Any, Any],
+    consents: Consents,
     form_id: Annotated[str, Parameter(description="form id", max_length=64)],
     lang: Annotated[str, Parameter(description="language: id or en", pattern=r"^(id|en)$")] = "id",
     version: Annotated[
@@ -198,7 +197,7 @@ def show_form(
 ) -> dict[str, Any]:
     """The form's exact text in one language, its SHA-256, and its purposes."""
     caller(request)
-    return _consents(request).form_text(form_id, lang, version)
+    return consents.form_text(form_id, lang, version)
 
 
 @post(
@@ -209,7 +208,10 @@ def show_form(
     responses=problem_responses(Forbidden, NotFound, InvalidInput, Conflict, RateLimited),
 )
 def sign_consent(
-    request: Request[Any, Any, Any], subject_id: SubjectId, data: JSONBody[SignIn]
+    request: Request[Any, Any, Any],
+    consents: Consents,
+    subject_id: SubjectId,
+    data: JSONBody[SignIn],
 ) -> SignedOut:
     """Record a consent signed with the subject's PIN, witnessed by the caller."""
     guardian = (
@@ -217,7 +219,7 @@ def sign_consent(
         if data.guardian
         else None
     )
-    signed = _consents(request).sign(
+    signed = consents.sign(
         caller(request).principal(),
         subject_id,
         SignRequest(
@@ -244,11 +246,13 @@ def sign_consent(
     tags=["consent"],
     responses=problem_responses(Forbidden, NotFound),
 )
-def list_consents(request: Request[Any, Any, Any], subject_id: SubjectId) -> list[ConsentOut]:
-    """Every consent of the subject, newest first, active and past (staff)."""
-    service = _consents(request)
-    records = service.list_for_subject(_staff(request), subject_id)
-    now = service.clock()
+def list_consents(
+    request: Request[Any, Any, Any], consents: Consents, subject_id: SubjectId
+) -> list[ConsentOut]:
+    """The subject's consents, newest first, active and past (the holding organisation's
+    staff); a recipient organisation sees only the active consents and purposes naming it."""
+    records = consents.list_for_subject(_staff(request), subject_id)
+    now = consents.clock()
     return [consent_out(record, now) for record in records]
 
 
@@ -261,12 +265,13 @@ def list_consents(request: Request[Any, Any, Any], subject_id: SubjectId) -> lis
 )
 def withdraw_consent(
     request: Request[Any, Any, Any],
+    consents: Consents,
     consent_id: ConsentId,
     data: JSONBody[WithdrawIn | None] = None,
 ) -> StatusOut:
     """Withdraw an active consent (officer or counselor of the subject's organisation)."""
     reason = data.reason if data is not None else None
-    record = _consents(request).withdraw(_staff(request), consent_id, reason)
+    record = consents.withdraw(_staff(request), consent_id, reason)
     return StatusOut(id=record.id, status="withdrawn")
 
 
@@ -276,9 +281,11 @@ def withdraw_consent(
     tags=["consent"],
     responses=problem_responses(Forbidden, NotFound),
 )
-def consent_receipt(request: Request[Any, Any, Any], consent_id: ConsentId) -> ReceiptOut:
+def consent_receipt(
+    request: Request[Any, Any, Any], consents: Consents, consent_id: ConsentId
+) -> ReceiptOut:
     """The signed receipt (compact JWS, EdDSA); verify it with GET /v1/keys/signing."""
-    return ReceiptOut(receipt=_consents(request).receipt(_staff(request), consent_id))
+    return ReceiptOut(receipt=consents.receipt(_staff(request), consent_id))
 
 
 @get(
@@ -288,9 +295,11 @@ def consent_receipt(request: Request[Any, Any, Any], consent_id: ConsentId) -> R
     responses=problem_responses(Forbidden, NotFound),
     media_type="application/fhir+json",
 )
-def consent_fhir(request: Request[Any, Any, Any], consent_id: ConsentId) -> dict[str, Any]:
+def consent_fhir(
+    request: Request[Any, Any, Any], consents: Consents, consent_id: ConsentId
+) -> dict[str, Any]:
     """The consent as an HL7 FHIR R5 Consent resource."""
-    return _consents(request).fhir(_staff(request), consent_id)
+    return consents.fhir(_staff(request), consent_id)
 
 
 CONSENT_HANDLERS = [
