@@ -170,6 +170,8 @@ def test_withdrawal_needs_the_pin_and_takes_effect(
     page.locator("form[action$='/sign'] button[type=submit]").click()
     page.wait_for_url("**/kiosk/receipts/*")
     page.goto("/kiosk/consents")
+    page.locator("#pin").fill(PIN)  # the list is shown only after the subject's PIN
+    page.locator("form[action='/kiosk/consents'] button[type=submit]").click()
     shoot(page, "withdraw-1-consents")
     page.locator("a[href$='/withdraw']").first.click()
     page.locator("#pin").fill("000000")

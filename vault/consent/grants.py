@@ -56,7 +56,9 @@ _ACTIVE_GRANTS = _active_grants_query()
 
 def _grants(rows: Sequence[Any], subject_id: uuid.UUID) -> list[ConsentGrant]:
     return [
-        stored_grant(row.id, subject_id, row.purpose, row.categories, row.recipients, row.expires_at)
+        stored_grant(
+            row.id, subject_id, row.purpose, row.categories, row.recipients, row.expires_at
+        )
         for row in rows
     ]
 

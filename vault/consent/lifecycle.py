@@ -45,9 +45,7 @@ class ConsentLifecycle(ConsentCore):
                 if actor.subject_id != record.row.subject_id:
                     raise NotFound(NO_SUCH_CONSENT)
             else:
-                self._record_gate(
-                    session, actor.staff_principal(), Action.WITHDRAW_CONSENT, record
-                )
+                self._record_gate(session, actor.staff_principal(), Action.WITHDRAW_CONSENT, record)
         status = record.status(now)
         if status is not ConsentStatus.ACTIVE:
             raise Conflict(f"The consent is already {status.value}.")

@@ -142,4 +142,3 @@ def checked_guardian(guardian: Guardian | None) -> Guardian | None:
 
 def withdrawal_reason(reason: str | None) -> str | None:
     return reason if reason in WITHDRAWAL_REASONS else ("other" if reason else None)
-

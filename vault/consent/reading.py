@@ -13,13 +13,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from vault.audit.events import Outcome
 from vault.consent.core import NO_SUCH_CONSENT, NO_SUCH_SUBJECT
 from vault.consent.forms import ConsentForm
 from vault.consent.lifecycle import ConsentLifecycle, one_consent
 from vault.consent.model import Actor
 from vault.consent.views import ConsentRecord, ConsentStatus, load_consents
 from vault.errors import Forbidden, NotFound
-from vault.audit.events import Outcome
 from vault.vocabulary import Action, ConsentGrant, EventAction
 
 

@@ -223,9 +223,7 @@ class ConsentSigning(ConsentLifecycle):
             )
         return SignedConsent(consent_id, ConsentStatus.ACTIVE, receipt, expires_at)
 
-    def verify_pin(
-        self, subject_id: uuid.UUID, pin: str, witness: Principal | None = None
-    ) -> bool:
+    def verify_pin(self, subject_id: uuid.UUID, pin: str, witness: Principal | None = None) -> bool:
         """Check a subject's PIN through the rate-limited gate (for the kiosk).
 
         ``witness`` is the staff member who opened the kiosk session: a wrong PIN

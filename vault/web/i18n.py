@@ -87,6 +87,10 @@ _ID: dict[str, str] = {
     "valid_until": "Berlaku sampai",
     "back_home": "Kembali ke awal",
     "consents_title": "Persetujuan saya yang aktif",
+    "pin_first_intro": (
+        "Ketik PIN Anda untuk membuka halaman ini. Petugas tidak boleh melihat layar atau PIN Anda."
+    ),
+    "pin_show": "Tampilkan",
     "no_consents": "Anda belum punya persetujuan aktif.",
     "form": "Formulir",
     "purposes_given": "Tujuan yang Anda setujui",
@@ -235,6 +239,10 @@ _EN: dict[str, str] = {
     "valid_until": "Valid until",
     "back_home": "Back to the start",
     "consents_title": "My active consents",
+    "pin_first_intro": (
+        "Type your PIN to open this page. Staff must not see the screen or your PIN."
+    ),
+    "pin_show": "Show",
     "no_consents": "You have no active consent yet.",
     "form": "Form",
     "purposes_given": "Purposes you agreed to",
