@@ -1,0 +1,139 @@
+"""The staff member who opens a kiosk session (THREATS.md): stands beside the subject, and
+cannot sign, export or read the subject's data without the subject's PIN; every kiosk
+action names that staff member in the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.web.conftest import (  # noqa: F401  (client, world: the fixtures)
+    PIN,
+    World,
+    client,
+    csrf_of,
+    open_kiosk,
+    world,
+)
+from vault.audit.events import AuditEvent, Outcome
+from vault.audit.queries import AuditFilters, AuditQueries
+from vault.consent.service import SignRequest
+from vault.vocabulary import EventAction, Principal, Role
+
+ORG = "rutan-jakpus"
+Client = TestClient[Any]  # type: ignore[type-arg]  (litestar's TestClient is generic)
+
+
+def officer_of(world: World) -> Principal:
+    return Principal(world.officers[ORG], Role.OFFICER, ORG)
+
+
+def signed_subject(world: World) -> tuple[uuid.UUID, uuid.UUID]:
+    """A subject with an active consent to counseling, and a counselor's read in the log."""
+    subject = world.subject()
+    signed = world.services.consents.sign(
+        officer_of(world),
+        subject,
+        SignRequest(
+            form_id="rehabilitation",
+            form_version=1,
+            language="id",
+            granted_purposes=frozenset({"counseling"}),
+            pin=PIN,
+        ),
+    )
+    world.services.audit.append(
+        AuditEvent(
+            action=EventAction.RECORD_READ.value,
+            outcome=Outcome.ALLOW,
+            actor_id=uuid.uuid4(),
+            actor_role="health_officer",
+            actor_org="puskesmas-kemayoran",
+            subject_id=subject,
+            categories=("health_sensitive",),
+            purpose="health_treatment",
+        )
+    )
+    return subject, signed.id
+
+
+def events(world: World, subject: uuid.UUID, action: EventAction) -> list[dict[str, Any]]:
+    queries = AuditQueries(world.services.db)
+    return list(queries.iter_events(AuditFilters(subject_id=subject, action=action.value)))
+
+
+def test_the_staff_member_cannot_see_who_read_the_data_without_the_pin(
+    world: World, client: Client
+) -> None:
+    """Opening the subject's disclosures asks for the PIN now; a wrong one shows nothing."""
+    subject, _ = signed_subject(world)
+    open_kiosk(client, subject)
+    page = client.get("/kiosk/disclosures")
+    assert page.status_code == 200
+    assert "puskesmas-kemayoran" not in page.text
+    assert "<table" not in page.text
+    wrong = client.post(
+        "/kiosk/disclosures", data={"csrf_token": csrf_of(page.text), "pin": "000000"}
+    )
+    assert wrong.status_code == 403
+    assert "puskesmas-kemayoran" not in wrong.text
+    right = client.post("/kiosk/disclosures", data={"csrf_token": csrf_of(page.text), "pin": PIN})
+    assert right.status_code == 200
+    assert "puskesmas-kemayoran" in right.text
+
+
+def test_the_staff_member_cannot_list_the_subjects_consents_without_the_pin(
+    world: World, client: Client
+) -> None:
+    """The kiosk's list of the subject's consents is shown only after the subject's PIN."""
+    subject, consent_id = signed_subject(world)
+    open_kiosk(client, subject)
+    page = client.get("/kiosk/consents")
+    assert page.status_code == 200
+    assert str(consent_id) not in page.text
+    right = client.post("/kiosk/consents", data={"csrf_token": csrf_of(page.text), "pin": PIN})
+    assert right.status_code == 200
+    assert str(consent_id) in right.text
+
+
+def test_the_export_needs_the_pin(world: World, client: Client) -> None:
+    """The subject's copy of their data is never produced without their PIN."""
+    subject, _ = signed_subject(world)
+    open_kiosk(client, subject)
+    page = client.get("/kiosk/my-data")
+    refused = client.post("/kiosk/my-data", data={"csrf_token": csrf_of(page.text), "pin": ""})
+    assert refused.status_code == 403
+    assert "application/json" not in refused.headers.get("content-type", "")
+    assert events(world, subject, EventAction.SUBJECT_EXPORT) == []
+
+
+def test_every_kiosk_event_names_the_staff_member_who_opened_the_session(
+    world: World, client: Client
+) -> None:
+    """A wrong PIN, a receipt and a withdrawal at the kiosk are filed under the staff
+    member who opened the session, with the role "subject" (the subject acted)."""
+    subject, consent_id = signed_subject(world)
+    officer = str(world.officers[ORG])
+    open_kiosk(client, subject)
+    page = client.get("/kiosk/my-data")
+    client.post("/kiosk/my-data", data={"csrf_token": csrf_of(page.text), "pin": "000000"})
+    client.get(f"/kiosk/receipts/{consent_id}")
+    page = client.get(f"/kiosk/consents/{consent_id}/withdraw")
+    done = client.post(
+        f"/kiosk/consents/{consent_id}/withdraw",
+        data={"csrf_token": csrf_of(page.text), "pin": PIN},
+    )
+    assert done.status_code == 200, done.text
+    for action in (
+        EventAction.KIOSK_OPEN,
+        EventAction.CONSENT_PIN_FAILED,
+        EventAction.CONSENT_RECEIPT,
+        EventAction.CONSENT_WITHDRAW,
+    ):
+        [event] = events(world, subject, action)
+        assert str(event["actor_id"]) == officer, action
+    for action in (EventAction.CONSENT_PIN_FAILED, EventAction.CONSENT_WITHDRAW):
+        [event] = events(world, subject, action)
+        assert event["actor_role"] == "subject", action
