@@ -10,6 +10,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from tests.web.conftest import (  # noqa: F401  (client, world: the fixtures)
+    PASSWORD,
     PIN,
     World,
     client,
@@ -21,6 +22,7 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.consent.service import SignRequest
 from vault.vocabulary import EventAction, Principal, Role
+from vault.web.common import KIOSK_COOKIE
 
 ORG = "rutan-jakpus"
 Client = TestClient[Any]  # type: ignore[type-arg]  (litestar's TestClient is generic)
@@ -137,3 +139,50 @@ def test_every_kiosk_event_names_the_staff_member_who_opened_the_session(
     for action in (EventAction.CONSENT_PIN_FAILED, EventAction.CONSENT_WITHDRAW):
         [event] = events(world, subject, action)
         assert event["actor_role"] == "subject", action
+
+
+def sign_over_api(client: Client, token: str, subject: uuid.UUID, kiosk: str | None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"}
+    if kiosk is not None:
+        headers["X-Kiosk-Session"] = kiosk
+    return client.post(
+        f"/v1/subjects/{subject}/consents",
+        json={
+            "form_id": "rehabilitation",
+            "form_version": 1,
+            "language": "id",
+            "granted_purposes": ["counseling", "health_treatment"],
+            "signature": {"method": "pin", "pin": PIN},
+        },
+        headers=headers,
+    )
+
+
+def test_staff_cannot_sign_for_the_subject_over_the_api(world: World, client: Client) -> None:
+    """An officer who knows the subject's PIN cannot sign over the API unless inside the
+    kiosk session they opened for that very subject."""
+    subject, other = world.subject(), world.subject()
+    login = client.post("/v1/auth/login", json={"username": "officer1", "password": PASSWORD})
+    token = login.json()["access_token"]
+    assert sign_over_api(client, token, subject, None).status_code == 403
+    assert sign_over_api(client, token, subject, "made-up").status_code == 403
+    open_kiosk(client, other)  # a session for another subject
+    elsewhere = client.cookies.get(KIOSK_COOKIE)
+    assert sign_over_api(client, token, subject, elsewhere).status_code == 403
+    assert world.services.consents.active_consents(subject, world.clock()) == []
+    client.cookies.clear()
+    open_kiosk(client, subject)
+    bound = sign_over_api(client, token, subject, client.cookies.get(KIOSK_COOKIE))
+    assert bound.status_code == 201, bound.text
+
+
+def test_a_kiosk_session_of_another_staff_member_does_not_let_an_officer_sign(
+    world: World, client: Client
+) -> None:
+    """A counselor's kiosk session for the subject does not let an officer sign over the API."""
+    subject = world.subject()
+    open_kiosk(client, subject, username="counselor1")
+    theirs = client.cookies.get(KIOSK_COOKIE)
+    login = client.post("/v1/auth/login", json={"username": "officer1", "password": PASSWORD})
+    token = login.json()["access_token"]
+    assert sign_over_api(client, token, subject, theirs).status_code == 403

@@ -120,9 +120,14 @@ def staff_login(client: TestClient, username: str = "officer1", path: str = "/ki
     return response.text
 
 
-def open_kiosk(client: TestClient, subject_id: uuid.UUID, language: str = "id") -> str:  # type: ignore[type-arg]
+def open_kiosk(
+    client: TestClient,  # type: ignore[type-arg]
+    subject_id: uuid.UUID,
+    language: str = "id",
+    username: str = "officer1",
+) -> str:
     """Staff logs in and opens a kiosk session for the subject; returns the home page."""
-    start = staff_login(client)
+    start = staff_login(client, username)
     response = client.post(
         "/kiosk/start",
         data={"csrf_token": csrf_of(start), "subject_id": str(subject_id), "language": language},

@@ -176,12 +176,17 @@ class ConsentCore:
                 raise NotFound(NO_SUCH_SUBJECT)
             self._gate(witness, Action.OPEN_KIOSK, subject, missing=NO_SUCH_SUBJECT)
 
-    def may_open_kiosks(self, principal: Principal) -> bool:
-        """Whether the policies let ``principal`` open kiosk sessions in their organisation
-        at all (asked at the kiosk's staff login, before any subject is named)."""
-        policy = self._need(self.policy, "policy engine")
-        facts = OperationFacts(target_org=principal.organization)
-        return policy.authorize(principal, Action.OPEN_KIOSK, facts).allowed
+    def check_witness(self, witness: Principal, subject_id: uuid.UUID) -> None:
+        """May ``witness`` witness the subject's signature (``consent.witness``)?
+
+        NotFound for a missing, erased or another organisation's subject; Forbidden
+        when the policies refuse within the witness's organisation.
+        """
+        with self.db.read_session() as session:
+            subject = self._live_subject(session, subject_id)
+            if subject is None:
+                raise NotFound(NO_SUCH_SUBJECT)
+            self._witness_gate(witness, subject)
 
     # -- sealed columns -------------------------------------------------------------------
 

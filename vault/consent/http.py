@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from vault.consent.service import Actor, ConsentService, Guardian, SignRequest
@@ -20,6 +20,7 @@ from vault.consent.views import ConsentRecord
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from vault.http.auth import caller
 from vault.http.problems import problem_responses
+from vault.web.kiosk_port import opened_by_for
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Pin = Annotated[str, msgspec.Meta(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
@@ -150,6 +151,17 @@ def consent_out(record: ConsentRecord, now: datetime) -> ConsentOut:
 
 # The consent service, injected by name (a field of vault.services.Services).
 Consents = NamedDependency[ConsentService]
+# The kiosk session (its cookie value) the witness opened for the subject.
+KIOSK_SESSION_HEADER = "X-Kiosk-Session"
+KioskSession = Annotated[
+    str | None,
+    HeaderParameter(
+        name=KIOSK_SESSION_HEADER,
+        required=False,
+        max_length=256,
+        description="the kiosk session the caller opened for this subject",
+    ),
+]
 SubjectId = Annotated[uuid.UUID, Parameter(description="subject id")]
 ConsentId = Annotated[uuid.UUID, Parameter(description="consent id")]
 
@@ -212,15 +224,24 @@ def sign_consent(
     consents: Consents,
     subject_id: SubjectId,
     data: JSONBody[SignIn],
+    kiosk_session: KioskSession = None,
 ) -> SignedOut:
-    """Record a consent signed with the subject's PIN, witnessed by the caller."""
+    """Record a consent signed with the subject's PIN, witnessed by the caller, inside the
+    kiosk session the caller opened for that subject (header X-Kiosk-Session)."""
+    witness = caller(request).principal()
+    consents.check_witness(witness, subject_id)
+    if not opened_by_for(consents, kiosk_session, witness, subject_id):
+        raise Forbidden(
+            "A consent is signed by the person at the kiosk: send the X-Kiosk-Session of "
+            "the kiosk session you opened for this person."
+        )
     guardian = (
         Guardian(data.guardian.name, data.guardian.relation, data.guardian.assent)
         if data.guardian
         else None
     )
     signed = consents.sign(
-        caller(request).principal(),
+        witness,
         subject_id,
         SignRequest(
             form_id=data.form_id,

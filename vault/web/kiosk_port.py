@@ -31,7 +31,7 @@ from vault.identity.service import IdentityService
 from vault.records.service import RecordsService
 from vault.vocabulary import AuthenticatedUser, Category, Principal
 from vault.web.common import sessions_over
-from vault.web.sessions import ActiveSession, WebSessions
+from vault.web.sessions import ActiveSession, SessionKind, WebSessions
 
 ADULT_AGE = 18
 
@@ -100,10 +100,27 @@ def provide_kiosk(
     audit: NamedDependency[AuditLog],
     policy: NamedDependency[PolicyEngine],
 ) -> Kiosk:
+    return Kiosk(consents, records, identity, audit, policy, _sessions(consents))
+
+
+def _sessions(consents: ConsentService) -> WebSessions:
     if consents.sealer is None:
         raise ConfigurationError("The kiosk needs the column sealer for its sessions.")
-    sessions = sessions_over(consents.db, consents.clock, consents.settings, consents.sealer)
-    return Kiosk(consents, records, identity, audit, policy, sessions)
+    return sessions_over(consents.db, consents.clock, consents.settings, consents.sealer)
+
+
+def opened_by_for(
+    consents: ConsentService, token: str | None, witness: Principal, subject_id: uuid.UUID
+) -> bool:
+    """Whether ``token`` is a live kiosk session opened by ``witness`` for that subject.
+
+    The API's signing route asks it: staff sign for a subject only inside the kiosk
+    session they opened for that subject (header ``X-Kiosk-Session``).
+    """
+    session = _sessions(consents).resolve(token, SessionKind.KIOSK)
+    return (
+        session is not None and session.user_id == witness.id and session.subject_id == subject_id
+    )
 
 
 # Every kiosk handler declares ``kiosk: KioskParts`` and these dependencies.
