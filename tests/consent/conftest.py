@@ -18,6 +18,7 @@ from vault.consent.service import ConsentService
 from vault.crypto.columns import ColumnSealer
 from vault.crypto.signing import Signer
 from vault.db import Database
+from vault.identity.models import Organization
 from vault.subjects.models import Subject
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -76,10 +77,21 @@ class FakeFacts:
         return self.births[subject_id]
 
 
+# Kemensos organisations a handover may name.
+SENTRAS = {"sentra-handayani": "Sentra Handayani", "sentra-ciungwanara": "Sentra Ciungwanara"}
+
+
+def add_sentras(db: Database) -> None:
+    with db.session() as session:
+        for code, name in SENTRAS.items():
+            session.add(Organization(code=code, name=name, agency="kemensos"))
+
+
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.database_url)
     database.migrate()
+    add_sentras(database)
     yield database
     database.dispose()
 

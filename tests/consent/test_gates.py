@@ -5,20 +5,31 @@ from __future__ import annotations
 
 import inspect
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from tests.support import create_user, login
-from tests.world import SUBJECT_PIN, World, world  # noqa: F401  (world: the fixture)
+from tests.world import SUBJECT_PIN, World, build_world
 from vault.access.engine import PolicyEngine
 from vault.audit.models import AuditRow
+from vault.config import Settings
 from vault.consent import http as consent_http
 from vault.consent.tables import Consent, ConsentEnding
 from vault.vocabulary import Decision, EventAction
 
 OTHER_ORG = "lapas-cipinang"
+
+
+@pytest.fixture
+def world(settings: Settings) -> Iterator[World]:
+    """Staff of every role of one prison, a subject with a signed consent (tests/world.py)."""
+    yield from build_world(settings)
+
+
 SENTRA = "sentra-handayani"
 
 
@@ -147,6 +158,7 @@ def test_another_organisations_consent_answers_like_a_missing_one(world: World) 
 def test_a_recipient_sees_only_the_purposes_naming_it(world: World) -> None:
     """A sentra named by the handover purpose sees that consent with that purpose only:
     no refusals, no other purposes, no other consents, and no receipt (it states them all)."""
+    sentra = outsider(world, "social_worker", SENTRA)
     handover = world.post(
         "officer",
         f"/v1/subjects/{world.subject_id}/consents",
@@ -159,7 +171,6 @@ def test_a_recipient_sees_only_the_purposes_naming_it(world: World) -> None:
             "signature": {"method": "pin", "pin": SUBJECT_PIN},
         },
     )["id"]
-    sentra = outsider(world, "social_worker", SENTRA)
     response = world.client.get(f"/v1/subjects/{world.subject_id}/consents", headers=sentra)
     assert response.status_code == 200, response.text
     [seen] = response.json()

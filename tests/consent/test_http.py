@@ -17,7 +17,7 @@ from fhir.resources.consent import Consent as FhirConsent
 from litestar.testing import TestClient
 from sqlmodel import col, select
 
-from tests.consent.conftest import Clock, FakeFacts, add_subject
+from tests.consent.conftest import Clock, FakeFacts, add_sentras, add_subject
 from tests.support import create_user, kiosk_header, login
 from vault.app import create_app
 from vault.audit.models import AuditRow
@@ -32,6 +32,7 @@ PIN = "2468"
 @pytest.fixture
 def services(settings: Settings, clock: Clock, facts: FakeFacts) -> Iterator[Services]:
     built = build_services(settings, clock=clock, migrate=True)
+    add_sentras(built.db)
     # Dates of birth come from the records capability; a fake stands in for it here.
     built.consents.facts = facts
     try:

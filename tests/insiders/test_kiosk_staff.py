@@ -5,27 +5,37 @@ action names that staff member in the audit log."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
-from tests.web.conftest import (  # noqa: F401  (client, world: the fixtures)
-    PASSWORD,
-    PIN,
-    World,
-    client,
-    csrf_of,
-    open_kiosk,
-    world,
-)
+from tests.web.conftest import PASSWORD, PIN, World, build_world, csrf_of, open_kiosk
+from vault.app import create_app
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditFilters, AuditQueries
+from vault.config import Settings
 from vault.consent.service import SignRequest
 from vault.vocabulary import EventAction, Principal, Role
 from vault.web.common import KIOSK_COOKIE
 
 ORG = "rutan-jakpus"
-Client = TestClient[Any]  # type: ignore[type-arg]  (litestar's TestClient is generic)
+Client = TestClient[Any]
+
+
+@pytest.fixture
+def world(settings: Settings) -> Iterator[World]:
+    """The web tests' world: two organisations, officers, a counselor, subjects with PINs."""
+    with build_world(settings) as built:
+        yield built
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[Client]:
+    """A browser-like client on the loopback address (the kiosk's cookies are sent back)."""
+    with TestClient(create_app(world.services.settings, world.services), "http://127.0.0.1") as c:
+        yield c
 
 
 def officer_of(world: World) -> Principal:
@@ -186,3 +196,71 @@ def test_a_kiosk_session_of_another_staff_member_does_not_let_an_officer_sign(
     login = client.post("/v1/auth/login", json={"username": "officer1", "password": PASSWORD})
     token = login.json()["access_token"]
     assert sign_over_api(client, token, subject, theirs).status_code == 403
+
+
+def open_with_sentra(client: Client, subject: uuid.UUID, sentra: str, language: str) -> Any:
+    page = client.get("/kiosk/login")
+    start = client.post(
+        "/kiosk/login",
+        data={"csrf_token": csrf_of(page.text), "username": "officer1", "password": PASSWORD},
+    )
+    return client.post(
+        "/kiosk/start",
+        data={
+            "csrf_token": csrf_of(start.text),
+            "subject_id": str(subject),
+            "language": language,
+            "sentra": sentra,
+        },
+    )
+
+
+def test_the_handover_recipient_is_an_existing_kemensos_organisation(
+    world: World, client: Client
+) -> None:
+    """The staff member cannot name a made-up or non-Kemensos recipient for the handover."""
+    subject = world.subject()
+    page = client.get("/kiosk/login")
+    start = client.post(
+        "/kiosk/login",
+        data={"csrf_token": csrf_of(page.text), "username": "officer1", "password": PASSWORD},
+    )
+    assert '<option value="sentra-handayani">Sentra Handayani</option>' in start.text
+    assert 'value="lapas-cipinang"' not in start.text
+    for made_up in ("sentra-palsu", "lapas-cipinang"):
+        refused = open_with_sentra(client, subject, made_up, "id")
+        assert refused.status_code == 422
+        assert not str(refused.url).endswith("/kiosk/home")
+    assert events(world, subject, EventAction.KIOSK_OPEN) == []
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_handover_sentra_is_named_on_the_purpose_summary_and_receipt(
+    world: World, client: Client, language: str
+) -> None:
+    """The chosen sentra is shown by name where the subject decides, and on the receipt."""
+    subject = world.subject()
+    home = open_with_sentra(client, subject, "sentra-handayani", language)
+    assert home.status_code == 200, home.text
+    form = world.services.consents.form("rehabilitation")
+    page = client.get("/kiosk/forms/rehabilitation/purposes/1")
+    for number, purpose in enumerate(form.purposes, start=1):
+        if purpose.needs_sentra:
+            assert "Sentra Handayani" in page.text, number
+        page = client.post(
+            str(page.url.path), data={"csrf_token": csrf_of(page.text), "choice": "accept"}
+        )
+    assert page.url.path.endswith("/summary")
+    assert "Sentra Handayani" in page.text
+    receipt = client.post(
+        "/kiosk/forms/rehabilitation/sign", data={"csrf_token": csrf_of(page.text), "pin": PIN}
+    )
+    assert receipt.status_code == 200, receipt.text
+    assert "/kiosk/receipts/" in str(receipt.url)
+    assert "Sentra Handayani" in receipt.text
+    [grant] = [
+        g
+        for g in world.services.consents.active_consents(subject, world.clock())
+        if g.purpose == "handover_kemensos"
+    ]
+    assert grant.recipients == {"sentra-handayani"}

@@ -23,6 +23,7 @@ from vault.vocabulary import Principal, Role
 
 ORG = "rutan-jakpus"
 OTHER_ORG = "lapas-cipinang"
+SENTRA = "sentra-handayani"
 PIN = "482913"
 PASSWORD = "correct horse battery staple"
 
@@ -80,6 +81,7 @@ def build_world(settings: Settings) -> Iterator[World]:
     services = build_services(settings, clock=clock, migrate=True)
     ensure_organization(services, ORG)
     ensure_organization(services, OTHER_ORG)
+    ensure_organization(services, SENTRA)  # a Kemensos sentra a handover may name
     officers = {
         ORG: create_user(services, "officer1", "officer", ORG, PASSWORD),
         OTHER_ORG: create_user(services, "officer2", "officer", OTHER_ORG, PASSWORD),

@@ -65,7 +65,7 @@ def open_session(
     page.wait_for_url("**/kiosk/start")
     page.locator("#subject_id").fill(str(subject))
     if sentra:
-        page.locator("#sentra").fill(sentra)
+        page.locator("#sentra").select_option(sentra)
     page.locator("#language").select_option(language)
     page.locator("form[action='/kiosk/start'] button").click()
     page.wait_for_url("**/kiosk/home")

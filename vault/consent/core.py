@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from vault.audit.events import AuditSink
 from vault.config import Settings
@@ -28,6 +28,7 @@ from vault.consent.views import ConsentRecord
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
 from vault.errors import ConfigurationError, Forbidden, NotFound
+from vault.identity.models import Organization
 from vault.subjects.models import Subject
 from vault.vocabulary import (
     Action,
@@ -44,6 +45,8 @@ FORMS_FOLDER = "consent-forms"
 CONSENTS_TABLE = "consents"  # where sealed guardian names and receipts live
 NO_SUCH_SUBJECT = "No such subject."
 NO_SUCH_CONSENT = "No such consent."
+# The agency whose organisations (sentra) receive a person at handover.
+RECEIVING_AGENCY = "kemensos"
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,20 @@ class ConsentCore:
             if subject is None:
                 raise NotFound(NO_SUCH_SUBJECT)
             self._witness_gate(witness, subject)
+
+    # -- recipients -----------------------------------------------------------------------
+
+    def receiving_organizations(self, session: Session | None = None) -> dict[str, str]:
+        """The organisations a handover may name (Kemensos sentra): code -> name."""
+        if session is None:
+            with self.db.read_session() as own:
+                return self.receiving_organizations(own)
+        rows = session.exec(
+            select(Organization)
+            .where(col(Organization.agency) == RECEIVING_AGENCY)
+            .order_by(col(Organization.name))
+        ).all()
+        return {row.code: row.name for row in rows}
 
     # -- sealed columns -------------------------------------------------------------------
 

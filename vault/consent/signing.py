@@ -8,6 +8,7 @@ recorded too; a consent on the same form that is still active is superseded.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from sqlmodel import Session
 from vault.audit.events import AuditSink, Outcome
 from vault.consent.attestation import expiry_detail, recipients_detail
 from vault.consent.core import CONSENTS_TABLE, NO_SUCH_SUBJECT
-from vault.consent.forms import HOLDING, SENTRA, SENTRA_CODE, ConsentForm, FormPurpose
+from vault.consent.forms import HOLDING, SENTRA, ConsentForm, FormPurpose
 from vault.consent.lifecycle import ConsentLifecycle
 from vault.consent.model import (
     ADULT_AGE,
@@ -75,6 +76,7 @@ class ConsentSigning(ConsentLifecycle):
             due_expiry = [
                 r for r in load_consents(session, subject_id=subject_id) if expired(r, now)
             ]
+            receiving = self.receiving_organizations(session)
         pin_hash, holding = subject.pin_hash, subject.organization
         minor = age_on(born, now.date()) < ADULT_AGE
         if minor and guardian is None:
@@ -85,7 +87,8 @@ class ConsentSigning(ConsentLifecycle):
             self._check_pin(hasher, audit, actor, subject_id, pin_hash, request.pin, now)
         assent = guardian.assent if guardian is not None else None
         decisions = tuple(
-            self._decide_purpose(p, request, holding, assent is not False) for p in form.purposes
+            self._decide_purpose(p, request, holding, receiving, assent is not False)
+            for p in form.purposes
         )
         expires_at = now + timedelta(days=form.duration_days)
         if minor:
@@ -268,17 +271,25 @@ class ConsentSigning(ConsentLifecycle):
 
     @staticmethod
     def _decide_purpose(
-        purpose: FormPurpose, request: SignRequest, holding: str, may_grant: bool
+        purpose: FormPurpose,
+        request: SignRequest,
+        holding: str,
+        receiving: Mapping[str, str],
+        may_grant: bool,
     ) -> PurposeDecision:
         granted = may_grant and purpose.code in request.granted_purposes
-        named = [str(org) for org in request.recipients.get(purpose.code, ())]
+        named = list(dict.fromkeys(str(org) for org in request.recipients.get(purpose.code, ())))
         if named and not purpose.needs_sentra:
             raise InvalidInput(f"The purpose {purpose.code} does not take named recipients.")
         for org in named:
-            if not SENTRA_CODE.match(org):
-                raise InvalidInput(f"{org!r} is not a sentra code (sentra-...).")
-        if purpose.needs_sentra and granted and not named:
-            raise InvalidInput(f"The purpose {purpose.code} needs the receiving sentra named.")
+            if org not in receiving:
+                raise InvalidInput("A named recipient must be an existing Kemensos organisation.")
+        # Exactly as many as the form promises (one per "{sentra}" it names).
+        promised = purpose.recipients.count(SENTRA)
+        if purpose.needs_sentra and granted and len(named) != promised:
+            raise InvalidInput(
+                f"The purpose {purpose.code} needs exactly {promised} receiving sentra named."
+            )
         recipients: list[str] = []
         for recipient in purpose.recipients:
             if recipient == HOLDING:

@@ -157,13 +157,16 @@ def kiosk_login(
     )
 
 
-def _start_page(session: ActiveSession, error: str | None = None, status: int = 200) -> Template:
+def _start_page(
+    kiosk: Kiosk, session: ActiveSession, error: str | None = None, status: int = 200
+) -> Template:
     t = messages(session.language)
     return render(
         "kiosk/start.html",
         session.language,
         session=session,
         title=t["start_title"],
+        sentras=kiosk.consents.receiving_organizations(),
         error=error,
         status_code=status,
     )
@@ -175,7 +178,7 @@ def kiosk_start_page(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page
     session = _session(request, kiosk, SessionKind.STAFF)
     if session is None:
         return _to_login(request)
-    return _start_page(session)
+    return _start_page(kiosk, session)
 
 
 @post("/kiosk/start", **KIOSK_PAGE)
@@ -186,16 +189,19 @@ def kiosk_start(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormDa
         return _to_login(request)
     t = messages(staff.language)
     if not csrf_ok(staff.csrf_token, data.get("csrf_token")):
-        return _start_page(staff, t["csrf_failed"], 403)
+        return _start_page(kiosk, staff, t["csrf_failed"], 403)
     try:
         subject_id = uuid.UUID(field(data, "subject_id", 64))
         # kiosk.open for this subject: a witness role of the subject's organisation.
         kiosk.consents.open_kiosk(port.witness_principal(staff), subject_id)
     except (ValueError, NotFound):
-        return _start_page(staff, t["subject_not_found"], 404)
+        return _start_page(kiosk, staff, t["subject_not_found"], 404)
     except Forbidden:
-        return _start_page(staff, t["login_role_refused"], 403)
+        return _start_page(kiosk, staff, t["login_role_refused"], 403)
     sentra = field(data, "sentra", 64)
+    # The receiving sentra is chosen from the existing Kemensos organisations, or none.
+    if sentra and sentra not in kiosk.consents.receiving_organizations():
+        return _start_page(kiosk, staff, t["sentra_unknown"], 422)
     language = language_or_default(field(data, "language", 8))
     witness = StaffIdentity(staff.user_id, staff.username, staff.role, staff.organization)
     # The staff session ends here: the tablet from now on holds only the subject's session.

@@ -23,7 +23,7 @@ from litestar.di import NamedDependency, Provide
 from vault.access.engine import PolicyEngine
 from vault.audit.log import AuditLog
 from vault.audit.queries import AuditQueries
-from vault.consent.forms import ConsentForm
+from vault.consent.forms import SENTRA, ConsentForm, FormPurpose
 from vault.consent.service import Actor, ConsentService, SignRequest
 from vault.consent.service import Guardian as ConsentGuardian
 from vault.errors import ConfigurationError, Forbidden, NotFound
@@ -126,6 +126,31 @@ def opened_by_for(
 # Every kiosk handler declares ``kiosk: KioskParts`` and these dependencies.
 KioskParts = NamedDependency[Kiosk]
 KIOSK_DEPENDENCIES = {"kiosk": Provide(provide_kiosk, sync_to_thread=False)}
+
+
+def chosen_sentra(kiosk: Kiosk, session: ActiveSession) -> tuple[str, str] | None:
+    """The Kemensos organisation the staff member chose at the start: (code, name)."""
+    code = session.flow.get("sentra")
+    names = kiosk.consents.receiving_organizations()
+    if not isinstance(code, str) or code not in names:
+        return None
+    return code, names[code]
+
+
+def recipient_labels(
+    kiosk: Kiosk, session: ActiveSession, form: ConsentForm, purpose: FormPurpose
+) -> list[str]:
+    """Who may see the data of ``purpose``, in the session's language, the chosen
+    sentra by its name (the form promises it is named)."""
+    lang = session.language
+    chosen = chosen_sentra(kiosk, session) if purpose.needs_sentra else None
+    labels = []
+    for recipient in purpose.recipients:
+        label = form.recipient_label(lang, recipient)
+        if recipient == SENTRA and chosen is not None:
+            label = f"{chosen[1]} ({label})"
+        labels.append(label)
+    return labels
 
 
 def forms(kiosk: Kiosk) -> list[ConsentForm]:
@@ -260,7 +285,13 @@ def receipt(kiosk: Kiosk, session: ActiveSession, consent_id: uuid.UUID, lang: s
     jws = kiosk.consents.receipt(actor, consent_id)
     form = kiosk.consents.form(record.row.form_id, record.row.form_version)
     shown = lang if lang in form.languages else record.row.language
+    names = kiosk.consents.receiving_organizations()
     titles = {p.code: form.purpose(p.code).title[shown] for p in record.purposes}
+    for p in record.purposes:
+        # A handover names its sentra on the receipt, as the form promises.
+        named = [names[org] for org in p.recipients if org in names]
+        if p.granted and named:
+            titles[p.code] = f"{titles[p.code]}: {', '.join(named)}"
     return ReceiptView(
         consent_id=record.id,
         receipt_id=record.row.receipt_id,

@@ -113,7 +113,7 @@ def purpose_page(
         number=number,
         total=len(form.purposes),
         categories=[form.category_label(lang, c) for c in purpose.categories],
-        recipients=[form.recipient_label(lang, r) for r in purpose.recipients],
+        recipients=port.recipient_labels(kiosk, session, form, purpose),
         choice=_choices(session, form).get(purpose.code),
     )
 
@@ -166,6 +166,7 @@ def _summary_context(
                 "title": p.title[lang],
                 "accepted": choices[p.code],
                 "categories": [form.category_label(lang, c) for c in p.categories],
+                "recipients": port.recipient_labels(kiosk, session, form, p),
             }
             for n, p in enumerate(form.purposes, start=1)
         ],
