@@ -62,6 +62,9 @@ class FakeHasher:
     def verify(self, stored_hash: str, secret: str) -> bool:
         return stored_hash == "h:" + secret
 
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return False
+
 
 class FakeFacts:
     """Dates of birth by subject id."""

@@ -4,8 +4,10 @@ action names that staff member in the audit log."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.config import Settings
 from vault.consent.service import SignRequest
+from vault.errors import RateLimited
+from vault.subjects.models import Subject
 from vault.vocabulary import EventAction, Principal, Role
 from vault.web.common import KIOSK_COOKIE
 
@@ -264,3 +268,72 @@ def test_the_handover_sentra_is_named_on_the_purpose_summary_and_receipt(
         if g.purpose == "handover_kemensos"
     ]
     assert grant.recipients == {"sentra-handayani"}
+
+
+class CountingPins:
+    """Counts how many PINs are actually evaluated (thread-safe)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.evaluated = 0
+        self.lock = threading.Lock()
+
+    def verify(self, stored_hash: str, secret: str) -> bool:
+        with self.lock:
+            self.evaluated += 1
+        return bool(self.inner.verify(stored_hash, secret))
+
+    def hash(self, secret: str) -> str:
+        return str(self.inner.hash(secret))
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return bool(self.inner.needs_rehash(stored_hash))
+
+
+def test_parallel_wrong_pins_are_evaluated_at_most_the_limit(world: World) -> None:
+    """Forty wrong PINs sent at once for one subject: no more than the limit are evaluated."""
+    subject = world.subject()
+    consents = world.services.consents
+    counting = CountingPins(consents.hasher)
+    consents.hasher = counting
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        try:
+            ok = consents.verify_pin(subject, f"{n:06d}", officer_of(world))
+            outcomes.append("right" if ok else "wrong")
+        except RateLimited:
+            outcomes.append("limited")
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        list(pool.map(guess, range(100000, 100040)))
+    limit = world.services.settings.pin_max_failures
+    assert counting.evaluated <= limit
+    assert outcomes.count("wrong") <= limit
+    assert outcomes.count("limited") >= 40 - limit
+
+
+def test_pin_hashes_are_peppered_and_old_ones_rehashed(world: World) -> None:
+    """A stored PIN hash cannot be checked against a guess without the key provider's pepper;
+    a hash from before the pepper is replaced by a peppered one on its next right use."""
+    subject = world.subject()
+    services = world.services
+    with services.db.read_session() as session:
+        row = session.get(Subject, subject)
+        assert row is not None
+        assert row.pin_hash is not None
+        stored = row.pin_hash
+    assert stored.startswith("pep1$")
+    inner = stored.removeprefix("pep1$")
+    assert not services.hasher.verify(inner, PIN)  # the dump alone does not confirm the PIN
+    with services.db.session() as session:
+        row = session.get(Subject, subject)
+        assert row is not None
+        row.pin_hash = services.hasher.hash(PIN)  # as stored before the pepper
+    assert services.consents.verify_pin(subject, PIN)
+    with services.db.read_session() as session:
+        row = session.get(Subject, subject)
+        assert row is not None
+        assert row.pin_hash is not None
+        assert row.pin_hash.startswith("pep1$")
+    assert services.consents.verify_pin(subject, PIN)

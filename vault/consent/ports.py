@@ -31,6 +31,14 @@ class PinVerifier(Protocol):
         """True when ``secret`` matches ``stored_hash``; never raises on a mismatch."""
         ...
 
+    def hash(self, secret: str) -> str:
+        """A new hash of ``secret`` (to replace an outdated one after a right PIN)."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """Whether ``stored_hash`` predates the current scheme (vault.consent.pepper)."""
+        ...
+
 
 class ReceiptSigner(Protocol):
     key_id: str

@@ -36,6 +36,7 @@ from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingK
 from vault.consent.views import ConsentStatus, PurposeDecision, join_codes, load_consents
 from vault.db import new_id
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.subjects.models import Subject
 from vault.vocabulary import EventAction, Principal
 
 
@@ -70,8 +71,6 @@ class ConsentSigning(ConsentLifecycle):
         form = self._signable_form(request)
         guardian = checked_guardian(request.guardian)
         with self.db.read_session() as session:
-            if not pin_already_verified:
-                self.pins.check_open(session, subject_id, now)
             born = self._date_of_birth(facts, session, subject_id)
             due_expiry = [
                 r for r in load_consents(session, subject_id=subject_id) if expired(r, now)
@@ -240,15 +239,12 @@ class ConsentSigning(ConsentLifecycle):
             subject = self._live_subject(session, subject_id)
             if subject is None:
                 raise NotFound(NO_SUCH_SUBJECT)
-            self.pins.check_open(session, subject_id, now)
             pin_hash = subject.pin_hash
         actor = Actor.subject(subject_id, witness)
         try:
             self._check_pin(hasher, audit, actor, subject_id, pin_hash, pin, now)
         except Forbidden:
             return False
-        with self.db.session() as session:
-            self.pins.clear(session, subject_id)
         return True
 
     # -- helpers ----------------------------------------------------------------------------
@@ -319,13 +315,24 @@ class ConsentSigning(ConsentLifecycle):
             raise Conflict("This person has no PIN yet; an officer must set one first.")
         if not pin:
             raise InvalidInput("The person's PIN is required.")
+        # The attempt is counted (as a failure) before the PIN is evaluated: racing
+        # requests cannot get more than the limit evaluated (vault.consent.pins).
+        with self.db.session() as session:
+            self.pins.reserve(session, subject_id, now)
         if hasher.verify(pin_hash, pin):
+            rehashed = hasher.hash(pin) if hasher.needs_rehash(pin_hash) else None
+            with self.db.session() as session:
+                self.pins.clear(session, subject_id)
+                if rehashed is not None:
+                    # A hash from before the pepper is replaced on its first right use.
+                    subject = session.get(Subject, subject_id)
+                    if subject is not None and subject.pin_hash == pin_hash:
+                        subject.pin_hash = rehashed
+                        session.add(subject)
             return
         audit.append(
             actor.event(EventAction.CONSENT_PIN_FAILED, Outcome.DENY, subject_id=subject_id)
         )
-        with self.db.session() as session:
-            self.pins.record_failure(session, subject_id, now)
         raise Forbidden("The PIN is wrong.")
 
     @staticmethod
