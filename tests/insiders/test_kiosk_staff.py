@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from tests.support import create_user, ensure_organization, login
 from tests.web.conftest import PASSWORD, PIN, World, build_world, csrf_of, open_kiosk
+from tests.world import SUBJECT_PIN
+from tests.world import World as ApiWorld
+from tests.world import build_world as build_api_world
 from vault.app import create_app
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditFilters, AuditQueries
@@ -337,3 +341,76 @@ def test_pin_hashes_are_peppered_and_old_ones_rehashed(world: World) -> None:
         assert row.pin_hash is not None
         assert row.pin_hash.startswith("pep1$")
     assert services.consents.verify_pin(subject, PIN)
+
+
+RECORDS = {
+    "counselor": (
+        "psychological_assessment",
+        {"instrument": "SRQ-20", "summary": "s", "risk_level": "low", "recommendations": "r"},
+    ),
+    "social_worker": ("family_data", {"family_members": "ibu", "contact_person": "ibu"}),
+    "health": ("health_napza", {"hiv_status": "negative", "treatment": "t"}),
+}
+SENTRA_READER = "sentra_sw"
+
+
+@pytest.fixture
+def api_world(settings: Settings) -> Iterator[ApiWorld]:
+    """Staff of every role of one prison and a subject (tests/world.py), plus a sentra."""
+    for built in build_api_world(settings):
+        ensure_organization(built.services, "sentra-handayani")
+        for who, role in (("sentra_admin", "admin"), (SENTRA_READER, "social_worker")):
+            built.user_ids[who] = str(create_user(built.services, who, role, "sentra-handayani"))
+            built.headers[who] = login(built.client, who)
+        yield built
+
+
+@pytest.mark.parametrize(
+    "purpose",
+    ["counseling", "social_reintegration", "health_treatment", "handover_kemensos", "statistics"],
+)
+def test_each_purpose_releases_what_its_form_text_says(api_world: ApiWorld, purpose: str) -> None:
+    """Under a consent granting one purpose, every reader gets only that purpose's categories
+    (health data only to health officers, nothing at all for statistics)."""
+    world = api_world
+    records = {who: world.create_record(who, *RECORDS[who]) for who in RECORDS}
+    types = {records[who]: RECORDS[who][0] for who in RECORDS}
+    body: dict[str, Any] = {
+        "form_id": "rehabilitation",
+        "form_version": 1,
+        "language": "id",
+        "granted_purposes": [purpose],
+        "signature": {"method": "pin", "pin": SUBJECT_PIN},
+        "recipients": {"handover_kemensos": ["sentra-handayani"]},
+    }
+    world.post("officer", f"/v1/subjects/{world.subject_id}/consents", body)
+    assigned = world.client.post(
+        "/v1/assignments",
+        json={"user_id": world.user_ids[SENTRA_READER], "subject_id": world.subject_id},
+        headers=world.auth("sentra_admin"),
+    )
+    assert assigned.status_code == (201 if purpose == "handover_kemensos" else 404)
+    promised = {
+        c.value for c in world.services.consents.form("rehabilitation").purpose(purpose).categories
+    }
+    catalog = world.services.catalog
+    released: dict[str, set[str]] = {}
+    for reader in ("counselor", "social_worker", "health", SENTRA_READER):
+        for record_id, record_type in types.items():
+            response = world.read(reader, record_id, purpose)
+            if response.status_code != 200:
+                continue
+            for name in response.json()["fields"]:
+                category = catalog.category_of(record_type, name).value
+                released.setdefault(reader, set()).add(category)
+    everything = set().union(*released.values()) if released else set()
+    assert everything <= promised
+    if purpose == "statistics":
+        assert released == {}
+    if purpose == "health_treatment":
+        assert set(released) == {"health"}
+    if purpose == "handover_kemensos":
+        assert "health_sensitive" not in everything
+        assert SENTRA_READER in released
+    else:
+        assert SENTRA_READER not in released
