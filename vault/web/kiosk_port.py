@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from litestar.di import NamedDependency, Provide
 
@@ -24,6 +24,7 @@ from vault.access.engine import PolicyEngine
 from vault.audit.log import AuditLog
 from vault.audit.queries import AuditQueries
 from vault.consent.forms import SENTRA, ConsentForm, FormPurpose
+from vault.consent.model import ADULT_AGE, age_on
 from vault.consent.service import Actor, ConsentService, SignRequest
 from vault.consent.service import Guardian as ConsentGuardian
 from vault.errors import ConfigurationError, Forbidden, NotFound
@@ -33,17 +34,11 @@ from vault.vocabulary import AuthenticatedUser, Category, Principal
 from vault.web.common import sessions_over
 from vault.web.sessions import ActiveSession, SessionKind, WebSessions
 
-ADULT_AGE = 18
-
 
 def verification_code(jws: str) -> str:
     """The first 8 hex characters of the SHA-256 of the receipt, grouped for reading aloud."""
     digest = hashlib.sha256(jws.encode("ascii")).hexdigest()[:8].upper()
     return f"{digest[:4]} {digest[4:]}"
-
-
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 @dataclass(frozen=True)
