@@ -414,3 +414,17 @@ def test_each_purpose_releases_what_its_form_text_says(api_world: ApiWorld, purp
         assert SENTRA_READER in released
     else:
         assert SENTRA_READER not in released
+
+
+def test_the_subjects_export_appears_in_their_own_disclosures(world: World, client: Client) -> None:
+    """A copy of the subject's data made at the kiosk is listed in "who read my data"."""
+    subject, _ = signed_subject(world)
+    open_kiosk(client, subject)
+    page = client.get("/kiosk/my-data")
+    export = client.post("/kiosk/my-data", data={"csrf_token": csrf_of(page.text), "pin": PIN})
+    assert export.status_code == 200
+    assert export.headers["content-type"].startswith("application/json")
+    page = client.get("/kiosk/disclosures")
+    shown = client.post("/kiosk/disclosures", data={"csrf_token": csrf_of(page.text), "pin": PIN})
+    assert shown.status_code == 200
+    assert "right_of_access" in shown.text

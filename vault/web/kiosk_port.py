@@ -21,8 +21,9 @@ from datetime import datetime
 from litestar.di import NamedDependency, Provide
 
 from vault.access.engine import PolicyEngine
+from vault.audit.events import Outcome
 from vault.audit.log import AuditLog
-from vault.audit.queries import AuditQueries
+from vault.audit.queries import AuditFilters, AuditQueries
 from vault.consent.forms import SENTRA, ConsentForm, FormPurpose
 from vault.consent.model import ADULT_AGE, age_on
 from vault.consent.service import Actor, ConsentService, SignRequest
@@ -30,7 +31,7 @@ from vault.consent.service import Guardian as ConsentGuardian
 from vault.errors import ConfigurationError, Forbidden, NotFound
 from vault.identity.service import IdentityService
 from vault.records.service import RecordsService
-from vault.vocabulary import AuthenticatedUser, Category, Principal
+from vault.vocabulary import AuthenticatedUser, Category, EventAction, Principal
 from vault.web.common import sessions_over
 from vault.web.sessions import ActiveSession, SessionKind, WebSessions
 
@@ -299,8 +300,14 @@ def receipt(kiosk: Kiosk, session: ActiveSession, consent_id: uuid.UUID, lang: s
 
 
 def disclosures(kiosk: Kiosk, subject_id: uuid.UUID) -> list[DisclosureView]:
-    """Who read the subject's records (the audit capability's accounting of disclosures),
-    newest first."""
+    """Who read the subject's records (the audit capability's accounting of disclosures)
+    and every copy of their data made at the kiosk, newest first."""
+    queries = AuditQueries(kiosk.consents.db)
+    exports = AuditFilters(
+        subject_id=subject_id, action=EventAction.SUBJECT_EXPORT.value, decision=Outcome.ALLOW
+    )
+    found = [*queries.disclosures(subject_id), *queries.iter_events(exports)]
+    found.sort(key=lambda d: int(d["seq"]), reverse=True)
     return [
         DisclosureView(
             time=datetime.fromisoformat(d["time"]),
@@ -310,5 +317,5 @@ def disclosures(kiosk: Kiosk, subject_id: uuid.UUID) -> list[DisclosureView]:
             allowed=True,
             break_glass=bool(d.get("break_glass")),
         )
-        for d in reversed(AuditQueries(kiosk.consents.db).disclosures(subject_id))
+        for d in found
     ]
