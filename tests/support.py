@@ -135,3 +135,22 @@ def insert_unsigned_consent(
             },
         )
     return forged
+
+
+def kiosk_header(
+    services: Services, user_id: uuid.UUID | str, subject_id: uuid.UUID | str
+) -> dict[str, str]:
+    """A kiosk session opened by that staff member for that subject, as the header the
+    API's signing route needs (``X-Kiosk-Session``): staff sign only inside it."""
+    from vault.identity.models import User
+    from vault.web.common import web_sessions
+    from vault.web.sessions import SessionKind, StaffIdentity
+
+    with services.db.read_session() as session:
+        user = session.get(User, uuid.UUID(str(user_id)))
+        assert user is not None, "no such user"
+        staff = StaffIdentity(user.id, user.username, user.role, user.organization)
+    token, _ = web_sessions(services).open(
+        SessionKind.KIOSK, staff, subject_id=uuid.UUID(str(subject_id))
+    )
+    return {"X-Kiosk-Session": token}

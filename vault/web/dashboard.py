@@ -19,7 +19,7 @@ from markupsafe import Markup
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import csv_lines, jsonl_lines
 from vault.errors import VaultError
-from vault.vocabulary import Principal, Role
+from vault.vocabulary import Action, Principal, Role
 from vault.web import dashboard_data as data_
 from vault.web.chart import access_chart
 from vault.web.common import (
@@ -34,11 +34,12 @@ from vault.web.common import (
     render,
     services_of,
     session_cookie,
+    staff_login,
     threaded,
     web_sessions,
 )
 from vault.web.i18n import messages
-from vault.web.kiosk import FormData, LangQuery, staff_login
+from vault.web.kiosk import FormData, LangQuery
 from vault.web.sessions import ActiveSession, SessionKind
 
 DASHBOARD_ROLES = frozenset({Role.COMPLIANCE_OFFICER.value})
@@ -90,7 +91,7 @@ def dashboard_login(
     request: Request[Any, Any, Any], data: FormData, lang: LangQuery = None
 ) -> Template | Redirect:
     lang = lang or "en"
-    outcome = staff_login(request, data, DASHBOARD_ROLES)
+    outcome = staff_login(request, data, Action.OPEN_DASHBOARD)
     if isinstance(outcome, str):
         status = 403 if outcome in ("csrf_failed", "login_role_refused") else 401
         return _login_page(request, lang, messages(lang)[outcome], status)
