@@ -103,8 +103,8 @@ def build_services(
         signer=key_services.signer,
         sealer=sealer,
     )
-    identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer)
     policy = load_policy_engine(settings, audit)
+    identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer, policy=policy)
     access = AccessService(db, policy, audit, settings, clock, sealer=sealer, consents=consents)
     catalog = Catalog.load(settings.policies_dir / "catalog.toml")
     access_facts = AccessFacts()

@@ -65,6 +65,7 @@ def web_sessions(services: Services) -> WebSessions:
             SessionKind.DASHBOARD: settings.dashboard_idle_seconds,
         },
         services.sealer,
+        settings.web_session_max_seconds,
     )
 
 

@@ -1,9 +1,14 @@
 """Browser sessions of the kiosk and the dashboard, kept in the database.
 
 The cookie carries a random 256-bit value; the row is found by its SHA-256.
-Sessions end after a period of inactivity (a setting per kind), when ended
-explicitly, or when a kiosk session is handed back. Every worker process sees
-the same rows, so ending a session takes effect everywhere at once.
+Sessions end after a period of inactivity (a setting per kind), after an
+absolute lifetime whatever the activity (``VAULT_WEB_SESSION_MAX_SECONDS``),
+when ended explicitly, when a kiosk session is handed back, or when the staff
+member's account is disabled. Every request re-reads the account: a session
+whose account is no longer active, or whose role or organisation is no longer
+the account's own as sealed, ends at once (the pages never trust a role kept
+only in the session). Every worker process sees the same rows, so ending a
+session takes effect everywhere at once.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from sqlmodel import select
 
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
+from vault.identity.models import User
+from vault.identity.standing import may_act
 from vault.web.models import WebSession
 
 log = logging.getLogger("vault.web")
@@ -105,11 +112,13 @@ class WebSessions:
         clock: Callable[[], datetime],
         idle_seconds: dict[SessionKind, int],
         sealer: ColumnSealer,
+        max_seconds: int,
     ) -> None:
         self._db = db
         self._clock = clock
         self._idle = idle_seconds
         self._sealer = sealer
+        self._lifetime = timedelta(seconds=max_seconds)
 
     def open(
         self,
@@ -133,6 +142,7 @@ class WebSessions:
             subject_id=subject_id,
             csrf_token=secrets.token_urlsafe(TOKEN_BYTES),
             language=language,
+            created_at=self._clock(),
             last_seen_at=self._clock(),
         )
         row.binding_seal = self._sealer.seal(TABLE, BINDING_COLUMN, row.id, _binding(row))
@@ -146,6 +156,26 @@ class WebSessions:
             return True
         log.critical("web session %s was changed outside the vault; it is ended", row.id)
         return False
+
+    def _account_stands(self, user: User | None, row: WebSession) -> bool:
+        """Whether the session's staff member may still act, as the role and organisation
+        the session was opened for (re-read from the account on every request)."""
+        if user is None or not may_act(
+            self._sealer,
+            user.id,
+            user.username,
+            user.role,
+            user.organization,
+            user.approved_at,
+            user.disabled_at,
+            user.authz_seal,
+        ):
+            return False
+        return (user.username, user.role, user.organization) == (
+            row.username,
+            row.role,
+            row.organization,
+        )
 
     def resolve(self, token: str | None, *kinds: SessionKind) -> ActiveSession | None:
         """The live session of one of those kinds for this cookie value, touched; else None."""
@@ -165,7 +195,11 @@ class WebSessions:
             kind = SessionKind(row.kind)
             if kind not in kinds:
                 return None
-            if now - row.last_seen_at >= timedelta(seconds=self._idle[kind]):
+            if (
+                now - row.last_seen_at >= timedelta(seconds=self._idle[kind])
+                or now - row.created_at >= self._lifetime
+                or not self._account_stands(session.get(User, row.user_id), row)
+            ):
                 row.ended_at = now
                 session.add(row)
                 return None
