@@ -153,7 +153,7 @@ class Accounts(IdentityCore):
         )
         now = self.clock()
         with self.db.session() as session:
-            user = session.get(User, user_id)
+            user = self._locked(session, user_id)
             if user is None or user.approved_at is not None or user.disabled_at is not None:
                 raise Conflict("The account is not waiting for approval.")
             user.approved_at = now
@@ -187,11 +187,12 @@ class Accounts(IdentityCore):
         )
         now = self.clock()
         with self.db.session() as session:
-            user = session.get(User, user_id)
+            user = self._locked(session, user_id)
             if user is None:
                 raise NotFound(NO_SUCH_USER)
             if user.disabled_at is None:
                 user.disabled_at = now
+                self._seal_authz(user)
             session.add(user)
             session.execute(
                 update(AuthToken)
@@ -203,7 +204,7 @@ class Accounts(IdentityCore):
                 update(WebSession)
                 .where(col(WebSession.user_id) == user_id)
                 .where(col(WebSession.ended_at).is_(None))
-                .values(ended_at=now)
+                .values(ended_at=now, binding_seal=None)  # ended for good (vault.web.sessions)
             )
             return UserView.of(user)
 

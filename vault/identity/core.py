@@ -120,23 +120,18 @@ class IdentityCore:
         return self.policy
 
     def _authz_intact(self, user: User) -> bool:
-        return sealed_as_stored(
-            self.sealer,
-            user.id,
-            user.username,
-            user.role,
-            user.organization,
-            user.approved_at,
-            user.authz_seal,
-        )
+        return sealed_as_stored(self.sealer, user)
 
     def _seal_authz(self, user: User) -> None:
-        user.authz_seal = self.sealer.seal(
-            USERS_TABLE,
-            AUTHZ_COLUMN,
-            user.id,
-            authz_value(user.username, user.role, user.organization, user.approved_at is not None),
-        )
+        """Seal the account as it now is, one epoch on: call it after every change."""
+        user.epoch += 1
+        user.authz_seal = self.sealer.seal(USERS_TABLE, AUTHZ_COLUMN, user.id, authz_value(user))
+
+    @staticmethod
+    def _locked(session: Session, user_id: uuid.UUID) -> User | None:
+        """The account's row, locked until the writing transaction ends (PostgreSQL; the
+        SQLite write transaction holds the whole database already)."""
+        return session.get(User, user_id, with_for_update=True)
 
     def _totp_seed(self, user: User) -> str:
         if user.totp_secret is None:

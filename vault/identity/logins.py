@@ -50,6 +50,10 @@ _TOKEN_LOOKUP = (
         col(User.organization),
         col(User.disabled_at),
         col(User.approved_at),
+        col(User.password_hash),
+        col(User.totp_secret),
+        col(User.totp_confirmed),
+        col(User.epoch),
         col(User.authz_seal),
     )
     .join(User, col(User.id) == col(AuthToken.user_id))
@@ -66,6 +70,23 @@ class IssuedToken:
 
     def __repr__(self) -> str:  # the token value is a credential
         return f"IssuedToken(token_id={self.token_id}, user={self.user.username!r})"
+
+
+@dataclass(frozen=True)
+class _TokenAccount:
+    """The account columns of a token lookup row (vault.identity.standing.SealedAccount)."""
+
+    id: uuid.UUID
+    username: str
+    role: str
+    organization: str
+    disabled_at: datetime | None
+    approved_at: datetime | None
+    password_hash: str
+    totp_secret: str | None
+    totp_confirmed: bool
+    epoch: int
+    authz_seal: str | None
 
 
 @dataclass(frozen=True)
@@ -116,10 +137,11 @@ class Logins(IdentityCore):
             if step is not None and not self._consume_totp_step(session, user.id, step):
                 raise AuthenticationFailed(LOGIN_FAILED)  # replayed by a concurrent login
             session.add(row)
-            if new_hash is not None:
-                session.execute(
-                    update(User).where(col(User.id) == user.id).values(password_hash=new_hash)
-                )
+            rehashed = self._locked(session, user.id) if new_hash is not None else None
+            if rehashed is not None and new_hash is not None:
+                rehashed.password_hash = new_hash
+                self._seal_authz(rehashed)
+                session.add(rehashed)
             session.execute(
                 delete(LoginFailure)
                 .where(col(LoginFailure.kind) == LoginFailureKind.ACCOUNT.value)
@@ -229,36 +251,17 @@ class Logins(IdentityCore):
             row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         if row is None:
             raise AuthenticationFailed("A valid bearer token is required.")
-        (
-            token_id,
-            expires_at,
-            revoked_at,
-            user_id,
-            username,
-            role,
-            organization,
-            disabled_at,
-            approved_at,
-            authz_seal,
-        ) = row
+        token_id, expires_at, revoked_at, *account_columns = row
+        account = _TokenAccount(*account_columns)
         if revoked_at is not None or expires_at <= now:
             raise AuthenticationFailed("The token has expired or was revoked.")
-        if not may_act(
-            self.sealer,
-            user_id,
-            username,
-            role,
-            organization,
-            approved_at,
-            disabled_at,
-            authz_seal,
-        ):
+        if not may_act(self.sealer, account):
             raise AuthenticationFailed("The token has expired or was revoked.")
         return AuthenticatedUser(
-            id=user_id,
-            username=username,
-            role=role,
-            organization=organization,
+            id=account.id,
+            username=account.username,
+            role=account.role,
+            organization=account.organization,
             token_id=token_id,
         )
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import update
-from sqlmodel import col
-
 from vault.audit.events import AuditEvent, Outcome
 from vault.errors import Conflict, InvalidInput, NotFound
 from vault.identity import totp
@@ -31,13 +28,14 @@ class SecondFactors(IdentityCore):
         """Give the user a new TOTP secret; it takes effect once a code confirms it."""
         secret = totp.new_secret()
         with self.db.session() as session:
-            user = session.get(User, user_id)
+            user = self._locked(session, user_id)
             if user is None:
                 raise NotFound("No such user.")
             if user.totp_confirmed:
                 raise Conflict("A second factor is already enrolled.")
             user.totp_secret = self.sealer.seal(USERS_TABLE, "totp_secret", user.id, secret)
             user.totp_last_step = None
+            self._seal_authz(user)
             session.add(user)
             username = user.username
         return TotpEnrolment(
@@ -63,4 +61,9 @@ class SecondFactors(IdentityCore):
         with self.db.session() as session:
             if not self._consume_totp_step(session, user_id, step):
                 raise InvalidInput("The one-time code was already used.")
-            session.execute(update(User).where(col(User.id) == user_id).values(totp_confirmed=True))
+            enrolled = self._locked(session, user_id)
+            if enrolled is None or enrolled.totp_confirmed:
+                raise Conflict("A second factor is already enrolled.")
+            enrolled.totp_confirmed = True
+            self._seal_authz(enrolled)
+            session.add(enrolled)

@@ -43,10 +43,12 @@ class User(Stamped, table=True):
     # Who created the account (None: made on the host with the command line). The
     # two-person rule (IdentityService.distinct_people) reads it.
     created_by: uuid.UUID | None = Field(default=None, index=True)
-    # Username, role, organisation and approval sealed to this row
-    # (vault.crypto.columns): a role, organisation or approval changed in the database
-    # no longer opens it, and every token check, web session and login refuses such an
-    # account (vault.identity.standing).
+    # Increases on every change of the account; sealed with it.
+    epoch: int = Field(default=0)
+    # Username, role, organisation, status, password hash digest, second factor and
+    # epoch sealed to this row (vault.crypto.columns): any of them changed in the
+    # database no longer opens it, and every token check, web session and login
+    # refuses such an account (vault.identity.standing).
     authz_seal: str | None = Field(default=None, max_length=512)
     # Base32 TOTP secret; None until the user enrols. ``totp_confirmed`` turns it on.
     # Sealed (vault.crypto.columns): never the seed itself.

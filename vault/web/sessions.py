@@ -20,7 +20,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -74,14 +74,27 @@ TABLE = "web_sessions"
 BINDING_COLUMN = "binding"
 
 
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value is not None else ""
+
+
 def _binding(row: WebSession) -> str:
-    """What a session's ``binding_seal`` holds: everything that decides what it may do."""
+    """What a session's ``binding_seal`` holds: everything that decides what it may do and
+    for how long (its cookie's digest, its opening, last use and end)."""
     parts = (row.kind, str(row.user_id), row.username, row.role, row.organization)
-    return "\n".join((*parts, str(row.subject_id or "")))
+    times = (_moment(row.created_at), _moment(row.last_seen_at), _moment(row.ended_at))
+    return "\n".join((*parts, str(row.subject_id or ""), row.token_hash, *times))
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _finish(row: WebSession, now: datetime) -> None:
+    """End a session for good: an ended session keeps no seal, so no change of its row
+    (its end cleared) can ever make it resolve again."""
+    row.ended_at = now
+    row.binding_seal = None
 
 
 def _active(row: WebSession) -> ActiveSession:
@@ -145,10 +158,14 @@ class WebSessions:
             created_at=self._clock(),
             last_seen_at=self._clock(),
         )
-        row.binding_seal = self._sealer.seal(TABLE, BINDING_COLUMN, row.id, _binding(row))
+        self._seal(row)
         with self._db.session() as session:
             session.add(row)
         return token, _active(row)
+
+    def _seal(self, row: WebSession) -> None:
+        """Seal the live session as it now is: call it after every change of a sealed column."""
+        row.binding_seal = self._sealer.seal(TABLE, BINDING_COLUMN, row.id, _binding(row))
 
     def _bound(self, row: WebSession) -> bool:
         """Whether the row still says what was sealed to it when it was opened."""
@@ -160,16 +177,7 @@ class WebSessions:
     def _account_stands(self, user: User | None, row: WebSession) -> bool:
         """Whether the session's staff member may still act, as the role and organisation
         the session was opened for (re-read from the account on every request)."""
-        if user is None or not may_act(
-            self._sealer,
-            user.id,
-            user.username,
-            user.role,
-            user.organization,
-            user.approved_at,
-            user.disabled_at,
-            user.authz_seal,
-        ):
+        if user is None or not may_act(self._sealer, user):
             return False
         return (user.username, user.role, user.organization) == (
             row.username,
@@ -189,7 +197,7 @@ class WebSessions:
             if row is None or row.ended_at is not None:
                 return None
             if not self._bound(row):
-                row.ended_at = now
+                _finish(row, now)
                 session.add(row)
                 return None
             kind = SessionKind(row.kind)
@@ -200,10 +208,11 @@ class WebSessions:
                 or now - row.created_at >= self._lifetime
                 or not self._account_stands(session.get(User, row.user_id), row)
             ):
-                row.ended_at = now
+                _finish(row, now)
                 session.add(row)
                 return None
             row.last_seen_at = now
+            self._seal(row)
             session.add(row)
             return _active(row)
 
@@ -228,5 +237,5 @@ class WebSessions:
         with self._db.session() as session:
             row = session.get(WebSession, session_id)
             if row is not None and row.ended_at is None:
-                row.ended_at = self._clock()
+                _finish(row, self._clock())
                 session.add(row)

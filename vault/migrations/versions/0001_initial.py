@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 23:22:49.621823
+Create Date: 2026-11-30 23:38:16.382767
 """
 
 from collections.abc import Sequence
@@ -256,6 +256,7 @@ def upgrade() -> None:
         sa.Column("approved_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
         sa.Column("approved_by", sa.Uuid(), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("authz_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("totp_confirmed", sa.Boolean(), nullable=False),
