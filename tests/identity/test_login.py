@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from tests.support import DEFAULT_PASSWORD, Clock, create_user, login
-from vault.identity.auth import OPEN_PATH_PATTERNS
+from vault.http.authentication import OPEN_PATH_PATTERNS
 from vault.identity.models import AuthToken
 from vault.identity.tokens import token_digest
 from vault.services import Services
