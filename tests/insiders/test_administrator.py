@@ -99,13 +99,18 @@ def test_an_account_made_by_an_admin_is_inactive_until_a_second_person_approves(
     assert (approved.json()["status"], approved.json()["active"]) == ("active", True)
     login(world.client, "newcounselor")
     with world.services.db.read_session() as session:
-        actor_id, canonical = session.execute(
-            select(AuditRow.actor_id, AuditRow.canonical).where(
+        events = session.execute(
+            select(AuditRow.actor_id, AuditRow.outcome, AuditRow.canonical).where(
                 AuditRow.action == EventAction.USER_APPROVE.value
             )
-        ).one()
+        ).all()
+    by_outcome = {
+        outcome: (actor_id, bytes(canonical).decode()) for actor_id, outcome, canonical in events
+    }
+    # The admin's refused attempt is in the log under the admin's own name.
+    assert by_outcome["deny"][0] == uuid.UUID(world.user_ids["admin"])
+    actor_id, written = by_outcome["allow"]
     assert actor_id == uuid.UUID(world.user_ids["compliance"])
-    written = bytes(canonical).decode("utf-8")
     assert new_id in written
     assert world.user_ids["admin"] in written  # the creator, named beside the approver
 

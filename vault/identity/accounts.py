@@ -31,6 +31,12 @@ from vault.web.models import WebSession
 
 NO_SUCH_USER = "No such user."
 NO_SUCH_ORGANIZATION = "Unknown organisation."
+# Refusals written to the audit log (looking accounts up is not audited).
+AUDITED = {
+    Action.CREATE_USER: EventAction.USER_CREATE,
+    Action.APPROVE_USER: EventAction.USER_APPROVE,
+    Action.DISABLE_USER: EventAction.USER_DISABLE,
+}
 
 
 class Accounts(IdentityCore):
@@ -39,14 +45,26 @@ class Accounts(IdentityCore):
         actor: AuthenticatedUser,
         action: Action,
         facts: OperationFacts,
+        *,
+        target_id: uuid.UUID | None = None,
         missing: str = NO_SUCH_USER,
+        on_self: str | None = None,
     ) -> None:
-        """Ask the policies; a refusal about another organisation's (or no) target is a 404."""
+        """Ask the policies; a refusal is audited under the actor's name and answers 404
+        when the target is another organisation's (or none), like a missing one."""
         decision = self._engine().authorize(actor.principal(), action, facts)
         if decision.allowed:
             return
+        event = AUDITED.get(action)
+        if event is not None:
+            reason = ",".join(decision.policy_ids) or decision.reason
+            self.audit.append(
+                AuditEvent.by(actor, event, Outcome.DENY, target_id=target_id, reason=reason)
+            )
         if facts.target_org != actor.organization:
             raise NotFound(missing)
+        if on_self is not None and facts.on_self:
+            raise Conflict(on_self)
         raise Forbidden("Your account may not do this to that account.")
 
     def _facts(self, actor: AuthenticatedUser, target: User | None) -> OperationFacts:
@@ -133,7 +151,8 @@ class Accounts(IdentityCore):
     def approve_user(self, user_id: uuid.UUID, actor: AuthenticatedUser) -> UserView:
         """A second person approves a pending account: from now on it may log in."""
         target = self._load(user_id)
-        self._gate(actor, Action.APPROVE_USER, self._facts(actor, target))
+        facts = self._facts(actor, target)
+        self._gate(actor, Action.APPROVE_USER, facts, target_id=target.id if target else None)
         if target is None:  # no policy permits anything about no account
             raise NotFound(NO_SUCH_USER)
         if status_of(target.approved_at, target.disabled_at) is not AccountStatus.PENDING:
@@ -169,11 +188,13 @@ class Accounts(IdentityCore):
         target = self._load(user_id)
         if actor is not None:
             facts = self._facts(actor, target)
-            decision = self._engine().authorize(actor.principal(), Action.DISABLE_USER, facts)
-            if not decision.allowed:
-                if facts.on_self:
-                    raise Conflict("Nobody can disable their own account.")
-                self._gate(actor, Action.DISABLE_USER, facts)
+            self._gate(
+                actor,
+                Action.DISABLE_USER,
+                facts,
+                target_id=target.id if target else None,
+                on_self="Nobody can disable their own account.",
+            )
         if target is None:
             raise NotFound(NO_SUCH_USER)
         self.audit.append(
