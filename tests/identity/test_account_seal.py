@@ -15,6 +15,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from tests.support import DEFAULT_PASSWORD, create_user, create_user_over_api, login
 from vault.app import create_app
@@ -111,7 +112,8 @@ def _dashboard_session(client: TestClient[Litestar], services: Services) -> uuid
     )
     assert response.status_code == 200, response.text
     with services.db.read_session() as session:
-        return session.execute(select(WebSession.id)).scalar_one()
+        session_id: uuid.UUID = session.execute(select(col(WebSession.id))).scalar_one()
+    return session_id
 
 
 @pytest.mark.parametrize("column", ["token_hash", "ended_at", "last_seen_at", "created_at"])

@@ -33,8 +33,8 @@ def test_forty_parallel_guesses_evaluate_at_most_the_limit(services: Services) -
             checked.append(1)
         return verify_dummy(password)
 
-    hasher.verify = counted_verify  # type: ignore[method-assign]  # counting the checks
-    hasher.verify_dummy = counted_dummy  # type: ignore[method-assign]  # counting the checks
+    hasher.verify = counted_verify  # type: ignore[method-assign,assignment]  # counting the checks
+    hasher.verify_dummy = counted_dummy  # type: ignore[method-assign,assignment]  # counting them
     start = threading.Barrier(GUESSES)
 
     def guess(_: int) -> str:

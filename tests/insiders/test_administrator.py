@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from tests.support import DEFAULT_PASSWORD, create_user, create_user_over_api, login
 from tests.world import ORG, World
@@ -100,8 +101,8 @@ def test_an_account_made_by_an_admin_is_inactive_until_a_second_person_approves(
     login(world.client, "newcounselor")
     with world.services.db.read_session() as session:
         events = session.execute(
-            select(AuditRow.actor_id, AuditRow.outcome, AuditRow.canonical).where(
-                AuditRow.action == EventAction.USER_APPROVE.value
+            select(col(AuditRow.actor_id), col(AuditRow.outcome), col(AuditRow.canonical)).where(
+                col(AuditRow.action) == EventAction.USER_APPROVE.value
             )
         ).all()
     by_outcome = {
@@ -191,7 +192,7 @@ def test_disabling_ends_bearer_tokens_and_browser_sessions_at_once(world: World)
     assert world.client.get("/v1/me", headers=bearer).status_code == 401
     with world.services.db.read_session() as session:
         open_rows = session.execute(
-            select(WebSession.id).where(WebSession.ended_at.is_(None))  # type: ignore[union-attr]  # a nullable column
+            select(col(WebSession.id)).where(col(WebSession.ended_at).is_(None))
         ).all()
     assert open_rows == []
 
@@ -207,7 +208,7 @@ def test_a_browser_session_ends_after_its_absolute_lifetime(world: World) -> Non
             row = session.execute(select(WebSession)).scalar_one()
             session.execute(
                 update(WebSession)
-                .where(WebSession.id == row.id)  # type: ignore[arg-type]  # a SQLModel column
+                .where(col(WebSession.id) == row.id)
                 .values(created_at=row.created_at - lifetime)
             )
         after = browser.get("/dashboard", follow_redirects=False)
