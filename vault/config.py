@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     dashboard_idle_seconds: int = Field(
         default=900, gt=0, description="A staff web session (dashboard) ends after this idle time."
     )
+    web_session_max_seconds: int = Field(
+        default=43200,
+        gt=0,
+        description="A browser session (kiosk staff, kiosk, dashboard) ends this long after "
+        "it was opened, however active it is.",
+    )
     testing: bool = Field(
         default=False, description="Allow test-only settings (cheap argon2). Never in production."
     )

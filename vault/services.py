@@ -106,8 +106,8 @@ def build_services(
         signer=key_services.signer,
         sealer=sealer,
     )
-    identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer)
     policy = load_policy_engine(settings, audit)
+    identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer, policy=policy)
     consents.policy = policy
     access = AccessService(
         db, policy, audit, settings, clock, sealer=sealer, people=identity, consents=consents

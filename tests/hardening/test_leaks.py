@@ -71,6 +71,9 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 },
             )
             assert created.status_code == 201, created.text
+            compliance = login("compliance", DEFAULT_PASSWORD)
+            approved = call("POST", f"/v1/users/{created.json()['id']}/approve", compliance)
+            assert approved.status_code == 200, approved.text
             newbie = login("newbie", NEW_PASSWORD)
             assert (
                 call(

@@ -78,6 +78,7 @@ def sessions_over(
             SessionKind.DASHBOARD: settings.dashboard_idle_seconds,
         },
         sealer,
+        settings.web_session_max_seconds,
     )
 
 
