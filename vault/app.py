@@ -25,8 +25,9 @@ from vault.http.threads import use_worker_threads
 from vault.identity.auth import authentication_middleware
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.keys.http import KEYS_HANDLERS
-from vault.records.http import ROUTES as RECORDS_HANDLERS
+from vault.records.http import HANDLERS as RECORDS_HANDLERS
 from vault.services import Services, build_services
+from vault.subjects.http import HANDLERS as SUBJECTS_HANDLERS
 from vault.web.routes import template_config, web_handlers
 
 API_VERSION = "0.1.0"
@@ -68,6 +69,7 @@ def route_handlers() -> list[Any]:
         *KEYS_HANDLERS,
         *AUDIT_HANDLERS,
         *CONSENT_HANDLERS,
+        *SUBJECTS_HANDLERS,
         *RECORDS_HANDLERS,
         *web_handlers(),
     ]

@@ -22,13 +22,36 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
-from sqlalchemy import Dialect, Engine
+from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import Insert, Select
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 _Converter = Callable[[Any], Any] | None
 # Any SELECT, whatever its columns (Select is generic over their types).
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+
+
+def table_columns(model: type[SQLModel], *names: str) -> list[Column[Any]]:
+    """A table's columns taken from its definition: those named, or all in table order.
+
+    A hot-path statement built from these reads rows whose fields are the
+    columns' own names (``row.subject_id``), so no caller depends on a position.
+    An unknown name raises ``KeyError`` where the statement is built.
+    """
+    columns = model.__table__.c  # type: ignore[attr-defined]  # SQLModel table models have one
+    if not names:
+        return list(columns)
+    return [columns[name] for name in names]
+
+
+def row_select(model: type[SQLModel], *names: str) -> AnySelect:
+    """``SELECT`` of a table's columns (see ``table_columns``); add the WHERE clause."""
+    return select(*table_columns(model, *names))
+
+
+def column_names(model: type[SQLModel]) -> list[str]:
+    """Every column name of a table, in table order (an INSERT's ``column_keys``)."""
+    return [column.key for column in table_columns(model)]
 
 
 class PreparedQuery:

@@ -19,7 +19,9 @@ from vault.cursor_reads import PreparedQuery
 from vault.identity.service import _TOKEN_LOOKUP
 from vault.identity.tokens import token_digest
 from vault.keys.service import _ROW
-from vault.records.service import _FIELDS, _RECORD, _SUBJECT
+from vault.records.rows import FIELDS as _FIELDS
+from vault.records.rows import RECORD as _RECORD
+from vault.subjects.visibility import _LIVE_SUBJECT as _SUBJECT
 
 
 def _both(world: World, statement: Any, params: dict[str, Any]) -> tuple[list[Any], list[Any]]:
