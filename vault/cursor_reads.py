@@ -18,13 +18,13 @@ always rolled back; the one writer on this path is the audit log's
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import Insert, Select
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
 _Converter = Callable[[Any], Any] | None
 # Any SELECT, whatever its columns (Select is generic over their types).
@@ -236,5 +236,21 @@ class CursorReader:
             self._idle.pop().close()
 
 
-# What a hot-path read function takes: an open Session, or a cursor read transaction.
-Reads = Session | CursorReads
+class Answer(Protocol):
+    """The rows of one query, as a ``Result`` or ``Rows`` gives them."""
+
+    def first(self) -> Any: ...
+
+    def all(self) -> Sequence[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Reads(Protocol):
+    """What a hot-path read function takes: one read transaction that runs prebuilt SELECTs.
+
+    An open ``Session`` is one, so is a ``CursorReads``: domain protocols name
+    this, not either class.
+    """
+
+    def execute(self, statement: AnySelect, params: Mapping[str, Any], /) -> Answer: ...

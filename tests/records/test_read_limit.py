@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.conftest import make_settings
-from tests.records.test_story import ASSESSMENT, audit_events
+from tests.records.story import ASSESSMENT, audit_events
 from tests.world import World, build_world
 from vault.app import create_app
 from vault.cursor_reads import PreparedQuery
