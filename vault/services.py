@@ -127,7 +127,7 @@ def build_services(
         distinct_people=identity.distinct_people,
         clock=clock,
     )
-    decisions = DecisionFacts(consents=consents, facts=access_facts, clock=clock)
+    decisions = DecisionFacts(consents=consents, facts=access_facts, policy=policy, clock=clock)
     inline_keys = settings.key_provider is KeyProviderName.FILE
     reader = RecordReader(
         db=db,

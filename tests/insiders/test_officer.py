@@ -129,3 +129,17 @@ def test_registration_and_search_stay_with_staff_of_the_organisation(world: Worl
     )
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_reads_do_not_tell_which_record_ids_exist(world: World) -> None:
+    """An officer who may not read a subject's records gets one answer for an existing
+    record and a missing one; the care team is still told a record is missing."""
+    record_id = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    missing = str(uuid.uuid4())
+    existing = answer(world.read("officer", record_id, purpose="counseling"))
+    absent = answer(world.read("officer", missing, purpose="counseling"))
+    assert existing == absent
+    assert existing[0] == 404
+    told = answer(world.read("counselor", missing, purpose="counseling"))
+    assert told[0] == 404
+    assert told[1]["detail"] == "No such record."

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from vault.audit.events import AuditEvent, Outcome
 from vault.cursor_reads import Reads
-from vault.records.ports import AccessFacts
+from vault.records.ports import AccessFacts, PolicyDecider
 from vault.subjects.ports import ConsentReader
+from vault.subjects.visibility import hidden_subject_event
 from vault.vocabulary import (
     EMERGENCY_PURPOSE,
+    Action,
     ConsentGrant,
     Decision,
     DecisionContext,
     EventAction,
     Principal,
+    Resource,
 )
 
 
@@ -27,6 +30,7 @@ class DecisionFacts:
 
     consents: ConsentReader
     facts: AccessFacts
+    policy: PolicyDecider
     clock: Callable[[], datetime]
 
     def context(
@@ -46,6 +50,26 @@ class DecisionFacts:
             break_glass=grant,
             now=now,
         )
+
+    def unseen(
+        self, principal: Principal, action: Action, subject_id: uuid.UUID, purpose: str | None
+    ) -> AuditEvent:
+        """The refusal of a subject the caller may not know exists (missing, or not theirs).
+
+        Still asked of the policy engine, with no fact that could allow it (no
+        organisation, no consent, no assignment), so every answer of a route is
+        a decision; recorded as a refused lookup naming the rules that refused.
+        """
+        decision = self.policy.decide(
+            principal,
+            action,
+            Resource(kind="record", subject_id=subject_id),
+            DecisionContext(
+                purpose=purpose, assigned=False, consents=(), break_glass=None, now=self.clock()
+            ),
+        )
+        event = hidden_subject_event(principal, subject_id, purpose)
+        return replace(event, policy_ids=decision.policy_ids)
 
 
 def decision_event(

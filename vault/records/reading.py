@@ -40,7 +40,6 @@ from vault.records.rows import (
     record_rows,
 )
 from vault.subjects.models import Subject
-from vault.subjects.visibility import hidden_subject_event
 from vault.vocabulary import Action, Category, Decision, EventAction, Principal, Resource
 
 
@@ -131,11 +130,27 @@ class RecordReader:
             subject = self.subjects.visible_to(reads, principal, subject_id, purpose)
             if subject is None:
                 return ReadPlan(
-                    hidden_subject_event(principal, subject_id, purpose),
+                    self.decisions.unseen(principal, Action.READ_RECORD, subject_id, purpose),
                     refusal=NotFound("No such subject."),
                 )
             record = reads.execute(RECORD, {"record_id": record_id}).first()
             if record is None or record.subject_id != subject_id:
+                # Decided like any read of this subject: a caller who may not read it
+                # gets the answer of an existing record it may not read, so record
+                # ids cannot be probed.
+                decision = self.policy.decide(
+                    principal,
+                    Action.READ_RECORD,
+                    Resource(
+                        kind="record", subject_id=subject_id, organization=subject.organization
+                    ),
+                    self.decisions.context(reads, principal, subject_id, purpose),
+                )
+                if not decision.allowed:
+                    event = decision_event(
+                        principal, EventAction.RECORD_READ, subject_id, record_id, decision, purpose
+                    )
+                    return ReadPlan(event, refusal=NotFound("No such subject."))
                 return self._refused(
                     principal,
                     subject_id,

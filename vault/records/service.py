@@ -24,7 +24,7 @@ from vault.records.ports import PolicyDecider, SubjectKeyStore, Subjects
 from vault.records.reading import RecordReader
 from vault.records.rows import RecordMeta, record_rows
 from vault.records.writing import IDENTITY_RECORD_TYPE, RecordWriter, rotate_subject_key
-from vault.subjects.visibility import SubjectRef, hidden_subject_event
+from vault.subjects.visibility import SubjectRef
 from vault.vocabulary import Action, Category, EventAction, Principal, Resource
 
 
@@ -42,11 +42,16 @@ class RecordsService:
     clock: Callable[[], datetime]
 
     def _visible(
-        self, session: Session, principal: Principal, subject_id: uuid.UUID, purpose: str | None
+        self,
+        session: Session,
+        principal: Principal,
+        action: Action,
+        subject_id: uuid.UUID,
+        purpose: str | None,
     ) -> SubjectRef:
         subject = self.subjects.visible_to(session, principal, subject_id, purpose)
         if subject is None:
-            self.audit.append(hidden_subject_event(principal, subject_id, purpose))
+            self.audit.append(self.decisions.unseen(principal, action, subject_id, purpose))
             raise NotFound("No such subject.")
         return subject
 
@@ -59,7 +64,7 @@ class RecordsService:
     ) -> RecordMeta:
         """Write a new record for an assigned subject."""
         with self.db.read_session() as session:
-            subject = self._visible(session, principal, subject_id, None)
+            subject = self._visible(session, principal, Action.CREATE_RECORD, subject_id, None)
         return self._write(principal, subject, record_type, fields, corrects=None)
 
     def correct_record(
@@ -167,7 +172,7 @@ class RecordsService:
     ) -> list[RecordMeta]:
         """Metadata of a subject's records; no field is decrypted."""
         with self.db.read_session() as session:
-            subject = self._visible(session, principal, subject_id, purpose)
+            subject = self._visible(session, principal, Action.LIST_RECORDS, subject_id, purpose)
             decision = self.policy.decide(
                 principal,
                 Action.LIST_RECORDS,
