@@ -114,7 +114,7 @@ class SubjectsBase:
     ) -> AuditEvent:
         return AuditEvent.by(
             principal,
-            EVENT_OF.get(action, EventAction(action.value)),
+            EVENT_OF[action] if action in EVENT_OF else EventAction(action.value),
             Outcome.DENY,
             subject_id=subject_id,
             policy_ids=decision.policy_ids,
