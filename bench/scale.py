@@ -2,7 +2,7 @@
 
 The read is the records service's path through the store: the subject row,
 the record row, its five field rows, the subject's wrapped-key row (all through
-the same ORM and Core queries ``RecordsService.read_record`` and
+the same ORM and Core queries ``RecordReader.plan`` and
 ``SubjectKeys.data_key`` use), then opening the five fields with the vault's
 field layer under a data key already unwrapped (the key cache's steady state).
 Policy and audit are left out: they do not depend on how much is stored, and

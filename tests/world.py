@@ -65,6 +65,11 @@ class World:
         assert response.status_code in (200, 201), response.text
         return response.json()
 
+    def join(self, who: str, role: str, organization: str) -> None:
+        """A staff member ``who`` of ``organization`` (created on first use), logged in."""
+        self.user_ids[who] = str(create_user(self.services, who, role, organization))
+        self.headers[who] = login(self.client, who)
+
     def create_record(self, who: str, record_type: str, fields: dict[str, str]) -> str:
         body = self.post(
             who, f"/v1/subjects/{self.subject_id}/records", {"type": record_type, "fields": fields}

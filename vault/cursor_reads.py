@@ -18,17 +18,40 @@ always rolled back; the one writer on this path is the audit log's
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
-from sqlalchemy import Dialect, Engine
+from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import Insert, Select
-from sqlmodel import Session
+from sqlmodel import SQLModel
 
 _Converter = Callable[[Any], Any] | None
 # Any SELECT, whatever its columns (Select is generic over their types).
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+
+
+def table_columns(model: type[SQLModel], *names: str) -> list[Column[Any]]:
+    """A table's columns taken from its definition: those named, or all in table order.
+
+    A hot-path statement built from these reads rows whose fields are the
+    columns' own names (``row.subject_id``), so no caller depends on a position.
+    An unknown name raises ``KeyError`` where the statement is built.
+    """
+    columns = model.__table__.c  # type: ignore[attr-defined]  # SQLModel table models have one
+    if not names:
+        return list(columns)
+    return [columns[name] for name in names]
+
+
+def row_select(model: type[SQLModel], *names: str) -> AnySelect:
+    """``SELECT`` of a table's columns (see ``table_columns``); add the WHERE clause."""
+    return select(*table_columns(model, *names))
+
+
+def column_names(model: type[SQLModel]) -> list[str]:
+    """Every column name of a table, in table order (an INSERT's ``column_keys``)."""
+    return [column.key for column in table_columns(model)]
 
 
 class PreparedQuery:
@@ -213,5 +236,21 @@ class CursorReader:
             self._idle.pop().close()
 
 
-# What a hot-path read function takes: an open Session, or a cursor read transaction.
-Reads = Session | CursorReads
+class Answer(Protocol):
+    """The rows of one query, as a ``Result`` or ``Rows`` gives them."""
+
+    def first(self) -> Any: ...
+
+    def all(self) -> Sequence[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Reads(Protocol):
+    """What a hot-path read function takes: one read transaction that runs prebuilt SELECTs.
+
+    An open ``Session`` is one, so is a ``CursorReads``: domain protocols name
+    this, not either class.
+    """
+
+    def execute(self, statement: AnySelect, params: Mapping[str, Any], /) -> Answer: ...

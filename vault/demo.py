@@ -17,8 +17,8 @@ from typing import Any
 
 from vault.config import Settings
 from vault.consent.service import Guardian, SignRequest
-from vault.records.service import NewSubject
 from vault.services import Services, build_services
+from vault.subjects.registration import NewSubject
 from vault.vocabulary import Principal, Role
 
 RUTAN = "rutan-jakpus"
@@ -146,7 +146,7 @@ def load_demo(services: Services) -> list[str] | None:
     subject_ids: list[uuid.UUID] = []
     for subject in SUBJECTS:
         pin = _secret_pin()
-        subject_id = services.records.register_subject(
+        subject_id = services.subjects.register(
             officer,
             NewSubject(
                 full_name=subject.full_name,

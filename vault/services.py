@@ -29,8 +29,13 @@ from vault.identity.service import IdentityService
 from vault.keys.service import SubjectKeys
 from vault.keys.wiring import build_key_services
 from vault.records.catalog import Catalog
+from vault.records.decisions import DecisionFacts
 from vault.records.ratelimit import ReadLimiter
+from vault.records.reading import RecordReader
 from vault.records.service import RecordsService
+from vault.records.writing import RecordWriter
+from vault.subjects.service import SubjectsService
+from vault.subjects.visibility import SubjectVisibility
 
 log = logging.getLogger("vault")
 
@@ -53,6 +58,7 @@ class Services:
     consents: ConsentService
     catalog: Catalog
     records: RecordsService
+    subjects: SubjectsService
     # Seals column values to their rows (TOTP seeds, receipts, authorisation bindings).
     sealer: ColumnSealer
 
@@ -114,22 +120,49 @@ def build_services(
     )
     catalog = Catalog.load(settings.policies_dir / "catalog.toml")
     access_facts = AccessFacts()
-    records = RecordsService(
+    writer = RecordWriter(catalog=catalog, clock=clock)
+    subjects = SubjectsService(
+        db=db,
+        policy=policy,
+        audit=audit,
+        visibility=SubjectVisibility(consents=consents, clock=clock),
+        blind_index=key_services.blind_index,
+        subject_keys=key_services.subject_keys,
+        records=writer,
+        pins=pins,
+        distinct_people=identity.distinct_people,
+        clock=clock,
+    )
+    decisions = DecisionFacts(consents=consents, facts=access_facts, policy=policy, clock=clock)
+    inline_keys = settings.key_provider is KeyProviderName.FILE
+    reader = RecordReader(
         db=db,
         catalog=catalog,
         policy=policy,
+        subjects=subjects,
         subject_keys=key_services.subject_keys,
-        blind_index=key_services.blind_index,
         audit=audit,
-        consents=consents,
-        facts=access_facts,
-        pins=pins,
+        decisions=decisions,
         clock=clock,
         read_limiter=(
             ReadLimiter(settings.read_limit_per_minute, 60.0)
             if settings.read_limit_per_minute
             else None
         ),
+        inline_store=db.is_sqlite and inline_keys,
+        inline_keys=inline_keys,
+    )
+    records = RecordsService(
+        db=db,
+        catalog=catalog,
+        policy=policy,
+        subjects=subjects,
+        subject_keys=key_services.subject_keys,
+        audit=audit,
+        decisions=decisions,
+        writer=writer,
+        reader=reader,
+        clock=clock,
     )
     consents.facts = records
     return Services(
@@ -148,6 +181,7 @@ def build_services(
         access_facts=access_facts,
         catalog=catalog,
         records=records,
+        subjects=subjects,
         access=access,
         sealer=sealer,
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from tests.records.test_story import ASSESSMENT
+from tests.records.story import ASSESSMENT
 from tests.world import World
 
 JUSTIFICATION = "Subject expressed suicidal intent in the cell block tonight."

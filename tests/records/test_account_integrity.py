@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.records.test_story import ASSESSMENT
+from tests.records.story import ASSESSMENT
 from tests.support import DEFAULT_PASSWORD
 from tests.world import World
 

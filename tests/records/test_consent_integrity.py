@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from tests.records.test_story import ASSESSMENT
+from tests.records.story import ASSESSMENT
 from tests.support import insert_unsigned_consent
 from tests.world import World
 from vault.consent.integrity import check_consents_against_audit

@@ -12,14 +12,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlmodel import col
+
 from tests.world import World
 from vault.access.facts import _ASSIGNED, _BREAK_GLASS
 from vault.consent.grants import _ACTIVE_GRANTS
-from vault.cursor_reads import PreparedQuery
+from vault.cursor_reads import PreparedQuery, column_names, row_select
 from vault.identity.service import _TOKEN_LOOKUP
 from vault.identity.tokens import token_digest
 from vault.keys.service import _ROW
-from vault.records.service import _FIELDS, _RECORD, _SUBJECT
+from vault.records.rows import FIELDS as _FIELDS
+from vault.records.rows import RECORD as _RECORD
+from vault.subjects.models import Subject
+from vault.subjects.visibility import _LIVE_SUBJECT as _SUBJECT
 
 
 def _both(world: World, statement: Any, params: dict[str, Any]) -> tuple[list[Any], list[Any]]:
@@ -104,3 +110,14 @@ def test_ids_go_to_the_driver_in_the_stores_own_form(world: World) -> None:
     values = list(params.values()) if isinstance(params, dict) else list(params)
     assert values
     assert all(not isinstance(v, str) or len(v) == 32 for v in values)
+
+
+def test_statements_take_their_columns_from_the_table(world: World) -> None:
+    """A statement built by ``row_select`` reads every column of the table, in table
+    order, and its rows answer to the columns' names."""
+    statement = row_select(Subject).where(col(Subject.id) == bindparam("subject_id"))
+    with world.services.db.read_cursor() as reads:
+        row = reads.execute(statement, {"subject_id": uuid.UUID(world.subject_id)}).first()
+    assert row._fields == tuple(column_names(Subject))
+    assert row.organization == "rutan-jakpus"
+    assert row.legal_hold is False

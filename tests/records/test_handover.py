@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.records.test_story import FAMILY
+from tests.records.story import FAMILY
 from tests.support import create_user, login
 from tests.world import SUBJECT_PIN, World
 

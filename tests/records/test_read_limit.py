@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from litestar.testing import TestClient
 
 from tests.conftest import make_settings
-from tests.records.test_story import ASSESSMENT, audit_events
-from tests.world import ORG, World, build_world
+from tests.records.story import ASSESSMENT, audit_events
+from tests.world import World, build_world
+from vault.app import create_app
 from vault.cursor_reads import PreparedQuery
 from vault.errors import RateLimited
 from vault.records.ratelimit import _RECENT_READS, ReadLimiter
 from vault.services import build_services
-from vault.vocabulary import Principal, Role
 
 
 @pytest.fixture
@@ -59,16 +60,18 @@ def test_the_limit_holds_across_processes(limited_world: World) -> None:
     count comes from the audit log, not from each process's memory."""
     world = limited_world
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
-    other_process = build_services(world.services.settings)
+    settings = world.services.settings
+    other_process = build_services(settings)
     try:
-        counselor = Principal(uuid.UUID(world.user_ids["counselor"]), Role.COUNSELOR, ORG)
-        subject, record = uuid.UUID(world.subject_id), uuid.UUID(rid)
-        assert world.read("counselor", rid, purpose="counseling").status_code == 200
-        assert world.read("counselor", rid, purpose="counseling").status_code == 200
-        # The other process has seen no read of this user, but the log has two.
-        other_process.records.read_record(counselor, subject, record, "counseling")
-        with pytest.raises(RateLimited):
-            other_process.records.read_record(counselor, subject, record, "counseling")
+        with TestClient(create_app(settings, other_process)) as other:
+            path = f"/v1/subjects/{world.subject_id}/records/{rid}"
+            params = {"purpose": "counseling"}
+            assert world.read("counselor", rid, purpose="counseling").status_code == 200
+            assert world.read("counselor", rid, purpose="counseling").status_code == 200
+            # The other process has seen no read of this user, but the log has two.
+            headers = world.auth("counselor")
+            assert other.get(path, params=params, headers=headers).status_code == 200
+            assert other.get(path, params=params, headers=headers).status_code == 429
         assert world.read("counselor", rid, purpose="counseling").status_code == 429
     finally:
         other_process.close()

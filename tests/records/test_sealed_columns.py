@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from tests.world import SUBJECT_PIN, World
 from vault.consent.service import Guardian, SignRequest
-from vault.records.service import NewSubject
+from vault.subjects.registration import NewSubject
 from vault.vocabulary import Principal, Role
 
 CANARY = "CANARY-7c1e: subject collapsed after methadone dose, needs history now"
@@ -49,7 +49,7 @@ def test_guardian_name_and_receipt_are_sealed(world: World) -> None:
     """A guardian's name and the signed receipt are ciphertext at rest, readable via the API."""
     officer = world.services.identity.user_by_name("officer")
     principal = Principal(officer.id, Role.OFFICER, officer.organization)
-    child = world.services.records.register_subject(
+    child = world.services.subjects.register(
         principal,
         NewSubject(
             full_name="Andi (test)",

@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from tests.records.story import ASSESSMENT, FAMILY, audit_events
 from tests.world import World
-
-ASSESSMENT = {
-    "instrument": "SRQ-20",
-    "summary": "CANARY-SUMMARY-7f3a: low mood since transfer, sleeps poorly",
-    "risk_level": "moderate",
-    "recommendations": "weekly counseling, family visit plan",
-}
-FAMILY = {
-    "family_members": "CANARY-FAMILY-91bd: mother, two younger brothers",
-    "contact_person": "Ibu Sari, 0812-0000-0000",
-}
 
 
 def wal_bytes(db_path: Path) -> bytes:
@@ -37,15 +26,6 @@ def stored_wrapped_key(world: World) -> bytes | None:
             {"sid": uuid.UUID(world.subject_id).hex if world.sqlite_path else world.subject_id},
         ).first()
     return bytes(row[0]) if row else None
-
-
-def audit_events(world: World, **filters: Any) -> list[dict[str, Any]]:
-    response = world.client.get(
-        "/v1/audit/events", params={**filters, "limit": 500}, headers=world.auth("compliance")
-    )
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["events"]
-    return events
 
 
 def test_counselor_reads_assessment_under_consent(world: World) -> None:

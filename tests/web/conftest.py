@@ -17,8 +17,8 @@ from litestar.testing import TestClient
 from tests.support import create_user, ensure_organization
 from vault.app import create_app
 from vault.config import Settings
-from vault.records.service import NewSubject
 from vault.services import Services, build_services
+from vault.subjects.registration import NewSubject
 from vault.vocabulary import Principal, Role
 
 ORG = "rutan-jakpus"
@@ -51,7 +51,7 @@ class World:
         """A subject registered by an officer of ``organization``; their kiosk PIN is ``PIN``."""
         officer = Principal(self.officers[organization], Role.OFFICER, organization)
         digits = f"{secrets.randbelow(10**16):016d}"
-        return self.services.records.register_subject(
+        return self.services.subjects.register(
             officer,
             NewSubject(
                 full_name="Budi Santoso",

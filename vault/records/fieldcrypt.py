@@ -64,3 +64,36 @@ def open_fields(
         ).decode("utf-8")
         for name in wanted
     }
+
+
+def reseal_fields(
+    old: DataKey,
+    new: DataKey,
+    *,
+    subject_id: uuid.UUID,
+    record_id: uuid.UUID,
+    record_type: str,
+    version: int,
+    stored: Mapping[str, bytes],
+) -> dict[str, bytes]:
+    """Every stored field of one record version, re-encrypted from ``old`` to ``new``.
+
+    Key rotation: the plaintext exists only inside this call.
+    """
+    plain = open_fields(
+        old,
+        subject_id=subject_id,
+        record_id=record_id,
+        record_type=record_type,
+        version=version,
+        stored=stored,
+        wanted=stored.keys(),
+    )
+    return seal_fields(
+        new,
+        subject_id=subject_id,
+        record_id=record_id,
+        record_type=record_type,
+        version=version,
+        values=plain,
+    )

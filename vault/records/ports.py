@@ -1,0 +1,87 @@
+"""What the records capability needs from the others, as small protocols."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import Session
+
+from vault.crypto.keys import DataKey, WrappedKey
+from vault.cursor_reads import Reads
+from vault.subjects.visibility import SubjectRef
+from vault.vocabulary import (
+    Action,
+    BreakGlassGrant,
+    Decision,
+    DecisionContext,
+    OperationFacts,
+    Principal,
+    Resource,
+)
+
+
+class AccessFacts(Protocol):
+    """What the access capability knows about a principal and a subject."""
+
+    def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool: ...
+
+    def break_glass(
+        self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
+    ) -> BreakGlassGrant | None: ...
+
+
+class PolicyDecider(Protocol):
+    def decide(
+        self, principal: Principal, action: Action, resource: Resource, context: DecisionContext
+    ) -> Decision: ...
+
+    def authorize(
+        self,
+        principal: Principal,
+        action: Action,
+        facts: OperationFacts,
+        subject_id: uuid.UUID | None = None,
+    ) -> Decision: ...
+
+
+class Subjects(Protocol):
+    """The subjects capability (``SubjectsService``): the one lookup of a subject."""
+
+    def visible_to(
+        self,
+        reads: Reads,
+        principal: Principal,
+        subject_id: uuid.UUID,
+        purpose: str | None = None,
+    ) -> SubjectRef | None: ...
+
+    def gate(
+        self,
+        reads: Reads,
+        principal: Principal,
+        action: Action,
+        subject_id: uuid.UUID,
+        *,
+        on_self: bool = False,
+        created_by_principal: bool = False,
+    ) -> SubjectRef: ...
+
+
+class SubjectKeyStore(Protocol):
+    """The keys capability: one wrapped data key per subject."""
+
+    def data_key(self, session: Session, subject_id: uuid.UUID) -> DataKey: ...
+
+    def wrapped_key(self, session: Reads, subject_id: uuid.UUID) -> WrappedKey | None: ...
+
+    def unwrap(self, subject_id: uuid.UUID, wrapped: WrappedKey) -> DataKey: ...
+
+    def rotate_subject(
+        self,
+        session: Session,
+        subject_id: uuid.UUID,
+        reencrypt: Callable[[DataKey, DataKey], None],
+    ) -> None: ...

@@ -1,0 +1,313 @@
+"""Reading records: the one place a record's fields are decrypted for a caller.
+
+The order of a read is the vault's central promise: decide, record the audit
+event durably, and only then unwrap the subject's key and decrypt the fields
+the decision allows. If the audit event cannot be written, nothing is
+decrypted. ``RecordReader.read`` does the three steps; ``plan`` (decide) and
+``disclose`` (unwrap, decrypt) are its halves. The subject's own export and
+the date of birth the consent rules need are the other two decryptions, here
+too; the ciphers themselves are ``vault.records.fieldcrypt``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+from sqlmodel import Session
+
+from vault.audit.events import AuditEvent, Outcome
+from vault.audit.log import AuditLog
+from vault.crypto.keys import WrappedKey
+from vault.db import Database
+from vault.errors import DecryptionFailed, InvalidInput, NotFound, RateLimited, VaultError
+from vault.http.threads import run_store_work
+from vault.records.catalog import Catalog
+from vault.records.decisions import DecisionFacts, decision_event
+from vault.records.fieldcrypt import open_fields
+from vault.records.ports import PolicyDecider, SubjectKeyStore, Subjects
+from vault.records.ratelimit import ReadLimiter
+from vault.records.rows import (
+    FIELDS,
+    RECORD,
+    RecordMeta,
+    RecordView,
+    ciphertexts,
+    record_rows,
+)
+from vault.subjects.models import Subject
+from vault.vocabulary import Action, Category, Decision, EventAction, Principal, Resource
+
+
+@dataclass(frozen=True)
+class _Opening:
+    """What an allowed read decrypts once its audit event is durable."""
+
+    subject_id: uuid.UUID
+    record: Any  # a row of rows.RECORD
+    stored: dict[str, tuple[str, bytes]]  # field name -> (catalog category, ciphertext)
+    readable: list[str]
+    wrapped: WrappedKey | None
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """A decided record read: ``event`` to make durable, then a refusal or an opening."""
+
+    event: AuditEvent
+    refusal: VaultError | None = None
+    opening: _Opening | None = None
+
+
+@dataclass
+class RecordReader:
+    db: Database
+    catalog: Catalog
+    policy: PolicyDecider
+    subjects: Subjects
+    subject_keys: SubjectKeyStore
+    audit: AuditLog
+    decisions: DecisionFacts
+    clock: Callable[[], datetime]
+    read_limiter: ReadLimiter | None = None
+    # Store reads and unwrapping may run on the event loop (``vault.http.threads``):
+    # an embedded store, and keys held in memory.
+    inline_store: bool = False
+    inline_keys: bool = False
+
+    async def read(
+        self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
+    ) -> RecordView:
+        """Decide, make the audit event durable, then decrypt only what is allowed.
+
+        A coroutine: the decision runs without a thread hop on an embedded store,
+        and the wait for the audit event's group commit holds no thread at all.
+        """
+        with self.audit.expecting() as slot:
+            plan = await run_store_work(
+                self.inline_store, partial(self.plan, principal, subject_id, record_id, purpose)
+            )
+            # Durable first: if this raises AuditUnavailable nothing is decrypted.
+            await self.audit.append_async(plan.event, slot)
+        # Unwrap (from the key cache, or the provider) and decrypt: no store access.
+        return await run_store_work(self.inline_keys, partial(self.disclose, plan))
+
+    def _refused(
+        self, principal: Principal, subject_id: uuid.UUID, refusal: VaultError, **fields: Any
+    ) -> ReadPlan:
+        event = AuditEvent.by(
+            principal, EventAction.RECORD_READ, Outcome.DENY, subject_id=subject_id, **fields
+        )
+        return ReadPlan(event, refusal=refusal)
+
+    def plan(
+        self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
+    ) -> ReadPlan:
+        """Everything of a read that comes before its audit event.
+
+        Checks, the decision and the event to record; it only reads the store and
+        neither appends nor decrypts.
+        """
+        if not purpose:
+            raise InvalidInput("purpose: a declared purpose is required")
+        limit = self.read_limiter
+        if limit is not None:
+            try:
+                limit.check(principal.id)
+            except RateLimited as limited:
+                return self._refused(principal, subject_id, limited, reason="read rate limit")
+        with self.db.read_cursor() as reads:
+            if limit is not None:
+                try:
+                    limit.check_logged(reads, principal.id, self.clock())
+                except RateLimited as limited:
+                    return self._refused(principal, subject_id, limited, reason="read rate limit")
+            subject = self.subjects.visible_to(reads, principal, subject_id, purpose)
+            if subject is None:
+                return ReadPlan(
+                    self.decisions.unseen(principal, Action.READ_RECORD, subject_id, purpose),
+                    refusal=NotFound("No such subject."),
+                )
+            record = reads.execute(RECORD, {"record_id": record_id}).first()
+            if record is None or record.subject_id != subject_id:
+                # Decided like any read of this subject: a caller who may not read it
+                # gets the answer of an existing record it may not read, so record
+                # ids cannot be probed.
+                decision = self.policy.decide(
+                    principal,
+                    Action.READ_RECORD,
+                    Resource(
+                        kind="record", subject_id=subject_id, organization=subject.organization
+                    ),
+                    self.decisions.context(reads, principal, subject_id, purpose),
+                )
+                if not decision.allowed:
+                    event = decision_event(
+                        principal, EventAction.RECORD_READ, subject_id, record_id, decision, purpose
+                    )
+                    return ReadPlan(event, refusal=NotFound("No such subject."))
+                return self._refused(
+                    principal,
+                    subject_id,
+                    NotFound("No such record."),
+                    target_id=record_id,
+                    purpose=purpose,
+                    reason="no such record",
+                )
+            # A field's category is the catalog's, never the stored column's: a row
+            # relabelled in the database must not widen who may decrypt it.
+            known = self.catalog.record_type(record.record_type).fields
+            stored: dict[str, tuple[str, bytes]] = {}
+            for row in reads.execute(FIELDS, {"record_id": record_id}):
+                if row.name not in known:
+                    raise DecryptionFailed()
+                stored[row.name] = (known[row.name].category.value, bytes(row.ciphertext))
+            categories = frozenset(Category(cat) for cat, _ in stored.values())
+            decision = self.policy.decide(
+                principal,
+                Action.READ_RECORD,
+                Resource(
+                    kind="record",
+                    subject_id=subject_id,
+                    organization=subject.organization,
+                    record_type=record.record_type,
+                    categories=categories,
+                ),
+                self.decisions.context(reads, principal, subject_id, purpose),
+            )
+            readable = sorted(
+                n for n, (cat, _) in stored.items() if Category(cat) in decision.categories
+            )
+            # The wrapped key is read in the same snapshot; it is unwrapped only after
+            # the audit event is durable. The read transaction ends before the audit
+            # append: on SQLite a reader still open while the audit writer commits
+            # keeps the WAL from being checkpointed to its end (measured: the append
+            # took twice as long, and the WAL kept growing).
+            wrapped = self.subject_keys.wrapped_key(reads, subject_id) if readable else None
+        event = decision_event(
+            principal,
+            EventAction.RECORD_READ,
+            subject_id,
+            record_id,
+            decision,
+            purpose,
+            categories=tuple(sorted({stored[n][0] for n in readable})),
+        )
+        if not decision.allowed and not decision.withheld:
+            # The same answer as for a subject that does not exist: a caller who
+            # may not read this subject may not learn that it exists either.
+            return ReadPlan(event, refusal=NotFound("No such subject."))
+        return ReadPlan(
+            event, opening=_Opening(subject_id, record, stored, readable, wrapped, decision)
+        )
+
+    def disclose(self, plan: ReadPlan) -> RecordView:
+        """The outcome of a planned read; call it only once ``plan.event`` is durable."""
+        opening = plan.opening
+        if plan.refusal is not None:
+            raise plan.refusal
+        if opening is None:
+            raise NotFound("No such subject.")  # a plan has a refusal or an opening
+        stored, decision = opening.stored, opening.decision
+        plaintext: dict[str, str] = {}
+        if opening.readable:
+            if opening.wrapped is None:
+                raise NotFound("no data key for this subject (never created, or shredded)")
+            dek = self.subject_keys.unwrap(opening.subject_id, opening.wrapped)
+            plaintext = open_fields(
+                dek,
+                subject_id=opening.subject_id,
+                record_id=opening.record.id,
+                record_type=opening.record.record_type,
+                version=opening.record.version,
+                stored={n: ct for n, (_, ct) in stored.items()},
+                wanted=opening.readable,
+            )
+        withheld = {
+            name: decision.withheld.get(Category(cat), "not permitted for this purpose")
+            for name, (cat, _) in stored.items()
+            if name not in plaintext
+        }
+        return RecordView(
+            RecordMeta.of(opening.record),
+            plaintext,
+            withheld,
+            decision.consent_id,
+            decision.break_glass_id,
+        )
+
+    def export_for_subject(self, subject_id: uuid.UUID) -> dict[str, object]:
+        """Everything the vault holds about a subject, decrypted for the subject alone.
+
+        Called only from the subject's own authenticated kiosk session (right of access).
+        """
+        with self.db.read_session() as session:
+            subject = session.get(Subject, subject_id)
+            if subject is None or subject.erased_at is not None:
+                raise NotFound("No such subject.")
+            self.audit.append(
+                AuditEvent.by(
+                    None,
+                    EventAction.SUBJECT_EXPORT,
+                    Outcome.ALLOW,
+                    subject_id=subject_id,
+                    actor_role="subject",
+                    purpose="right_of_access",
+                )
+            )
+            dek = self.subject_keys.data_key(session, subject_id)
+            out: list[dict[str, object]] = []
+            for record in record_rows(session, subject_id):
+                stored = ciphertexts(session, record.id)
+                out.append(
+                    {
+                        "id": str(record.id),
+                        "type": record.record_type,
+                        "version": record.version,
+                        "current": record.superseded_at is None,
+                        "created_at": record.created_at.isoformat(),
+                        "fields": open_fields(
+                            dek,
+                            subject_id=subject_id,
+                            record_id=record.id,
+                            record_type=record.record_type,
+                            version=record.version,
+                            stored=stored,
+                            wanted=stored.keys(),
+                        ),
+                    }
+                )
+            return {
+                "subject_id": str(subject_id),
+                "organization": subject.organization,
+                "status": subject.status,
+                "records": out,
+            }
+
+    def date_of_birth(self, session: Session, subject_id: uuid.UUID) -> date:
+        """The subject's date of birth, for the consent rules on minors.
+
+        Decrypted only inside the vault; never returned to a caller.
+        """
+        subject = session.get(Subject, subject_id)
+        if subject is None or subject.erased_at is not None or subject.identity_record_id is None:
+            raise NotFound("No such subject.")
+        record = session.execute(RECORD, {"record_id": subject.identity_record_id}).first()
+        if record is None:
+            raise NotFound("No such subject.")
+        stored = ciphertexts(session, record.id)
+        value = open_fields(
+            self.subject_keys.data_key(session, subject_id),
+            subject_id=subject_id,
+            record_id=record.id,
+            record_type=record.record_type,
+            version=record.version,
+            stored=stored,
+            wanted=["date_of_birth"],
+        )
+        return date.fromisoformat(value["date_of_birth"])

@@ -1,0 +1,91 @@
+"""What the subjects capability needs from the others, as small protocols.
+
+The real objects are wired in ``vault.services``: the policy engine, the
+consent service, the key store, the blind index, the records writer and the
+identity service's two-person rule. Tests may pass fakes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import Session
+
+from vault.crypto.keys import DataKey
+from vault.cursor_reads import Reads
+from vault.vocabulary import (
+    Action,
+    ConsentGrant,
+    Decision,
+    DecisionContext,
+    OperationFacts,
+    Principal,
+    Resource,
+)
+
+
+class SubjectPolicy(Protocol):
+    """The policy engine: ``decide`` for register and search, ``authorize`` for the rest."""
+
+    def decide(
+        self, principal: Principal, action: Action, resource: Resource, context: DecisionContext
+    ) -> Decision: ...
+
+    def authorize(
+        self,
+        principal: Principal,
+        action: Action,
+        facts: OperationFacts,
+        subject_id: uuid.UUID | None = None,
+    ) -> Decision: ...
+
+
+class ConsentReader(Protocol):
+    """The consent capability's view for decisions (``ConsentService.active_consents``)."""
+
+    def active_consents(
+        self, subject_id: uuid.UUID, now: datetime, session: Reads | None = None
+    ) -> Sequence[ConsentGrant]: ...
+
+
+class BlindIndexer(Protocol):
+    def digest(self, field_name: str, value: str) -> str: ...
+
+
+class PinHasher(Protocol):
+    def hash(self, secret: str) -> str: ...
+
+
+class SubjectKeyMaker(Protocol):
+    """The keys capability: a subject's data key is made at registration, shredded at erasure."""
+
+    def create(self, session: Session, subject_id: uuid.UUID) -> DataKey: ...
+
+    def shred(self, session: Session, subject_id: uuid.UUID) -> None: ...
+
+
+class IdentityRecords(Protocol):
+    """The records capability: writes the identity record, deletes every ciphertext."""
+
+    def write_identity(
+        self,
+        session: Session,
+        dek: DataKey,
+        principal: Principal,
+        subject_id: uuid.UUID,
+        record_id: uuid.UUID,
+        values: Mapping[str, str],
+    ) -> None: ...
+
+    def validate_identity(self, values: Mapping[str, object]) -> dict[str, str]: ...
+
+    def delete_fields(self, session: Session, subject_id: uuid.UUID) -> None: ...
+
+
+class TwoPeople(Protocol):
+    """The two-person rule (``IdentityService.distinct_people``)."""
+
+    def __call__(self, first: uuid.UUID, second: uuid.UUID) -> bool: ...

@@ -1,0 +1,204 @@
+"""Registering a subject and finding one by NIK or register number (blind index).
+
+A NIK or register number held by another organisation is no reason to refuse:
+the answer would tell an officer that the person is held elsewhere. The
+subject is registered in the officer's organisation (the blind index is unique
+only within one organisation) and the overlap is audited for both sides'
+compliance officers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from vault.audit.events import AuditEvent, Outcome
+from vault.errors import Conflict, Forbidden, InvalidInput
+from vault.subjects.gate import SubjectsBase
+from vault.subjects.models import Subject
+from vault.vocabulary import Action, DecisionContext, EventAction, Principal, Resource
+
+OLDEST_BIRTH = date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class NewSubject:
+    full_name: str
+    nik: str
+    register_number: str
+    date_of_birth: date
+    organization: str
+    pin: str
+
+    def __repr__(self) -> str:  # identifiers and the PIN never reach a log through repr
+        return f"NewSubject(organization={self.organization!r})"
+
+
+@dataclass(frozen=True)
+class _Holders:
+    """Who else holds a subject with the same NIK or register number (live ones only)."""
+
+    same_org: bool
+    nik_elsewhere: tuple[uuid.UUID, ...]
+    register_elsewhere: tuple[uuid.UUID, ...]
+
+
+def _holders(session: Session, organization: str, nik_index: str, register_index: str) -> _Holders:
+    rows = session.execute(
+        select(
+            col(Subject.id),
+            col(Subject.organization),
+            col(Subject.nik_index),
+            col(Subject.register_index),
+        ).where(
+            (col(Subject.nik_index) == nik_index) | (col(Subject.register_index) == register_index),
+            col(Subject.erased_at).is_(None),
+        )
+    ).all()
+    elsewhere = [row for row in rows if row.organization != organization]
+    return _Holders(
+        same_org=len(elsewhere) < len(rows),
+        nik_elsewhere=tuple(row.id for row in elsewhere if row.nik_index == nik_index),
+        register_elsewhere=tuple(
+            row.id for row in elsewhere if row.register_index == register_index
+        ),
+    )
+
+
+class Registration(SubjectsBase):
+    def _check_date_of_birth(self, born: date) -> None:
+        if not OLDEST_BIRTH <= born <= self.clock().date():
+            raise InvalidInput(
+                f"date_of_birth: must be between {OLDEST_BIRTH.isoformat()} and today"
+            )
+
+    def _require(self, principal: Principal, action: Action, organization: str) -> None:
+        decision = self.policy.decide(
+            principal,
+            action,
+            Resource(kind="subject", organization=organization),
+            DecisionContext(
+                purpose=None, assigned=False, consents=(), break_glass=None, now=self.clock()
+            ),
+        )
+        if not decision.allowed:
+            self.audit.append(self.refusal(principal, action, None, decision))
+            raise Forbidden(f"Not allowed: {decision.reason}")
+
+    def register(self, principal: Principal, new: NewSubject) -> uuid.UUID:
+        """An officer registers a subject into their own organisation; returns its id."""
+        self._require(principal, Action.REGISTER_SUBJECT, new.organization)
+        if len(new.pin) < 6 or not new.pin.isdigit():
+            raise InvalidInput("pin: must be at least 6 digits")
+        self._check_date_of_birth(new.date_of_birth)
+        identity = self.records.validate_identity(
+            {
+                "full_name": new.full_name,
+                "nik": new.nik,
+                "register_number": new.register_number,
+                "date_of_birth": new.date_of_birth.isoformat(),
+            }
+        )
+        nik_index = self.blind_index.digest("nik", new.nik)
+        register_index = self.blind_index.digest("register_number", new.register_number)
+        with self.db.read_session() as session:
+            holders = _holders(session, new.organization, nik_index, register_index)
+        if holders.same_org:
+            # Tells the officer nothing new: their own organisation holds the person.
+            self.audit.append(
+                AuditEvent.by(
+                    principal,
+                    EventAction.SUBJECT_REGISTER,
+                    Outcome.DENY,
+                    reason="already registered in this organisation",
+                )
+            )
+            raise Conflict("A subject with this NIK or register number is already registered.")
+        subject_id, record_id = uuid.uuid4(), uuid.uuid4()
+        pin_hash = self.pins.hash(new.pin)
+        # Audit before the write: on SQLite the write session holds the only write lock.
+        self.audit.append(
+            AuditEvent.by(
+                principal,
+                EventAction.SUBJECT_REGISTER,
+                Outcome.ALLOW,
+                subject_id=subject_id,
+                target_id=record_id,
+                categories=("identity",),
+                details={
+                    "nik_held_elsewhere": bool(holders.nik_elsewhere),
+                    "register_number_held_elsewhere": bool(holders.register_elsewhere),
+                },
+            )
+        )
+        # Filed under the other organisation's subject, for its compliance officers:
+        # someone elsewhere registered a person with the same identifier.
+        for other in sorted(set(holders.nik_elsewhere + holders.register_elsewhere)):
+            self.audit.append(
+                AuditEvent.by(
+                    principal,
+                    EventAction.SUBJECT_REGISTER,
+                    Outcome.INFO,
+                    subject_id=other,
+                    details={
+                        "registered_elsewhere": True,
+                        "nik_matches": other in holders.nik_elsewhere,
+                        "register_number_matches": other in holders.register_elsewhere,
+                    },
+                )
+            )
+        with self.db.session() as session:
+            if _holders(session, new.organization, nik_index, register_index).same_org:
+                raise Conflict("A subject with this NIK or register number is already registered.")
+            session.add(
+                Subject(
+                    id=subject_id,
+                    organization=new.organization,
+                    nik_index=nik_index,
+                    register_index=register_index,
+                    pin_hash=pin_hash,
+                    identity_record_id=record_id,
+                )
+            )
+            session.flush()
+            dek = self.subject_keys.create(session, subject_id)
+            self.records.write_identity(session, dek, principal, subject_id, record_id, identity)
+        return subject_id
+
+    def find(
+        self, principal: Principal, *, nik: str | None, register_number: str | None
+    ) -> list[uuid.UUID]:
+        """Equality search through the blind index, within the caller's organisation."""
+        self._require(principal, Action.SEARCH_SUBJECT, principal.organization)
+        if nik is not None and register_number is None:
+            condition = col(Subject.nik_index) == self.blind_index.digest("nik", nik)
+            by = "nik"
+        elif register_number is not None and nik is None:
+            condition = col(Subject.register_index) == self.blind_index.digest(
+                "register_number", register_number
+            )
+            by = "register_number"
+        else:
+            raise InvalidInput("give exactly one of nik or register_number")
+        with self.db.read_session() as session:
+            ids = list(
+                session.execute(
+                    select(col(Subject.id)).where(
+                        condition,
+                        col(Subject.organization) == principal.organization,
+                        col(Subject.erased_at).is_(None),
+                    )
+                ).scalars()
+            )
+        self.audit.append(
+            AuditEvent.by(
+                principal,
+                EventAction.SUBJECT_SEARCH,
+                Outcome.ALLOW,
+                details={"by": by, "found": len(ids)},
+            )
+        )
+        return ids
