@@ -166,7 +166,13 @@ SubjectId = Annotated[uuid.UUID, Parameter(description="subject id")]
 ConsentId = Annotated[uuid.UUID, Parameter(description="consent id")]
 
 
-@get("/v1/consent-forms", sync_to_thread=False, tags=["consent"], responses=problem_responses())
+@get(
+    "/v1/consent-forms",
+    opt={"asks_nothing": "the consent forms are public text, the same for every reader"},
+    sync_to_thread=False,
+    tags=["consent"],
+    responses=problem_responses(),
+)
 def list_forms(request: Request[Any, Any, Any], consents: Consents) -> list[FormSummaryOut]:
     """Every consent form version, with its purposes (any authenticated caller)."""
     caller(request)
@@ -194,6 +200,7 @@ def list_forms(request: Request[Any, Any, Any], consents: Consents) -> list[Form
 
 @get(
     "/v1/consent-forms/{form_id:str}",
+    opt={"asks_nothing": "the consent forms are public text, the same for every reader"},
     sync_to_thread=False,
     tags=["consent"],
     responses=problem_responses(NotFound),

@@ -6,7 +6,8 @@ or shows anything, or is declared open with ``opt={"asks_nothing": "why"}``
 (liveness, the login itself, the published signing keys, the schema). A
 handler that forgets both is a bug; rather than let its answer out, the
 response is replaced by a 403 problem before its first byte is sent, and the
-error is logged so the route gets fixed. Refusals (4xx, 5xx) pass unchanged:
+error is logged so the route gets fixed. Refusals (4xx, 5xx) and redirects
+(3xx, a page sending a caller without a session to its login) pass unchanged:
 they release nothing.
 """
 
@@ -84,7 +85,7 @@ def decision_gate(app: ASGIApp) -> ASGIApp:
             nonlocal refused
             if refused:
                 return  # the handler's own body is swallowed
-            if message["type"] == "http.response.start" and message["status"] < 400:
+            if message["type"] == "http.response.start" and message["status"] < 300:
                 handler = scope.get("route_handler")
                 if not marker.asked and not declared_open(handler):
                     refused = True

@@ -109,7 +109,10 @@ StatusQuery = Annotated[
 
 @post(
     "/v1/auth/login",
-    opt={"exclude_from_auth": True},
+    opt={
+        "exclude_from_auth": True,
+        "asks_nothing": "the login itself: anyone may try, limits and audit apply",
+    },
     sync_to_thread=True,
     status_code=HTTP_200_OK,
     tags=["auth"],
@@ -126,6 +129,7 @@ def login(identity: Identity, data: JSONBody[LoginIn]) -> TokenOut:
 
 @post(
     "/v1/auth/logout",
+    opt={"asks_nothing": "ends the caller's own token only"},
     sync_to_thread=True,
     status_code=HTTP_204_NO_CONTENT,
     tags=["auth"],
@@ -136,7 +140,13 @@ def logout(request: Request[Any, Any, Any], identity: Identity) -> None:
     identity.logout(caller(request))
 
 
-@get("/v1/me", sync_to_thread=False, tags=["auth"], responses=problem_responses())
+@get(
+    "/v1/me",
+    opt={"asks_nothing": "the caller's own account, nothing of anyone else"},
+    sync_to_thread=False,
+    tags=["auth"],
+    responses=problem_responses(),
+)
 def me(request: Request[Any, Any, Any]) -> MeOut:
     """Who the token belongs to."""
     user = caller(request)
@@ -145,6 +155,7 @@ def me(request: Request[Any, Any, Any]) -> MeOut:
 
 @post(
     "/v1/me/totp",
+    opt={"asks_nothing": "the caller's own second factor only"},
     sync_to_thread=True,
     status_code=HTTP_201_CREATED,
     tags=["auth"],
@@ -158,6 +169,7 @@ def start_totp(request: Request[Any, Any, Any], identity: Identity) -> TotpStart
 
 @post(
     "/v1/me/totp/confirm",
+    opt={"asks_nothing": "the caller's own second factor only"},
     sync_to_thread=True,
     status_code=HTTP_204_NO_CONTENT,
     tags=["auth"],

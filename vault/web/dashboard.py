@@ -80,7 +80,12 @@ def _login_page(
     )
 
 
-@get("/dashboard/login", opt=WEB_OPT, sync_to_thread=False, include_in_schema=False)
+@get(
+    "/dashboard/login",
+    opt={**WEB_OPT, "asks_nothing": "the login form: shows nothing"},
+    sync_to_thread=False,
+    include_in_schema=False,
+)
 def dashboard_login_page(request: Request[Any, Any, Any], lang: LangQuery = None) -> Template:
     return _login_page(request, lang or "en")
 

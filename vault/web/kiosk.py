@@ -114,7 +114,12 @@ def kiosk_root(request: Request[Any, Any, Any], kiosk: KioskParts) -> Redirect:
     return redirect("/kiosk/home" if session.kind is SessionKind.KIOSK else "/kiosk/start")
 
 
-@get("/kiosk/login", opt=WEB_OPT, sync_to_thread=False, include_in_schema=False)
+@get(
+    "/kiosk/login",
+    opt={**WEB_OPT, "asks_nothing": "the login form: shows nothing"},
+    sync_to_thread=False,
+    include_in_schema=False,
+)
 def kiosk_login_page(request: Request[Any, Any, Any], lang: LangQuery = None) -> Template:
     token = new_login_csrf()
     return render(
@@ -277,7 +282,12 @@ def kiosk_end(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData
     )
 
 
-@get("/kiosk/ended", opt=WEB_OPT, sync_to_thread=False, include_in_schema=False)
+@get(
+    "/kiosk/ended",
+    opt={**WEB_OPT, "asks_nothing": "a goodbye page: shows nothing"},
+    sync_to_thread=False,
+    include_in_schema=False,
+)
 def kiosk_ended(
     request: Request[Any, Any, Any],
     lang: LangQuery = None,
