@@ -16,6 +16,7 @@ def _count_reads(world: World) -> int:
 
 
 def test_no_plaintext_leaves_when_the_audit_event_cannot_be_written(world: World) -> None:
+    """No plaintext leaves when the audit event cannot be written."""
     record = world.create_record(
         "counselor",
         "psychological_assessment",
