@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.audit.conftest import sample_event
-from vault.audit.events import RECORD_READ, AuditEvent, Outcome
-from vault.audit.log import AuditLog
+from tests.audit.fakes import InterceptedLog
+from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditFilters, AuditQueries, csv_lines, jsonl_lines
 from vault.db import Database
 from vault.errors import InvalidInput
+from vault.vocabulary import EventAction
 
 SUBJECT = uuid.UUID(int=77)
 READER = uuid.UUID(int=501)
@@ -23,7 +24,7 @@ DAY = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def queries(audit_log: AuditLog, db: Database) -> AuditQueries:
+def queries(audit_log: InterceptedLog, db: Database) -> AuditQueries:
     """Twelve events: reads of SUBJECT allowed and denied, a break-glass read, other actions."""
     for n in range(6):
         audit_log.append(
@@ -101,7 +102,7 @@ def test_disclosures_list_allowed_reads_only(queries: AuditQueries) -> None:
     assert first["purpose"] == "counseling"
     assert disclosures[-1]["break_glass"] is True
     assert disclosures[-1]["break_glass_id"] == str(uuid.UUID(int=9))
-    assert all(d["action"] == RECORD_READ for d in disclosures)
+    assert all(d["action"] == EventAction.RECORD_READ for d in disclosures)
     assert queries.disclosures(uuid.UUID(int=12345)) == []
 
 
@@ -126,7 +127,7 @@ def test_exports_hold_every_matching_event(queries: AuditQueries) -> None:
     assert rows[6]["break_glass"] == "true"
 
 
-def test_csv_export_defuses_formulas(audit_log: AuditLog, db: Database) -> None:
+def test_csv_export_defuses_formulas(audit_log: InterceptedLog, db: Database) -> None:
     """A reason that starts like a spreadsheet formula is exported as text, not a formula."""
     audit_log.append(sample_event(reason='=HYPERLINK("http://evil")'))
     rows = list(
