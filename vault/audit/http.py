@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
@@ -24,6 +23,15 @@ from litestar.response import Stream
 
 from vault.access.engine import PolicyEngine
 from vault.access.integrity import check_access_against_audit
+from vault.audit.answers import (
+    AccessCheckOut,
+    AccessMismatchOut,
+    ConsentCheckOut,
+    ConsentMismatchOut,
+    DisclosuresOut,
+    EventPageOut,
+    VerifyOut,
+)
 from vault.audit.checkpoints import to_jsonl
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
@@ -94,47 +102,6 @@ LimitParam = Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_PAGE)]
 CursorParam = Annotated[
     str | None, QueryParameter(name="cursor", required=False, max_length=20, pattern=r"^[0-9]+$")
 ]
-
-
-class EventPageOut(msgspec.Struct):
-    events: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-class VerifyOut(msgspec.Struct):
-    ok: bool
-    events: int
-    checkpoints: int
-    first_bad_seq: int | None
-    problem: str | None
-
-
-class ConsentMismatchOut(msgspec.Struct):
-    consent_id: uuid.UUID
-    seq: int  # the audit event the tables contradict; 0 when the signing's events are missing
-    problem: str
-
-
-class ConsentCheckOut(msgspec.Struct):
-    ok: bool
-    mismatches: list[ConsentMismatchOut]
-
-
-class AccessMismatchOut(msgspec.Struct):
-    kind: Literal["assignment", "break_glass"]
-    id: uuid.UUID
-    subject_id: uuid.UUID
-    problem: str
-
-
-class AccessCheckOut(msgspec.Struct):
-    ok: bool
-    mismatches: list[AccessMismatchOut]
-
-
-class DisclosuresOut(msgspec.Struct):
-    subject_id: uuid.UUID
-    disclosures: list[dict[str, Any]]
 
 
 def _gate(

@@ -18,17 +18,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, String, column, or_, select, table
 
 from vault.audit.models import EVENTS
-from vault.consent.tables import Consent
 from vault.db import Database
-from vault.identity.models import User
 from vault.subjects.models import Subject
 
 SUBJECTS = Subject.metadata.tables[Subject.__tablename__]
-USERS = User.metadata.tables[User.__tablename__]
-CONSENTS = Consent.metadata.tables[Consent.__tablename__]
+# The two columns read of the identity and consent capabilities' tables, named here
+# rather than imported: those capabilities write to the audit log, so importing
+# their models would make the audit package depend on its own users.
+_ID = EVENTS.c.actor_id.type
+USERS = table("users", column("id", _ID), column("organization", String()))
+CONSENTS = table("consents", column("id", _ID), column("subject_id", _ID))
 
 
 def events_of(organization: str) -> ColumnElement[bool]:
