@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck bench demo clean migration
+.PHONY: run test check lint typecheck bench demo clean migration docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ check: test lint typecheck
 
 bench: $(STAMP)  ## run every benchmark and print one table
 	$(BIN)/python bench/run_all.py
+
+docs: $(STAMP)  ## serve the documentation in docs/ on 127.0.0.1:8001, rebuilt on every change
+	$(BIN)/mkdocs serve
 
 migration: $(STAMP)  ## regenerate the initial migration from the table models (before the first release only)
 	$(BIN)/python -m vault.migrations.regenerate

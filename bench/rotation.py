@@ -80,7 +80,7 @@ def _one_backend(section: Section, kind: str, count: int, alone_seconds: float) 
     from vault.crypto.keys import DataKey
     from vault.crypto.providers.file import FileKeyProvider
     from vault.db import Database
-    from vault.keys.models import SubjectKey
+    from vault.keys.models import KeyPin, SubjectKey
     from vault.keys.rotation import rotate_keks
     from vault.keys.wiring import argon2_params
 
@@ -95,13 +95,14 @@ def _one_backend(section: Section, kind: str, count: int, alone_seconds: float) 
         )
         provider = FileKeyProvider.create(keys_dir, None, argon2_params(settings))
         db = Database(url)
-        SQLModel.metadata.create_all(db.engine, tables=[table])
+        pins = KeyPin.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+        SQLModel.metadata.create_all(db.engine, tables=[table, pins])
         now = datetime.now(UTC)
         subjects = [uuid.uuid4() for _ in range(count)]
         started = time.perf_counter()
         rows = []
         for subject_id in subjects:
-            wrapped = provider.wrap(DataKey.generate())
+            wrapped = provider.wrap(DataKey.generate(), subject_id)
             rows.append(
                 {
                     "id": uuid.uuid4(),

@@ -18,8 +18,9 @@ from vault.audit.http import AUDIT_HANDLERS
 from vault.config import Settings
 from vault.consent.http import CONSENT_HANDLERS
 from vault.health import health
+from vault.http.gate import decision_gate
 from vault.http.middleware import request_id_middleware
-from vault.http.openapi import OpenJsonRenderPlugin, OpenYamlRenderPlugin
+from vault.http.openapi import OpenJsonRenderPlugin, OpenYamlRenderPlugin, operation_id
 from vault.http.problems import EXCEPTION_HANDLERS
 from vault.http.threads import use_worker_threads
 from vault.identity.auth import authentication_middleware
@@ -113,6 +114,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             title="Records vault",
             version=API_VERSION,
             path="/schema",
+            use_handler_docstrings=True,
+            operation_id_creator=operation_id,
             # JSON and YAML only: the UIs load scripts from a CDN, and the vault runs offline.
             render_plugins=[
                 OpenJsonRenderPlugin(path=["/", "/openapi.json"]),
@@ -133,7 +136,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     app.state.services = built
     # Wrap the outermost handler, not the routes: a 404 for an unknown path or a
     # rejected Host header never reaches route middleware, and still needs an id.
-    app.asgi_handler = request_id_middleware(app.asgi_handler, settings.allowed_hosts)
+    app.asgi_handler = request_id_middleware(
+        decision_gate(app.asgi_handler), settings.allowed_hosts
+    )
     logging.getLogger("vault").debug("app created")
     return app
 

@@ -13,8 +13,6 @@ def initialise(settings: Settings) -> list[str]:
     when the database holds no wrapped data keys; otherwise a missing keyring
     stops here with a message naming ``VAULT_KEYS_DIR``.
     """
-    from vault.crypto.providers.base import SIGNING_SEED_LABEL
-    from vault.crypto.signing import Signer
     from vault.keys.wiring import ensure_provider
 
     report: list[str] = []
@@ -31,8 +29,8 @@ def initialise(settings: Settings) -> list[str]:
                 f"key provider {provider.name}: KEK versions {versions}, "
                 f"current {provider.current_version()}"
             )
-            signer = Signer(provider.derive_secret(SIGNING_SEED_LABEL))
-            report.append(f"signing key ready: kid {signer.key_id}")
+            signing = provider.signing_registry().current
+            report.append(f"signing key ready: kid {signing.kid} (version {signing.version})")
         finally:
             provider.close()
     finally:

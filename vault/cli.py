@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from vault import registry
+    from vault.services import build_services
+
+    registry.install(build_services)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

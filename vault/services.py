@@ -21,7 +21,7 @@ from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
 from vault.crypto.columns import COLUMN_SEAL_LABEL, ColumnSealer
 from vault.crypto.providers.base import KeyProvider
-from vault.crypto.signing import Signer
+from vault.crypto.signing import CurrentSigner
 from vault.db import Database, utcnow
 from vault.identity.passwords import SecretHasher
 from vault.identity.service import IdentityService
@@ -42,7 +42,7 @@ class Services:
     keys: KeyProvider
     subject_keys: SubjectKeys
     blind_index: BlindIndex
-    signer: Signer
+    signer: CurrentSigner
     audit: AuditLog
     hasher: SecretHasher
     identity: IdentityService

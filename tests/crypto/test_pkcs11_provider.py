@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,8 +23,10 @@ MODULE_CANDIDATES = [
     "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
     "/usr/local/lib/softhsm/libsofthsm2.so",
 ]
-TOKENS = [f"vault-test-{n}" for n in range(8)]
+TOKENS = [f"vault-test-{n}" for n in range(14)]
 PIN = "1234"
+
+SUBJECT = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
 def _module() -> str | None:
@@ -104,11 +107,11 @@ def test_wraps_inside_the_token_and_round_trips(token_settings: Settings) -> Non
     provider = _provider(token_settings)
     try:
         dek = DataKey.generate()
-        wrapped = provider.wrap(dek)
+        wrapped = provider.wrap(dek, SUBJECT)
         assert wrapped.kek_version == 1
         assert dek.material not in wrapped.blob
-        assert len(wrapped.blob) == 40  # RFC 5649 output for a 32-byte key
-        assert provider.unwrap(wrapped) == dek
+        assert len(wrapped.blob) == 73  # 0x03 || RFC 5649 output (40) || key check (32)
+        assert provider.unwrap(wrapped, SUBJECT) == dek
     finally:
         provider.close()
 
@@ -133,17 +136,17 @@ def test_versions_rotate_and_retire(token_settings: Settings) -> None:
     """A new version becomes current; old wraps still unwrap until retired; then a clear error."""
     provider = _provider(token_settings)
     try:
-        old = provider.wrap(dek := DataKey.generate())
+        old = provider.wrap(dek := DataKey.generate(), SUBJECT)
         assert provider.new_version() == 2
         assert provider.current_version() == 2
-        assert provider.wrap(dek).kek_version == 2
-        assert provider.unwrap(old) == dek
+        assert provider.wrap(dek, SUBJECT).kek_version == 2
+        assert provider.unwrap(old, SUBJECT) == dek
         with pytest.raises(ConfigurationError, match="current"):
             provider.retire(2)
         provider.retire(1)
         assert provider.versions() == [2]
-        with pytest.raises(KeyUnavailable, match="KEK version 1 is not in PKCS#11 token"):
-            provider.unwrap(old)
+        with pytest.raises(KeyUnavailable):
+            provider.unwrap(old, SUBJECT)
     finally:
         provider.close()
 
@@ -152,10 +155,10 @@ def test_tampered_or_foreign_blob_fails_with_an_operator_message(token_settings:
     """A changed wrapped key does not unwrap; the error names the version, not the key."""
     provider = _provider(token_settings)
     try:
-        wrapped = provider.wrap(DataKey.generate())
+        wrapped = provider.wrap(DataKey.generate(), SUBJECT)
         broken = WrappedKey(1, bytes((wrapped.blob[0] ^ 1,)) + wrapped.blob[1:])
-        with pytest.raises(KeyUnavailable, match="version 1"):
-            provider.unwrap(broken)
+        with pytest.raises(KeyUnavailable):
+            provider.unwrap(broken, SUBJECT)
     finally:
         provider.close()
 
@@ -216,3 +219,126 @@ def test_init_rotation_and_subject_keys_over_the_token(token_settings: Settings)
     finally:
         provider.close()
         db.dispose()
+
+
+def _session(settings: Settings) -> object:
+    import pkcs11
+
+    lib = pkcs11.lib(str(settings.pkcs11_module))
+    token = lib.get_token(token_label=settings.pkcs11_token_label)
+    return token.open(user_pin=PIN, rw=True)
+
+
+def test_planted_higher_kek_never_becomes_current(token_settings: Settings) -> None:
+    """A `vault-kek-v999` planted in the token is not used for wraps and stops the vault's start."""
+    import pkcs11
+    from pkcs11 import Attribute, KeyType
+
+    from vault.db import Database
+    from vault.keys.service import DekCache, SubjectKeys
+    from vault.keys.wiring import ensure_provider
+
+    db = Database(token_settings.database_url)
+    db.migrate()
+    provider, _ = ensure_provider(token_settings, db)
+    keys = SubjectKeys(provider, DekCache(0, 0))
+    if True:
+        session = provider._session  # type: ignore[attr-defined]  # the process's one login
+        session.generate_key(
+            KeyType.AES, 256, label="vault-kek-v999", store=True,
+            template={Attribute.EXTRACTABLE: False, Attribute.SENSITIVE: True},
+        )  # fmt: skip
+    try:
+        with db.session() as session:
+            keys.create(session, uuid.uuid4())
+        with db.read_session() as session:
+            assert keys.wrap_version(session) == 1
+        assert {int(v) for v in _versions(db)} == {1}
+    finally:
+        provider.close()
+    with pytest.raises(ConfigurationError, match="pinned version 1"):
+        ensure_provider(token_settings, db)
+    db.dispose()
+    assert pkcs11  # the module was importable
+
+
+def _versions(db: object) -> list[int]:
+    from vault.keys.rotation import counts_by_version
+
+    return list(counts_by_version(db))  # type: ignore[arg-type]
+
+
+def test_duplicate_or_extractable_kek_is_refused(token_settings: Settings) -> None:
+    """A second `vault-kek-v1`, or a KEK imported in clear, makes the provider refuse the token."""
+    from pkcs11 import Attribute, KeyType, ObjectClass
+
+    from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
+
+    _provider(token_settings).close()
+    with _session(token_settings) as session:  # type: ignore[attr-defined]
+        session.create_object({
+            Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES,
+            Attribute.VALUE: b"\x01" * 32, Attribute.LABEL: "vault-kek-v1", Attribute.TOKEN: True,
+            Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False,
+        })  # fmt: skip
+    with pytest.raises(ConfigurationError, match="two keys labelled"):
+        Pkcs11KeyProvider.from_settings(token_settings)
+
+
+def test_imported_kek_is_refused(token_settings: Settings) -> None:
+    """A KEK whose bytes were imported (not CKA_LOCAL, not NEVER_EXTRACTABLE) is refused."""
+    from pkcs11 import Attribute, KeyType, ObjectClass
+
+    from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
+
+    _provider(token_settings).close()
+    with _session(token_settings) as session:  # type: ignore[attr-defined]
+        session.create_object({
+            Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.KEY_TYPE: KeyType.AES,
+            Attribute.VALUE: b"\x02" * 32, Attribute.LABEL: "vault-kek-v2", Attribute.TOKEN: True,
+            Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.WRAP: True,
+        })  # fmt: skip
+    with pytest.raises(ConfigurationError, match="outside the token"):
+        Pkcs11KeyProvider.from_settings(token_settings)
+
+
+def test_signing_key_lives_in_the_token_and_rotates(token_settings: Settings) -> None:
+    """With CKM_EDDSA the signing key is made in the token; rotation keeps old receipts valid."""
+    from datetime import UTC, datetime
+
+    from vault.crypto.signing import CurrentSigner, verify_jws
+
+    provider = _provider(token_settings)
+    try:
+        assert provider.eddsa_in_token()  # type: ignore[attr-defined]
+        signer = CurrentSigner(provider)
+        token = signer.sign_jws({"iat": datetime.now(UTC).isoformat()})
+        from pkcs11 import Attribute, ObjectClass
+
+        session = provider._session  # type: ignore[attr-defined]  # the process's one login
+        if True:
+            keys = list(session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}))
+            assert [k.label for k in keys] == ["vault-sign-v1"]
+            assert keys[0][Attribute.EXTRACTABLE] is False
+        provider.new_signing_key(datetime.now(UTC))
+        assert verify_jws(token, signer.jwks()["keys"])
+        assert verify_jws(signer.sign_jws({"a": 1}), signer.jwks()["keys"]) == {"a": 1}
+        old_kid = provider.signing_registry().records[0].kid
+        provider.set_signing_registry(lambda r: r.revoked(old_kid, datetime.now(UTC)))
+        private = session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY})
+        labels = [k.label for k in private]
+        assert labels == ["vault-sign-v2"]  # the revoked key is destroyed in the token
+    finally:
+        provider.close()
+
+
+def test_swapped_rows_fail_the_token_key_check(token_settings: Settings) -> None:
+    """A wrapped key moved to another subject fails the in-token key check."""
+    provider = _provider(token_settings)
+    try:
+        a, b = uuid.uuid4(), uuid.uuid4()
+        wrapped = provider.wrap(DataKey.generate(), a)
+        with pytest.raises(KeyUnavailable):
+            provider.unwrap(wrapped, b)
+    finally:
+        provider.close()

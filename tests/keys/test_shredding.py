@@ -20,6 +20,8 @@ from vault.keys.service import DekCache, SubjectKeys, purge_freed_pages
 
 CANARY = b"CANARY-HIV-POSITIVE-7f3a"
 
+SUBJECT = uuid.UUID("00000000-0000-4000-8000-000000000001")
+
 
 def _backup_row(env: KeyEnv, subject: uuid.UUID) -> WrappedKey:
     with env.db.read_session() as session:
@@ -43,13 +45,13 @@ def test_backup_is_unreadable_once_the_old_version_is_retired(env: KeyEnv) -> No
         env.keys.subject_keys.shred(session, subject)
     # Until its KEK version is destroyed, a backup's wrapped key still opens: the
     # erasure runbook therefore rotates and retires (README.md, "Erasure (crypto-shredding)").
-    assert env.keys.keys.unwrap(backup) == dek
+    assert env.keys.keys.unwrap(backup, subject) == dek
     rotate_keks(env.db, env.keys.keys)
     env.keys.keys.retire(backup.kek_version)
 
     restored = FileKeyProvider(env.settings.keys_dir)
     with pytest.raises(KeyUnavailable):
-        restored.unwrap(backup)
+        restored.unwrap(backup, subject)
     # Nothing else that survives decrypts the canary: not the other subject's key.
     with env.db.read_session() as session:
         survivor = SubjectKeys(restored, DekCache(0, 0)).data_key(session, other)

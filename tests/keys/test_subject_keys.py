@@ -67,7 +67,7 @@ def test_cache_spares_the_provider(env: KeyEnv, monkeypatch: pytest.MonkeyPatch)
     env.keys.subject_keys.cache.clear()
     calls = []
     real = env.keys.keys.unwrap
-    monkeypatch.setattr(env.keys.keys, "unwrap", lambda w: calls.append(w) or real(w))
+    monkeypatch.setattr(env.keys.keys, "unwrap", lambda w, s: calls.append(w) or real(w, s))
     with env.db.read_session() as session:
         first = env.keys.subject_keys.data_key(session, subject)
         second = env.keys.subject_keys.data_key(session, subject)

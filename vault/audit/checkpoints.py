@@ -72,6 +72,11 @@ class Checkpoint:
     def create(
         cls, signer: CheckpointSigner, seq: int, head_hash: bytes, moment: datetime
     ) -> Checkpoint:
+        # One snapshot of the current key, so the kid named and the key that signs agree
+        # even if the signing key rotates meanwhile.
+        current = getattr(signer, "current", None)
+        if callable(current):
+            signer = current()
         key_id = signer.key_id
         signature = signer.sign(cls.payload(seq, head_hash, moment, key_id))
         return cls(seq=seq, head_hash=head_hash, time=moment, key_id=key_id, signature=signature)
@@ -82,10 +87,16 @@ class Checkpoint:
     def signature_valid(
         self, public_keys: Iterable[Mapping[str, str]], verifier: SignatureVerifier
     ) -> bool:
-        """True if a published key with this checkpoint's key id verifies its signature."""
+        """True if a published key with this checkpoint's key id verifies its signature
+        (a retired key only for a checkpoint dated no later than its ``retired_at``;
+        a revoked key never)."""
+        from vault.crypto.signing import key_allows
+
         data = self.signed_bytes()
         for jwk in public_keys:
             if jwk.get("kid") not in (None, self.key_id):
+                continue
+            if not key_allows(jwk, self.time):
                 continue
             try:
                 valid = verifier(jwk, data, self.signature)
@@ -123,10 +134,18 @@ class Checkpoint:
                 head_hash=head_hash,
                 time=parse_time(str(document["time"])),
                 key_id=str(document["key_id"]),
-                signature=base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+                signature=_strict_b64url(signature),
             )
         except (KeyError, ValueError, TypeError, binascii.Error) as exc:
             raise InvalidInput(f"Not a valid audit checkpoint: {exc}") from None
+
+
+def _strict_b64url(text: str) -> bytes:
+    """Unpadded base64url in its one canonical spelling (else ValueError)."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii") != text:
+        raise ValueError("signature is not canonical base64url")
+    return data
 
 
 def to_jsonl(checkpoints: Iterable[Checkpoint]) -> Iterator[str]:

@@ -84,7 +84,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             pinned.extend(from_jsonl(handle))
     services = _services(settings)
     try:
-        keys = [services.signer.public_jwk()]
+        keys = services.signer.verification_keys()
         report = _verify_with_progress(services, keys, pinned, quiet=args.quiet)
         _record(
             services,

@@ -294,7 +294,7 @@ def audit_verify(
     """
     organization = caller(request).organization
     _gate(request, policy, audit, EventAction.AUDIT_VERIFY, target_org=organization)
-    report = verify_chain(db.engine, public_keys=[signer.public_jwk()])
+    report = verify_chain(db.engine, public_keys=signer.verification_keys())
     return VerifyOut(
         ok=report.ok,
         events=report.events,

@@ -1,7 +1,8 @@
 """``vault consent verify FILE --key JWK`` and ``vault consent lock``.
 
 ``verify`` works offline: it needs only the receipt and the vault's public key
-(saved from ``GET /v1/keys/signing``); it touches no database and no network.
+(a JWK saved from ``GET /v1/keys/signing``, or the JWKS of
+``GET /v1/keys/jwks`` once signing keys have rotated); it touches no database and no network.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def _read_token(path: Path) -> str:
     return text
 
 
-def _read_jwk(path: Path) -> dict[str, str]:
-    jwk = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(jwk, dict):
-        raise ValueError("the key file must hold one JWK (a JSON object)")
-    return {str(k): str(v) for k, v in jwk.items()}
+def _read_keys(path: Path) -> list[dict[str, str]]:
+    """One JWK (GET /v1/keys/signing) or a JWKS (GET /v1/keys/jwks)."""
+    from vault.crypto.signing import read_key_set
+
+    return read_key_set(json.loads(path.read_text(encoding="utf-8")))
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,19 +42,19 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         token = _read_token(Path(args.file))
-        jwk = _read_jwk(Path(args.key))
+        keys = _read_keys(Path(args.key))
     except (OSError, ValueError) as exc:
         print(f"vault consent verify: cannot read input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        payload: dict[str, Any] = verify_jws(token, jwk)
+        payload: dict[str, Any] = verify_jws(token, keys)
     except SignatureInvalid:
         print("INVALID: the receipt does not verify against this key.")
         return EXIT_INVALID
     granted = [p["purpose"] for p in payload.get("purposes", []) if p.get("granted")]
     refused = [p["purpose"] for p in payload.get("purposes", []) if not p.get("granted")]
     notice = payload.get("notice", {})
-    print("VALID: signed by key", jwk.get("kid", "(no kid)"))
+    print("VALID: signed by key", _kid(token))
     print(f"  consent   {payload.get('consent_id')}  receipt {payload.get('receipt_id')}")
     print(f"  subject   {payload.get('pii_principal_id')}")
     print(
@@ -64,6 +65,13 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  granted   {', '.join(granted) or '-'}")
     print(f"  refused   {', '.join(refused) or '-'}")
     return EXIT_VALID
+
+
+def _kid(token: str) -> str:
+    from vault.crypto.signing import b64url_decode
+
+    header = json.loads(b64url_decode(token.split(".")[0]))
+    return str(header.get("kid", "(no kid)"))
 
 
 def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
@@ -116,7 +124,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "GET /v1/keys/signing. Needs no database and no network.",
     )
     verify.add_argument("file", help="the receipt file")
-    verify.add_argument("--key", required=True, help="the public key file (JWK, JSON)")
+    verify.add_argument(
+        "--key",
+        required=True,
+        help="the public key file: a JWK (GET /v1/keys/signing) or a JWKS (GET /v1/keys/jwks)",
+    )
     verify.set_defaults(handler=cmd_verify)
     lock = actions.add_parser(
         "lock",

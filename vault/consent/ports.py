@@ -23,7 +23,8 @@ class PinVerifier(Protocol):
 
 
 class ReceiptSigner(Protocol):
-    key_id: str
+    @property
+    def key_id(self) -> str: ...
 
     def sign_jws(self, payload: Mapping[str, Any]) -> str:
         """A compact JWS (alg EdDSA, kid) over the JSON payload."""

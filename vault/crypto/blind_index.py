@@ -10,7 +10,9 @@ register-number digest.
 Normalisation, so that the same identifier typed differently matches:
 
 - every value: Unicode NFKC (full-width digits and letters become ASCII), trimmed;
-- ``nik`` (national ID number): digits only, every separator dropped;
+- ``nik`` (national ID number): separators (spaces, ``.``, ``-``, ``/``) dropped,
+  then exactly 16 digits; a letter or any other character is refused, never
+  silently dropped (``12a3`` must not find ``123``);
 - ``register_number``: upper case, runs of white space collapsed to one space;
 - any other field: case-folded, runs of white space collapsed.
 """
@@ -29,12 +31,18 @@ from vault.errors import InvalidInput
 
 MAX_IDENTIFIER_CHARS = 256
 _SPACES = re.compile(r"\s+")
-_NON_DIGITS = re.compile(r"[^0-9]")
-_LABEL = b"vault/blind-index/v1/"
+_NIK_SEPARATORS = re.compile(r"[\s.\-/]")
+_NIK = re.compile(r"^[0-9]{16}$")
+NIK_DIGITS = 16
+LABEL = b"vault/blind-index/v1/"
+_LABEL = LABEL
 
 
 def normalise_nik(value: str) -> str:
-    return _NON_DIGITS.sub("", value)
+    digits = _NIK_SEPARATORS.sub("", value)
+    if not _NIK.match(digits):
+        raise InvalidInput(f"nik: a NIK is exactly {NIK_DIGITS} digits (separators allowed)")
+    return digits
 
 
 def normalise_register_number(value: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import uuid
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -79,12 +80,49 @@ class DataKey:
         raise TypeError("a DataKey cannot be copied")
 
 
+# Formats of a wrapped data key, told apart by length and a leading version byte
+# (a DEK is always 32 bytes, so each format has exactly one length):
+WRAP_LEGACY = 1
+"""RFC 5649 AES key wrap with padding, no associated data: 40 bytes. Read, never written."""
+WRAP_GCM = 2
+"""``0x02 || nonce(12) || AES-256-GCM(dek) (32) || tag(16)``: 61 bytes (file provider)."""
+WRAP_KWP_MAC = 3
+"""``0x03 || KWP(dek) (40) || HMAC-SHA256 key check (32)``: 73 bytes (PKCS#11 provider)."""
+_FORMAT_LENGTHS = {WRAP_GCM: 61, WRAP_KWP_MAC: 73}
+LEGACY_WRAP_BYTES = 40
+WRAP_BINDING_LABEL = b"vault/dek-wrap/v2"
+
+
+def wrap_format(blob: bytes) -> int | None:
+    """The format of a stored wrapped key, or None if it is none of the known ones."""
+    if len(blob) == LEGACY_WRAP_BYTES:
+        return WRAP_LEGACY
+    if blob and _FORMAT_LENGTHS.get(blob[0]) == len(blob):
+        return blob[0]
+    return None
+
+
+def wrap_binding(subject_id: uuid.UUID, kek_version: int, fmt: int) -> bytes:
+    """The associated data binding a wrapped DEK to its subject and KEK version."""
+    return WRAP_BINDING_LABEL + bytes([0, fmt]) + subject_id.bytes + kek_version.to_bytes(4, "big")
+
+
 @dataclass(frozen=True)
 class WrappedKey:
     """A data key encrypted by one version of the key-encryption key (safe to store)."""
 
     kek_version: int
     blob: bytes
+
+    @property
+    def format(self) -> int | None:
+        """``WRAP_LEGACY``, ``WRAP_GCM``, ``WRAP_KWP_MAC`` or None (unknown)."""
+        return wrap_format(self.blob)
+
+    @property
+    def bound(self) -> bool:
+        """Whether the wrap binds the key to its subject and KEK version."""
+        return self.format in (WRAP_GCM, WRAP_KWP_MAC)
 
     def __post_init__(self) -> None:
         if self.kek_version < 1:

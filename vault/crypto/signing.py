@@ -1,9 +1,14 @@
 """Ed25519 signatures for consent receipts and audit checkpoints.
 
-The private key is a 32-byte seed held in the key provider's care (see
-``KeyProvider.derive_secret``); the public key is published as a JWK (RFC 8037)
-whose ``kid`` is its RFC 7638 thumbprint. Tokens are compact JWS (RFC 7515)
-with ``alg: EdDSA``; verification accepts no other algorithm.
+Signing keys are versioned and live in the key provider (a seed in the
+keyring, or a non-extractable key inside the PKCS#11 token). Each public key is
+published as a JWK (RFC 8037) whose ``kid`` is its RFC 7638 thumbprint; the set
+of keys that may still verify is a JWKS. A key is ``current`` (signs),
+``active`` (a former current key: verifies, signs nothing new), ``retired``
+(verifies only what is dated up to its ``retired_at``) or ``revoked``
+(verifies nothing, not published). Tokens are compact JWS (RFC 7515) with
+``alg: EdDSA``; verification accepts no other algorithm, and every segment
+must be canonical unpadded base64url (one signature, one spelling).
 """
 
 from __future__ import annotations
@@ -12,18 +17,23 @@ import base64
 import binascii
 import hashlib
 import json
+import re
+import threading
 import uuid
-from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any, NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any, NoReturn, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from vault.errors import SignatureInvalid
+from vault.errors import ConfigurationError, InvalidInput, SignatureInvalid
 
 MAX_JWS_CHARS = 256 * 1024
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
 def b64url(data: bytes) -> str:
@@ -31,9 +41,15 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    if not text.isascii() or "=" in text:
+    """Strict unpadded base64url: only the alphabet, no padding, and only the
+    canonical spelling (the unused low bits of the last character must be zero),
+    so one byte string has exactly one text form."""
+    if not isinstance(text, str) or not _B64URL.match(text) or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -57,19 +73,47 @@ def _thumbprint(x: str) -> str:
     return b64url(hashlib.sha256(members.encode("ascii")).digest())
 
 
-class Signer:
-    """Signs with one Ed25519 key; shows only its public half."""
+def public_from_seed(seed: bytes) -> bytes:
+    """The raw 32-byte Ed25519 public key of a 32-byte seed."""
+    return (
+        Ed25519PrivateKey.from_private_bytes(seed)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
 
-    __slots__ = ("_private", "_public_jwk", "key_id")
+
+def key_id_of(public_raw: bytes) -> str:
+    """The ``kid`` of a raw Ed25519 public key (its RFC 7638 thumbprint)."""
+    return _thumbprint(b64url(public_raw))
+
+
+class Signer:
+    """Signs with one Ed25519 key; shows only its public half.
+
+    ``Signer(seed)`` holds the key in process; ``Signer.external(public, sign)``
+    signs through a callable (a key inside a PKCS#11 token).
+    """
+
+    __slots__ = ("_public_jwk", "_sign", "key_id")
 
     def __init__(self, seed: bytes) -> None:
         if len(seed) != 32:
             raise ValueError("an Ed25519 seed is 32 bytes")
-        self._private = Ed25519PrivateKey.from_private_bytes(seed)
-        raw = self._private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        x = b64url(raw)
+        private = Ed25519PrivateKey.from_private_bytes(seed)
+        self._setup(public_from_seed(seed), private.sign)
+
+    @classmethod
+    def external(cls, public_raw: bytes, sign: Callable[[bytes], bytes]) -> Signer:
+        """A signer whose private key lives elsewhere; ``sign`` returns a raw signature."""
+        signer = cls.__new__(cls)
+        signer._setup(public_raw, sign)
+        return signer
+
+    def _setup(self, public_raw: bytes, sign: Callable[[bytes], bytes]) -> None:
+        if len(public_raw) != 32:
+            raise ValueError("an Ed25519 public key is 32 bytes")
+        self._sign = sign
+        x = b64url(public_raw)
         self.key_id: str = _thumbprint(x)
         self._public_jwk = {
             "kty": "OKP",
@@ -88,7 +132,10 @@ class Signer:
 
     def sign(self, data: bytes) -> bytes:
         """A 64-byte Ed25519 signature of ``data``."""
-        return self._private.sign(data)
+        signature = self._sign(data)
+        if len(signature) != 64:
+            raise ValueError("an Ed25519 signature is 64 bytes")
+        return signature
 
     def sign_jws(self, payload: Mapping[str, Any]) -> str:
         """Compact JWS of ``payload`` (canonical JSON), header ``{"alg":"EdDSA","kid":...}``."""
@@ -117,8 +164,72 @@ def verify_signature(jwk: Mapping[str, str], data: bytes, signature: bytes) -> b
     return True
 
 
-def verify_jws(token: str, jwk: Mapping[str, str]) -> dict[str, Any]:
-    """The payload of a compact JWS signed by ``jwk``; raises ``SignatureInvalid`` otherwise."""
+JwkSet = Sequence[Mapping[str, str]]
+
+# The payload member that dates a signed document, by kind: a retired key
+# verifies only documents dated up to its ``retired_at``.
+SIGNED_TIME_MEMBERS = ("consent_timestamp", "iat", "time")
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant with a zone (``Z`` allowed), as an aware UTC datetime."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("a signed time needs a zone")
+    return moment.astimezone(UTC)
+
+
+def key_allows(jwk: Mapping[str, str], signed_at: datetime | None) -> bool:
+    """Whether ``jwk`` may verify a document signed at ``signed_at``.
+
+    A key with ``retired_at`` verifies only documents dated no later than it, and
+    none that carry no date; a ``revoked`` key verifies nothing.
+    """
+    if jwk.get("status") == SigningState.REVOKED:
+        return False
+    retired_at = jwk.get("retired_at")
+    if retired_at is None:
+        return True
+    if signed_at is None:
+        return False
+    try:
+        return signed_at <= parse_instant(str(retired_at))
+    except ValueError:
+        return False
+
+
+def _signed_time(payload: Mapping[str, Any]) -> datetime | None:
+    for member in SIGNED_TIME_MEMBERS:
+        value = payload.get(member)
+        if isinstance(value, str):
+            return parse_instant(value)
+    return None
+
+
+def read_key_set(document: Any) -> list[dict[str, str]]:
+    """The keys of a JWKS (``{"keys": [...]}``) or of a single JWK, as string maps."""
+    if isinstance(document, dict) and isinstance(document.get("keys"), list):
+        keys = document["keys"]
+    elif isinstance(document, dict):
+        keys = [document]
+    else:
+        raise ValueError("expected a JWK or a JWKS (a JSON object)")
+    result = []
+    for jwk in keys:
+        if not isinstance(jwk, dict):
+            raise ValueError("every key of a JWKS is a JSON object")
+        result.append({str(k): str(v) for k, v in jwk.items() if v is not None})
+    return result
+
+
+def verify_jws(token: str, keys: Mapping[str, str] | JwkSet) -> dict[str, Any]:
+    """The payload of a compact JWS signed by one of ``keys`` (a JWK or a list of JWKs).
+
+    The key is chosen by the header's ``kid``; a retired key verifies only a
+    payload dated no later than its ``retired_at``. Raises ``SignatureInvalid``
+    (one answer for every failure) otherwise.
+    """
+    key_set: JwkSet = [keys] if isinstance(keys, Mapping) else keys
     try:
         if len(token) > MAX_JWS_CHARS:
             raise ValueError("token too long")
@@ -128,15 +239,239 @@ def verify_jws(token: str, jwk: Mapping[str, str]) -> dict[str, Any]:
             raise ValueError("only alg EdDSA is accepted")
         if "crit" in header:
             raise ValueError("no critical header extensions are understood")
-        expected_kid = jwk.get("kid")
-        if expected_kid is not None and header.get("kid") != expected_kid:
-            raise ValueError("kid does not match")
+        kid = header.get("kid")
+        candidates = [jwk for jwk in key_set if jwk.get("kid") is None or jwk.get("kid") == kid]
+        if len(key_set) > 1:
+            # In a set, the key must be named: no trying every key.
+            candidates = [jwk for jwk in candidates if jwk.get("kid") == kid]
         signing_input = f"{header_part}.{body_part}".encode("ascii")
-        if not verify_signature(jwk, signing_input, b64url_decode(signature_part)):
+        signature = b64url_decode(signature_part)
+        signer = next(
+            (jwk for jwk in candidates if verify_signature(jwk, signing_input, signature)), None
+        )
+        if signer is None:
             raise ValueError("bad signature")
         payload = json.loads(b64url_decode(body_part))
         if not isinstance(payload, dict):
             raise ValueError("payload is not a JSON object")
-    except (ValueError, UnicodeError, binascii.Error):
+        if not key_allows(signer, _signed_time(payload)):
+            raise ValueError("signed after the key was retired")
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
         raise SignatureInvalid("The signature does not verify.") from None
     return payload
+
+
+# -- versioned signing keys ---------------------------------------------------------
+
+
+class SigningState(StrEnum):
+    CURRENT = "current"
+    ACTIVE = "active"
+    RETIRED = "retired"
+    REVOKED = "revoked"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class SigningKeyRecord:
+    """One signing key version's public facts (no secret): what the registry stores."""
+
+    version: int
+    x: str  # the raw public key, base64url
+    state: SigningState
+    created_at: datetime
+    retired_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def kid(self) -> str:
+        return _thumbprint(self.x)
+
+    def public_jwk(self) -> dict[str, str]:
+        """The JWK to publish (``status`` and ``retired_at`` tell verifiers its limits)."""
+        jwk = {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": self.x,
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+            "status": str(self.state),
+        }
+        if self.retired_at is not None:
+            jwk["retired_at"] = _iso(self.retired_at)
+        return jwk
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "x": self.x,
+            "state": str(self.state),
+            "created_at": _iso(self.created_at),
+            "retired_at": None if self.retired_at is None else _iso(self.retired_at),
+            "revoked_at": None if self.revoked_at is None else _iso(self.revoked_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SigningKeyRecord:
+        def moment(value: Any) -> datetime | None:
+            return None if value is None else parse_instant(str(value))
+
+        created = moment(data["created_at"])
+        if created is None:
+            raise ValueError("a signing key needs created_at")
+        record = cls(
+            version=int(data["version"]),
+            x=str(data["x"]),
+            state=SigningState(str(data["state"])),
+            created_at=created,
+            retired_at=moment(data.get("retired_at")),
+            revoked_at=moment(data.get("revoked_at")),
+        )
+        if len(b64url_decode(record.x)) != 32:
+            raise ValueError("an Ed25519 public key is 32 bytes")
+        return record
+
+
+class SigningRegistry:
+    """The versions of the signing key and their states; exactly one is current."""
+
+    def __init__(self, records: Sequence[SigningKeyRecord]) -> None:
+        current = [r for r in records if r.state is SigningState.CURRENT]
+        versions = [r.version for r in records]
+        if len(current) != 1 or len(set(versions)) != len(versions):
+            raise ValueError("a signing key registry has exactly one current key")
+        self.records = sorted(records, key=lambda r: r.version)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [r.to_json() for r in self.records]
+
+    @classmethod
+    def from_json(cls, data: Any) -> SigningRegistry:
+        if not isinstance(data, list):
+            raise ValueError("a signing key registry is a list")
+        return cls([SigningKeyRecord.from_json(item) for item in data])
+
+    @property
+    def current(self) -> SigningKeyRecord:
+        return next(r for r in self.records if r.state is SigningState.CURRENT)
+
+    def next_version(self) -> int:
+        return max(r.version for r in self.records) + 1
+
+    def find(self, kid: str) -> SigningKeyRecord:
+        for record in self.records:
+            if record.kid == kid:
+                return record
+        raise InvalidInput(f"no signing key with kid {kid}")
+
+    def rotated(self, version: int, public_raw: bytes, now: datetime) -> SigningRegistry:
+        """A new current key; the previous current becomes ``active``."""
+        records = [
+            replace(r, state=SigningState.ACTIVE) if r.state is SigningState.CURRENT else r
+            for r in self.records
+        ]
+        records.append(SigningKeyRecord(version, b64url(public_raw), SigningState.CURRENT, now))
+        return SigningRegistry(records)
+
+    def _changed(
+        self, kid: str, change: Callable[[SigningKeyRecord], SigningKeyRecord]
+    ) -> SigningRegistry:
+        target = self.find(kid)
+        if target.state is SigningState.CURRENT:
+            raise ConfigurationError(
+                f"signing key {kid} is current: run `vault keys rotate-signing` first"
+            )
+        return SigningRegistry([change(r) if r is target else r for r in self.records])
+
+    def retired(self, kid: str, now: datetime) -> SigningRegistry:
+        """``kid`` verifies only what it signed up to ``now``, and signs nothing."""
+
+        def retire(record: SigningKeyRecord) -> SigningKeyRecord:
+            if record.state is not SigningState.ACTIVE:
+                raise ConfigurationError(f"signing key {kid} is already {record.state}")
+            return replace(record, state=SigningState.RETIRED, retired_at=now)
+
+        return self._changed(kid, retire)
+
+    def revoked(self, kid: str, now: datetime) -> SigningRegistry:
+        """``kid`` verifies nothing any more."""
+
+        def revoke(record: SigningKeyRecord) -> SigningKeyRecord:
+            if record.state is SigningState.REVOKED:
+                raise ConfigurationError(f"signing key {kid} is already revoked")
+            return replace(
+                record,
+                state=SigningState.REVOKED,
+                revoked_at=now,
+                retired_at=record.retired_at or now,
+            )
+
+        return self._changed(kid, revoke)
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """Current, active and retired public keys (revoked ones are left out)."""
+        return {
+            "keys": [r.public_jwk() for r in self.records if r.state is not SigningState.REVOKED]
+        }
+
+
+class SigningKeys(Protocol):
+    """Where the signing keys live (the key provider)."""
+
+    def signing_registry(self) -> SigningRegistry: ...
+
+    def signer_for(self, version: int) -> Signer: ...
+
+
+class CurrentSigner:
+    """The vault's signer: always signs with the provider's current signing key.
+
+    Looks the current key up on every signature (another process may have
+    rotated it), so a key that is no longer current signs nothing new.
+    """
+
+    def __init__(self, keys: SigningKeys) -> None:
+        self._keys = keys
+        self._lock = threading.Lock()
+        self._signers: dict[int, Signer] = {}
+
+    def __repr__(self) -> str:
+        return "CurrentSigner(<provider>)"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a signer cannot be pickled")
+
+    def current(self) -> Signer:
+        """The current key's signer (one snapshot: its kid and its signatures agree)."""
+        version = self._keys.signing_registry().current.version
+        with self._lock:
+            signer = self._signers.get(version)
+            if signer is None:
+                signer = self._keys.signer_for(version)
+                self._signers[version] = signer
+        return signer
+
+    @property
+    def key_id(self) -> str:
+        return self.current().key_id
+
+    def sign(self, data: bytes) -> bytes:
+        return self.current().sign(data)
+
+    def sign_jws(self, payload: Mapping[str, Any]) -> str:
+        return self.current().sign_jws(payload)
+
+    def public_jwk(self) -> dict[str, str]:
+        """The current public key (what ``GET /v1/keys/signing`` has always answered)."""
+        return self.current().public_jwk()
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return self._keys.signing_registry().jwks()
+
+    def verification_keys(self) -> list[dict[str, str]]:
+        """Every key that may still verify, with its limits (for the vault's own checks)."""
+        return self.jwks()["keys"]

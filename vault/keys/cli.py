@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import func, select
 
 from vault.audit.events import AuditEvent, Outcome
 from vault.config import Settings
 from vault.errors import Conflict, InvalidInput
-from vault.keys.rotation import DEFAULT_BATCH_SIZE, counts_by_version, plan_rotation, rotate_keks
+from vault.keys.rotation import (
+    DEFAULT_BATCH_SIZE,
+    counts_by_version,
+    current_kek,
+    legacy_count,
+    plan_rotation,
+    rotate_keks,
+)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -61,6 +71,35 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("subject_id", type=uuid.UUID, help="the subject's id")
     p.set_defaults(handler=cmd_rotate_subject)
 
+    p = actions.add_parser(
+        "rotate-signing",
+        help="make a new Ed25519 signing key current (the old one keeps verifying)",
+        description="Create a new signing key version and make it current. The previous "
+        "current key becomes 'active': it signs nothing new and still verifies everything "
+        "it signed. Retire it with `vault keys retire-signing KID` once every process "
+        "signs with the new key.",
+    )
+    p.set_defaults(handler=cmd_rotate_signing)
+
+    p = actions.add_parser(
+        "retire-signing",
+        help="retire a signing key: it verifies only what it signed before now",
+        description="Mark signing key KID retired as of now: receipts and checkpoints dated "
+        "up to now still verify against it; anything dated later does not. It signs nothing.",
+    )
+    p.add_argument("kid", help="the key id (RFC 7638 thumbprint) shown by `vault keys status`")
+    p.set_defaults(handler=cmd_retire_signing)
+
+    p = actions.add_parser(
+        "revoke-signing",
+        help="revoke a signing key: it verifies nothing any more (for a compromised key)",
+        description="Revoke signing key KID: it is dropped from the published JWKS and "
+        "verifies nothing, whatever its date; its private key is destroyed where the "
+        "provider holds it. Rotate first if it is the current key.",
+    )
+    p.add_argument("kid", help="the key id (RFC 7638 thumbprint)")
+    p.set_defaults(handler=cmd_revoke_signing)
+
 
 def _services(settings: Settings) -> Any:
     from vault.services import build_services
@@ -76,23 +115,59 @@ def _audit(services: Any, action: str, details: dict[str, str | int | bool | Non
         )
 
 
+def _age(created: datetime, now: datetime) -> str:
+    days = (now - created).days
+    return f"{days}d"
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.audit.log import CHECKPOINTS
+    from vault.crypto.blind_index import LABEL as BLIND_INDEX_LABEL
+    from vault.crypto.columns import COLUMN_SEAL_LABEL
+
     services = _services(settings)
     try:
         provider = services.keys
-        current = provider.current_version()
+        now = datetime.now(UTC)
+        current = current_kek(services.db, provider)
         counts = counts_by_version(services.db)
-        print(f"key provider: {provider.name}")
+        held = provider.versions()
+        print(f"key provider: {provider.name} ({provider.fingerprint()})")
+        print("key-encryption keys (KEK):")
         print(f"{'version':>8}  {'state':<10} {'data keys':>10}")
-        for version in sorted(set(provider.versions()) | set(counts)):
-            if version not in provider.versions():
-                state = "MISSING"
-            else:
-                state = "current" if version == current else "old"
-            print(f"{version:>8}  {state:<10} {counts.get(version, 0):>10}")
+        for version in sorted(set(held) | set(counts)):
+            state = "current" if version == current else "old"
+            shown = state if version in held else "MISSING"
+            print(f"{version:>8}  {shown:<10} {counts.get(version, 0):>10}")
         stale = sum(n for v, n in counts.items() if v != current)
+        legacy = legacy_count(services.db)
         if stale:
             print(f"{stale} data keys are not under the current version: run `vault keys rotate`")
+        if legacy:
+            print(
+                f"{legacy} data keys are in the unbound wrap format of older releases: "
+                "run `vault keys rotate`"
+            )
+        with services.db.read_session() as session:
+            by_kid = dict(
+                session.execute(
+                    select(CHECKPOINTS.c.key_id, func.count()).group_by(CHECKPOINTS.c.key_id)
+                ).all()
+            )
+        print("signing keys (Ed25519):")
+        print(f"{'version':>8}  {'state':<8} {'age':>6}  {'checkpoints':>11}  kid")
+        for record in provider.signing_registry().records:
+            extra = ""
+            if record.retired_at is not None:
+                extra = f"  retired {record.retired_at.isoformat()}"
+            print(
+                f"{record.version:>8}  {record.state!s:<8} {_age(record.created_at, now):>6}  "
+                f"{by_kid.get(record.kid, 0):>11}  {record.kid}{extra}"
+            )
+        derivation = getattr(provider, "derivation", "hmac-sha256")
+        print(f"derived from the provider's root ({derivation}):")
+        print(f"  column seal  {COLUMN_SEAL_LABEL.decode()}")
+        print(f"  blind index  {BLIND_INDEX_LABEL.decode()}<field>")
     finally:
         services.close()
     return 0
@@ -153,24 +228,60 @@ def cmd_rotate_subject(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retire(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.keys.rotation import retire_kek
+
     services = _services(settings)
     try:
         version: int = args.version
         provider = services.keys
-        if version == provider.current_version():
+        if version == current_kek(services.db, provider):
             raise Conflict(f"KEK version {version} is current; run `vault keys rotate` first")
         if version not in provider.versions():
             raise InvalidInput(f"KEK version {version} does not exist (or is already retired)")
-        in_use = counts_by_version(services.db).get(version, 0)
-        if in_use:
-            raise Conflict(
-                f"KEK version {version} still wraps {in_use} data keys; "
-                "run `vault keys rotate` to finish rewrapping them first"
-            )
         # Audit first: if the event cannot be recorded, the key is not destroyed.
         _audit(services, "key.retire", {"version": version})
-        provider.retire(version)
+        retire_kek(services.db, provider, version)
         print(f"KEK version {version} retired")
     finally:
         services.close()
     return 0
+
+
+def _signing_change(args: argparse.Namespace, settings: Settings, action: str) -> int:
+    services = _services(settings)
+    try:
+        now = datetime.now(UTC)
+        provider = services.keys
+        registry = provider.signing_registry()
+        record = registry.find(args.kid)
+        _audit(services, f"key.signing.{action}", {"kid": record.kid, "version": record.version})
+        if action == "retire":
+            provider.set_signing_registry(lambda r: r.retired(args.kid, now))
+        else:
+            provider.set_signing_registry(lambda r: r.revoked(args.kid, now))
+        print(f"signing key {record.kid} (version {record.version}) {action}d")
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_rotate_signing(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        old = services.keys.signing_registry().current
+        _audit(services, "key.signing.rotate", {"from_kid": old.kid})
+        registry = services.keys.new_signing_key(datetime.now(UTC))
+        new = registry.current
+        print(f"signing key version {new.version} is current: kid {new.kid}")
+        print(f"the previous key {old.kid} is active: retire it with `vault keys retire-signing`")
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_retire_signing(args: argparse.Namespace, settings: Settings) -> int:
+    return _signing_change(args, settings, "retire")
+
+
+def cmd_revoke_signing(args: argparse.Namespace, settings: Settings) -> int:
+    return _signing_change(args, settings, "revoke")

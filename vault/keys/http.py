@@ -21,4 +21,19 @@ def signing_key(request: Request) -> dict[str, str]:  # type: ignore[type-arg]  
     return services.signer.public_jwk()
 
 
-KEYS_HANDLERS = [signing_key]
+@get(
+    "/v1/keys/jwks",
+    opt={"exclude_from_auth": True},
+    tags=["keys"],
+    sync_to_thread=False,
+    summary="Every signing key that may still verify (JWKS)",
+)
+def signing_jwks(request: Request) -> dict[str, list[dict[str, str]]]:  # type: ignore[type-arg]
+    """The JWKS (RFC 7517) of the current, active and retired signing keys; a retired
+    key carries ``retired_at`` and verifies only what is dated up to it. Revoked keys
+    are left out. Open to anyone: it is public."""
+    services: Services = request.app.state.services
+    return services.signer.jwks()
+
+
+KEYS_HANDLERS = [signing_key, signing_jwks]

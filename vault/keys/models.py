@@ -19,3 +19,20 @@ class SubjectKey(Stamped, table=True):
     # Which KEK version wrapped the key: rotation rewraps rows version by version.
     kek_version: int = Field(index=True)
     wrapped_dek: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class KeyPin(Stamped, table=True):
+    """What the store expects of its key provider, checked at every start.
+
+    ``provider_fingerprint``: the provider and root the data was written under
+    (a different keyring or token is refused). ``kek_current``: the KEK version
+    new wraps use (a key planted in the token under a higher version is never
+    used, and the vault refuses to start beside it). ``kek_rotating``: set while
+    ``vault keys rotate`` creates a version, so an interrupted rotation is
+    recognised.
+    """
+
+    __tablename__ = "key_pins"
+
+    name: str = Field(max_length=64, unique=True, index=True)
+    value: str = Field(max_length=256)

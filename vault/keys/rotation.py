@@ -8,6 +8,10 @@ Nothing is lost if it stops half way: rows not yet rewrapped still unwrap under
 their old version (which stays until retired), and running the job again
 finishes it (it resumes when it finds DEKs under a version other than the
 current one, rather than making yet another version).
+
+Rows still in the unbound wrap format of old releases (RFC 5649 key wrap
+without associated data: 40 bytes) count as pending too, whatever their
+version: the job rewraps them in the format bound to subject and KEK version.
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, type_coerce, update
+from sqlalchemy import bindparam, func, or_, select, text, type_coerce, update
 from sqlalchemy.types import NullType
 
-from vault.crypto.keys import WrappedKey
+from vault.crypto.keys import LEGACY_WRAP_BYTES, WrappedKey
 from vault.crypto.providers.base import KeyProvider
 from vault.db import Database, utcnow
 from vault.errors import Conflict
 from vault.keys.models import SubjectKey
+from vault.keys.pins import KEK_CURRENT, KEK_ROTATING, drop_pin, pinned_kek, set_pin
 
 _table = SubjectKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 
@@ -37,16 +42,18 @@ DEFAULT_BATCH_SIZE = 500
 # back to text on SQLite cost a fifth of the job.
 _raw_id = type_coerce(_table.c.id, NullType())
 _raw_blob = type_coerce(_table.c.wrapped_dek, NullType())
+_IS_LEGACY = func.length(_table.c.wrapped_dek) == LEGACY_WRAP_BYTES
+_IS_PENDING = or_(_table.c.kek_version != bindparam("target"), _IS_LEGACY)
 _PENDING = (
-    select(_raw_id, _table.c.kek_version, _raw_blob)
-    .where(_table.c.kek_version != bindparam("target"))
+    select(_raw_id, _table.c.kek_version, _raw_blob, _table.c.subject_id)
+    .where(_IS_PENDING)
     .where(_raw_id > bindparam("after", type_=NullType()))
     .order_by(_table.c.id)
     .limit(bindparam("limit"))
 )
 _FIRST_PENDING = (
-    select(_raw_id, _table.c.kek_version, _raw_blob)
-    .where(_table.c.kek_version != bindparam("target"))
+    select(_raw_id, _table.c.kek_version, _raw_blob, _table.c.subject_id)
+    .where(_IS_PENDING)
     .order_by(_table.c.id)
     .limit(bindparam("limit"))
 )
@@ -86,15 +93,44 @@ def counts_by_version(db: Database) -> dict[int, int]:
     return {int(version): int(count) for version, count in rows}
 
 
+def legacy_count(db: Database) -> int:
+    """How many wrapped DEKs are still in the unbound format of old releases."""
+    with db.read_session() as session:
+        return int(session.execute(select(func.count()).where(_IS_LEGACY)).scalar_one())
+
+
+def pending_count(db: Database, target: int) -> int:
+    with db.read_session() as session:
+        return int(
+            session.execute(
+                select(func.count()).where(_IS_PENDING), {"target": target}
+            ).scalar_one()
+        )
+
+
+def current_kek(db: Database, provider: KeyProvider) -> int:
+    """The pinned KEK version (the provider's own idea only before anything was pinned)."""
+    with db.read_session() as session:
+        pinned = pinned_kek(session)
+    return provider.current_version() if pinned is None else pinned
+
+
 def plan_rotation(db: Database, provider: KeyProvider) -> RotationPlan:
-    """Resume if DEKs remain under an older version; else make a new version current."""
-    current = provider.current_version()
-    stale = sum(n for v, n in counts_by_version(db).items() if v != current)
+    """Resume if DEKs remain under an older version (or unbound); else make a new version
+    current and pin it in the store."""
+    current = current_kek(db, provider)
+    stale = pending_count(db, current)
     if stale:
         return RotationPlan(current, new_version=False, pending=stale)
+    # Marked first, so a crash between making the version and pinning it is told
+    # apart from a version planted in the provider (see wiring.check_pins).
+    with db.session() as session:
+        set_pin(session, KEK_ROTATING, str(current))
     version = provider.new_version()
-    pending = sum(n for v, n in counts_by_version(db).items() if v != version)
-    return RotationPlan(version, new_version=True, pending=pending)
+    with db.session() as session:
+        set_pin(session, KEK_CURRENT, str(version))
+        drop_pin(session, KEK_ROTATING)
+    return RotationPlan(version, new_version=True, pending=pending_count(db, version))
 
 
 def rewrap_batch(
@@ -116,16 +152,17 @@ def rewrap_batch(
         rows = session.execute(_FIRST_PENDING if after is None else _PENDING, params).all()
         if not rows:
             return 0, 0, None
+        pinned = pinned_kek(session)
+        if pinned is not None and pinned != target:
+            raise Conflict(
+                f"KEK version {pinned} became current during the rotation to {target}; "
+                "run `vault keys rotate` again"
+            )
         updates: list[dict[str, Any]] = []
         stamp = utcnow()
-        for row_id, version, blob in rows:
-            dek = provider.unwrap(WrappedKey(int(version), bytes(blob)))
-            wrapped = provider.wrap(dek)
-            if wrapped.kek_version != target:
-                raise Conflict(
-                    f"KEK version {wrapped.kek_version} became current during the rotation to "
-                    f"{target}; run `vault keys rotate` again"
-                )
+        for row_id, version, blob, subject_id in rows:
+            dek = provider.unwrap(WrappedKey(int(version), bytes(blob)), subject_id)
+            wrapped = provider.wrap(dek, subject_id, target)
             updates.append(
                 {
                     "row_id": row_id,
@@ -167,3 +204,32 @@ def rotate_keks(
         if on_batch is not None:
             on_batch(done)
     return RotationResult(plan.target_version, plan.new_version, done, skipped_total)
+
+
+def retire_kek(db: Database, provider: KeyProvider, version: int) -> None:
+    """Destroy KEK ``version`` if, and only while, no wrapped DEK uses it.
+
+    The check and the destruction happen under one lock that every insert or
+    update of ``subject_keys`` conflicts with (SQLite: the write transaction's
+    lock, taken at BEGIN IMMEDIATE; PostgreSQL: SHARE ROW EXCLUSIVE on the
+    table), so no row can land under the version between the two. A writer that
+    wrapped under the version before and inserts after finds it gone and
+    rewraps (``SubjectKeys.create``).
+    """
+    with db.session() as session:
+        if not db.is_sqlite:
+            session.execute(text("LOCK TABLE subject_keys IN SHARE ROW EXCLUSIVE MODE"))
+        pinned = pinned_kek(session)
+        if version == (provider.current_version() if pinned is None else pinned):
+            raise Conflict(f"KEK version {version} is current; run `vault keys rotate` first")
+        in_use = int(
+            session.execute(
+                select(func.count()).where(_table.c.kek_version == version)
+            ).scalar_one()
+        )
+        if in_use:
+            raise Conflict(
+                f"KEK version {version} still wraps {in_use} data keys; "
+                "run `vault keys rotate` to finish rewrapping them first"
+            )
+        provider.retire(version)

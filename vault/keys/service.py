@@ -25,6 +25,7 @@ from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.errors import Conflict, NotFound
 from vault.keys.models import SubjectKey
+from vault.keys.pins import pinned_kek
 
 _table = SubjectKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 _ROW = select(_table.c.kek_version, _table.c.wrapped_dek).where(
@@ -94,18 +95,34 @@ class SubjectKeys:
         found = session.execute(_ROW, {"subject_id": subject_id}).first()
         return None if found is None else (int(found[0]), bytes(found[1]))
 
+    def wrap_version(self, session: Reads) -> int:
+        """The KEK version new wraps use: the one pinned in the store (else the provider's)."""
+        pinned = pinned_kek(session)
+        return self.provider.current_version() if pinned is None else pinned
+
     def create(self, session: Session, subject_id: uuid.UUID) -> DataKey:
         """A new DEK for the subject; its wrapped form is added to ``session``."""
         if self._row(session, subject_id) is not None:
             raise Conflict("this subject already has a data key")
         dek = DataKey.generate()
-        wrapped = self.provider.wrap(dek)
+        wrapped = self.provider.wrap(dek, subject_id, self.wrap_version(session))
         session.add(
             SubjectKey(
                 subject_id=subject_id, kek_version=wrapped.kek_version, wrapped_dek=wrapped.blob
             )
         )
         session.flush()
+        # The row now holds the table's write lock (SQLite) or a lock that conflicts
+        # with `vault keys retire` (PostgreSQL), so a retirement either waits for this
+        # transaction and sees the row, or finished before it: then rewrap here.
+        if wrapped.kek_version not in self.provider.versions():
+            rewrapped = self.provider.wrap(dek, subject_id, self.wrap_version(session))
+            session.execute(
+                update(_table)
+                .where(_table.c.subject_id == subject_id)
+                .values(kek_version=rewrapped.kek_version, wrapped_dek=rewrapped.blob)
+            )
+            wrapped = rewrapped
         self.cache.put(subject_id, wrapped.blob, dek)
         return dek
 
@@ -131,7 +148,7 @@ class SubjectKeys:
         cached = self.cache.get(subject_id, wrapped.blob)
         if cached is not None:
             return cached
-        dek = self.provider.unwrap(wrapped)
+        dek = self.provider.unwrap(wrapped, subject_id)
         self.cache.put(subject_id, wrapped.blob, dek)
         return dek
 
@@ -159,7 +176,7 @@ class SubjectKeys:
         old_version, old_blob = row
         old = self.data_key(session, subject_id)
         new = DataKey.generate()
-        wrapped = self.provider.wrap(new)
+        wrapped = self.provider.wrap(new, subject_id, self.wrap_version(session))
         reencrypt(old, new)
         result = session.execute(
             update(_table)

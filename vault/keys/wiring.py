@@ -9,19 +9,32 @@ leave every existing field unreadable.
 
 from __future__ import annotations
 
+import hmac
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, inspect, select
 
 from vault.config import Argon2Profile, KeyProviderName, Settings
 from vault.crypto.blind_index import BlindIndex
-from vault.crypto.providers.base import SIGNING_SEED_LABEL, KeyProvider
+from vault.crypto.providers.base import KeyProvider
 from vault.crypto.providers.file import CHEAP_ARGON2, Argon2Params, FileKeyProvider
-from vault.crypto.signing import Signer
+from vault.crypto.signing import CurrentSigner
 from vault.db import Database
 from vault.errors import ConfigurationError
 from vault.keys.models import SubjectKey
+from vault.keys.pins import (
+    KEK_CURRENT,
+    KEK_ROTATING,
+    PROVIDER_FINGERPRINT,
+    drop_pin,
+    get_pin,
+    pins_table_exists,
+    set_pin,
+)
 from vault.keys.service import DekCache, SubjectKeys
+
+log = logging.getLogger("vault.keys")
 
 
 @dataclass
@@ -29,7 +42,7 @@ class KeyServices:
     keys: KeyProvider
     subject_keys: SubjectKeys
     blind_index: BlindIndex
-    signer: Signer
+    signer: CurrentSigner
 
 
 def argon2_params(settings: Settings) -> Argon2Params:
@@ -96,7 +109,56 @@ def ensure_provider(settings: Settings, db: Database) -> tuple[KeyProvider, list
             f"{provider.name} key provider does not have (VAULT_KEYS_DIR / token): "
             "wrong keyring for this database?"
         )
+    try:
+        report.extend(check_pins(db, provider))
+    except BaseException:
+        provider.close()
+        raise
     return provider, report
+
+
+def check_pins(db: Database, provider: KeyProvider) -> list[str]:
+    """Cross-check the provider with what the store pinned; pin on first use.
+
+    Refuses to start when the provider is another one than the data was written
+    under (its fingerprint differs), or when its current KEK version is not the
+    pinned one (a key planted in a token under a higher version), unless an
+    interrupted ``vault keys rotate`` explains it.
+    """
+    with db.engine.connect() as conn:
+        if not pins_table_exists(conn):
+            return []
+    report: list[str] = []
+    fingerprint = provider.fingerprint()
+    current = provider.current_version()
+    with db.session() as session:
+        stored = get_pin(session, PROVIDER_FINGERPRINT)
+        if stored is None:
+            set_pin(session, PROVIDER_FINGERPRINT, fingerprint)
+            report.append(f"key provider pinned: {fingerprint}")
+        elif not hmac.compare_digest(stored.encode(), fingerprint.encode()):
+            raise ConfigurationError(
+                f"the key provider changed under existing data: the store was written under "
+                f"{stored.split(':')[0]} provider {stored}, this is {fingerprint}; configure "
+                "the provider it was written under (VAULT_KEY_PROVIDER, VAULT_KEYS_DIR, token)"
+            )
+        pinned = get_pin(session, KEK_CURRENT)
+        rotating = get_pin(session, KEK_ROTATING)
+        if pinned is None:
+            set_pin(session, KEK_CURRENT, str(current))
+        elif int(pinned) != current:
+            if rotating == pinned and current > int(pinned):
+                # `vault keys rotate` made the version and stopped before pinning it.
+                set_pin(session, KEK_CURRENT, str(current))
+                drop_pin(session, KEK_ROTATING)
+                log.warning("KEK version %s pinned (an interrupted rotation made it)", current)
+            else:
+                raise ConfigurationError(
+                    f"the {provider.name} key provider says KEK version {current} is current "
+                    f"but the store pinned version {pinned}: a key was added to the provider "
+                    "outside `vault keys rotate` (or the wrong keyring/token is configured)"
+                )
+    return report
 
 
 def build_key_services(settings: Settings, db: Database) -> KeyServices:
@@ -110,5 +172,5 @@ def key_services(settings: Settings, provider: KeyProvider) -> KeyServices:
         keys=provider,
         subject_keys=SubjectKeys(provider, cache),
         blind_index=BlindIndex(provider.derive_secret),
-        signer=Signer(provider.derive_secret(SIGNING_SEED_LABEL)),
+        signer=CurrentSigner(provider),
     )

@@ -164,7 +164,7 @@ def access_mismatches(db: Database, organization: str, now: datetime) -> list[Ac
 
 def chain_status(db: Database, signer: Signer) -> ChainStatus:
     """Verify the whole chain against the published signing key; name the newest checkpoint."""
-    report = verify_chain(db.engine, public_keys=[signer.public_jwk()])
+    report = verify_chain(db.engine, public_keys=signer.verification_keys())
     query = (
         select(CHECKPOINTS.c.seq, CHECKPOINTS.c.time).order_by(CHECKPOINTS.c.seq.desc()).limit(1)
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 23:21:44.488431
+Create Date: 2026-11-30 23:43:34.278701
 """
 
 from collections.abc import Sequence
@@ -97,6 +97,18 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_erasure_approvals_subject_id"), ["subject_id"], unique=False
         )
+
+    op.create_table(
+        "key_pins",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("key_pins", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_key_pins_name"), ["name"], unique=True)
 
     op.create_table(
         "login_failures",
@@ -472,6 +484,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_login_failures_at"))
 
     op.drop_table("login_failures")
+    with op.batch_alter_table("key_pins", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_key_pins_name"))
+
+    op.drop_table("key_pins")
     with op.batch_alter_table("erasure_approvals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_erasure_approvals_subject_id"))
 
