@@ -31,7 +31,7 @@ from vault.access.service import AccessService
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.audit.queries import csv_lines, jsonl_lines
-from vault.crypto.signing import Signer
+from vault.crypto.signing import CurrentSigner
 from vault.db import Database
 from vault.errors import VaultError
 from vault.identity.service import IdentityService
@@ -65,10 +65,15 @@ Policy = NamedDependency[PolicyEngine]
 Log = NamedDependency[AuditLog]
 Store = NamedDependency[Database]
 Access = NamedDependency[AccessService]
-Signing = NamedDependency[Signer]
+Signing = NamedDependency[CurrentSigner]
 Clock = NamedDependency[Callable[[], datetime]]
-# The login form is shown to anyone: it releases nothing and asks nothing.
+# Routes open to anyone, each with the reason (``vault.http.gate``).
 LOGIN_PAGE_OPT = {**WEB_OPT, "asks_nothing": "the login form, shown to anyone"}
+LOGIN_OPT = {
+    **WEB_OPT,
+    "asks_nothing": "the login itself; dashboard.open is asked once the account is known",
+}
+LOGOUT_OPT = {**WEB_OPT, "asks_nothing": "ending one's own session releases nothing"}
 
 
 def _refused(viewer: Viewer) -> Response[str]:
@@ -109,7 +114,7 @@ def dashboard_login_page(request: Request[Any, Any, Any], lang: LangQuery = None
     return _login_page(request, lang or "en")
 
 
-@post("/dashboard/login", opt=WEB_OPT, include_in_schema=False)
+@post("/dashboard/login", opt=LOGIN_OPT, include_in_schema=False)
 @threaded
 def dashboard_login(
     request: Request[Any, Any, Any],
@@ -287,7 +292,7 @@ def dashboard_export(
     )
 
 
-@post("/dashboard/logout", opt=WEB_OPT, include_in_schema=False)
+@post("/dashboard/logout", opt=LOGOUT_OPT, include_in_schema=False)
 @threaded
 def dashboard_logout(
     request: Request[Any, Any, Any], data: FormData, identity: Identity, policy: Policy

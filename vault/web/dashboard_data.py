@@ -27,7 +27,7 @@ from vault.audit.queries import AuditFilters, AuditQueries
 from vault.audit.scope import consents_of, held_subjects, members
 from vault.audit.verify import VerifyReport, verify_chain
 from vault.consent.integrity import ConsentMismatch, check_consents_against_audit
-from vault.crypto.signing import Signer
+from vault.crypto.signing import CurrentSigner
 from vault.db import Database
 from vault.errors import NotFound
 from vault.identity.service import IdentityService
@@ -162,7 +162,7 @@ def access_mismatches(db: Database, organization: str, now: datetime) -> list[Ac
     return [m for m in found if m.subject_id in ours]
 
 
-def chain_status(db: Database, signer: Signer) -> ChainStatus:
+def chain_status(db: Database, signer: CurrentSigner) -> ChainStatus:
     """Verify the whole chain against the published signing key; name the newest checkpoint."""
     report = verify_chain(db.engine, public_keys=signer.verification_keys())
     query = (
