@@ -134,3 +134,49 @@ def test_csv_export_defuses_formulas(audit_log: InterceptedLog, db: Database) ->
         csv.reader(io.StringIO("".join(csv_lines(AuditQueries(db).iter_events(AuditFilters())))))
     )
     assert rows[1][15] == '\'=HYPERLINK("http://evil")'
+
+
+def _held_subject(db: Database, organization: str) -> uuid.UUID:
+    from vault.subjects.models import Subject
+
+    subject = Subject(organization=organization, nik_index=uuid.uuid4().hex, register_index="r")
+    with db.session() as session:
+        session.add(subject)
+    return subject.id
+
+
+def test_an_organisation_sees_its_staffs_events_and_its_subjects_events(
+    audit_log: InterceptedLog, db: Database
+) -> None:
+    """An event belongs to the actor's organisation and to the organisation holding its subject."""
+    lapas, sentra = "rutan-jakpus", "sentra-handayani"
+    held = _held_subject(db, lapas)
+    by_lapas = audit_log.append(sample_event(1, actor_org=lapas, subject_id=held))
+    by_sentra = audit_log.append(sample_event(2, actor_org=sentra, subject_id=held))
+    sentra_alone = audit_log.append(sample_event(3, actor_org=sentra, subject_id=None))
+    nobodys = audit_log.append(AuditEvent(action="key.retire", outcome=Outcome.INFO))
+    queries = AuditQueries(db)
+
+    def seqs(organization: str) -> list[int]:
+        return [e["seq"] for e in queries.events(AuditFilters(organization=organization)).events]
+
+    assert seqs(lapas) == [by_lapas, by_sentra]
+    assert seqs(sentra) == [by_sentra, sentra_alone]
+    assert nobodys not in seqs(lapas) + seqs(sentra)
+    assert seqs("lapas-cipinang") == []
+
+
+def test_break_glass_openers_are_counted_per_person_in_the_organisation(
+    audit_log: InterceptedLog, db: Database
+) -> None:
+    """Allowed break_glass.open events since the given time, per actor of the organisation."""
+    lapas = "rutan-jakpus"
+    held = _held_subject(db, lapas)
+    often, once = uuid.UUID(int=1), uuid.UUID(int=2)
+    opened = {"action": EventAction.BREAK_GLASS_OPEN.value, "subject_id": held}
+    for actor, moment in ((often, DAY), (often, DAY), (once, DAY), (often, DAY - timedelta(60))):
+        audit_log.append(sample_event(0, actor_id=actor, actor_org=lapas, time=moment, **opened))
+    audit_log.append(sample_event(0, actor_id=once, outcome=Outcome.DENY, time=DAY, **opened))
+    openers = AuditQueries(db).break_glass_openers(lapas, DAY - timedelta(days=30))
+    assert [(o.user_id, o.count) for o in openers] == [(often, 2), (once, 1)]
+    assert AuditQueries(db).break_glass_openers("sentra-handayani", DAY - timedelta(30)) == []
