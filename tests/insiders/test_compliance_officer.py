@@ -17,9 +17,10 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.support import DEFAULT_PASSWORD, create_user, insert_unsigned_consent, login
-from tests.world import SUBJECT_PIN, World, build_world
+from tests.world import ORG, SUBJECT_PIN, World, build_world
 from vault.app import create_app
 from vault.config import Settings
+from vault.vocabulary import Principal, Role
 
 OTHER_ORG = "sentra-handayani"
 JUSTIFICATION = "JUSTIFICATION-CANARY seizure in the cell block"
@@ -280,3 +281,24 @@ def test_the_dashboard_takes_the_last_day_of_the_calendar(
     assert browser.get("/dashboard", params={"until": "9999-12-31"}).status_code == 200
     export = browser.get("/dashboard/export", params={"until": "9999-12-31", "format": "csv"})
     assert export.status_code == 200
+
+
+def test_another_organisations_grant_cannot_be_reviewed_from_the_dashboard(
+    world: World, browser: TestClient[Any]
+) -> None:
+    """Mallory's review of the lapas's break-glass grant is a 404 as for no grant; it stays open."""
+    lapas = Principal(uuid.UUID(world.user_ids["compliance"]), Role.COMPLIANCE_OFFICER, ORG)
+    grant = world.services.access.break_glass_grants(lapas, pending=True)[0]
+    _dashboard_login(browser, "mallory")
+    token = CSRF.search(browser.get("/dashboard").text)
+    assert token is not None
+    for grant_id in (grant.id, uuid.uuid4()):
+        response = browser.post(
+            f"/dashboard/break-glass/{grant_id}/review",
+            data={"csrf_token": token.group(1), "outcome": "justified"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 404
+        assert response.text == "No such break-glass grant."
+    pending = world.services.access.break_glass_grants(lapas, pending=True)
+    assert grant.id in {g.id for g in pending}

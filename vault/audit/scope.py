@@ -31,6 +31,9 @@ SUBJECTS = Subject.metadata.tables[Subject.__tablename__]
 _ID = EVENTS.c.actor_id.type
 USERS = table("users", column("id", _ID), column("organization", String()))
 CONSENTS = table("consents", column("id", _ID), column("subject_id", _ID))
+GRANTS = table(
+    "break_glass_grants", column("id", _ID), column("user_id", _ID), column("subject_id", _ID)
+)
 
 
 def events_of(organization: str) -> ColumnElement[bool]:
@@ -90,3 +93,18 @@ def consents_of(
             )
         ).scalars()
         return {uuid.UUID(str(row)) for row in rows}
+
+
+def grant_of(db: Database, organization: str, grant_id: uuid.UUID) -> bool:
+    """Whether a break-glass grant is about a subject ``organization`` holds or was opened
+    by one of its staff (False for a grant that does not exist)."""
+    held = select(SUBJECTS.c.id).where(SUBJECTS.c.organization == organization)
+    staff = select(USERS.c.id).where(USERS.c.organization == organization)
+    with db.read_session() as session:
+        found = session.execute(
+            select(GRANTS.c.id).where(
+                GRANTS.c.id == grant_id,
+                or_(GRANTS.c.subject_id.in_(held), GRANTS.c.user_id.in_(staff)),
+            )
+        ).first()
+    return found is not None

@@ -31,9 +31,10 @@ from vault.access.service import AccessService
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.audit.queries import csv_lines, jsonl_lines
+from vault.audit.scope import grant_of
 from vault.crypto.signing import CurrentSigner
 from vault.db import Database
-from vault.errors import VaultError
+from vault.errors import NotFound, VaultError
 from vault.identity.service import IdentityService
 from vault.vocabulary import EventAction
 from vault.web import dashboard_data as data_
@@ -322,6 +323,7 @@ def dashboard_review(
     identity: Identity,
     policy: Policy,
     access: Access,
+    db: Store,
 ) -> Redirect | Template | Response[str]:
     """Mark a break-glass grant justified or unjustified (the access service decides and audits)."""
     viewer = viewer_of(request, identity, policy)
@@ -337,6 +339,9 @@ def dashboard_review(
         )
     outcome = str(data.get("outcome", ""))[:16]
     try:
+        # Another organisation's grant is answered as one that does not exist.
+        if not grant_of(db, viewer.principal.organization, grant_id):
+            raise NotFound("No such break-glass grant.")
         access.review_break_glass(viewer.principal, grant_id, outcome, None)
     except VaultError as exc:
         return Response(
