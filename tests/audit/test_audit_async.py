@@ -20,6 +20,7 @@ from vault.errors import AuditUnavailable
 def test_concurrent_async_appends_share_commits_and_keep_one_gapless_chain(
     make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
+    """Two hundred concurrent async appends share commits and leave one gapless chain."""
     log = make_log()
     commits = 0
 
@@ -44,6 +45,7 @@ def test_concurrent_async_appends_share_commits_and_keep_one_gapless_chain(
 def test_async_and_blocking_callers_in_one_batch_all_learn_of_a_failure(
     make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
+    """Every caller of a failed batch, blocking or async, gets AuditUnavailable."""
     log = make_log()
     log.append(sample_event(0))
     entered, release = threading.Event(), threading.Event()
@@ -85,6 +87,7 @@ def test_async_and_blocking_callers_in_one_batch_all_learn_of_a_failure(
 def test_an_async_caller_gives_up_on_a_stuck_writer(
     make_log: Callable[..., InterceptedLog],
 ) -> None:
+    """An async caller waits no longer than wait_seconds for a writer that is stuck."""
     log = make_log(wait_seconds=0.2)
     release = threading.Event()
     log.before_commit = lambda conn: release.wait(5) and None
@@ -96,6 +99,7 @@ def test_an_async_caller_gives_up_on_a_stuck_writer(
 
 
 def test_append_async_after_close_is_refused(make_log: Callable[..., InterceptedLog]) -> None:
+    """A closed log refuses an async append."""
     log = make_log()
     log.close()
     with pytest.raises(AuditUnavailable):

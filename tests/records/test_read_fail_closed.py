@@ -17,6 +17,7 @@ def _count_reads(world: World) -> int:
 
 
 def test_no_plaintext_leaves_when_the_audit_event_cannot_be_written(world: World) -> None:
+    """A read (allowed or denied) whose event the database refuses is a 503 with no plaintext."""
     record = world.create_record(
         "counselor",
         "psychological_assessment",
