@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import REPO, Mode, Section, machine, table, today, versions
 
 # Cheapest first, so a short run still shows the most.
-MODULES = ("crypto", "policy", "audit", "rotation", "scale", "http_read")
+MODULES = ("crypto", "policy", "audit", "transparency", "rotation", "scale", "http_read")
 # Per module, in seconds; the default sizes stay well inside (they sum to < 10 minutes).
 TIMEOUTS = {Mode.QUICK: 180, Mode.DEFAULT: 300, Mode.FULL: 1800}
 README = REPO / "bench" / "README.md"

@@ -1,7 +1,9 @@
 """Helpers every capability's tests use to get users and bearer tokens.
 
-``create_user`` goes through the identity service (so the user is real: hashed
-password, organisation row); the organisation is created on first use.
+``create_user`` goes through the identity service as the host's command line
+does (so the user is real: hashed password, organisation row, and active at
+once); the organisation is created on first use. ``create_user_over_api`` makes
+an account as an admin does, and approves it with a second person.
 """
 
 from __future__ import annotations
@@ -38,6 +40,28 @@ def create_user(
     """A user with that role in that organisation (created if needed); returns the user id."""
     ensure_organization(services, organization)
     return services.identity.create_user(username, password, role, organization).id
+
+
+def create_user_over_api(
+    client: Any,
+    admin: dict[str, str],
+    approver: dict[str, str] | None,
+    username: str,
+    role: str,
+    organization: str,
+    password: str = DEFAULT_PASSWORD,
+) -> str:
+    """An account made by ``admin`` over the API, then approved by ``approver`` (a second
+    person: a compliance officer for staff, another admin for an admin); None leaves it
+    pending. Returns the new account's id."""
+    body = {"username": username, "password": password, "role": role, "organization": organization}
+    created = client.post("/v1/users", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    user_id = str(created.json()["id"])
+    if approver is not None:
+        approved = client.post(f"/v1/users/{user_id}/approve", headers=approver)
+        assert approved.status_code == 200, approved.text
+    return user_id
 
 
 def login(client: Any, username: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
@@ -135,3 +159,22 @@ def insert_unsigned_consent(
             },
         )
     return forged
+
+
+def kiosk_header(
+    services: Services, user_id: uuid.UUID | str, subject_id: uuid.UUID | str
+) -> dict[str, str]:
+    """A kiosk session opened by that staff member for that subject, as the header the
+    API's signing route needs (``X-Kiosk-Session``): staff sign only inside it."""
+    from vault.identity.models import User
+    from vault.web.common import web_sessions
+    from vault.web.sessions import SessionKind, StaffIdentity
+
+    with services.db.read_session() as session:
+        user = session.get(User, uuid.UUID(str(user_id)))
+        assert user is not None, "no such user"
+        staff = StaffIdentity(user.id, user.username, user.role, user.organization)
+    token, _ = web_sessions(services).open(
+        SessionKind.KIOSK, staff, subject_id=uuid.UUID(str(subject_id))
+    )
+    return {"X-Kiosk-Session": token}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.support import create_user, login
+from tests.support import create_user, kiosk_header, login
 from vault.app import create_app
 from vault.bootstrap import initialise
 from vault.config import Settings
@@ -56,7 +56,12 @@ class World:
         return self.headers[who]
 
     def post(self, who: str, path: str, body: Any) -> Any:
-        response = self.client.post(path, json=body, headers=self.auth(who))
+        headers = self.auth(who)
+        if path.startswith("/v1/subjects/") and path.endswith("/consents"):
+            # Signing happens in the kiosk session the witness opened for the subject.
+            subject_id = path.split("/")[3]
+            headers = {**headers, **kiosk_header(self.services, self.user_ids[who], subject_id)}
+        response = self.client.post(path, json=body, headers=headers)
         assert response.status_code in (200, 201), response.text
         return response.json()
 

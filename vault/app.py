@@ -18,12 +18,12 @@ from vault.audit.http import AUDIT_HANDLERS
 from vault.config import Settings
 from vault.consent.http import CONSENT_HANDLERS
 from vault.health import health
+from vault.http.authentication import authentication_middleware
 from vault.http.gate import decision_gate
 from vault.http.middleware import request_id_middleware
 from vault.http.openapi import OpenJsonRenderPlugin, OpenYamlRenderPlugin, operation_id
 from vault.http.problems import EXCEPTION_HANDLERS
 from vault.http.threads import use_worker_threads
-from vault.identity.auth import authentication_middleware
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.keys.http import KEYS_HANDLERS
 from vault.records.http import ROUTES as RECORDS_HANDLERS

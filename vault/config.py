@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     break_glass_ttl_seconds: int = Field(
         default=3600, gt=0, description="How long a break-glass grant lasts."
     )
+    break_glass_daily_cap: int = Field(
+        default=3,
+        gt=0,
+        description="Break-glass grants one person may open in any 24 hours, over all subjects.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest accepted request body, in bytes."
     )
@@ -136,6 +141,12 @@ class Settings(BaseSettings):
     )
     dashboard_idle_seconds: int = Field(
         default=900, gt=0, description="A staff web session (dashboard) ends after this idle time."
+    )
+    web_session_max_seconds: int = Field(
+        default=43200,
+        gt=0,
+        description="A browser session (kiosk staff, kiosk, dashboard) ends this long after "
+        "it was opened, however active it is.",
     )
     testing: bool = Field(
         default=False, description="Allow test-only settings (cheap argon2). Never in production."

@@ -134,6 +134,7 @@ def load_demo(services: Services) -> list[str] | None:
             services.identity.create_organization(code, name, agency)
     lines = ["Demo logins (printed once; every name and story is invented):"]
     principals: dict[str, Principal] = {}
+    # Made as on the host (no actor): active at once, with no second person to approve them.
     for username, role, organization in STAFF:
         password = _secret_password()
         user = services.identity.create_user(username, password, role.value, organization)

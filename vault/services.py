@@ -17,6 +17,7 @@ from vault.access.service import AccessService
 from vault.access.wiring import load_policy_engine
 from vault.audit.log import AuditLog
 from vault.config import KeyProviderName, Settings
+from vault.consent.pepper import PIN_PEPPER_LABEL, PepperedPins
 from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
 from vault.crypto.columns import COLUMN_SEAL_LABEL, ColumnSealer
@@ -92,6 +93,8 @@ def build_services(
         batch_max=settings.audit_batch_max,
     )
     hasher = SecretHasher(settings.argon2_profile)
+    # Subjects' PINs: argon2id over an HMAC under a key of the key provider (the pepper).
+    pins = PepperedPins(hasher, key_services.keys.derive_secret(PIN_PEPPER_LABEL))
     # The date-of-birth source (services.records) is bound where records are built.
     sealer = ColumnSealer(key_services.keys.derive_secret(COLUMN_SEAL_LABEL))
     consents = ConsentService(
@@ -99,13 +102,16 @@ def build_services(
         db,
         clock,
         audit=audit,
-        hasher=hasher,
+        hasher=pins,
         signer=key_services.signer,
         sealer=sealer,
     )
-    identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer)
     policy = load_policy_engine(settings, audit)
-    access = AccessService(db, policy, audit, settings, clock, sealer=sealer, consents=consents)
+    identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer, policy=policy)
+    consents.policy = policy
+    access = AccessService(
+        db, policy, audit, settings, clock, sealer=sealer, people=identity, consents=consents
+    )
     catalog = Catalog.load(settings.policies_dir / "catalog.toml")
     access_facts = AccessFacts()
     records = RecordsService(
@@ -117,7 +123,7 @@ def build_services(
         audit=audit,
         consents=consents,
         facts=access_facts,
-        pins=hasher,
+        pins=pins,
         clock=clock,
         read_limiter=(
             ReadLimiter(settings.read_limit_per_minute, 60.0)

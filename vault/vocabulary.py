@@ -48,7 +48,7 @@ class Action(StrEnum):
     READ_RECORD = "record.read"
     BREAK_GLASS = "break_glass.open"
     WITNESS_CONSENT = "consent.witness"
-    MANAGE_ASSIGNMENTS = "assignment.manage"
+    MANAGE_ASSIGNMENTS = "assignment.manage"  # an operation: decided with ``authorize``
     # Operations (decided with OperationFacts, see ``authorize``).
     CREATE_USER = "user.create"
     APPROVE_USER = "user.approve"
@@ -166,6 +166,9 @@ class OperationFacts:
     target_role: str = ""
     # An active consent names the principal's organisation as a recipient.
     consent_recipient: bool = False
+    # The organisation of the account the operation is about, when it differs from
+    # the target's (a care-team member of a subject: the subject is the target).
+    account_org: str | None = None
 
     def context(self, principal: Principal) -> dict[str, object]:
         return {
@@ -174,6 +177,8 @@ class OperationFacts:
             "created_by_principal": self.created_by_principal,
             "target_role": self.target_role,
             "consent_recipient": self.consent_recipient,
+            "account_same_org": self.account_org is not None
+            and self.account_org == principal.organization,
         }
 
 

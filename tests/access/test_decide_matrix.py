@@ -381,7 +381,6 @@ OPERATIONS = {
     Action.SEARCH_SUBJECT: (READER_ROLES, "ops.staff-search-subjects"),
     Action.BREAK_GLASS: (BREAK_GLASS_ROLES, "ops.break-glass-by-clinicians"),
     Action.WITNESS_CONSENT: ({Role.OFFICER, Role.COUNSELOR}, "ops.witness-consent"),
-    Action.MANAGE_ASSIGNMENTS: ({Role.ADMIN, Role.OFFICER}, "ops.manage-assignments"),
 }
 
 
@@ -437,3 +436,75 @@ def test_unknown_or_broken_input_is_denied(engine: PolicyEngine) -> None:
         _ctx(),
     )
     assert not decision.allowed
+
+
+CONTENT_ROLES = [Role.COUNSELOR, Role.SOCIAL_WORKER, Role.HEALTH_OFFICER]
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("target_role", list(Role))
+def test_assignments_are_for_content_roles_by_admins_and_officers(
+    engine: PolicyEngine, role: Role, target_role: Role
+) -> None:
+    """assignment.manage: an admin or officer of the holding organisation, for a content role."""
+    facts = OperationFacts(ORG, target_role=target_role.value, account_org=ORG)
+    decision = engine.authorize(Principal(USER, role, ORG), Action.MANAGE_ASSIGNMENTS, facts)
+    expected = role in {Role.ADMIN, Role.OFFICER} and target_role in CONTENT_ROLES
+    assert decision.allowed is expected
+    if expected:
+        assert decision.policy_ids == ("ops.manage-assignments",)
+
+
+@pytest.mark.parametrize(
+    ("facts", "allowed"),
+    [
+        (OperationFacts(ORG, target_role="counselor", account_org=ORG), True),
+        (OperationFacts(ORG, target_role="counselor", account_org=OTHER_ORG), True),
+        (OperationFacts(ORG, on_self=True, target_role="counselor", account_org=ORG), False),
+        (OperationFacts(OTHER_ORG, target_role="counselor", account_org=ORG), False),
+        (
+            OperationFacts(
+                OTHER_ORG, target_role="counselor", consent_recipient=True, account_org=ORG
+            ),
+            True,
+        ),
+        (
+            OperationFacts(
+                OTHER_ORG, target_role="counselor", consent_recipient=True, account_org=OTHER_ORG
+            ),
+            False,
+        ),
+    ],
+)
+def test_assignments_stay_within_the_organisation(
+    engine: PolicyEngine, facts: OperationFacts, allowed: bool
+) -> None:
+    """A recipient organisation manages only its own staff; no one manages their own place."""
+    decision = engine.authorize(Principal(USER, Role.ADMIN, ORG), Action.MANAGE_ASSIGNMENTS, facts)
+    assert decision.allowed is allowed
+
+
+@pytest.mark.parametrize(
+    "action",
+    [Action.LIST_BREAK_GLASS, Action.REVIEW_BREAK_GLASS, Action.UNBLOCK_BREAK_GLASS],
+)
+@pytest.mark.parametrize("role", list(Role))
+def test_break_glass_compliance_is_own_org_and_two_people(
+    engine: PolicyEngine, action: Action, role: Role
+) -> None:
+    """Only a compliance officer of the grant's organisation, never for themself or a
+    person they created or who created them."""
+    principal = Principal(USER, role, ORG)
+    own = engine.authorize(principal, action, OperationFacts(ORG))
+    assert own.allowed is (role is Role.COMPLIANCE_OFFICER)
+    assert not engine.authorize(principal, action, OperationFacts(OTHER_ORG)).allowed
+    if action is Action.LIST_BREAK_GLASS:
+        return
+    for facts in (
+        OperationFacts(ORG, on_self=True),
+        OperationFacts(ORG, created_by_principal=True),
+    ):
+        refused = engine.authorize(principal, action, facts)
+        assert not refused.allowed
+        if role is Role.COMPLIANCE_OFFICER:
+            assert refused.policy_ids == ("care.two-people-for-a-review",)

@@ -164,19 +164,3 @@ def test_an_organisation_sees_its_staffs_events_and_its_subjects_events(
     assert seqs(sentra) == [by_sentra, sentra_alone]
     assert nobodys not in seqs(lapas) + seqs(sentra)
     assert seqs("lapas-cipinang") == []
-
-
-def test_break_glass_openers_are_counted_per_person_in_the_organisation(
-    audit_log: InterceptedLog, db: Database
-) -> None:
-    """Allowed break_glass.open events since the given time, per actor of the organisation."""
-    lapas = "rutan-jakpus"
-    held = _held_subject(db, lapas)
-    often, once = uuid.UUID(int=1), uuid.UUID(int=2)
-    opened = {"action": EventAction.BREAK_GLASS_OPEN.value, "subject_id": held}
-    for actor, moment in ((often, DAY), (often, DAY), (once, DAY), (often, DAY - timedelta(60))):
-        audit_log.append(sample_event(0, actor_id=actor, actor_org=lapas, time=moment, **opened))
-    audit_log.append(sample_event(0, actor_id=once, outcome=Outcome.DENY, time=DAY, **opened))
-    openers = AuditQueries(db).break_glass_openers(lapas, DAY - timedelta(days=30))
-    assert [(o.user_id, o.count) for o in openers] == [(often, 2), (once, 1)]
-    assert AuditQueries(db).break_glass_openers("sentra-handayani", DAY - timedelta(30)) == []

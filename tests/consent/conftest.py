@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
+from vault.access.engine import PolicyEngine
 from vault.audit.events import AuditEvent
 from vault.audit.log import AuditLog
 from vault.config import Settings
@@ -17,6 +18,7 @@ from vault.consent.service import ConsentService
 from vault.crypto.columns import ColumnSealer
 from vault.crypto.signing import Signer
 from vault.db import Database
+from vault.identity.models import Organization
 from vault.subjects.models import Subject
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -60,6 +62,9 @@ class FakeHasher:
     def verify(self, stored_hash: str, secret: str) -> bool:
         return stored_hash == "h:" + secret
 
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return False
+
 
 class FakeFacts:
     """Dates of birth by subject id."""
@@ -75,10 +80,21 @@ class FakeFacts:
         return self.births[subject_id]
 
 
+# Kemensos organisations a handover may name.
+SENTRAS = {"sentra-handayani": "Sentra Handayani", "sentra-ciungwanara": "Sentra Ciungwanara"}
+
+
+def add_sentras(db: Database) -> None:
+    with db.session() as session:
+        for code, name in SENTRAS.items():
+            session.add(Organization(code=code, name=name, agency="kemensos"))
+
+
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.database_url)
     database.migrate()
+    add_sentras(database)
     yield database
     database.dispose()
 
@@ -123,6 +139,7 @@ def consents(
         audit=audit,
         facts=facts,
         sealer=ColumnSealer(bytes(range(32))),
+        policy=PolicyEngine.from_directory(settings.policies_dir),
     )
 
 

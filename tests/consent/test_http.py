@@ -17,8 +17,8 @@ from fhir.resources.consent import Consent as FhirConsent
 from litestar.testing import TestClient
 from sqlmodel import col, select
 
-from tests.consent.conftest import Clock, FakeFacts, add_subject
-from tests.support import create_user, login
+from tests.consent.conftest import Clock, FakeFacts, add_sentras, add_subject
+from tests.support import create_user, kiosk_header, login
 from vault.app import create_app
 from vault.audit.models import AuditRow
 from vault.cli import main as cli_main
@@ -32,6 +32,7 @@ PIN = "2468"
 @pytest.fixture
 def services(settings: Settings, clock: Clock, facts: FakeFacts) -> Iterator[Services]:
     built = build_services(settings, clock=clock, migrate=True)
+    add_sentras(built.db)
     # Dates of birth come from the records capability; a fake stands in for it here.
     built.consents.facts = facts
     try:
@@ -59,6 +60,14 @@ def staff(services: Services, client: TestClient[Any], role: str, org: str = ORG
     return login(client, name)
 
 
+def at_kiosk(
+    client: TestClient[Any], services: Services, headers: dict[str, str], subject: uuid.UUID
+) -> dict[str, str]:
+    """The caller's headers plus a kiosk session they opened for the subject."""
+    me = client.get("/v1/me", headers=headers).json()["id"]
+    return {**headers, **kiosk_header(services, me, subject)}
+
+
 def sign_body(granted: list[str], pin: str = PIN, **extra: Any) -> dict[str, Any]:
     return {
         "form_id": "rehabilitation",
@@ -78,7 +87,7 @@ def test_sign_list_withdraw_over_http(
     response = client.post(
         f"/v1/subjects/{subject}/consents",
         json=sign_body(["counseling", "health_treatment"]),
-        headers=officer,
+        headers=at_kiosk(client, services, officer, subject),
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -104,7 +113,7 @@ def test_wrong_pins_get_429_with_retry_after(
     client: TestClient[Any], services: Services, subject: uuid.UUID
 ) -> None:
     """Wrong PINs are refused (403), then signing for that subject is limited (429, Retry-After)."""
-    officer = staff(services, client, "officer")
+    officer = at_kiosk(client, services, staff(services, client, "officer"), subject)
     url = f"/v1/subjects/{subject}/consents"
     for _ in range(services.settings.pin_max_failures):
         assert client.post(url, json=sign_body([], pin="1111"), headers=officer).status_code == 403
@@ -120,7 +129,7 @@ def test_witness_must_be_officer_or_counselor_of_the_subjects_org(
 ) -> None:
     """A health officer is refused (403); an officer of another prison is told nothing (404)."""
     url = f"/v1/subjects/{subject}/consents"
-    health = staff(services, client, "health_officer")
+    health = at_kiosk(client, services, staff(services, client, "health_officer"), subject)
     assert client.post(url, json=sign_body([]), headers=health).status_code == 403
     stranger = staff(services, client, "officer", "lapas-cipinang")
     assert client.post(url, json=sign_body([]), headers=stranger).status_code == 404
@@ -143,7 +152,7 @@ def test_receipt_fhir_and_offline_verification(
             ["counseling", "handover_kemensos"],
             recipients={"handover_kemensos": ["sentra-handayani"]},
         ),
-        headers=counselor,
+        headers=at_kiosk(client, services, counselor, subject),
     ).json()["id"]
     receipt = client.get(f"/v1/consents/{cid}/receipt", headers=counselor)
     assert receipt.status_code == 200
@@ -219,11 +228,12 @@ def test_minor_over_http(client: TestClient[Any], services: Services, facts: Fak
     facts.births[child] = date(2009, 4, 4)
     officer = staff(services, client, "officer")
     url = f"/v1/subjects/{child}/consents"
-    alone = client.post(url, json=sign_body(["counseling"]), headers=officer)
+    kiosk = at_kiosk(client, services, officer, child)
+    alone = client.post(url, json=sign_body(["counseling"]), headers=kiosk)
     assert alone.status_code == 403
     assert "guardian" in alone.json()["detail"]
     guardian = {"name": "Siti", "relation": "ibu", "assent": True}
-    signed = client.post(url, json=sign_body(["counseling"], guardian=guardian), headers=officer)
+    signed = client.post(url, json=sign_body(["counseling"], guardian=guardian), headers=kiosk)
     assert signed.status_code == 201, signed.text
     [listed] = client.get(url, headers=officer).json()
     assert (listed["signed_by"], listed["guardian_relation"], listed["assent"]) == (

@@ -155,22 +155,27 @@ def test_bad_fhir_codes_are_caught_by_our_check() -> None:
 def test_recipient_organisation_sees_only_through_the_grant(
     consents: ConsentService, adult: uuid.UUID
 ) -> None:
-    """A sentra's staff see the consent only while it names them and is active."""
+    """A sentra's staff see only the purposes naming them, only while active, never the receipt."""
     sentra_staff = Actor.staff(officer(org="sentra-handayani", role=Role.COUNSELOR))
     other_sentra = Actor.staff(officer(org="sentra-ciungwanara", role=Role.COUNSELOR))
     signed = consents.sign(
         officer(),
         adult,
         request(
-            frozenset({"handover_kemensos"}), recipients={"handover_kemensos": ["sentra-handayani"]}
+            frozenset({"handover_kemensos", "counseling"}),
+            recipients={"handover_kemensos": ["sentra-handayani"]},
         ),
     )
-    assert consents.get(sentra_staff, signed.id).id == signed.id
+    [seen] = consents.list_for_subject(sentra_staff, adult)
+    assert seen.id == signed.id
+    assert [p.code for p in seen.purposes] == ["handover_kemensos"]
     with pytest.raises(NotFound):
-        consents.get(other_sentra, signed.id)
+        consents.get(sentra_staff, signed.id)  # the receipt states every purpose
+    with pytest.raises(NotFound):
+        consents.list_for_subject(other_sentra, adult)
     consents.withdraw(Actor.subject(adult), signed.id)
     with pytest.raises(NotFound):
-        consents.get(sentra_staff, signed.id)
+        consents.list_for_subject(sentra_staff, adult)
     assert ORG != "sentra-handayani"
 
 

@@ -149,12 +149,21 @@ def test_handover_names_the_sentra(consents: ConsentService, adult: uuid.UUID) -
     """The handover purpose grants only to the sentra named at signing, and requires one."""
     with pytest.raises(InvalidInput, match="sentra"):
         consents.sign(officer(), adult, request(frozenset({"handover_kemensos"})))
-    with pytest.raises(InvalidInput, match="sentra"):
+    for named in (["lapas-x"], ["sentra-not-registered"], ["rutan-jakpus"]):
+        with pytest.raises(InvalidInput, match="Kemensos"):
+            consents.sign(
+                officer(),
+                adult,
+                request(frozenset({"handover_kemensos"}), recipients={"handover_kemensos": named}),
+            )
+    # Exactly as many as the form promises: one sentra.
+    with pytest.raises(InvalidInput, match="exactly 1"):
         consents.sign(
             officer(),
             adult,
             request(
-                frozenset({"handover_kemensos"}), recipients={"handover_kemensos": ["lapas-x"]}
+                frozenset({"handover_kemensos"}),
+                recipients={"handover_kemensos": ["sentra-handayani", "sentra-ciungwanara"]},
             ),
         )
     consents.sign(

@@ -29,6 +29,7 @@ OPEN_ROUTES = {
     "POST /v1/me/totp",
     "POST /v1/me/totp/confirm",
     "GET /v1/keys/signing",
+    "GET /v1/keys/jwks",
     "GET /v1/consent-forms",
     "GET /v1/consent-forms/{form_id:str}",
     "GET /dashboard/login",

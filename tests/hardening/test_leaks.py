@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import make_settings
 from tests.hardening.processes import prepared_world, start_server
-from tests.support import DEFAULT_PASSWORD
+from tests.support import DEFAULT_PASSWORD, kiosk_header
 from tests.world import ORG
 
 SUMMARY = "CANARY-LEAK-SUMMARY-9d2f"
@@ -71,6 +71,9 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 },
             )
             assert created.status_code == 201, created.text
+            compliance = login("compliance", DEFAULT_PASSWORD)
+            approved = call("POST", f"/v1/users/{created.json()['id']}/approve", compliance)
+            assert approved.status_code == 200, approved.text
             newbie = login("newbie", NEW_PASSWORD)
             assert (
                 call(
@@ -99,10 +102,15 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 admin,
                 json={"user_id": world.user_ids["counselor"], "subject_id": subject_id},
             )
+            # Signing happens inside the kiosk session the officer opened for the subject.
+            at_kiosk = {
+                **officer,
+                **kiosk_header(world.services, world.user_ids["officer"], subject_id),
+            }
             consent = call(
                 "POST",
                 f"/v1/subjects/{subject_id}/consents",
-                officer,
+                at_kiosk,
                 json={
                     "form_id": "rehabilitation",
                     "form_version": 1,
@@ -115,7 +123,7 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             call(
                 "POST",
                 f"/v1/subjects/{subject_id}/consents",
-                officer,
+                at_kiosk,
                 json={
                     "form_id": "rehabilitation",
                     "form_version": 1,

@@ -9,8 +9,6 @@ import pytest
 from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import update
-from sqlmodel import col
 
 from tests.conftest import make_settings
 from tests.support import DEFAULT_PASSWORD, Clock, RecordingAudit, create_user, login
@@ -207,7 +205,11 @@ def test_password_is_rehashed_when_parameters_change(services: Services) -> None
     create_user(services, "oki", "officer", "rutan-jakpus")
     user = services.identity.user_by_name("oki")
     with services.db.session() as session:
-        session.execute(update(User).where(col(User.id) == user.id).values(password_hash=old_hash))
+        # As the vault itself wrote it under older parameters: changed and sealed again.
+        row = session.get(User, user.id)
+        assert row is not None
+        row.password_hash = old_hash
+        services.identity._seal_authz(row)
     services.identity.login("oki", DEFAULT_PASSWORD)
     with services.db.read_session() as session:
         stored = session.get(User, user.id)

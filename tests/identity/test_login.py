@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from tests.support import DEFAULT_PASSWORD, Clock, create_user, login
-from vault.identity.auth import OPEN_PATH_PATTERNS
+from vault.http.authentication import OPEN_PATH_PATTERNS
 from vault.identity.models import AuthToken
 from vault.identity.tokens import token_digest
 from vault.services import Services
@@ -110,9 +110,11 @@ def test_forged_and_malformed_tokens_are_refused(
 
 
 def test_only_admins_create_users(client: TestClient[Litestar], services: Services) -> None:
-    """A counselor cannot create a user; an admin can, and the new user can log in."""
+    """A counselor cannot create a user; an admin can, and once a compliance officer
+    approves the new account it can log in."""
     create_user(services, "root2", "admin", "rutan-jakpus")
     create_user(services, "gita", "counselor", "rutan-jakpus")
+    create_user(services, "kartika", "compliance_officer", "rutan-jakpus")
     body = {
         "username": "hadi",
         "password": "a long enough password",
@@ -123,15 +125,22 @@ def test_only_admins_create_users(client: TestClient[Litestar], services: Servic
     created = client.post("/v1/users", json=body, headers=login(client, "root2"))
     assert created.status_code == 201
     assert created.json()["role"] == "health_officer"
+    assert created.json()["status"] == "pending"
     assert "password" not in created.text
     assert "argon2" not in created.text
+    approved = client.post(
+        f"/v1/users/{created.json()['id']}/approve", headers=login(client, "kartika")
+    )
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "active"
     login(client, "hadi", "a long enough password")
 
 
 def test_user_for_unknown_organisation_is_refused(
     client: TestClient[Litestar], services: Services
 ) -> None:
-    """Creating a user in an organisation that does not exist is a 422; so is an unknown role."""
+    """Creating a user in an organisation that does not exist is a 404 (as is one in another
+    organisation); an unknown role is a 422."""
     create_user(services, "root3", "admin", "rutan-jakpus")
     admin = login(client, "root3")
     body = {"username": "ikhsan", "password": "a long enough password", "role": "officer"}
@@ -139,7 +148,7 @@ def test_user_for_unknown_organisation_is_refused(
         client.post(
             "/v1/users", json={**body, "organization": "lapas-nowhere"}, headers=admin
         ).status_code
-        == 422
+        == 404
     )
     assert (
         client.post(

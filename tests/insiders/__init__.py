@@ -1,1 +1,1 @@
-"""Tests that try each adversary of THREATS.md over HTTP, one file per adversary."""
+"""Each file tries the attacks of one adversary of the threat model, over HTTP."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.world import World
 from vault.access.facts import _ASSIGNED, _BREAK_GLASS
-from vault.consent.service import _ACTIVE_GRANTS
+from vault.consent.grants import _ACTIVE_GRANTS
 from vault.cursor_reads import PreparedQuery
 from vault.identity.service import _TOKEN_LOOKUP
 from vault.identity.tokens import token_digest

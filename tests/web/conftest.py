@@ -23,6 +23,7 @@ from vault.vocabulary import Principal, Role
 
 ORG = "rutan-jakpus"
 OTHER_ORG = "lapas-cipinang"
+SENTRA = "sentra-handayani"
 PIN = "482913"
 PASSWORD = "correct horse battery staple"
 
@@ -80,6 +81,7 @@ def build_world(settings: Settings) -> Iterator[World]:
     services = build_services(settings, clock=clock, migrate=True)
     ensure_organization(services, ORG)
     ensure_organization(services, OTHER_ORG)
+    ensure_organization(services, SENTRA)  # a Kemensos sentra a handover may name
     officers = {
         ORG: create_user(services, "officer1", "officer", ORG, PASSWORD),
         OTHER_ORG: create_user(services, "officer2", "officer", OTHER_ORG, PASSWORD),
@@ -120,9 +122,14 @@ def staff_login(client: TestClient, username: str = "officer1", path: str = "/ki
     return response.text
 
 
-def open_kiosk(client: TestClient, subject_id: uuid.UUID, language: str = "id") -> str:  # type: ignore[type-arg]
+def open_kiosk(
+    client: TestClient,  # type: ignore[type-arg]
+    subject_id: uuid.UUID,
+    language: str = "id",
+    username: str = "officer1",
+) -> str:
     """Staff logs in and opens a kiosk session for the subject; returns the home page."""
-    start = staff_login(client)
+    start = staff_login(client, username)
     response = client.post(
         "/kiosk/start",
         data={"csrf_token": csrf_of(start), "subject_id": str(subject_id), "language": language},

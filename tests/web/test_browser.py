@@ -65,7 +65,7 @@ def open_session(
     page.wait_for_url("**/kiosk/start")
     page.locator("#subject_id").fill(str(subject))
     if sentra:
-        page.locator("#sentra").fill(sentra)
+        page.locator("#sentra").select_option(sentra)
     page.locator("#language").select_option(language)
     page.locator("form[action='/kiosk/start'] button").click()
     page.wait_for_url("**/kiosk/home")
@@ -170,6 +170,8 @@ def test_withdrawal_needs_the_pin_and_takes_effect(
     page.locator("form[action$='/sign'] button[type=submit]").click()
     page.wait_for_url("**/kiosk/receipts/*")
     page.goto("/kiosk/consents")
+    page.locator("#pin").fill(PIN)  # the list is shown only after the subject's PIN
+    page.locator("form[action='/kiosk/consents'] button[type=submit]").click()
     shoot(page, "withdraw-1-consents")
     page.locator("a[href$='/withdraw']").first.click()
     page.locator("#pin").fill("000000")

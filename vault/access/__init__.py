@@ -1,1 +1,3 @@
 """Access decisions: who may do what to which subject's data, for which purpose."""
+
+__all__: list[str] = []

@@ -63,8 +63,8 @@ class AccessEvents:
         found = cls()
         for event in subject_events(session, subject_id):
             target, details = event.get("target_id"), event.get("details") or {}
-            if not target:
-                continue
+            if not target or event.get("outcome") == "deny":
+                continue  # a refused attempt attests nothing
             if event.get("action") == ASSIGNMENT_CREATE:
                 found.assigned[target] = str(details.get("user_id"))
             elif event.get("action") == ASSIGNMENT_END:

@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from vault.access.service import BreakGlassView
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
-from vault.http.guards import require_roles
+from vault.access.break_glass import BreakGlassView
+from vault.access.service import AccessService
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from vault.http.auth import caller
 from vault.http.problems import problem_responses
-from vault.services import Services
-from vault.vocabulary import Role
 
 
 class AssignmentIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,9 +57,17 @@ class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
+class OpenerOut(msgspec.Struct):
+    user_id: uuid.UUID
+    username: str
+    role: str
+    grants: int
+    unjustified: int
+
+
+class LiftedOut(msgspec.Struct):
+    user_id: uuid.UUID
+    grants: int
 
 
 def _out(view: BreakGlassView) -> BreakGlassOut:
@@ -73,12 +81,14 @@ def _out(view: BreakGlassView) -> BreakGlassOut:
     tags=["assignments"],
     responses=problem_responses(Forbidden, NotFound, InvalidInput, Conflict),
 )
-def create_assignment(request: Request[Any, Any, Any], data: JSONBody[AssignmentIn]) -> IdOut:
-    """Put a staff member on a subject's care team (admin or officer of its organisation)."""
-    actor = require_roles(request, Role.ADMIN, Role.OFFICER)
-    assignment_id = _services(request).access.assign(
-        actor.principal(), data.user_id, data.subject_id
-    )
+def create_assignment(
+    request: Request[Any, Any, Any],
+    access: NamedDependency[AccessService],
+    data: JSONBody[AssignmentIn],
+) -> IdOut:
+    """Put a staff member who reads content on a subject's care team (policy
+    ``ops.manage-assignments``: an admin or officer, for their own organisation's staff)."""
+    assignment_id = access.assign(caller(request).principal(), data.user_id, data.subject_id)
     return IdOut(id=assignment_id)
 
 
@@ -91,11 +101,11 @@ def create_assignment(request: Request[Any, Any, Any], data: JSONBody[Assignment
 )
 def end_assignment(
     request: Request[Any, Any, Any],
+    access: NamedDependency[AccessService],
     assignment_id: Annotated[uuid.UUID, Parameter(description="assignment id")],
 ) -> None:
     """End an assignment; it stops counting on the very next request."""
-    actor = require_roles(request, Role.ADMIN, Role.OFFICER)
-    _services(request).access.end_assignment(actor.principal(), assignment_id)
+    access.end_assignment(caller(request).principal(), assignment_id)
 
 
 @post(
@@ -103,19 +113,18 @@ def end_assignment(
     sync_to_thread=True,
     status_code=HTTP_201_CREATED,
     tags=["break-glass"],
-    responses=problem_responses(Forbidden, NotFound, InvalidInput),
+    responses=problem_responses(Forbidden, NotFound, InvalidInput, Conflict, RateLimited),
 )
 def open_break_glass(
     request: Request[Any, Any, Any],
+    access: NamedDependency[AccessService],
     subject_id: Annotated[uuid.UUID, Parameter(description="subject id")],
     data: JSONBody[BreakGlassIn],
 ) -> BreakGlassOpened:
     """Open emergency access to a subject (counselor, health officer); reads then use
-    purpose=emergency until it expires; a compliance officer reviews it."""
-    actor = require_roles(request, Role.COUNSELOR, Role.HEALTH_OFFICER)
-    view = _services(request).access.open_break_glass(
-        actor.principal(), subject_id, data.justification
-    )
+    purpose=emergency until it expires; a compliance officer reviews it. One open grant
+    per person and subject, none while blocked by an unjustified review, a daily cap."""
+    view = access.open_break_glass(caller(request).principal(), subject_id, data.justification)
     return BreakGlassOpened(id=view.id, expires_at=view.expires_at)
 
 
@@ -127,14 +136,38 @@ def open_break_glass(
 )
 def list_break_glass(
     request: Request[Any, Any, Any],
+    access: NamedDependency[AccessService],
     pending: Annotated[
         bool, Parameter(description="only grants not yet reviewed", required=False)
     ] = False,
 ) -> list[BreakGlassOut]:
-    """Break-glass grants for compliance review (compliance officer)."""
-    actor = require_roles(request, Role.COMPLIANCE_OFFICER)
-    views = _services(request).access.break_glass_grants(actor.principal(), pending=pending)
+    """Break-glass grants of the caller's organisation, for review (compliance officer)."""
+    views = access.break_glass_grants(caller(request).principal(), pending=pending)
     return [_out(view) for view in views]
+
+
+@get(
+    "/v1/break-glass/openers",
+    sync_to_thread=True,
+    tags=["break-glass"],
+    responses=problem_responses(Forbidden),
+)
+def break_glass_openers(
+    request: Request[Any, Any, Any], access: NamedDependency[AccessService]
+) -> list[OpenerOut]:
+    """Who of the caller's organisation opened break-glass grants in the last 30 days,
+    most grants first (compliance officer)."""
+    openers = access.break_glass_openers(caller(request).principal())
+    return [
+        OpenerOut(
+            user_id=o.user_id,
+            username=o.username,
+            role=o.role,
+            grants=o.grants,
+            unjustified=o.unjustified,
+        )
+        for o in openers
+    ]
 
 
 @post(
@@ -146,15 +179,32 @@ def list_break_glass(
 )
 def review_break_glass(
     request: Request[Any, Any, Any],
+    access: NamedDependency[AccessService],
     grant_id: Annotated[uuid.UUID, Parameter(description="break-glass grant id")],
     data: JSONBody[ReviewIn],
 ) -> BreakGlassOut:
-    """Record a compliance officer's verdict; an unjustified grant ends at once."""
-    actor = require_roles(request, Role.COMPLIANCE_OFFICER)
-    view = _services(request).access.review_break_glass(
-        actor.principal(), grant_id, data.outcome, data.note
-    )
+    """Record a compliance officer's verdict on another person's grant of their organisation;
+    an unjustified grant ends at once and blocks its holder from opening another."""
+    view = access.review_break_glass(caller(request).principal(), grant_id, data.outcome, data.note)
     return _out(view)
+
+
+@post(
+    "/v1/break-glass/blocks/{user_id:uuid}/lift",
+    sync_to_thread=True,
+    status_code=HTTP_200_OK,
+    tags=["break-glass"],
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+)
+def lift_break_glass_block(
+    request: Request[Any, Any, Any],
+    access: NamedDependency[AccessService],
+    user_id: Annotated[uuid.UUID, Parameter(description="the blocked person's user id")],
+) -> LiftedOut:
+    """Let a person of the caller's organisation, blocked by an unjustified review, open
+    break-glass grants again (compliance officer, not the person nor their creator)."""
+    grants = access.lift_break_glass_block(caller(request).principal(), user_id)
+    return LiftedOut(user_id=user_id, grants=grants)
 
 
 HANDLERS = [
@@ -162,5 +212,7 @@ HANDLERS = [
     end_assignment,
     open_break_glass,
     list_break_glass,
+    break_glass_openers,
     review_break_glass,
+    lift_break_glass_block,
 ]

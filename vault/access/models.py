@@ -45,3 +45,7 @@ class BreakGlass(Stamped, table=True):
     reviewer_id: uuid.UUID | None = Field(default=None)
     outcome: str | None = Field(default=None, max_length=16)
     review_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # An unjustified grant blocks its holder from opening another until a
+    # compliance officer of their organisation lifts the block.
+    block_lifted_at: datetime | None = utc_field(default=None, nullable=True)
+    block_lifted_by: uuid.UUID | None = Field(default=None)

@@ -1,19 +1,30 @@
 """Assignments (care teams) and break-glass grants: the operations behind their endpoints.
 
-Order of work: read and decide, append the audit event, then write.
+Order of work: read the facts, ask the policy engine, append the audit event,
+then write. Every refusal is audited under the caller's name. Another
+organisation's subject, assignment, grant or account answers exactly like a
+missing one.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import select
-from sqlmodel import Session, col
-
+from vault.access.break_glass import (
+    JUSTIFICATION_TABLE,
+    BreakGlassView,
+    Opener,
+    blocking_grants,
+    check_justification,
+    check_review,
+    grants_of_org,
+    limit_refusal,
+    openers_of_org,
+)
+from vault.access.care_team import active_assignment, care_team_change, live_subject
 from vault.access.engine import PolicyEngine
 from vault.access.models import Assignment, BreakGlass, ReviewOutcome
 from vault.audit.canonical import format_time
@@ -23,79 +34,35 @@ from vault.crypto.columns import ColumnSealer
 from vault.db import Database
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.identity.models import User
-from vault.subjects.models import Subject
 from vault.vocabulary import (
     Action,
     ConsentGrant,
     ConsentProvider,
+    Decision,
     DecisionContext,
+    EventAction,
+    OperationFacts,
     Principal,
     Resource,
-    Role,
 )
 
-ASSIGNABLE_ROLES = frozenset(
-    {Role.COUNSELOR, Role.SOCIAL_WORKER, Role.HEALTH_OFFICER, Role.OFFICER}
+# The service's public names (its views are returned by its methods).
+__all__ = ["AccessService", "BreakGlassView", "Opener", "People"]
+
+NO_SUBJECT = "No such subject."
+NO_ASSIGNMENT = "No such active assignment."
+NO_GRANT = "No such break-glass grant."
+NO_USER = "No such user."
+NO_STAFF = (
+    "user_id: no active user of your organisation, or of a recipient organisation "
+    "an active consent of this subject names"
 )
-MIN_JUSTIFICATION_CHARS = 30
-MIN_JUSTIFICATION_WORDS = 5
-MAX_JUSTIFICATION_CHARS = 2000
-MAX_NOTE_CHARS = 2000
-_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
-@dataclass(frozen=True)
-class BreakGlassView:
-    id: uuid.UUID
-    user_id: uuid.UUID
-    subject_id: uuid.UUID
-    justification: str
-    opened_at: datetime
-    expires_at: datetime
-    reviewed_at: datetime | None
-    reviewer_id: uuid.UUID | None
-    outcome: str | None
+class People(Protocol):
+    """The identity capability, as far as the two-person rule needs it."""
 
-    @classmethod
-    def of(cls, row: BreakGlass, sealer: ColumnSealer) -> BreakGlassView:
-        return cls(
-            id=row.id,
-            user_id=row.user_id,
-            subject_id=row.subject_id,
-            justification=sealer.open(
-                JUSTIFICATION_TABLE, "justification", row.id, row.justification
-            ),
-            opened_at=row.created_at,
-            expires_at=row.expires_at,
-            reviewed_at=row.reviewed_at,
-            reviewer_id=row.reviewer_id,
-            outcome=row.outcome,
-        )
-
-    def __repr__(self) -> str:  # the justification may carry health facts
-        return f"BreakGlassView(id={self.id}, subject_id={self.subject_id}, outcome={self.outcome})"
-
-
-JUSTIFICATION_TABLE = "break_glass_grants"
-
-
-def check_justification(text: str) -> str:
-    """A justification must read as a sentence: long enough, several real words."""
-    text = " ".join(text.split())
-    if len(text) > MAX_JUSTIFICATION_CHARS:
-        raise InvalidInput(f"justification: at most {MAX_JUSTIFICATION_CHARS} characters")
-    words = _WORD.findall(text)
-    distinct = {word.casefold() for word in words}
-    if (
-        len(text) < MIN_JUSTIFICATION_CHARS
-        or len(words) < MIN_JUSTIFICATION_WORDS
-        or len(distinct) < MIN_JUSTIFICATION_WORDS - 1
-    ):
-        raise InvalidInput(
-            "justification: write a sentence saying why the emergency needs this access "
-            f"(at least {MIN_JUSTIFICATION_CHARS} characters and {MIN_JUSTIFICATION_WORDS} words)"
-        )
-    return text
+    def distinct_people(self, first: uuid.UUID, second: uuid.UUID) -> bool: ...
 
 
 class AccessService:
@@ -108,6 +75,7 @@ class AccessService:
         clock: Callable[[], datetime],
         *,
         sealer: ColumnSealer,
+        people: People,
         consents: ConsentProvider | None = None,
     ) -> None:
         self.db = db
@@ -117,6 +85,8 @@ class AccessService:
         self.clock = clock
         # Justifications may mention health facts: stored sealed, shown to reviewers only.
         self.sealer = sealer
+        # Reviews and lifted blocks count only from a second person (IdentityService).
+        self.people = people
         # Consents decide whether another organisation (a sentra after release) may
         # put its staff on a subject's care team; without a provider, none may.
         self.consents = consents
@@ -126,77 +96,69 @@ class AccessService:
             return ()
         return self.consents.active_consents(subject_id, self.clock())
 
-    def _event(
-        self, actor: Principal, action: str, outcome: Outcome, **extra: object
-    ) -> AuditEvent:
-        return AuditEvent(
-            action=action,
-            outcome=outcome,
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            actor_org=actor.organization,
-            **extra,  # type: ignore[arg-type]
+    def _refused(
+        self, actor: Principal, event: EventAction, decision: Decision, **fields: object
+    ) -> None:
+        self.audit.append(
+            AuditEvent.by(
+                actor,
+                event,
+                Outcome.DENY,
+                policy_ids=decision.policy_ids,
+                reason=decision.reason,
+                **fields,
+            )
         )
 
-    def _decide_on_subject(
-        self, session: Session, actor: Principal, action: Action, subject_id: uuid.UUID
-    ) -> Subject:
-        subject = session.get(Subject, subject_id)
-        if subject is None or subject.erased_at is not None:
-            raise NotFound("No such subject.")
-        grants = self._grants(subject_id) if action is Action.MANAGE_ASSIGNMENTS else ()
-        decision = self.policy.decide(
-            actor,
-            action,
-            Resource(kind="subject", subject_id=subject_id, organization=subject.organization),
-            DecisionContext(
-                purpose=None, assigned=False, consents=grants, break_glass=None, now=self.clock()
-            ),
+    def _person_facts(self, actor: Principal, user: User | None) -> OperationFacts:
+        """The facts about an account: its organisation and role, and whether it is the
+        actor, or the actor's creator or creation (the same person, for the two-person rule)."""
+        if user is None:
+            return OperationFacts()
+        on_self = user.id == actor.id
+        return OperationFacts(
+            target_org=user.organization,
+            on_self=on_self,
+            created_by_principal=not on_self and not self.people.distinct_people(actor.id, user.id),
+            target_role=user.role,
         )
-        if not decision.allowed:
-            self.audit.append(
-                self._event(
-                    actor,
-                    action.value,
-                    Outcome.DENY,
-                    subject_id=subject_id,
-                    policy_ids=decision.policy_ids,
-                    reason=decision.reason,
-                )
-            )
-            if subject.organization != actor.organization:
-                raise NotFound("No such subject.")  # not allowed to know it exists
-            raise Forbidden(f"Not allowed: {decision.reason}")
-        return subject
 
     # -- assignments -----------------------------------------------------------
 
     def assign(self, actor: Principal, user_id: uuid.UUID, subject_id: uuid.UUID) -> uuid.UUID:
         """Put a staff member on a subject's care team; returns the assignment id."""
         with self.db.read_session() as session:
-            subject = self._decide_on_subject(session, actor, Action.MANAGE_ASSIGNMENTS, subject_id)
+            subject = live_subject(session, subject_id)
             user = session.get(User, user_id)
-            if user is None or user.disabled_at is not None:
-                raise InvalidInput("user_id: no such active user")
-            if user.role not in {r.value for r in ASSIGNABLE_ROLES}:
-                raise InvalidInput(f"user_id: a {user.role} cannot be on a care team")
-            if user.organization != subject.organization and not any(
-                user.organization in grant.recipients for grant in self._grants(subject_id)
-            ):
-                raise InvalidInput(
-                    "user_id: the user's organisation holds no active consent of this subject "
-                    "naming it as a recipient"
+            change = care_team_change(actor, subject, user, self._grants(subject_id))
+            decision = self.policy.authorize(
+                actor, Action.MANAGE_ASSIGNMENTS, change.facts, subject_id
+            )
+            if not decision.allowed:
+                self._refused(
+                    actor,
+                    EventAction.ASSIGNMENT_CREATE,
+                    decision,
+                    subject_id=subject_id if subject else None,
+                    details={"user_id": str(user_id)},
                 )
-            if self._active_assignment(session, user_id, subject_id) is not None:
+                if not change.subject_visible:
+                    raise NotFound(NO_SUBJECT)  # not allowed to know it exists
+            if not change.user_visible:
+                raise InvalidInput(NO_STAFF)
+            if not decision.allowed:
+                raise Forbidden(f"Not allowed: {decision.reason}")
+            if active_assignment(session, user_id, subject_id) is not None:
                 raise Conflict("This user is already assigned to this subject.")
         assignment = Assignment(user_id=user_id, subject_id=subject_id, assigned_by=actor.id)
         self.audit.append(
-            self._event(
+            AuditEvent.by(
                 actor,
-                "assignment.create",
+                EventAction.ASSIGNMENT_CREATE,
                 Outcome.INFO,
                 subject_id=subject_id,
                 target_id=assignment.id,
+                policy_ids=decision.policy_ids,
                 details={"user_id": str(user_id)},
             )
         )
@@ -204,51 +166,83 @@ class AccessService:
             session.add(assignment)
         return assignment.id
 
-    @staticmethod
-    def _active_assignment(
-        session: Session, user_id: uuid.UUID, subject_id: uuid.UUID
-    ) -> Assignment | None:
-        return session.execute(
-            select(Assignment)
-            .where(col(Assignment.user_id) == user_id)
-            .where(col(Assignment.subject_id) == subject_id)
-            .where(col(Assignment.ended_at).is_(None))
-        ).scalar_one_or_none()
-
     def end_assignment(self, actor: Principal, assignment_id: uuid.UUID) -> None:
+        """End an assignment; it stops counting on the very next request."""
         with self.db.read_session() as session:
             assignment = session.get(Assignment, assignment_id)
-            if assignment is None or assignment.ended_at is not None:
-                raise NotFound("No such active assignment.")
-            subject_id = assignment.subject_id
-            self._decide_on_subject(session, actor, Action.MANAGE_ASSIGNMENTS, subject_id)
+            if assignment is not None and assignment.ended_at is not None:
+                assignment = None
+            subject = live_subject(session, assignment.subject_id) if assignment else None
+            user = session.get(User, assignment.user_id) if assignment else None
+            grants = self._grants(subject.id) if subject else ()
+            change = care_team_change(actor, subject, user, grants)
+            decision = self.policy.authorize(
+                actor, Action.MANAGE_ASSIGNMENTS, change.facts, subject.id if subject else None
+            )
+            if not decision.allowed:
+                self._refused(
+                    actor,
+                    EventAction.ASSIGNMENT_END,
+                    decision,
+                    subject_id=subject.id if subject else None,
+                    target_id=assignment_id,
+                )
+                if assignment is None or not (change.subject_visible and change.user_visible):
+                    raise NotFound(NO_ASSIGNMENT)  # another organisation's: as if missing
+                raise Forbidden(f"Not allowed: {decision.reason}")
+            subject_id = subject.id if subject else None
         self.audit.append(
-            self._event(
+            AuditEvent.by(
                 actor,
-                "assignment.end",
+                EventAction.ASSIGNMENT_END,
                 Outcome.INFO,
                 subject_id=subject_id,
                 target_id=assignment_id,
+                policy_ids=decision.policy_ids,
             )
         )
         with self.db.session() as session:
             row = session.get(Assignment, assignment_id)
             if row is None or row.ended_at is not None:
-                raise NotFound("No such active assignment.")
+                raise NotFound(NO_ASSIGNMENT)
             row.ended_at = self.clock()
             row.ended_by = actor.id
             session.add(row)
 
-    # -- break-glass -------------------------------------------------------------
+    # -- break-glass: opening ----------------------------------------------------
 
     def open_break_glass(
         self, actor: Principal, subject_id: uuid.UUID, justification: str
     ) -> BreakGlassView:
         """Open an emergency grant for the caller on one subject; it waits for review."""
-        text = check_justification(justification)
-        with self.db.read_session() as session:
-            self._decide_on_subject(session, actor, Action.BREAK_GLASS, subject_id)
         now = self.clock()
+        with self.db.read_session() as session:
+            subject = live_subject(session, subject_id)
+            held_by = subject.organization if subject else None
+            decision = self.policy.decide(
+                actor,
+                Action.BREAK_GLASS,
+                Resource(kind="subject", subject_id=subject_id, organization=held_by),
+                DecisionContext(None, assigned=False, consents=(), break_glass=None, now=now),
+            )
+            if not decision.allowed:
+                self._refused(
+                    actor,
+                    EventAction.BREAK_GLASS_OPEN,
+                    decision,
+                    subject_id=subject_id if subject else None,
+                )
+                if subject is None or subject.organization != actor.organization:
+                    raise NotFound(NO_SUBJECT)  # not allowed to know it exists
+                raise Forbidden(f"Not allowed: {decision.reason}")
+            text = check_justification(justification)
+            refusal = limit_refusal(
+                session, actor.id, subject_id, now, self.settings.break_glass_daily_cap
+            )
+            if refusal is not None:
+                limit = Decision(allowed=False, policy_ids=(), reason=refusal.detail)
+                self._refused(actor, EventAction.BREAK_GLASS_OPEN, limit, subject_id=subject_id)
+                raise refusal
         grant_id = uuid.uuid4()
         row = BreakGlass(
             id=grant_id,
@@ -261,13 +255,14 @@ class AccessService:
         )
         # The audit names the grant, never the justification (it may mention health data).
         self.audit.append(
-            self._event(
+            AuditEvent.by(
                 actor,
-                "break_glass.open",
+                EventAction.BREAK_GLASS_OPEN,
                 Outcome.ALLOW,
                 subject_id=subject_id,
                 target_id=row.id,
                 break_glass_id=row.id,
+                policy_ids=decision.policy_ids,
                 details={
                     "expires_in": self.settings.break_glass_ttl_seconds,
                     # What decisions compare the stored grant with (vault.access.facts).
@@ -279,51 +274,84 @@ class AccessService:
             session.add(row)
         return BreakGlassView.of(row, self.sealer)
 
+    # -- break-glass: compliance -------------------------------------------------
+
+    def _authorize_list(self, actor: Principal) -> Decision:
+        decision = self.policy.authorize(
+            actor, Action.LIST_BREAK_GLASS, OperationFacts(target_org=actor.organization)
+        )
+        if not decision.allowed:
+            self._refused(actor, EventAction.BREAK_GLASS_LIST, decision)
+            raise Forbidden(f"Not allowed: {decision.reason}")
+        return decision
+
     def break_glass_grants(self, actor: Principal, *, pending: bool) -> list[BreakGlassView]:
-        self._require_compliance(actor)
+        """The grants of the caller's organisation, for review; justifications opened."""
+        decision = self._authorize_list(actor)
         with self.db.read_session() as session:
-            query = select(BreakGlass).order_by(col(BreakGlass.created_at))
-            if pending:
-                query = query.where(col(BreakGlass.reviewed_at).is_(None))
-            views = [
-                BreakGlassView.of(row, self.sealer) for row in session.execute(query).scalars()
-            ]
+            rows = grants_of_org(session, actor.organization, pending=pending)
+            views = [BreakGlassView.of(row, self.sealer) for row in rows]
         self.audit.append(
-            self._event(
+            AuditEvent.by(
                 actor,
-                "break_glass.list",
+                EventAction.BREAK_GLASS_LIST,
                 Outcome.INFO,
+                policy_ids=decision.policy_ids,
                 details={"pending": pending, "count": len(views)},
             )
         )
         return views
 
+    def break_glass_openers(self, actor: Principal) -> list[Opener]:
+        """Who of the caller's organisation opened grants in the last 30 days, most first."""
+        decision = self._authorize_list(actor)
+        with self.db.read_session() as session:
+            openers = openers_of_org(session, actor.organization, self.clock())
+        self.audit.append(
+            AuditEvent.by(
+                actor,
+                EventAction.BREAK_GLASS_LIST,
+                Outcome.INFO,
+                policy_ids=decision.policy_ids,
+                details={"view": "openers", "count": len(openers)},
+            )
+        )
+        return openers
+
     def review_break_glass(
         self, actor: Principal, grant_id: uuid.UUID, outcome: str, note: str | None
     ) -> BreakGlassView:
-        self._require_compliance(actor)
-        try:
-            verdict = ReviewOutcome(outcome)
-        except ValueError:
-            raise InvalidInput("outcome: 'justified' or 'unjustified'") from None
-        if note is not None and len(note) > MAX_NOTE_CHARS:
-            raise InvalidInput(f"note: at most {MAX_NOTE_CHARS} characters")
+        """A compliance officer's verdict on a grant of their organisation, held by another."""
         with self.db.read_session() as session:
             row = session.get(BreakGlass, grant_id)
-            if row is None:
-                raise NotFound("No such break-glass grant.")
-            if row.reviewed_at is not None:
+            grantee = session.get(User, row.user_id) if row else None
+            facts = self._person_facts(actor, grantee)
+            decision = self.policy.authorize(actor, Action.REVIEW_BREAK_GLASS, facts)
+            if not decision.allowed:
+                self._refused(
+                    actor,
+                    EventAction.BREAK_GLASS_REVIEW,
+                    decision,
+                    target_id=grant_id,
+                    details={"grantee_id": str(row.user_id) if row else None},
+                )
+                if grantee is None or grantee.organization != actor.organization:
+                    raise NotFound(NO_GRANT)  # another organisation's: as if missing
+                raise Forbidden(f"Not allowed: {decision.reason}")
+            verdict = check_review(outcome, note)
+            if row is None or row.reviewed_at is not None:
                 raise Conflict("This grant has already been reviewed.")
-            subject_id = row.subject_id
+            subject_id, grantee_id = row.subject_id, row.user_id
         self.audit.append(
-            self._event(
+            AuditEvent.by(
                 actor,
-                "break_glass.review",
+                EventAction.BREAK_GLASS_REVIEW,
                 Outcome.INFO,
                 subject_id=subject_id,
                 target_id=grant_id,
                 break_glass_id=grant_id,
-                details={"outcome": verdict.value},
+                policy_ids=decision.policy_ids,
+                details={"outcome": verdict.value, "grantee_id": str(grantee_id)},
             )
         )
         now = self.clock()
@@ -340,6 +368,37 @@ class AccessService:
             session.add(found)
             return BreakGlassView.of(found, self.sealer)
 
-    def _require_compliance(self, actor: Principal) -> None:
-        if Role(actor.role) is not Role.COMPLIANCE_OFFICER:
-            raise Forbidden("Only a compliance officer reviews break-glass grants.")
+    def lift_break_glass_block(self, actor: Principal, user_id: uuid.UUID) -> int:
+        """Let a person blocked by an unjustified review open grants again; returns how many
+        unjustified grants the lift covers."""
+        with self.db.read_session() as session:
+            user = session.get(User, user_id)
+            facts = self._person_facts(actor, user)
+            decision = self.policy.authorize(actor, Action.UNBLOCK_BREAK_GLASS, facts)
+            if not decision.allowed:
+                self._refused(actor, EventAction.BREAK_GLASS_UNBLOCK, decision, target_id=user_id)
+                if user is None or user.organization != actor.organization:
+                    raise NotFound(NO_USER)  # another organisation's: as if missing
+                raise Forbidden(f"Not allowed: {decision.reason}")
+            blocking = [row.id for row in blocking_grants(session, user_id)]
+        if not blocking:
+            raise Conflict("This person's break-glass is not blocked.")
+        self.audit.append(
+            AuditEvent.by(
+                actor,
+                EventAction.BREAK_GLASS_UNBLOCK,
+                Outcome.INFO,
+                target_id=user_id,
+                policy_ids=decision.policy_ids,
+                details={"grants": len(blocking)},
+            )
+        )
+        now = self.clock()
+        with self.db.session() as session:
+            for grant_id in blocking:
+                found = session.get(BreakGlass, grant_id)
+                if found is not None and found.block_lifted_at is None:
+                    found.block_lifted_at = now
+                    found.block_lifted_by = actor.id
+                    session.add(found)
+        return len(blocking)

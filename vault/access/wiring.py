@@ -8,6 +8,7 @@ import logging
 from vault.access.engine import PolicyEngine
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
+from vault.vocabulary import EventAction
 
 log = logging.getLogger("vault.access")
 
@@ -18,9 +19,10 @@ def load_policy_engine(settings: Settings, audit: AuditSink) -> PolicyEngine:
     loaded = engine.policies
     digest = hashlib.sha256((loaded.schema_text + "\0" + loaded.text).encode("utf-8")).hexdigest()
     audit.append(
-        AuditEvent(
-            action="policy.load",
-            outcome=Outcome.INFO,
+        AuditEvent.by(
+            None,
+            EventAction.POLICY_LOAD,
+            Outcome.INFO,
             details={"policies": engine.policy_count, "files": len(loaded.files), "sha256": digest},
         )
     )

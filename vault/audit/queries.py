@@ -122,14 +122,6 @@ class EventPage:
 
 
 @dataclass(frozen=True)
-class Opener:
-    """How many break-glass grants one person opened."""
-
-    user_id: uuid.UUID
-    count: int
-
-
-@dataclass(frozen=True)
 class DayCount:
     day: date
     allowed: int
@@ -222,22 +214,6 @@ class AuditQueries:
         with self._connect() as conn:
             rows = conn.execute(query.order_by(EVENTS.c.seq.desc()).limit(filters.limit)).all()
         return [decode(bytes(canonical)) for _, canonical in rows]
-
-    def break_glass_openers(self, organization: str, since: datetime) -> list[Opener]:
-        """Who opened break-glass grants in the organisation since ``since``, most first."""
-        actor = EVENTS.c.actor_id
-        query = (
-            select(actor, func.count())
-            .where(events_of(organization))
-            .where(EVENTS.c.action == EventAction.BREAK_GLASS_OPEN.value)
-            .where(EVENTS.c.outcome == Outcome.ALLOW.value)
-            .where(EVENTS.c.time >= _utc(since, "since"), actor.is_not(None))
-            .group_by(actor)
-            .order_by(func.count().desc(), actor)
-        )
-        with self._connect() as conn:
-            rows = conn.execute(query).all()
-        return [Opener(uuid.UUID(str(user_id)), int(count)) for user_id, count in rows]
 
     def daily_counts(
         self, days: int, today: date, *, organization: str | None = None

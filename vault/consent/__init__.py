@@ -1,0 +1,3 @@
+"""The consent capability: forms, signing, withdrawal, expiry, receipts, FHIR."""
+
+__all__: list[str] = []

@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from vault.audit.attesting import CONSENT_ENDINGS as ENDING_ACTIONS
-from vault.audit.attesting import CONSENT_GRANT as GRANT
-from vault.audit.attesting import CONSENT_SIGN as SIGN
 from vault.audit.canonical import decode_remembered, format_time
 from vault.audit.events import DETAIL_MAX_STR
-from vault.vocabulary import ConsentGrant
+from vault.vocabulary import ConsentGrant, EventAction
 
 log = logging.getLogger("vault.consent")
+SIGN = EventAction.CONSENT_SIGN.value
+GRANT = EventAction.CONSENT_GRANT.value
+ENDING_ACTIONS = (EventAction.CONSENT_WITHDRAW.value, EventAction.CONSENT_SUPERSEDE.value)
 
 
 def recipients_detail(recipients: Iterable[str]) -> str:

@@ -32,7 +32,6 @@ HOLDING = "{holding}"  # the organisation holding the person when they sign
 SENTRA = "{sentra}"  # a Kemensos sentra the witness names at signing
 PLACEHOLDERS = frozenset({HOLDING, SENTRA})
 ORG_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-SENTRA_CODE = re.compile(r"^sentra-[a-z0-9-]{1,55}$")
 _FILE_NAME = re.compile(r"^(?P<id>[a-z0-9][a-z0-9-]*)-v(?P<version>[1-9][0-9]*)\.toml$")
 _PURPOSE_CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 _SECTIONS = ("title", "intro", "controller", "duration", "rights", "withdraw")

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from vault.consent.service import Actor, ConsentService, Guardian, SignRequest
@@ -19,6 +20,7 @@ from vault.consent.views import ConsentRecord
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from vault.http.auth import caller
 from vault.http.problems import problem_responses
+from vault.web.kiosk_port import opened_by_for
 
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Pin = Annotated[str, msgspec.Meta(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
@@ -114,11 +116,6 @@ class FormSummaryOut(msgspec.Struct):
     purposes: list[FormPurposeOut]
 
 
-def _consents(request: Request[Any, Any, Any]) -> ConsentService:
-    consents: ConsentService = request.app.state.services.consents
-    return consents
-
-
 def _staff(request: Request[Any, Any, Any]) -> Actor:
     return Actor.staff(caller(request).principal())
 
@@ -152,15 +149,28 @@ def consent_out(record: ConsentRecord, now: datetime) -> ConsentOut:
     )
 
 
+# The consent service, injected by name (a field of vault.services.Services).
+Consents = NamedDependency[ConsentService]
+# The kiosk session (its cookie value) the witness opened for the subject.
+KIOSK_SESSION_HEADER = "X-Kiosk-Session"
+KioskSession = Annotated[
+    str | None,
+    HeaderParameter(
+        name=KIOSK_SESSION_HEADER,
+        required=False,
+        max_length=256,
+        description="the kiosk session the caller opened for this subject",
+    ),
+]
 SubjectId = Annotated[uuid.UUID, Parameter(description="subject id")]
 ConsentId = Annotated[uuid.UUID, Parameter(description="consent id")]
 
 
 @get("/v1/consent-forms", sync_to_thread=False, tags=["consent"], responses=problem_responses())
-def list_forms(request: Request[Any, Any, Any]) -> list[FormSummaryOut]:
+def list_forms(request: Request[Any, Any, Any], consents: Consents) -> list[FormSummaryOut]:
     """Every consent form version, with its purposes (any authenticated caller)."""
     caller(request)
-    service = _consents(request)
+    service = consents
     return [
         FormSummaryOut(
             id=form.id,
@@ -190,6 +200,7 @@ def list_forms(request: Request[Any, Any, Any]) -> list[FormSummaryOut]:
 )
 def show_form(
     request: Request[Any, Any, Any],
+    consents: Consents,
     form_id: Annotated[str, Parameter(description="form id", max_length=64)],
     lang: Annotated[str, Parameter(description="language: id or en", pattern=r"^(id|en)$")] = "id",
     version: Annotated[
@@ -198,7 +209,7 @@ def show_form(
 ) -> dict[str, Any]:
     """The form's exact text in one language, its SHA-256, and its purposes."""
     caller(request)
-    return _consents(request).form_text(form_id, lang, version)
+    return consents.form_text(form_id, lang, version)
 
 
 @post(
@@ -209,16 +220,28 @@ def show_form(
     responses=problem_responses(Forbidden, NotFound, InvalidInput, Conflict, RateLimited),
 )
 def sign_consent(
-    request: Request[Any, Any, Any], subject_id: SubjectId, data: JSONBody[SignIn]
+    request: Request[Any, Any, Any],
+    consents: Consents,
+    subject_id: SubjectId,
+    data: JSONBody[SignIn],
+    kiosk_session: KioskSession = None,
 ) -> SignedOut:
-    """Record a consent signed with the subject's PIN, witnessed by the caller."""
+    """Record a consent signed with the subject's PIN, witnessed by the caller, inside the
+    kiosk session the caller opened for that subject (header X-Kiosk-Session)."""
+    witness = caller(request).principal()
+    consents.check_witness(witness, subject_id)
+    if not opened_by_for(consents, kiosk_session, witness, subject_id):
+        raise Forbidden(
+            "A consent is signed by the person at the kiosk: send the X-Kiosk-Session of "
+            "the kiosk session you opened for this person."
+        )
     guardian = (
         Guardian(data.guardian.name, data.guardian.relation, data.guardian.assent)
         if data.guardian
         else None
     )
-    signed = _consents(request).sign(
-        caller(request).principal(),
+    signed = consents.sign(
+        witness,
         subject_id,
         SignRequest(
             form_id=data.form_id,
@@ -244,11 +267,13 @@ def sign_consent(
     tags=["consent"],
     responses=problem_responses(Forbidden, NotFound),
 )
-def list_consents(request: Request[Any, Any, Any], subject_id: SubjectId) -> list[ConsentOut]:
-    """Every consent of the subject, newest first, active and past (staff)."""
-    service = _consents(request)
-    records = service.list_for_subject(_staff(request), subject_id)
-    now = service.clock()
+def list_consents(
+    request: Request[Any, Any, Any], consents: Consents, subject_id: SubjectId
+) -> list[ConsentOut]:
+    """The subject's consents, newest first, active and past (the holding organisation's
+    staff); a recipient organisation sees only the active consents and purposes naming it."""
+    records = consents.list_for_subject(_staff(request), subject_id)
+    now = consents.clock()
     return [consent_out(record, now) for record in records]
 
 
@@ -261,12 +286,13 @@ def list_consents(request: Request[Any, Any, Any], subject_id: SubjectId) -> lis
 )
 def withdraw_consent(
     request: Request[Any, Any, Any],
+    consents: Consents,
     consent_id: ConsentId,
     data: JSONBody[WithdrawIn | None] = None,
 ) -> StatusOut:
     """Withdraw an active consent (officer or counselor of the subject's organisation)."""
     reason = data.reason if data is not None else None
-    record = _consents(request).withdraw(_staff(request), consent_id, reason)
+    record = consents.withdraw(_staff(request), consent_id, reason)
     return StatusOut(id=record.id, status="withdrawn")
 
 
@@ -276,9 +302,11 @@ def withdraw_consent(
     tags=["consent"],
     responses=problem_responses(Forbidden, NotFound),
 )
-def consent_receipt(request: Request[Any, Any, Any], consent_id: ConsentId) -> ReceiptOut:
+def consent_receipt(
+    request: Request[Any, Any, Any], consents: Consents, consent_id: ConsentId
+) -> ReceiptOut:
     """The signed receipt (compact JWS, EdDSA); verify it with GET /v1/keys/signing."""
-    return ReceiptOut(receipt=_consents(request).receipt(_staff(request), consent_id))
+    return ReceiptOut(receipt=consents.receipt(_staff(request), consent_id))
 
 
 @get(
@@ -288,9 +316,11 @@ def consent_receipt(request: Request[Any, Any, Any], consent_id: ConsentId) -> R
     responses=problem_responses(Forbidden, NotFound),
     media_type="application/fhir+json",
 )
-def consent_fhir(request: Request[Any, Any, Any], consent_id: ConsentId) -> dict[str, Any]:
+def consent_fhir(
+    request: Request[Any, Any, Any], consents: Consents, consent_id: ConsentId
+) -> dict[str, Any]:
     """The consent as an HL7 FHIR R5 Consent resource."""
-    return _consents(request).fhir(_staff(request), consent_id)
+    return consents.fhir(_staff(request), consent_id)
 
 
 CONSENT_HANDLERS = [

@@ -1,10 +1,13 @@
 """Wrong-PIN limits per subject, kept in the database so every worker process sees them.
 
 A subject's PIN is four to eight digits: without a limit it falls to a few
-thousand guesses. After ``pin_max_failures`` wrong PINs within
-``pin_window_seconds`` the subject's PIN is not even checked until the oldest
-failure leaves the window (429 with Retry-After). A right PIN clears the count.
-The kiosk checks PINs through the same gate.
+thousand guesses. Each check first *reserves* an attempt: in one write
+transaction that holds the subject's row (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite write transactions begin IMMEDIATE, so they are serialised
+anyway) it counts the recent failures and, below the limit, records the
+attempt as a failure before the PIN is even looked at. A right PIN then clears
+the count. So however many requests race, at most ``pin_max_failures`` PINs are
+evaluated within ``pin_window_seconds``; the rest get 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlmodel import Session, col
 from vault.config import Settings
 from vault.consent.tables import PinFailure
 from vault.errors import RateLimited
+from vault.subjects.models import Subject
 
 
 class PinGate:
@@ -26,8 +30,17 @@ class PinGate:
         self.max_failures = settings.pin_max_failures
         self.window = timedelta(seconds=settings.pin_window_seconds)
 
-    def check_open(self, session: Session, subject_id: uuid.UUID, now: datetime) -> None:
-        """Raise RateLimited if the subject has too many recent wrong PINs."""
+    def reserve(self, session: Session, subject_id: uuid.UUID, now: datetime) -> None:
+        """Claim one PIN attempt for the subject, counted as a failure until cleared.
+
+        Call in a write transaction of its own, committed before the PIN is checked.
+        Raises RateLimited (recording nothing) when the limit is reached.
+        """
+        # Serialise the attempts on one subject (a no-op lock on SQLite, whose write
+        # transactions are already exclusive).
+        session.execute(
+            select(col(Subject.id)).where(col(Subject.id) == subject_id).with_for_update()
+        )
         since = now - self.window
         count, oldest = session.execute(
             select(func.count(), func.min(col(PinFailure.at))).where(
@@ -42,8 +55,6 @@ class PinGate:
                 "Too many wrong PINs for this person. Try again later.",
                 retry_after=max(1, math.ceil(wait)),
             )
-
-    def record_failure(self, session: Session, subject_id: uuid.UUID, now: datetime) -> None:
         session.add(PinFailure(subject_id=subject_id, at=now))
 
     def clear(self, session: Session, subject_id: uuid.UUID) -> None:

@@ -1,7 +1,8 @@
 """What the consent capability needs from others, as small protocols.
 
 The real objects are ``services.hasher`` (identity), ``services.signer``
-(crypto), ``services.audit`` (audit) and ``services.records`` (subjects); unit
+(crypto), ``services.audit`` (audit), ``services.records`` (subjects) and
+``services.policy`` (the policy engine, which decides every consent gate); unit
 tests pass fakes. A missing collaborator makes the operation that needs it
 fail closed (ConfigurationError), never succeed unchecked.
 """
@@ -15,10 +16,27 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from vault.vocabulary import (
+    Action,
+    Decision,
+    DecisionContext,
+    OperationFacts,
+    Principal,
+    Resource,
+)
+
 
 class PinVerifier(Protocol):
     def verify(self, stored_hash: str, secret: str) -> bool:
         """True when ``secret`` matches ``stored_hash``; never raises on a mismatch."""
+        ...
+
+    def hash(self, secret: str) -> str:
+        """A new hash of ``secret`` (to replace an outdated one after a right PIN)."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """Whether ``stored_hash`` predates the current scheme (vault.consent.pepper)."""
         ...
 
 
@@ -37,3 +55,19 @@ class SubjectFacts(Protocol):
     def date_of_birth(self, session: Session, subject_id: uuid.UUID) -> date:
         """The subject's date of birth (raises NotFound if it is not recorded)."""
         ...
+
+
+class ConsentPolicy(Protocol):
+    """The policy engine (``vault.access.engine.PolicyEngine``): who may do what, and where."""
+
+    def authorize(
+        self,
+        principal: Principal,
+        action: Action,
+        facts: OperationFacts,
+        subject_id: uuid.UUID | None = None,
+    ) -> Decision: ...
+
+    def decide(
+        self, principal: Principal, action: Action, resource: Resource, context: DecisionContext
+    ) -> Decision: ...

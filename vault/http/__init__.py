@@ -1,1 +1,3 @@
-"""HTTP plumbing shared by every capability: problem details, request ids."""
+"""HTTP plumbing shared by every capability: authentication, problem details, request ids."""
+
+__all__: list[str] = []

@@ -1,6 +1,6 @@
 """Who is calling: the contract between the authentication middleware and handlers.
 
-The middleware (``vault.identity.auth``) resolves the bearer token and puts an
+The middleware (``vault.http.authentication``) resolves the bearer token and puts an
 ``AuthenticatedUser`` (``vault.vocabulary``) in ``request.user``; handlers call
 ``caller(request)``. Routes open to anyone say so with
 ``opt={"exclude_from_auth": True}``.

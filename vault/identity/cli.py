@@ -27,9 +27,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     p = actions.add_parser(
         "create",
-        help="create a user; the password is read from standard input (one line)",
-        description="Create a user with one role in one organisation. The password is the "
-        "first line of standard input, e.g.  printf '%%s\\n' \"$PW\" | vault users create ...",
+        help="create an active user; the password is read from standard input (one line)",
+        description="Create a user with one role in one organisation. An account made on the "
+        "host is active at once (one made over HTTP waits for a second person's approval): "
+        "make each organisation's first admin and compliance officer here. The password is "
+        "the first line of standard input, e.g.  printf '%%s\\n' \"$PW\" | vault users create ...",
     )
     p.add_argument("--username", required=True, help="login name (3-64 of a-z 0-9 . _ -)")
     p.add_argument("--role", required=True, choices=[r.value for r in Role], help="the role")

@@ -7,16 +7,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from vault.http.auth import caller
-from vault.http.guards import require_roles
 from vault.http.problems import problem_responses
-from vault.identity.service import UserView
-from vault.services import Services
-from vault.vocabulary import Role
+from vault.identity.service import IdentityService, UserView
+from vault.identity.standing import AccountStatus
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
@@ -49,20 +48,30 @@ class UserIn(msgspec.Struct, forbid_unknown_fields=True):
         return f"UserIn(username={self.username!r}, role={self.role!r}, password=<redacted>)"
 
 
+class MeOut(msgspec.Struct):
+    id: uuid.UUID
+    username: str
+    role: str
+    organization: str
+
+
 class UserOut(msgspec.Struct):
+    """An account: ``status`` is pending (waiting for a second person), active or disabled."""
+
     id: uuid.UUID
     username: str
     role: str
     organization: str
-
-
-class UserDetailOut(msgspec.Struct):
-    id: uuid.UUID
-    username: str
-    role: str
-    organization: str
+    status: str
+    active: bool
     disabled: bool
     mfa_enabled: bool
+    created_by: uuid.UUID | None
+    approved_by: uuid.UUID | None
+
+
+class UserListOut(msgspec.Struct):
+    users: list[UserOut]
 
 
 class TotpStartOut(msgspec.Struct):
@@ -74,15 +83,28 @@ class TotpConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
     code: Annotated[str, msgspec.Meta(min_length=6, max_length=6, pattern=r"^[0-9]{6}$")]
 
 
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 def _user_out(view: UserView) -> UserOut:
     return UserOut(
-        id=view.id, username=view.username, role=view.role, organization=view.organization
+        id=view.id,
+        username=view.username,
+        role=view.role,
+        organization=view.organization,
+        status=view.status.value,
+        active=view.active,
+        disabled=view.disabled,
+        mfa_enabled=view.mfa_enabled,
+        created_by=view.created_by,
+        approved_by=view.approved_by,
     )
+
+
+# Injected by name (vault.app.service_dependencies): services.identity.
+Identity = NamedDependency[IdentityService]
+UserId = Annotated[uuid.UUID, Parameter(description="user id")]
+StatusQuery = Annotated[
+    AccountStatus | None,
+    QueryParameter(required=False, description="only accounts with this status"),
+]
 
 
 @post(
@@ -94,9 +116,9 @@ def _user_out(view: UserView) -> UserOut:
     security=[],
     responses=problem_responses(InvalidInput, RateLimited),
 )
-def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> TokenOut:
+def login(identity: Identity, data: JSONBody[LoginIn]) -> TokenOut:
     """Exchange a username, password (and TOTP code where required) for a bearer token."""
-    issued = _services(request).identity.login(data.username, data.password, data.totp)
+    issued = identity.login(data.username, data.password, data.totp)
     return TokenOut(
         access_token=issued.access_token, token_type=TOKEN_TYPE, expires_in=issued.expires_in
     )
@@ -109,18 +131,16 @@ def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> TokenOut:
     tags=["auth"],
     responses=problem_responses(),
 )
-def logout(request: Request[Any, Any, Any]) -> None:
+def logout(request: Request[Any, Any, Any], identity: Identity) -> None:
     """Revoke the token of this request."""
-    _services(request).identity.logout(caller(request))
+    identity.logout(caller(request))
 
 
 @get("/v1/me", sync_to_thread=False, tags=["auth"], responses=problem_responses())
-def me(request: Request[Any, Any, Any]) -> UserOut:
+def me(request: Request[Any, Any, Any]) -> MeOut:
     """Who the token belongs to."""
     user = caller(request)
-    return UserOut(
-        id=user.id, username=user.username, role=user.role, organization=user.organization
-    )
+    return MeOut(id=user.id, username=user.username, role=user.role, organization=user.organization)
 
 
 @post(
@@ -130,9 +150,9 @@ def me(request: Request[Any, Any, Any]) -> UserOut:
     tags=["auth"],
     responses=problem_responses(Conflict),
 )
-def start_totp(request: Request[Any, Any, Any]) -> TotpStartOut:
+def start_totp(request: Request[Any, Any, Any], identity: Identity) -> TotpStartOut:
     """Start TOTP enrolment: returns the secret once; confirm it with a code to turn it on."""
-    enrolment = _services(request).identity.start_totp(caller(request).id)
+    enrolment = identity.start_totp(caller(request).id)
     return TotpStartOut(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
 
 
@@ -143,9 +163,11 @@ def start_totp(request: Request[Any, Any, Any]) -> TotpStartOut:
     tags=["auth"],
     responses=problem_responses(InvalidInput, Conflict),
 )
-def confirm_totp(request: Request[Any, Any, Any], data: JSONBody[TotpConfirmIn]) -> None:
+def confirm_totp(
+    request: Request[Any, Any, Any], identity: Identity, data: JSONBody[TotpConfirmIn]
+) -> None:
     """Turn TOTP on with a current code from the authenticator."""
-    _services(request).identity.confirm_totp(caller(request).id, data.code)
+    identity.confirm_totp(caller(request).id, data.code)
 
 
 @post(
@@ -153,15 +175,30 @@ def confirm_totp(request: Request[Any, Any, Any], data: JSONBody[TotpConfirmIn])
     sync_to_thread=True,
     status_code=HTTP_201_CREATED,
     tags=["users"],
-    responses=problem_responses(Forbidden, InvalidInput, Conflict),
+    responses=problem_responses(Forbidden, InvalidInput, NotFound, Conflict),
 )
-def create_user(request: Request[Any, Any, Any], data: JSONBody[UserIn]) -> UserOut:
-    """Create a user (admin)."""
-    actor = require_roles(request, Role.ADMIN)
-    view = _services(request).identity.create_user(
-        data.username, data.password, data.role, data.organization, actor=actor
+def create_user(
+    request: Request[Any, Any, Any], identity: Identity, data: JSONBody[UserIn]
+) -> UserOut:
+    """Create an account in your organisation (user.create); it is pending until approved."""
+    view = identity.create_user(
+        data.username, data.password, data.role, data.organization, actor=caller(request)
     )
     return _user_out(view)
+
+
+@get(
+    "/v1/users",
+    sync_to_thread=True,
+    tags=["users"],
+    responses=problem_responses(Forbidden, InvalidInput, NotFound),
+)
+def list_users(
+    request: Request[Any, Any, Any], identity: Identity, status: StatusQuery = None
+) -> UserListOut:
+    """The accounts of your organisation (user.view); ``?status=pending`` lists those to approve."""
+    views = identity.users(caller(request), status)
+    return UserListOut(users=[_user_out(view) for view in views])
 
 
 @get(
@@ -170,13 +207,21 @@ def create_user(request: Request[Any, Any, Any], data: JSONBody[UserIn]) -> User
     tags=["users"],
     responses=problem_responses(Forbidden, NotFound),
 )
-def get_user(
-    request: Request[Any, Any, Any], user_id: Annotated[uuid.UUID, Parameter(description="user id")]
-) -> UserDetailOut:
-    """One user (admin)."""
-    require_roles(request, Role.ADMIN)
-    view = _services(request).identity.user(user_id)
-    return UserDetailOut(**{f: getattr(view, f) for f in UserDetailOut.__struct_fields__})
+def get_user(request: Request[Any, Any, Any], identity: Identity, user_id: UserId) -> UserOut:
+    """One account of your organisation (user.view)."""
+    return _user_out(identity.user(user_id, actor=caller(request)))
+
+
+@post(
+    "/v1/users/{user_id:uuid}/approve",
+    sync_to_thread=True,
+    status_code=HTTP_200_OK,
+    tags=["users"],
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+)
+def approve_user(request: Request[Any, Any, Any], identity: Identity, user_id: UserId) -> UserOut:
+    """Approve a pending account as its second person (user.approve): it may then log in."""
+    return _user_out(identity.approve_user(user_id, caller(request)))
 
 
 @post(
@@ -186,13 +231,20 @@ def get_user(
     tags=["users"],
     responses=problem_responses(Forbidden, NotFound, Conflict),
 )
-def disable_user(
-    request: Request[Any, Any, Any], user_id: Annotated[uuid.UUID, Parameter(description="user id")]
-) -> UserDetailOut:
-    """Disable a user (admin): every token they hold stops working at once."""
-    actor = require_roles(request, Role.ADMIN)
-    view = _services(request).identity.disable_user(user_id, actor=actor)
-    return UserDetailOut(**{f: getattr(view, f) for f in UserDetailOut.__struct_fields__})
+def disable_user(request: Request[Any, Any, Any], identity: Identity, user_id: UserId) -> UserOut:
+    """Disable an account (user.disable): its tokens and browser sessions end at once."""
+    return _user_out(identity.disable_user(user_id, actor=caller(request)))
 
 
-HANDLERS = [login, logout, me, start_totp, confirm_totp, create_user, get_user, disable_user]
+HANDLERS = [
+    login,
+    logout,
+    me,
+    start_totp,
+    confirm_totp,
+    create_user,
+    list_users,
+    get_user,
+    approve_user,
+    disable_user,
+]

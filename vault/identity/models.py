@@ -35,12 +35,20 @@ class User(Stamped, table=True):
     role: str = Field(max_length=32)
     organization: str = Field(foreign_key="organizations.code", index=True, max_length=64)
     disabled_at: datetime | None = utc_field(default=None, nullable=True)
+    # When a second person approved the account (vault.identity.accounts): until then
+    # it cannot log in and no token of it is accepted. Accounts made on the host with
+    # the command line are approved when they are made (approved_by None).
+    approved_at: datetime | None = utc_field(default=None, nullable=True)
+    approved_by: uuid.UUID | None = Field(default=None)
     # Who created the account (None: made on the host with the command line). The
     # two-person rule (IdentityService.distinct_people) reads it.
     created_by: uuid.UUID | None = Field(default=None, index=True)
-    # Username, role and organisation sealed to this row (vault.crypto.columns): a
-    # role or organisation changed in the database no longer opens it, and every
-    # token check and login refuses such an account (vault.identity.service).
+    # Increases on every change of the account; sealed with it.
+    epoch: int = Field(default=0)
+    # Username, role, organisation, status, password hash digest, second factor and
+    # epoch sealed to this row (vault.crypto.columns): any of them changed in the
+    # database no longer opens it, and every token check, web session and login
+    # refuses such an account (vault.identity.standing).
     authz_seal: str | None = Field(default=None, max_length=512)
     # Base32 TOTP secret; None until the user enrols. ``totp_confirmed`` turns it on.
     # Sealed (vault.crypto.columns): never the seed itself.

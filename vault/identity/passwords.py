@@ -11,6 +11,10 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from vault.config import Argon2Profile
+from vault.errors import InvalidInput
+
+MIN_PASSWORD_CHARS = 12
+MAX_PASSWORD_CHARS = 1024
 
 _PROFILES = {
     Argon2Profile.RFC_9106_LOW_MEMORY: profiles.RFC_9106_LOW_MEMORY,
@@ -57,3 +61,11 @@ class SecretHasher:
             return self._hasher.check_needs_rehash(stored_hash)
         except InvalidHashError:
             return True
+
+
+def check_password(password: str) -> None:
+    """Refuse a password too short to resist guessing, or too long to hash cheaply."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInput(f"A password has at least {MIN_PASSWORD_CHARS} characters.")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidInput(f"A password has at most {MAX_PASSWORD_CHARS} characters.")

@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
@@ -21,9 +22,16 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from vault.access.engine import PolicyEngine
+from vault.config import Settings
+from vault.crypto.columns import ColumnSealer
+from vault.db import Database
+from vault.errors import AuthenticationFailed, RateLimited
+from vault.identity.service import IdentityService
 from vault.services import Services
+from vault.vocabulary import Action, OperationFacts, Principal, Role
 from vault.web.i18n import LANGUAGE_NAMES, LANGUAGES, language_or_default, messages
-from vault.web.sessions import ActiveSession, SessionKind, WebSessions
+from vault.web.sessions import ActiveSession, SessionKind, StaffIdentity, WebSessions
 
 # Handlers of the web pages: no bearer token; the cookie session is checked in the handler.
 WEB_OPT: dict[str, Any] = {"exclude_from_auth": True}
@@ -55,17 +63,74 @@ def services_of(request: Request[Any, Any, Any]) -> Services:
 
 
 def web_sessions(services: Services) -> WebSessions:
-    settings = services.settings
+    return sessions_over(services.db, services.clock, services.settings, services.sealer)
+
+
+def sessions_over(
+    db: Database, clock: Callable[[], datetime], settings: Settings, sealer: ColumnSealer
+) -> WebSessions:
     return WebSessions(
-        services.db,
-        services.clock,
+        db,
+        clock,
         {
             SessionKind.STAFF: settings.kiosk_idle_seconds,
             SessionKind.KIOSK: settings.kiosk_idle_seconds,
             SessionKind.DASHBOARD: settings.dashboard_idle_seconds,
         },
-        services.sealer,
+        sealer,
+        settings.web_session_max_seconds,
     )
+
+
+def may_open(policy: PolicyEngine, principal: Principal, action: Action) -> bool:
+    """Whether the policies let ``principal`` use a web area (``kiosk.open``,
+    ``dashboard.open``) in their own organisation."""
+    facts = OperationFacts(target_org=principal.organization)
+    return policy.authorize(principal, action, facts).allowed
+
+
+def check_staff_login(
+    identity: IdentityService,
+    policy: PolicyEngine,
+    request: Request[Any, Any, Any],
+    data: Mapping[str, Any],
+    action: Action,
+) -> StaffIdentity | str:
+    """Check a login form for a web area; the staff member, or the message key of the failure.
+
+    The password (and second factor) is checked by the identity service, which
+    counts failures and audits the login; then the policy engine decides whether
+    this staff member may use the area at all (``action``).
+    """
+    if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), data.get("csrf_token")):
+        return "csrf_failed"
+    username = field(data, "username", 64)
+    password = field(data, "password", 1024)
+    code = field(data, "totp", 16) or None
+    if not username or not password:
+        return "login_failed"
+    try:
+        # The bearer token it issues is discarded unused (the browser gets a cookie session).
+        issued = identity.login(username, password, code)
+    except RateLimited:
+        return "too_many_attempts"
+    except AuthenticationFailed:
+        return "login_failed"
+    user = issued.user
+    staff = StaffIdentity(
+        id=user.id, username=user.username, role=user.role, organization=user.organization
+    )
+    if not may_open(policy, Principal(staff.id, Role(staff.role), staff.organization), action):
+        return "login_role_refused"
+    return staff
+
+
+def staff_login(
+    request: Request[Any, Any, Any], data: Mapping[str, Any], action: Action
+) -> StaffIdentity | str:
+    """``check_staff_login`` with the app's services (for handlers not yet injected)."""
+    services = services_of(request)
+    return check_staff_login(services.identity, services.policy, request, data, action)
 
 
 def is_loopback(request: Request[Any, Any, Any]) -> bool:

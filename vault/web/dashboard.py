@@ -36,7 +36,7 @@ from vault.crypto.signing import CurrentSigner
 from vault.db import Database
 from vault.errors import NotFound, VaultError
 from vault.identity.service import IdentityService
-from vault.vocabulary import EventAction
+from vault.vocabulary import Action, EventAction
 from vault.web import dashboard_data as data_
 from vault.web.chart import access_chart
 from vault.web.common import (
@@ -44,6 +44,7 @@ from vault.web.common import (
     LOGIN_CSRF_COOKIE,
     SECURITY_HEADERS,
     WEB_OPT,
+    check_staff_login,
     csrf_ok,
     expired_cookie,
     new_login_csrf,
@@ -54,7 +55,7 @@ from vault.web.common import (
     threaded,
     web_sessions,
 )
-from vault.web.dashboard_access import Viewer, log_in, may_read, viewer_of
+from vault.web.dashboard_access import Viewer, may_read, viewer_of
 from vault.web.i18n import messages
 from vault.web.kiosk import FormData, LangQuery
 from vault.web.sessions import SessionKind
@@ -125,7 +126,7 @@ def dashboard_login(
     lang: LangQuery = None,
 ) -> Template | Redirect:
     lang = lang or "en"
-    outcome = log_in(request, data, identity, policy)
+    outcome = check_staff_login(identity, policy, request, data, Action.OPEN_DASHBOARD)
     if isinstance(outcome, str):
         status = 403 if outcome in ("csrf_failed", "login_role_refused") else 401
         return _login_page(request, lang, messages(lang)[outcome], status)
@@ -241,7 +242,7 @@ def dashboard(
         consent_mismatches=data_.consent_mismatches(db, organization),
         access_mismatches=data_.access_mismatches(db, organization, now),
         queue=data_.break_glass_awaiting_review(access, db, viewer.principal),
-        openers=data_.break_glass_openers(db, identity, organization, now),
+        openers=access.break_glass_openers(viewer.principal),
         events=data_.events(db, organization, flt),
         flt=flt,
         query=flt.query_string(),

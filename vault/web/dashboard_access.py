@@ -1,9 +1,10 @@
 """Who may see the compliance dashboard: asked of the identity service and the policies.
 
-At login and again on every request: the account as the identity service knows
-it now (not disabled, still in the organisation the session was opened for),
-then ``dashboard.open`` for that organisation (``policies/audit.cedar``). A role
-or organisation remembered in the browser session is never trusted.
+At login (``vault.web.common.check_staff_login``) and again on every request
+here: the account as the identity service knows it now (not disabled, still in
+the organisation the session was opened for), then ``dashboard.open`` for that
+organisation (``policies/audit.cedar``). A role or organisation remembered in
+the browser session is never trusted.
 """
 
 from __future__ import annotations
@@ -14,18 +15,15 @@ from typing import Any
 from litestar import Request
 
 from vault.access.engine import PolicyEngine
-from vault.errors import AuthenticationFailed, NotFound, RateLimited
+from vault.errors import NotFound
 from vault.identity.service import IdentityService, UserView
 from vault.vocabulary import Action, OperationFacts, Principal, Role
 from vault.web.common import (
     DASHBOARD_COOKIE,
-    LOGIN_CSRF_COOKIE,
-    csrf_ok,
-    field,
     services_of,
     web_sessions,
 )
-from vault.web.sessions import ActiveSession, SessionKind, StaffIdentity
+from vault.web.sessions import ActiveSession, SessionKind
 
 
 @dataclass(frozen=True)
@@ -75,36 +73,3 @@ def may_read(policy: PolicyEngine, viewer: Viewer) -> bool:
     principal = viewer.principal
     facts = OperationFacts(target_org=principal.organization)
     return policy.authorize(principal, Action.READ_AUDIT, facts).allowed
-
-
-def log_in(
-    request: Request[Any, Any, Any],
-    data: dict[str, Any],
-    identity: IdentityService,
-    policy: PolicyEngine,
-) -> StaffIdentity | str:
-    """Check the login form and ask the policies; the staff member, or a message key."""
-    if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), data.get("csrf_token")):
-        return "csrf_failed"
-    username = field(data, "username", 64)
-    password = field(data, "password", 1024)
-    code = field(data, "totp", 16) or None
-    if not username or not password:
-        return "login_failed"
-    try:
-        # The identity service counts failures and audits the login; the bearer
-        # token it issues is discarded unused (the browser gets a cookie session).
-        account = identity.login(username, password, code).user
-    except RateLimited:
-        return "too_many_attempts"
-    except AuthenticationFailed:
-        return "login_failed"
-    principal = _principal(account)
-    if principal is None or not _may_open(policy, principal):
-        return "login_role_refused"
-    return StaffIdentity(
-        id=account.id,
-        username=account.username,
-        role=account.role,
-        organization=account.organization,
-    )

@@ -29,16 +29,12 @@ from vault.audit.verify import VerifyReport, verify_chain
 from vault.consent.integrity import ConsentMismatch, check_consents_against_audit
 from vault.crypto.signing import CurrentSigner
 from vault.db import Database
-from vault.errors import NotFound
-from vault.identity.service import IdentityService
 from vault.vocabulary import Principal
 from vault.web.chart import DayCount
 
 DECISIONS = ("allow", "deny")
 CHART_DAYS = 14
 PAGE_SIZE = 50
-OPENERS_DAYS = 30
-OPENERS_SHOWN = 10
 
 
 def _start(day: date) -> datetime:
@@ -117,28 +113,6 @@ def break_glass_awaiting_review(
     subjects = held_subjects(db, organization, {g.subject_id for g in grants})
     staff = members(db, organization, {g.user_id for g in grants})
     return [g for g in grants if g.subject_id in subjects or g.user_id in staff]
-
-
-@dataclass(frozen=True)
-class OpenerRow:
-    user_id: uuid.UUID
-    username: str | None  # None: the account is gone
-    count: int
-
-
-def break_glass_openers(
-    db: Database, identity: IdentityService, organization: str, now: datetime
-) -> list[OpenerRow]:
-    """Who opened most break-glass grants in the organisation over the last 30 days."""
-    since = now - timedelta(days=OPENERS_DAYS)
-    rows = []
-    for opener in AuditQueries(db).break_glass_openers(organization, since)[:OPENERS_SHOWN]:
-        try:
-            username: str | None = identity.user(opener.user_id).username
-        except NotFound:
-            username = None
-        rows.append(OpenerRow(opener.user_id, username, opener.count))
-    return rows
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ _ID: dict[str, str] = {
     "register_number": "atau nomor register",
     "sentra": "Sentra Kemensos tujuan (jika ada)",
     "sentra_none": "Tidak ada",
+    "sentra_unknown": "Pilih sentra Kemensos dari daftar.",
     "start_language": "Bahasa untuk warga binaan",
     "open_session": "Buka sesi dan serahkan tablet",
     "subject_not_found": "Warga binaan tidak ditemukan di organisasi Anda.",
@@ -87,6 +88,10 @@ _ID: dict[str, str] = {
     "valid_until": "Berlaku sampai",
     "back_home": "Kembali ke awal",
     "consents_title": "Persetujuan saya yang aktif",
+    "pin_first_intro": (
+        "Ketik PIN Anda untuk membuka halaman ini. Petugas tidak boleh melihat layar atau PIN Anda."
+    ),
+    "pin_show": "Tampilkan",
     "no_consents": "Anda belum punya persetujuan aktif.",
     "form": "Formulir",
     "purposes_given": "Tujuan yang Anda setujui",
@@ -123,7 +128,6 @@ _ID: dict[str, str] = {
     "break_glass_queue": "Akses darurat menunggu tinjauan",
     "break_glass_openers": "Akses darurat: siapa yang paling sering membuka (30 hari)",
     "grants_opened": "Akses dibuka",
-    "account_gone": "akun tidak ada lagi",
     "chain_status": "Status rantai audit",
     "filters": "Filter",
     "export": "Ekspor",
@@ -186,6 +190,7 @@ _EN: dict[str, str] = {
     "register_number": "or register number",
     "sentra": "Kemensos sentra receiving the handover (if any)",
     "sentra_none": "None",
+    "sentra_unknown": "Choose a Kemensos sentra from the list.",
     "start_language": "Language for the person",
     "open_session": "Open the session and hand over the tablet",
     "subject_not_found": "No such person in your organisation.",
@@ -238,6 +243,10 @@ _EN: dict[str, str] = {
     "valid_until": "Valid until",
     "back_home": "Back to the start",
     "consents_title": "My active consents",
+    "pin_first_intro": (
+        "Type your PIN to open this page. Staff must not see the screen or your PIN."
+    ),
+    "pin_show": "Show",
     "no_consents": "You have no active consent yet.",
     "form": "Form",
     "purposes_given": "Purposes you agreed to",
@@ -274,7 +283,6 @@ _EN: dict[str, str] = {
     "break_glass_queue": "Emergency accesses awaiting review",
     "break_glass_openers": "Break-glass: who opens most (last 30 days)",
     "grants_opened": "Grants opened",
-    "account_gone": "account no longer exists",
     "chain_status": "Audit chain status",
     "filters": "Filters",
     "export": "Export",

@@ -16,35 +16,71 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 
 from vault.audit.events import AuditEvent, Outcome
-from vault.errors import AuthenticationFailed, RateLimited
-from vault.vocabulary import Role
+from vault.errors import Forbidden, NotFound
+from vault.vocabulary import Action, EventAction
 from vault.web import kiosk_port as port
 from vault.web.common import (
     KIOSK_COOKIE,
     LOGIN_CSRF_COOKIE,
     WEB_OPT,
+    check_staff_login,
     csrf_ok,
     expired_cookie,
     field,
+    may_open,
     new_login_csrf,
     redirect,
     render,
-    services_of,
     session_cookie,
     threaded,
-    web_sessions,
 )
 from vault.web.i18n import LANGUAGES, language_or_default, messages
+from vault.web.kiosk_port import KIOSK_DEPENDENCIES, Kiosk, KioskParts
 from vault.web.sessions import ActiveSession, SessionKind, StaffIdentity
 
-KIOSK_ROLES = frozenset({Role.OFFICER.value, Role.COUNSELOR.value})
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Page = Template | Redirect | Response[Any]
 LangQuery = Annotated[str | None, QueryParameter(required=False, max_length=8)]
+# Every kiosk page: excluded from the bearer-token middleware, services injected.
+KIOSK_PAGE: dict[str, Any] = {
+    "opt": WEB_OPT,
+    "include_in_schema": False,
+    "dependencies": KIOSK_DEPENDENCIES,
+}
 
 
-def _session(request: Request[Any, Any, Any], *kinds: SessionKind) -> ActiveSession | None:
-    return web_sessions(services_of(request)).resolve(request.cookies.get(KIOSK_COOKIE), *kinds)
+def _allowed(kiosk: Kiosk, session: ActiveSession) -> bool:
+    """Asked on every request: may the staff member who opened the session still hold it?
+
+    A kiosk session needs ``kiosk.open`` for its subject now (the subject still
+    held by the witness's organisation, the witness still in a witness role); a
+    staff session needs ``kiosk.open`` in the staff member's organisation.
+    """
+    witness = port.witness_principal(session)
+    if session.kind is not SessionKind.KIOSK:
+        return may_open(kiosk.policy, witness, Action.OPEN_KIOSK)
+    try:
+        kiosk.consents.open_kiosk(witness, port.bound_subject(session))
+    except (NotFound, Forbidden):
+        return False
+    return True
+
+
+def _session(
+    request: Request[Any, Any, Any], kiosk: Kiosk, *kinds: SessionKind
+) -> ActiveSession | None:
+    session = kiosk.sessions.resolve(request.cookies.get(KIOSK_COOKIE), *kinds)
+    if session is None:
+        return None
+    if not _allowed(kiosk, session):
+        kiosk.sessions.end(session.id)
+        return None
+    return session
+
+
+def _kiosk(request: Request[Any, Any, Any], kiosk: Kiosk) -> ActiveSession | None:
+    """The subject's kiosk session of this tablet, if the policies still allow it."""
+    return _session(request, kiosk, SessionKind.KIOSK)
 
 
 def _to_login(request: Request[Any, Any, Any]) -> Redirect:
@@ -54,14 +90,12 @@ def _to_login(request: Request[Any, Any, Any]) -> Redirect:
     return redirect("/kiosk/ended?expired=1" if had_cookie else "/kiosk/login", cookies=cookies)
 
 
-def _audit(request: Request[Any, Any, Any], session: ActiveSession, action: str) -> None:
-    services_of(request).audit.append(
-        AuditEvent(
-            action=action,
-            outcome=Outcome.INFO,
-            actor_id=session.user_id,
-            actor_role=session.role,
-            actor_org=session.organization,
+def _audit(kiosk: Kiosk, session: ActiveSession, action: EventAction) -> None:
+    kiosk.audit.append(
+        AuditEvent.by(
+            port.witness_principal(session),
+            action,
+            Outcome.INFO,
             subject_id=session.subject_id,
             target_id=session.id,
         )
@@ -71,10 +105,10 @@ def _audit(request: Request[Any, Any, Any], session: ActiveSession, action: str)
 # ------------------------------------------------------------------ staff: log in, open
 
 
-@get("/kiosk", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk", **KIOSK_PAGE)
 @threaded
-def kiosk_root(request: Request[Any, Any, Any]) -> Redirect:
-    session = _session(request, SessionKind.KIOSK, SessionKind.STAFF)
+def kiosk_root(request: Request[Any, Any, Any], kiosk: KioskParts) -> Redirect:
+    session = _session(request, kiosk, SessionKind.KIOSK, SessionKind.STAFF)
     if session is None:
         return _to_login(request)
     return redirect("/kiosk/home" if session.kind is SessionKind.KIOSK else "/kiosk/start")
@@ -93,37 +127,12 @@ def kiosk_login_page(request: Request[Any, Any, Any], lang: LangQuery = None) ->
     )
 
 
-def staff_login(
-    request: Request[Any, Any, Any], data: dict[str, Any], roles: frozenset[str]
-) -> StaffIdentity | str:
-    """Check a login form; the staff member, or the message key of the failure."""
-    if not csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), data.get("csrf_token")):
-        return "csrf_failed"
-    username = field(data, "username", 64)
-    password = field(data, "password", 1024)
-    code = field(data, "totp", 16) or None
-    if not username or not password:
-        return "login_failed"
-    try:
-        # The identity service counts failures and audits the login; the bearer
-        # token it issues is discarded unused (the browser gets a cookie session).
-        issued = services_of(request).identity.login(username, password, code)
-    except RateLimited:
-        return "too_many_attempts"
-    except AuthenticationFailed:
-        return "login_failed"
-    user = issued.user
-    if user.role not in roles:
-        return "login_role_refused"
-    return StaffIdentity(
-        id=user.id, username=user.username, role=user.role, organization=user.organization
-    )
-
-
-@post("/kiosk/login", opt=WEB_OPT, include_in_schema=False)
+@post("/kiosk/login", **KIOSK_PAGE)
 @threaded
-def kiosk_login(request: Request[Any, Any, Any], data: FormData, lang: LangQuery = None) -> Page:
-    outcome = staff_login(request, data, KIOSK_ROLES)
+def kiosk_login(
+    request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData, lang: LangQuery = None
+) -> Page:
+    outcome = check_staff_login(kiosk.identity, kiosk.policy, request, data, Action.OPEN_KIOSK)
     if isinstance(outcome, str):
         token = new_login_csrf()
         return render(
@@ -136,7 +145,7 @@ def kiosk_login(request: Request[Any, Any, Any], data: FormData, lang: LangQuery
             status_code=403 if outcome in ("csrf_failed", "login_role_refused") else 401,
             cookies=[session_cookie(request, LOGIN_CSRF_COOKIE, token)],
         )
-    cookie_value, _ = web_sessions(services_of(request)).open(
+    cookie_value, _ = kiosk.sessions.open(
         SessionKind.STAFF, outcome, language=language_or_default(lang)
     )
     return redirect(
@@ -148,69 +157,71 @@ def kiosk_login(request: Request[Any, Any, Any], data: FormData, lang: LangQuery
     )
 
 
-def _start_page(session: ActiveSession, error: str | None = None, status: int = 200) -> Template:
+def _start_page(
+    kiosk: Kiosk, session: ActiveSession, error: str | None = None, status: int = 200
+) -> Template:
     t = messages(session.language)
     return render(
         "kiosk/start.html",
         session.language,
         session=session,
         title=t["start_title"],
+        sentras=kiosk.consents.receiving_organizations(),
         error=error,
         status_code=status,
     )
 
 
-@get("/kiosk/start", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk/start", **KIOSK_PAGE)
 @threaded
-def kiosk_start_page(request: Request[Any, Any, Any]) -> Page:
-    session = _session(request, SessionKind.STAFF)
+def kiosk_start_page(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page:
+    session = _session(request, kiosk, SessionKind.STAFF)
     if session is None:
         return _to_login(request)
-    return _start_page(session)
+    return _start_page(kiosk, session)
 
 
-@post("/kiosk/start", opt=WEB_OPT, include_in_schema=False)
+@post("/kiosk/start", **KIOSK_PAGE)
 @threaded
-def kiosk_start(request: Request[Any, Any, Any], data: FormData) -> Page:
-    services = services_of(request)
-    staff = _session(request, SessionKind.STAFF)
+def kiosk_start(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) -> Page:
+    staff = _session(request, kiosk, SessionKind.STAFF)
     if staff is None:
         return _to_login(request)
     t = messages(staff.language)
     if not csrf_ok(staff.csrf_token, data.get("csrf_token")):
-        return _start_page(staff, t["csrf_failed"], 403)
+        return _start_page(kiosk, staff, t["csrf_failed"], 403)
     try:
         subject_id = uuid.UUID(field(data, "subject_id", 64))
-    except ValueError:
-        return _start_page(staff, t["subject_not_found"], 404)
-    if not port.live_subject(services, subject_id, staff.organization):
-        return _start_page(staff, t["subject_not_found"], 404)
+        # kiosk.open for this subject: a witness role of the subject's organisation.
+        kiosk.consents.open_kiosk(port.witness_principal(staff), subject_id)
+    except (ValueError, NotFound):
+        return _start_page(kiosk, staff, t["subject_not_found"], 404)
+    except Forbidden:
+        return _start_page(kiosk, staff, t["login_role_refused"], 403)
     sentra = field(data, "sentra", 64)
+    # The receiving sentra is chosen from the existing Kemensos organisations, or none.
+    if sentra and sentra not in kiosk.consents.receiving_organizations():
+        return _start_page(kiosk, staff, t["sentra_unknown"], 422)
     language = language_or_default(field(data, "language", 8))
-    sessions = web_sessions(services)
     witness = StaffIdentity(staff.user_id, staff.username, staff.role, staff.organization)
     # The staff session ends here: the tablet from now on holds only the subject's session.
-    sessions.end(staff.id)
-    cookie_value, kiosk = sessions.open(
+    kiosk.sessions.end(staff.id)
+    cookie_value, opened = kiosk.sessions.open(
         SessionKind.KIOSK, witness, subject_id=subject_id, language=language
     )
     if sentra:
-        sessions.update(kiosk.id, flow={"sentra": sentra})
-    _audit(request, kiosk, "kiosk.open")
+        kiosk.sessions.update(opened.id, flow={"sentra": sentra})
+    _audit(kiosk, opened, EventAction.KIOSK_OPEN)
     return redirect("/kiosk/home", cookies=[session_cookie(request, KIOSK_COOKIE, cookie_value)])
 
 
 # ------------------------------------------------------------------ the subject's pages
 
 
-def _kiosk(request: Request[Any, Any, Any]) -> ActiveSession | None:
-    return _session(request, SessionKind.KIOSK)
-
-
-@get("/kiosk/home", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk/home", **KIOSK_PAGE)
 @threaded
-def kiosk_home(request: Request[Any, Any, Any]) -> Page:
-    session = _kiosk(request)
+def kiosk_home(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
     return render(
@@ -218,27 +229,31 @@ def kiosk_home(request: Request[Any, Any, Any]) -> Page:
         session.language,
         session=session,
         title=messages(session.language)["home_title"],
-        forms=port.forms(services_of(request)),
+        forms=port.forms(kiosk),
     )
 
 
-@post("/kiosk/language", opt=WEB_OPT, include_in_schema=False)
+def csrf_failed(session: ActiveSession) -> Template:
+    return render(
+        "kiosk/message.html",
+        session.language,
+        session=session,
+        title=messages(session.language)["csrf_failed"],
+        status_code=403,
+    )
+
+
+@post("/kiosk/language", **KIOSK_PAGE)
 @threaded
-def kiosk_language(request: Request[Any, Any, Any], data: FormData) -> Page:
-    session = _session(request, SessionKind.KIOSK, SessionKind.STAFF)
+def kiosk_language(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) -> Page:
+    session = _session(request, kiosk, SessionKind.KIOSK, SessionKind.STAFF)
     if session is None:
         return _to_login(request)
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
-        return render(
-            "kiosk/message.html",
-            session.language,
-            session=session,
-            title=messages(session.language)["csrf_failed"],
-            status_code=403,
-        )
+        return csrf_failed(session)
     wanted = field(data, "language", 8)
     if wanted in LANGUAGES:
-        web_sessions(services_of(request)).update(session.id, language=wanted)
+        kiosk.sessions.update(session.id, language=wanted)
     back = field(data, "next", 200)
     # Only a path of this kiosk, never another site.
     if not back.startswith("/kiosk/") or "//" in back or "\\" in back:
@@ -246,23 +261,17 @@ def kiosk_language(request: Request[Any, Any, Any], data: FormData) -> Page:
     return redirect(back)
 
 
-@post("/kiosk/end", opt=WEB_OPT, include_in_schema=False)
+@post("/kiosk/end", **KIOSK_PAGE)
 @threaded
-def kiosk_end(request: Request[Any, Any, Any], data: FormData) -> Page:
-    session = _session(request, SessionKind.KIOSK, SessionKind.STAFF)
+def kiosk_end(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) -> Page:
+    session = _session(request, kiosk, SessionKind.KIOSK, SessionKind.STAFF)
     if session is None:
         return _to_login(request)
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
-        return render(
-            "kiosk/message.html",
-            session.language,
-            session=session,
-            title=messages(session.language)["csrf_failed"],
-            status_code=403,
-        )
-    web_sessions(services_of(request)).end(session.id)
+        return csrf_failed(session)
+    kiosk.sessions.end(session.id)
     if session.kind is SessionKind.KIOSK:
-        _audit(request, session, "kiosk.end")
+        _audit(kiosk, session, EventAction.KIOSK_END)
     return redirect(
         f"/kiosk/ended?lang={session.language}", cookies=[expired_cookie(request, KIOSK_COOKIE)]
     )

@@ -12,25 +12,16 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from vault.consent.service import Actor
-from vault.errors import RateLimited
+from vault.errors import AuthenticationFailed, Forbidden, RateLimited
 from vault.web import kiosk_port as port
-from vault.web.common import (
-    SECURITY_HEADERS,
-    WEB_OPT,
-    csrf_ok,
-    field,
-    render,
-    services_of,
-    threaded,
-)
+from vault.web.common import SECURITY_HEADERS, csrf_ok, field, render, threaded
 from vault.web.i18n import messages
-from vault.web.kiosk import FormData, Page, _kiosk, _to_login
-from vault.web.kiosk_signing import _csrf_failed
+from vault.web.kiosk import KIOSK_PAGE, FormData, Page, _kiosk, _to_login, csrf_failed
+from vault.web.kiosk_port import Kiosk, KioskParts
 
 
-def _page(request: Request[Any, Any, Any], error: str | None, status: int) -> Page:
-    session = _kiosk(request)
+def _page(request: Request[Any, Any, Any], kiosk: Kiosk, error: str | None, status: int) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
     return render(
@@ -43,37 +34,35 @@ def _page(request: Request[Any, Any, Any], error: str | None, status: int) -> Pa
     )
 
 
-@get("/kiosk/my-data", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk/my-data", **KIOSK_PAGE)
 @threaded
-def my_data_page(request: Request[Any, Any, Any]) -> Page:
-    return _page(request, None, 200)
+def my_data_page(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page:
+    return _page(request, kiosk, None, 200)
 
 
-@post("/kiosk/my-data", opt=WEB_OPT, include_in_schema=False)
+@post("/kiosk/my-data", **KIOSK_PAGE)
 @threaded
-def my_data(request: Request[Any, Any, Any], data: FormData) -> Page:
-    session = _kiosk(request)
+def my_data(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
-        return _csrf_failed(session)
+        return csrf_failed(session)
     t = messages(session.language)
-    services = services_of(request)
     subject_id = port.bound_subject(session)
-    pin = field(data, "pin", 64)
     try:
-        if not pin or not services.consents.verify_pin(subject_id, pin):
-            return _page(request, t["wrong_pin"], 403)
+        port.check_pin(kiosk, session, field(data, "pin", 64))
     except RateLimited:
-        return _page(request, t["pin_locked"], 429)
-    export: dict[str, Any] = services.records.export_for_subject(subject_id)
-    actor = Actor.subject(subject_id)
+        return _page(request, kiosk, t["pin_locked"], 429)
+    except (AuthenticationFailed, Forbidden):
+        return _page(request, kiosk, t["wrong_pin"], 403)
+    export: dict[str, Any] = kiosk.records.export_for_subject(subject_id)
+    actor = kiosk.subject_actor(session)
     # Read once: the same active consents give the listing and the receipts.
-    shown = services.consents.active_for_display(subject_id, session.language)
+    shown = kiosk.consents.active_for_display(subject_id, session.language)
     export["consents"] = shown
     export["receipts"] = {
-        str(view["id"]): services.consents.receipt(actor, uuid.UUID(str(view["id"])))
-        for view in shown
+        str(view["id"]): kiosk.consents.receipt(actor, uuid.UUID(str(view["id"]))) for view in shown
     }
     export["disclosures"] = [
         {
@@ -83,7 +72,7 @@ def my_data(request: Request[Any, Any, Any], data: FormData) -> Page:
             "purpose": row.purpose,
             "emergency": row.break_glass,
         }
-        for row in port.disclosures(services, subject_id)
+        for row in port.disclosures(kiosk, subject_id)
     ]
     body = json.dumps(export, ensure_ascii=False, indent=2, default=str)
     return Response(

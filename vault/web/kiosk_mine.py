@@ -1,5 +1,8 @@
 """The subject's own pages at the kiosk: active consents, withdrawal, who read their data.
 
+The list of consents and the list of who read the subject's data are shown
+only after the subject types their PIN, each time (nothing is remembered in the
+session): the staff member who opened the session must not see them.
 Everything is looked up for the subject the kiosk session is bound to; a
 consent id of another subject is answered exactly like one that does not exist.
 """
@@ -14,41 +17,99 @@ from litestar.params import QueryParameter
 
 from vault.errors import AuthenticationFailed, Forbidden, NotFound, RateLimited, VaultError
 from vault.web import kiosk_port as port
-from vault.web.common import WEB_OPT, csrf_ok, field, redirect, render, services_of, threaded
+from vault.web.common import csrf_ok, field, redirect, render, threaded
 from vault.web.i18n import messages
-from vault.web.kiosk import FormData, Page, _kiosk, _to_login
-from vault.web.kiosk_signing import ConsentId, _csrf_failed, _not_found
+from vault.web.kiosk import KIOSK_PAGE, FormData, Page, _kiosk, _to_login, csrf_failed
+from vault.web.kiosk_port import Kiosk, KioskParts
+from vault.web.kiosk_signing import ConsentId, _not_found
+from vault.web.sessions import ActiveSession
 
 
-@get("/kiosk/consents", opt=WEB_OPT, include_in_schema=False)
+def pin_page(
+    session: ActiveSession,
+    action: str,
+    title: str,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Page:
+    """Ask for the subject's PIN before a page of theirs is shown."""
+    return render(
+        "kiosk/pin.html",
+        session.language,
+        session=session,
+        title=title,
+        action=action,
+        error=error,
+        notice=notice,
+        status_code=status,
+    )
+
+
+def pin_refusal(
+    kiosk: Kiosk, session: ActiveSession, data: dict[str, Any], action: str, title: str
+) -> Page | None:
+    """None when the PIN posted now is the subject's; else the PIN page with the reason."""
+    if not csrf_ok(session.csrf_token, data.get("csrf_token")):
+        return csrf_failed(session)
+    t = messages(session.language)
+    try:
+        port.check_pin(kiosk, session, field(data, "pin", 64))
+    except RateLimited:
+        return pin_page(session, action, title, error=t["pin_locked"], status=429)
+    except (AuthenticationFailed, Forbidden):
+        return pin_page(session, action, title, error=t["wrong_pin"], status=403)
+    except VaultError as exc:
+        return pin_page(session, action, title, error=exc.detail, status=exc.status)
+    return None
+
+
+@get("/kiosk/consents", **KIOSK_PAGE)
 @threaded
-def consents_page(
+def consents_pin(
     request: Request[Any, Any, Any],
+    kiosk: KioskParts,
     withdrawn: Annotated[bool, QueryParameter(required=False)] = False,
 ) -> Page:
-    session = _kiosk(request)
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
-    services = services_of(request)
     t = messages(session.language)
+    notice = t["withdrawn_notice"] if withdrawn else None
+    return pin_page(session, "/kiosk/consents", t["consents_title"], notice=notice)
+
+
+@post("/kiosk/consents", **KIOSK_PAGE)
+@threaded
+def consents_page(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) -> Page:
+    session = _kiosk(request, kiosk)
+    if session is None:
+        return _to_login(request)
+    t = messages(session.language)
+    refused = pin_refusal(kiosk, session, data, "/kiosk/consents", t["consents_title"])
+    if refused is not None:
+        return refused
     return render(
         "kiosk/consents.html",
         session.language,
         session=session,
         title=t["consents_title"],
-        consents=port.active(services, port.bound_subject(session), session.language),
-        notice=t["withdrawn_notice"] if withdrawn else None,
+        consents=port.active(kiosk, port.bound_subject(session), session.language),
     )
 
 
 def _withdraw_page(
-    request: Request[Any, Any, Any], consent_id: uuid.UUID, error: str | None, status: int
+    request: Request[Any, Any, Any],
+    kiosk: Kiosk,
+    consent_id: uuid.UUID,
+    error: str | None,
+    status: int,
 ) -> Page:
-    session = _kiosk(request)
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
-    services = services_of(request)
-    mine = {c.id: c for c in port.active(services, port.bound_subject(session), session.language)}
+    mine = {c.id: c for c in port.active(kiosk, port.bound_subject(session), session.language)}
     if consent_id not in mine:
         return _not_found(session)
     return render(
@@ -62,52 +123,62 @@ def _withdraw_page(
     )
 
 
-@get(
-    "/kiosk/consents/{consent_id:uuid}/withdraw",
-    opt=WEB_OPT,
-    include_in_schema=False,
-)
+@get("/kiosk/consents/{consent_id:uuid}/withdraw", **KIOSK_PAGE)
 @threaded
-def withdraw_page(request: Request[Any, Any, Any], consent_id: ConsentId) -> Page:
-    return _withdraw_page(request, consent_id, None, 200)
+def withdraw_page(
+    request: Request[Any, Any, Any], kiosk: KioskParts, consent_id: ConsentId
+) -> Page:
+    return _withdraw_page(request, kiosk, consent_id, None, 200)
 
 
-@post(
-    "/kiosk/consents/{consent_id:uuid}/withdraw",
-    opt=WEB_OPT,
-    include_in_schema=False,
-)
+@post("/kiosk/consents/{consent_id:uuid}/withdraw", **KIOSK_PAGE)
 @threaded
-def withdraw(request: Request[Any, Any, Any], consent_id: ConsentId, data: FormData) -> Page:
-    session = _kiosk(request)
+def withdraw(
+    request: Request[Any, Any, Any], kiosk: KioskParts, consent_id: ConsentId, data: FormData
+) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
-        return _csrf_failed(session)
+        return csrf_failed(session)
     t = messages(session.language)
     try:
-        port.withdraw(services_of(request), session, consent_id, pin=field(data, "pin", 64))
+        port.withdraw(kiosk, session, consent_id, pin=field(data, "pin", 64))
     except NotFound:
         return _not_found(session)
     except RateLimited:
-        return _withdraw_page(request, consent_id, t["pin_locked"], 429)
+        return _withdraw_page(request, kiosk, consent_id, t["pin_locked"], 429)
     except (AuthenticationFailed, Forbidden):
-        return _withdraw_page(request, consent_id, t["wrong_pin"], 403)
+        return _withdraw_page(request, kiosk, consent_id, t["wrong_pin"], 403)
     except VaultError as exc:
-        return _withdraw_page(request, consent_id, exc.detail, exc.status)
+        return _withdraw_page(request, kiosk, consent_id, exc.detail, exc.status)
     return redirect("/kiosk/consents?withdrawn=true")
 
 
-@get("/kiosk/disclosures", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk/disclosures", **KIOSK_PAGE)
 @threaded
-def disclosures_page(request: Request[Any, Any, Any]) -> Page:
-    session = _kiosk(request)
+def disclosures_pin(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
+    title = messages(session.language)["disclosures_title"]
+    return pin_page(session, "/kiosk/disclosures", title)
+
+
+@post("/kiosk/disclosures", **KIOSK_PAGE)
+@threaded
+def disclosures_page(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) -> Page:
+    session = _kiosk(request, kiosk)
+    if session is None:
+        return _to_login(request)
+    title = messages(session.language)["disclosures_title"]
+    refused = pin_refusal(kiosk, session, data, "/kiosk/disclosures", title)
+    if refused is not None:
+        return refused
     return render(
         "kiosk/disclosures.html",
         session.language,
         session=session,
-        title=messages(session.language)["disclosures_title"],
-        rows=port.disclosures(services_of(request), port.bound_subject(session)),
+        title=title,
+        rows=port.disclosures(kiosk, port.bound_subject(session)),
     )

@@ -1,9 +1,14 @@
-"""What the kiosk needs from the consent, records and audit capabilities, in one place.
+"""What the kiosk needs from the consent, records, identity and audit capabilities.
 
-The kiosk never decides anything itself: PINs are verified (and wrong PINs
-rate limited) by the consent service, disclosures come from the audit
-capability. This module only adapts their calls to what the pages show, and
-always passes the subject the kiosk session is bound to.
+The kiosk never decides anything itself: the policy engine decides who may
+open (and keep) a kiosk session for which subject (``kiosk.open``), PINs are
+verified (and wrong PINs rate limited) by the consent service, disclosures
+come from the audit capability. This module only adapts their calls to what
+the pages show, and always passes the subject the kiosk session is bound to
+and the staff member who opened it (the audit log names them).
+
+Handlers receive a :class:`Kiosk` by injection (``kiosk: KioskParts``), built
+from the services they ask for by name.
 """
 
 from __future__ import annotations
@@ -11,28 +16,30 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
-from vault.consent.forms import ConsentForm
-from vault.consent.service import Actor, SignRequest
+from litestar.di import NamedDependency, Provide
+
+from vault.access.engine import PolicyEngine
+from vault.audit.events import Outcome
+from vault.audit.log import AuditLog
+from vault.audit.queries import AuditFilters, AuditQueries
+from vault.consent.forms import SENTRA, ConsentForm, FormPurpose
+from vault.consent.model import ADULT_AGE, age_on
+from vault.consent.service import Actor, ConsentService, SignRequest
 from vault.consent.service import Guardian as ConsentGuardian
-from vault.errors import Forbidden, NotFound
-from vault.services import Services
-from vault.subjects.models import Subject
-from vault.vocabulary import AuthenticatedUser, Category
-from vault.web.sessions import ActiveSession
-
-ADULT_AGE = 18
+from vault.errors import ConfigurationError, Forbidden, NotFound
+from vault.identity.service import IdentityService
+from vault.records.service import RecordsService
+from vault.vocabulary import AuthenticatedUser, Category, EventAction, Principal
+from vault.web.common import sessions_over
+from vault.web.sessions import ActiveSession, SessionKind, WebSessions
 
 
 def verification_code(jws: str) -> str:
     """The first 8 hex characters of the SHA-256 of the receipt, grouped for reading aloud."""
     digest = hashlib.sha256(jws.encode("ascii")).hexdigest()[:8].upper()
     return f"{digest[:4]} {digest[4:]}"
-
-
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 @dataclass(frozen=True)
@@ -62,21 +69,90 @@ def bound_subject(session: ActiveSession) -> uuid.UUID:
     return session.subject_id
 
 
-def live_subject(services: Services, subject_id: uuid.UUID, organization: str) -> bool:
-    """Whether the subject exists, is not erased, and is held by that organisation."""
-    with services.db.read_session() as session:
-        subject = session.get(Subject, subject_id)
-        return (
-            subject is not None
-            and subject.erased_at is None
-            and subject.organization == organization
-        )
+def witness_principal(session: ActiveSession) -> Principal:
+    return witness_of(session).principal()
 
 
-def forms(services: Services) -> list[ConsentForm]:
+@dataclass(frozen=True)
+class Kiosk:
+    """The services the kiosk pages use, injected into each handler."""
+
+    consents: ConsentService
+    records: RecordsService
+    identity: IdentityService
+    audit: AuditLog
+    policy: PolicyEngine
+    sessions: WebSessions
+
+    def subject_actor(self, session: ActiveSession) -> Actor:
+        """The subject acting in this kiosk session (events name the staff witness)."""
+        return Actor.subject(bound_subject(session), witness_principal(session))
+
+
+def provide_kiosk(
+    consents: NamedDependency[ConsentService],
+    records: NamedDependency[RecordsService],
+    identity: NamedDependency[IdentityService],
+    audit: NamedDependency[AuditLog],
+    policy: NamedDependency[PolicyEngine],
+) -> Kiosk:
+    return Kiosk(consents, records, identity, audit, policy, _sessions(consents))
+
+
+def _sessions(consents: ConsentService) -> WebSessions:
+    if consents.sealer is None:
+        raise ConfigurationError("The kiosk needs the column sealer for its sessions.")
+    return sessions_over(consents.db, consents.clock, consents.settings, consents.sealer)
+
+
+def opened_by_for(
+    consents: ConsentService, token: str | None, witness: Principal, subject_id: uuid.UUID
+) -> bool:
+    """Whether ``token`` is a live kiosk session opened by ``witness`` for that subject.
+
+    The API's signing route asks it: staff sign for a subject only inside the kiosk
+    session they opened for that subject (header ``X-Kiosk-Session``).
+    """
+    session = _sessions(consents).resolve(token, SessionKind.KIOSK)
+    return (
+        session is not None and session.user_id == witness.id and session.subject_id == subject_id
+    )
+
+
+# Every kiosk handler declares ``kiosk: KioskParts`` and these dependencies.
+KioskParts = NamedDependency[Kiosk]
+KIOSK_DEPENDENCIES = {"kiosk": Provide(provide_kiosk, sync_to_thread=False)}
+
+
+def chosen_sentra(kiosk: Kiosk, session: ActiveSession) -> tuple[str, str] | None:
+    """The Kemensos organisation the staff member chose at the start: (code, name)."""
+    code = session.flow.get("sentra")
+    names = kiosk.consents.receiving_organizations()
+    if not isinstance(code, str) or code not in names:
+        return None
+    return code, names[code]
+
+
+def recipient_labels(
+    kiosk: Kiosk, session: ActiveSession, form: ConsentForm, purpose: FormPurpose
+) -> list[str]:
+    """Who may see the data of ``purpose``, in the session's language, the chosen
+    sentra by its name (the form promises it is named)."""
+    lang = session.language
+    chosen = chosen_sentra(kiosk, session) if purpose.needs_sentra else None
+    labels = []
+    for recipient in purpose.recipients:
+        label = form.recipient_label(lang, recipient)
+        if recipient == SENTRA and chosen is not None:
+            label = f"{chosen[1]} ({label})"
+        labels.append(label)
+    return labels
+
+
+def forms(kiosk: Kiosk) -> list[ConsentForm]:
     """The newest version of every form (older versions are only for past consents)."""
     newest: dict[str, ConsentForm] = {}
-    for form in services.consents.forms():
+    for form in kiosk.consents.forms():
         if form.id not in newest or newest[form.id].version < form.version:
             newest[form.id] = form
     return sorted(newest.values(), key=lambda f: f.id)
@@ -105,19 +181,19 @@ class ReceiptView:
     refused: tuple[str, ...]
 
 
-def is_minor(services: Services, subject_id: uuid.UUID) -> bool:
+def is_minor(kiosk: Kiosk, subject_id: uuid.UUID) -> bool:
     """Under 18 today by the date of birth the consent service itself reads (so the page
     asks for a guardian exactly when the service will require one). Unknown: not a minor;
     the consent service then refuses to sign and says why."""
-    facts = services.consents.facts
-    if facts is None:
+    consents = kiosk.consents
+    if consents.facts is None:
         return False
     try:
-        with services.db.read_session() as session:
-            born = facts.date_of_birth(session, subject_id)
+        with consents.db.read_session() as session:
+            born = consents.facts.date_of_birth(session, subject_id)
     except NotFound:
         return False
-    return age_on(born, services.clock().date()) < ADULT_AGE
+    return age_on(born, consents.clock().date()) < ADULT_AGE
 
 
 @dataclass(frozen=True)
@@ -131,7 +207,7 @@ class ConsentCard:
     granted: tuple[str, ...]  # purpose titles in the session's language
 
 
-def active(services: Services, subject_id: uuid.UUID, lang: str) -> list[ConsentCard]:
+def active(kiosk: Kiosk, subject_id: uuid.UUID, lang: str) -> list[ConsentCard]:
     """The subject's active consents (the consent service decides what is active)."""
     return [
         ConsentCard(
@@ -141,12 +217,12 @@ def active(services: Services, subject_id: uuid.UUID, lang: str) -> list[Consent
             expires_at=shown["expires_at"],
             granted=tuple(str(p["title"]) for p in shown["purposes"] if p["granted"]),
         )
-        for shown in services.consents.active_for_display(subject_id, lang)
+        for shown in kiosk.consents.active_for_display(subject_id, lang)
     ]
 
 
 def sign(
-    services: Services,
+    kiosk: Kiosk,
     session: ActiveSession,
     form: ConsentForm,
     *,
@@ -162,8 +238,8 @@ def sign(
         for p in form.purposes
         if p.needs_sentra and p.code in granted and sentra
     }
-    signed = services.consents.sign(
-        witness_of(session).principal(),
+    signed = kiosk.consents.sign(
+        witness_principal(session),
         bound_subject(session),
         SignRequest(
             form_id=form.id,
@@ -184,28 +260,34 @@ def sign(
     return signed.id
 
 
-def withdraw(
-    services: Services, session: ActiveSession, consent_id: uuid.UUID, *, pin: str
-) -> None:
-    """The subject takes back one of their consents; their PIN is checked again first."""
-    subject_id = bound_subject(session)
+def check_pin(kiosk: Kiosk, session: ActiveSession, pin: str) -> None:
+    """The subject's PIN, now (rate limited by the consent service): Forbidden if wrong."""
     if not pin:
         raise Forbidden("The PIN is required.")
-    if not services.consents.verify_pin(subject_id, pin):
+    if not kiosk.consents.verify_pin(bound_subject(session), pin, witness_principal(session)):
         raise Forbidden("The PIN is wrong.")
-    services.consents.withdraw(Actor.subject(subject_id), consent_id, "subject_request")
 
 
-def receipt(
-    services: Services, subject_id: uuid.UUID, consent_id: uuid.UUID, lang: str
-) -> ReceiptView:
+def withdraw(kiosk: Kiosk, session: ActiveSession, consent_id: uuid.UUID, *, pin: str) -> None:
+    """The subject takes back one of their consents; their PIN is checked again first."""
+    check_pin(kiosk, session, pin)
+    kiosk.consents.withdraw(kiosk.subject_actor(session), consent_id, "subject_request")
+
+
+def receipt(kiosk: Kiosk, session: ActiveSession, consent_id: uuid.UUID, lang: str) -> ReceiptView:
     """The receipt of one of the subject's consents; NotFound for any other subject's."""
-    actor = Actor.subject(subject_id)
-    record = services.consents.get(actor, consent_id)
-    jws = services.consents.receipt(actor, consent_id)
-    form = services.consents.form(record.row.form_id, record.row.form_version)
+    actor = kiosk.subject_actor(session)
+    record = kiosk.consents.get(actor, consent_id)
+    jws = kiosk.consents.receipt(actor, consent_id)
+    form = kiosk.consents.form(record.row.form_id, record.row.form_version)
     shown = lang if lang in form.languages else record.row.language
+    names = kiosk.consents.receiving_organizations()
     titles = {p.code: form.purpose(p.code).title[shown] for p in record.purposes}
+    for p in record.purposes:
+        # A handover names its sentra on the receipt, as the form promises.
+        named = [names[org] for org in p.recipients if org in names]
+        if p.granted and named:
+            titles[p.code] = f"{titles[p.code]}: {', '.join(named)}"
     return ReceiptView(
         consent_id=record.id,
         receipt_id=record.row.receipt_id,
@@ -217,11 +299,15 @@ def receipt(
     )
 
 
-def disclosures(services: Services, subject_id: uuid.UUID) -> list[DisclosureView]:
-    """Who read the subject's records (the audit capability's accounting of disclosures),
-    newest first."""
-    from vault.audit.queries import AuditQueries
-
+def disclosures(kiosk: Kiosk, subject_id: uuid.UUID) -> list[DisclosureView]:
+    """Who read the subject's records (the audit capability's accounting of disclosures)
+    and every copy of their data made at the kiosk, newest first."""
+    queries = AuditQueries(kiosk.consents.db)
+    exports = AuditFilters(
+        subject_id=subject_id, action=EventAction.SUBJECT_EXPORT.value, decision=Outcome.ALLOW
+    )
+    found = [*queries.disclosures(subject_id), *queries.iter_events(exports)]
+    found.sort(key=lambda d: int(d["seq"]), reverse=True)
     return [
         DisclosureView(
             time=datetime.fromisoformat(d["time"]),
@@ -231,5 +317,5 @@ def disclosures(services: Services, subject_id: uuid.UUID) -> list[DisclosureVie
             allowed=True,
             break_glass=bool(d.get("break_glass")),
         )
-        for d in reversed(AuditQueries(services.db).disclosures(subject_id))
+        for d in found
     ]

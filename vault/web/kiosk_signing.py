@@ -18,18 +18,10 @@ from litestar.response import Template
 from vault.consent.forms import ConsentForm
 from vault.errors import AuthenticationFailed, Forbidden, NotFound, RateLimited, VaultError
 from vault.web import kiosk_port as port
-from vault.web.common import (
-    WEB_OPT,
-    csrf_ok,
-    field,
-    redirect,
-    render,
-    services_of,
-    threaded,
-    web_sessions,
-)
+from vault.web.common import csrf_ok, field, redirect, render, threaded
 from vault.web.i18n import messages
-from vault.web.kiosk import FormData, Page, _kiosk, _to_login
+from vault.web.kiosk import KIOSK_PAGE, FormData, Page, _kiosk, _to_login, csrf_failed
+from vault.web.kiosk_port import Kiosk, KioskParts
 from vault.web.sessions import ActiveSession
 
 FormId = Annotated[str, PathParameter(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -37,8 +29,8 @@ Number = Annotated[int, PathParameter(ge=1, le=50)]
 ConsentId = Annotated[uuid.UUID, PathParameter()]
 
 
-def _form(request: Request[Any, Any, Any], form_id: str) -> ConsentForm | None:
-    for form in port.forms(services_of(request)):
+def _form(kiosk: Kiosk, form_id: str) -> ConsentForm | None:
+    for form in port.forms(kiosk):
         if form.id == form_id:
             return form
     return None
@@ -64,17 +56,6 @@ def _not_found(session: ActiveSession) -> Template:
     )
 
 
-def _csrf_failed(session: ActiveSession) -> Template:
-    t = messages(session.language)
-    return render(
-        "kiosk/message.html",
-        session.language,
-        session=session,
-        title=t["csrf_failed"],
-        status_code=403,
-    )
-
-
 def _first_open(form: ConsentForm, choices: dict[str, bool]) -> int | None:
     for number, purpose in enumerate(form.purposes, start=1):
         if purpose.code not in choices:
@@ -82,16 +63,16 @@ def _first_open(form: ConsentForm, choices: dict[str, bool]) -> int | None:
     return None
 
 
-@get("/kiosk/forms/{form_id:str}", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk/forms/{form_id:str}", **KIOSK_PAGE)
 @threaded
-def form_intro(request: Request[Any, Any, Any], form_id: FormId) -> Page:
-    session = _kiosk(request)
+def form_intro(request: Request[Any, Any, Any], kiosk: KioskParts, form_id: FormId) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
-    form = _form(request, form_id)
+    form = _form(kiosk, form_id)
     if form is None or session.language not in form.languages:
         return _not_found(session)
-    controller = services_of(request).settings.controller_name
+    controller = kiosk.consents.settings.controller_name
     sections = {
         name: form.section(session.language, name, controller)
         for name in ("title", "intro", "controller", "duration", "rights", "withdraw")
@@ -108,15 +89,16 @@ def form_intro(request: Request[Any, Any, Any], form_id: FormId) -> Page:
 
 @get(
     "/kiosk/forms/{form_id:str}/purposes/{number:int}",
-    opt=WEB_OPT,
-    include_in_schema=False,
+    **KIOSK_PAGE,
 )
 @threaded
-def purpose_page(request: Request[Any, Any, Any], form_id: FormId, number: Number) -> Page:
-    session = _kiosk(request)
+def purpose_page(
+    request: Request[Any, Any, Any], kiosk: KioskParts, form_id: FormId, number: Number
+) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
-    form = _form(request, form_id)
+    form = _form(kiosk, form_id)
     if form is None or number > len(form.purposes) or session.language not in form.languages:
         return _not_found(session)
     lang = session.language
@@ -131,35 +113,38 @@ def purpose_page(request: Request[Any, Any, Any], form_id: FormId, number: Numbe
         number=number,
         total=len(form.purposes),
         categories=[form.category_label(lang, c) for c in purpose.categories],
-        recipients=[form.recipient_label(lang, r) for r in purpose.recipients],
+        recipients=port.recipient_labels(kiosk, session, form, purpose),
         choice=_choices(session, form).get(purpose.code),
     )
 
 
 @post(
     "/kiosk/forms/{form_id:str}/purposes/{number:int}",
-    opt=WEB_OPT,
-    include_in_schema=False,
+    **KIOSK_PAGE,
 )
 @threaded
 def purpose_choice(
-    request: Request[Any, Any, Any], form_id: FormId, number: Number, data: FormData
+    request: Request[Any, Any, Any],
+    kiosk: KioskParts,
+    form_id: FormId,
+    number: Number,
+    data: FormData,
 ) -> Page:
-    session = _kiosk(request)
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
-    form = _form(request, form_id)
+    form = _form(kiosk, form_id)
     if form is None or number > len(form.purposes):
         return _not_found(session)
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
-        return _csrf_failed(session)
+        return csrf_failed(session)
     choice = field(data, "choice", 16)
     if choice not in ("accept", "refuse"):
         return redirect(f"/kiosk/forms/{form.id}/purposes/{number}")
     choices = _choices(session, form)
     choices[form.purposes[number - 1].code] = choice == "accept"
     flow = {**session.flow, "form": form.key, "choices": choices}
-    web_sessions(services_of(request)).update(session.id, flow=flow)
+    kiosk.sessions.update(session.id, flow=flow)
     following = _first_open(form, choices)
     if following is None:
         return redirect(f"/kiosk/forms/{form.id}/summary")
@@ -167,7 +152,7 @@ def purpose_choice(
 
 
 def _summary_context(
-    request: Request[Any, Any, Any],
+    kiosk: Kiosk,
     session: ActiveSession,
     form: ConsentForm,
     choices: dict[str, bool],
@@ -181,20 +166,21 @@ def _summary_context(
                 "title": p.title[lang],
                 "accepted": choices[p.code],
                 "categories": [form.category_label(lang, c) for c in p.categories],
+                "recipients": port.recipient_labels(kiosk, session, form, p),
             }
             for n, p in enumerate(form.purposes, start=1)
         ],
-        "minor": port.is_minor(services_of(request), port.bound_subject(session)),
+        "minor": port.is_minor(kiosk, port.bound_subject(session)),
     }
 
 
-@get("/kiosk/forms/{form_id:str}/summary", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk/forms/{form_id:str}/summary", **KIOSK_PAGE)
 @threaded
-def summary_page(request: Request[Any, Any, Any], form_id: FormId) -> Page:
-    session = _kiosk(request)
+def summary_page(request: Request[Any, Any, Any], kiosk: KioskParts, form_id: FormId) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
-    form = _form(request, form_id)
+    form = _form(kiosk, form_id)
     if form is None:
         return _not_found(session)
     choices = _choices(session, form)
@@ -206,28 +192,29 @@ def summary_page(request: Request[Any, Any, Any], form_id: FormId) -> Page:
         session.language,
         session=session,
         title=messages(session.language)["summary_title"],
-        **_summary_context(request, session, form, choices),
+        **_summary_context(kiosk, session, form, choices),
     )
 
 
-@post("/kiosk/forms/{form_id:str}/sign", opt=WEB_OPT, include_in_schema=False)
+@post("/kiosk/forms/{form_id:str}/sign", **KIOSK_PAGE)
 @threaded
-def sign(request: Request[Any, Any, Any], form_id: FormId, data: FormData) -> Page:
-    services = services_of(request)
-    session = _kiosk(request)
+def sign(
+    request: Request[Any, Any, Any], kiosk: KioskParts, form_id: FormId, data: FormData
+) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
-    form = _form(request, form_id)
+    form = _form(kiosk, form_id)
     if form is None:
         return _not_found(session)
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
-        return _csrf_failed(session)
+        return csrf_failed(session)
     choices = _choices(session, form)
     missing = _first_open(form, choices)
     if missing is not None:
         return redirect(f"/kiosk/forms/{form.id}/purposes/{missing}")
     t = messages(session.language)
-    context = _summary_context(request, session, form, choices)
+    context = _summary_context(kiosk, session, form, choices)
     guardian: port.Guardian | None = None
     if context["minor"]:
         guardian = port.Guardian(
@@ -247,7 +234,7 @@ def sign(request: Request[Any, Any, Any], form_id: FormId, data: FormData) -> Pa
             )
     try:
         consent_id = port.sign(
-            services,
+            kiosk,
             session,
             form,
             granted=[code for code, yes in choices.items() if yes],
@@ -264,7 +251,7 @@ def sign(request: Request[Any, Any, Any], form_id: FormId, data: FormData) -> Pa
         error = exc.detail
         status = exc.status
     else:
-        web_sessions(services).update(session.id, flow={"sentra": session.flow.get("sentra")})
+        kiosk.sessions.update(session.id, flow={"sentra": session.flow.get("sentra")})
         return redirect(f"/kiosk/receipts/{consent_id}")
     return render(
         "kiosk/summary.html",
@@ -277,16 +264,14 @@ def sign(request: Request[Any, Any, Any], form_id: FormId, data: FormData) -> Pa
     )
 
 
-@get("/kiosk/receipts/{consent_id:uuid}", opt=WEB_OPT, include_in_schema=False)
+@get("/kiosk/receipts/{consent_id:uuid}", **KIOSK_PAGE)
 @threaded
-def receipt_page(request: Request[Any, Any, Any], consent_id: ConsentId) -> Page:
-    session = _kiosk(request)
+def receipt_page(request: Request[Any, Any, Any], kiosk: KioskParts, consent_id: ConsentId) -> Page:
+    session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
     try:
-        receipt = port.receipt(
-            services_of(request), port.bound_subject(session), consent_id, session.language
-        )
+        receipt = port.receipt(kiosk, session, consent_id, session.language)
     except NotFound:
         return _not_found(session)
     return render(

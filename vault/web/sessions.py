@@ -1,9 +1,14 @@
 """Browser sessions of the kiosk and the dashboard, kept in the database.
 
 The cookie carries a random 256-bit value; the row is found by its SHA-256.
-Sessions end after a period of inactivity (a setting per kind), when ended
-explicitly, or when a kiosk session is handed back. Every worker process sees
-the same rows, so ending a session takes effect everywhere at once.
+Sessions end after a period of inactivity (a setting per kind), after an
+absolute lifetime whatever the activity (``VAULT_WEB_SESSION_MAX_SECONDS``),
+when ended explicitly, when a kiosk session is handed back, or when the staff
+member's account is disabled. Every request re-reads the account: a session
+whose account is no longer active, or whose role or organisation is no longer
+the account's own as sealed, ends at once (the pages never trust a role kept
+only in the session). Every worker process sees the same rows, so ending a
+session takes effect everywhere at once.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +28,8 @@ from sqlmodel import select
 
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
+from vault.identity.models import User
+from vault.identity.standing import may_act
 from vault.web.models import WebSession
 
 log = logging.getLogger("vault.web")
@@ -67,14 +74,27 @@ TABLE = "web_sessions"
 BINDING_COLUMN = "binding"
 
 
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value is not None else ""
+
+
 def _binding(row: WebSession) -> str:
-    """What a session's ``binding_seal`` holds: everything that decides what it may do."""
+    """What a session's ``binding_seal`` holds: everything that decides what it may do and
+    for how long (its cookie's digest, its opening, last use and end)."""
     parts = (row.kind, str(row.user_id), row.username, row.role, row.organization)
-    return "\n".join((*parts, str(row.subject_id or "")))
+    times = (_moment(row.created_at), _moment(row.last_seen_at), _moment(row.ended_at))
+    return "\n".join((*parts, str(row.subject_id or ""), row.token_hash, *times))
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _finish(row: WebSession, now: datetime) -> None:
+    """End a session for good: an ended session keeps no seal, so no change of its row
+    (its end cleared) can ever make it resolve again."""
+    row.ended_at = now
+    row.binding_seal = None
 
 
 def _active(row: WebSession) -> ActiveSession:
@@ -105,11 +125,13 @@ class WebSessions:
         clock: Callable[[], datetime],
         idle_seconds: dict[SessionKind, int],
         sealer: ColumnSealer,
+        max_seconds: int,
     ) -> None:
         self._db = db
         self._clock = clock
         self._idle = idle_seconds
         self._sealer = sealer
+        self._lifetime = timedelta(seconds=max_seconds)
 
     def open(
         self,
@@ -133,12 +155,17 @@ class WebSessions:
             subject_id=subject_id,
             csrf_token=secrets.token_urlsafe(TOKEN_BYTES),
             language=language,
+            created_at=self._clock(),
             last_seen_at=self._clock(),
         )
-        row.binding_seal = self._sealer.seal(TABLE, BINDING_COLUMN, row.id, _binding(row))
+        self._seal(row)
         with self._db.session() as session:
             session.add(row)
         return token, _active(row)
+
+    def _seal(self, row: WebSession) -> None:
+        """Seal the live session as it now is: call it after every change of a sealed column."""
+        row.binding_seal = self._sealer.seal(TABLE, BINDING_COLUMN, row.id, _binding(row))
 
     def _bound(self, row: WebSession) -> bool:
         """Whether the row still says what was sealed to it when it was opened."""
@@ -146,6 +173,17 @@ class WebSessions:
             return True
         log.critical("web session %s was changed outside the vault; it is ended", row.id)
         return False
+
+    def _account_stands(self, user: User | None, row: WebSession) -> bool:
+        """Whether the session's staff member may still act, as the role and organisation
+        the session was opened for (re-read from the account on every request)."""
+        if user is None or not may_act(self._sealer, user):
+            return False
+        return (user.username, user.role, user.organization) == (
+            row.username,
+            row.role,
+            row.organization,
+        )
 
     def resolve(self, token: str | None, *kinds: SessionKind) -> ActiveSession | None:
         """The live session of one of those kinds for this cookie value, touched; else None."""
@@ -159,17 +197,22 @@ class WebSessions:
             if row is None or row.ended_at is not None:
                 return None
             if not self._bound(row):
-                row.ended_at = now
+                _finish(row, now)
                 session.add(row)
                 return None
             kind = SessionKind(row.kind)
             if kind not in kinds:
                 return None
-            if now - row.last_seen_at >= timedelta(seconds=self._idle[kind]):
-                row.ended_at = now
+            if (
+                now - row.last_seen_at >= timedelta(seconds=self._idle[kind])
+                or now - row.created_at >= self._lifetime
+                or not self._account_stands(session.get(User, row.user_id), row)
+            ):
+                _finish(row, now)
                 session.add(row)
                 return None
             row.last_seen_at = now
+            self._seal(row)
             session.add(row)
             return _active(row)
 
@@ -194,5 +237,5 @@ class WebSessions:
         with self._db.session() as session:
             row = session.get(WebSession, session_id)
             if row is not None and row.ended_at is None:
-                row.ended_at = self._clock()
+                _finish(row, self._clock())
                 session.add(row)

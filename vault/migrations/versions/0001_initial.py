@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 23:43:34.278701
+Create Date: 2026-12-01 00:15:21.906626
 """
 
 from collections.abc import Sequence
@@ -267,7 +267,10 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("disabled_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("approved_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("approved_by", sa.Uuid(), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("authz_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("totp_confirmed", sa.Boolean(), nullable=False),
@@ -335,6 +338,8 @@ def upgrade() -> None:
         sa.Column("reviewer_id", sa.Uuid(), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("review_note", sa.Text(), nullable=True),
+        sa.Column("block_lifted_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("block_lifted_by", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],

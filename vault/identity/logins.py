@@ -1,0 +1,288 @@
+"""Logins, bearer tokens and the limits on failed logins.
+
+Every login attempt takes its place in the failure count *before* the password
+is checked, in one serialised transaction (count, then insert): on SQLite the
+writing transaction holds the database's write lock from its start (BEGIN
+IMMEDIATE), on PostgreSQL a transaction-scoped advisory lock. So however many
+guesses arrive at once, in however many processes, at most
+``login_max_failures`` of them are evaluated in a window; a successful login
+removes its own place again.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlmodel import Session, col
+
+from vault.audit.events import AuditEvent, Outcome
+from vault.errors import AuthenticationFailed, RateLimited
+from vault.identity import totp
+from vault.identity.core import IdentityCore, UserView, client_address, normalise_username
+from vault.identity.models import AuthToken, LoginFailure, LoginFailureKind, User
+from vault.identity.standing import AccountStatus, may_act, status_of
+from vault.identity.tokens import MAX_TOKEN_CHARS, new_token, token_digest
+from vault.vocabulary import AuthenticatedUser, EventAction, Principal, Role
+
+# Roles that must present a second factor when Settings.require_mfa is on.
+MFA_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
+# The one message of every failed login: it never says which part was wrong,
+# nor whether the account exists.
+LOGIN_FAILED = "Invalid username, password or one-time code."
+# The PostgreSQL advisory lock that serialises the count-then-insert of login attempts.
+LOGIN_LIMIT_LOCK = 0x7661756C74_01  # "vault" + 1
+
+# Every request runs it: built once with a bind parameter (building the select per
+# call cost several times the query itself).
+_TOKEN_LOOKUP = (
+    select(
+        col(AuthToken.id),
+        col(AuthToken.expires_at),
+        col(AuthToken.revoked_at),
+        col(User.id),
+        col(User.username),
+        col(User.role),
+        col(User.organization),
+        col(User.disabled_at),
+        col(User.approved_at),
+        col(User.password_hash),
+        col(User.totp_secret),
+        col(User.totp_confirmed),
+        col(User.epoch),
+        col(User.authz_seal),
+    )
+    .join(User, col(User.id) == col(AuthToken.user_id))
+    .where(col(AuthToken.token_hash) == bindparam("digest"))
+)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    token_id: uuid.UUID
+    user: UserView
+
+    def __repr__(self) -> str:  # the token value is a credential
+        return f"IssuedToken(token_id={self.token_id}, user={self.user.username!r})"
+
+
+@dataclass(frozen=True)
+class _TokenAccount:
+    """The account columns of a token lookup row (vault.identity.standing.SealedAccount)."""
+
+    id: uuid.UUID
+    username: str
+    role: str
+    organization: str
+    disabled_at: datetime | None
+    approved_at: datetime | None
+    password_hash: str
+    totp_secret: str | None
+    totp_confirmed: bool
+    epoch: int
+    authz_seal: str | None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """The two failure rows an attempt holds until it succeeds."""
+
+    account_row: uuid.UUID
+    address_row: uuid.UUID
+
+
+class Logins(IdentityCore):
+    def login(self, username: str, password: str, code: str | None = None) -> IssuedToken:
+        """Check the credentials (and the TOTP code where needed) and issue a token.
+
+        Raises ``RateLimited`` when the account name or the client address has
+        too many recent failures, and ``AuthenticationFailed`` with one message
+        for every kind of failure.
+        """
+        name = normalise_username(username)[:128]
+        now = self.clock()
+        attempt = self._take_place(name, client_address(), now)
+        with self.db.read_session() as session:
+            user = self._user_by_name(session, name)
+        if user is None or user.disabled_at is not None:
+            # Same work as a real check, so timing does not tell the account exists.
+            self.hasher.verify_dummy(password)
+            self._fail(user.id if user else None, "credentials")
+        if not self.hasher.verify(user.password_hash, password):
+            self._fail(user.id, "credentials")
+        if not self._authz_intact(user):
+            self._fail(user.id, "account changed outside the vault")
+        if status_of(user.approved_at, user.disabled_at) is AccountStatus.PENDING:
+            # Only someone who knows the password learns this.
+            self._audit_login(user, Outcome.DENY, "waiting for approval")
+            raise AuthenticationFailed("This account is waiting for a second person to approve it.")
+        step = self._second_factor(user, code, now)
+        new_hash = (
+            self.hasher.hash(password) if self.hasher.needs_rehash(user.password_hash) else None
+        )
+        self._audit_login(user, Outcome.ALLOW, None)
+        token = new_token()
+        row = AuthToken(
+            user_id=user.id,
+            token_hash=token_digest(token),
+            expires_at=now + timedelta(seconds=self.settings.token_ttl_seconds),
+        )
+        with self.db.session() as session:
+            if step is not None and not self._consume_totp_step(session, user.id, step):
+                raise AuthenticationFailed(LOGIN_FAILED)  # replayed by a concurrent login
+            session.add(row)
+            rehashed = self._locked(session, user.id) if new_hash is not None else None
+            if rehashed is not None and new_hash is not None:
+                rehashed.password_hash = new_hash
+                self._seal_authz(rehashed)
+                session.add(rehashed)
+            session.execute(
+                delete(LoginFailure)
+                .where(col(LoginFailure.kind) == LoginFailureKind.ACCOUNT.value)
+                .where(col(LoginFailure.key) == name)
+            )
+            session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt.address_row))
+        return IssuedToken(
+            access_token=token,
+            expires_in=self.settings.token_ttl_seconds,
+            token_id=row.id,
+            user=UserView.of(user),
+        )
+
+    def _second_factor(self, user: User, code: str | None, now: datetime) -> int | None:
+        """The TOTP step the code matched, or None when no second factor is needed."""
+        mfa_required = user.totp_confirmed or (self.settings.require_mfa and user.role in MFA_ROLES)
+        if not mfa_required:
+            return None
+        if not user.totp_confirmed or user.totp_secret is None:
+            # Only someone who knows the password gets this far.
+            self._audit_login(user, Outcome.DENY, "second factor required, not enrolled")
+            raise AuthenticationFailed(
+                "A second factor is required for this role and none is enrolled; "
+                "ask an administrator to run `vault users totp`."
+            )
+        step = totp.matching_step(self._totp_seed(user), code or "", now)
+        if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+            self._fail(user.id, "one-time code")
+        return step
+
+    def _serialise_limits(self, session: Session) -> None:
+        """Make this transaction the only one counting attempts until it ends."""
+        if not self.db.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the write lock
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOGIN_LIMIT_LOCK})
+
+    def _take_place(self, name: str, address: str, now: datetime) -> _Attempt:
+        """Count the recent failures and, under the limit, record this attempt as one.
+
+        Count and insert happen in one serialised transaction, so parallel attempts
+        cannot all see room under the limit. Raises ``RateLimited`` otherwise.
+        """
+        window = timedelta(seconds=self.settings.login_window_seconds)
+        limit = self.settings.login_max_failures
+        retry_after = 0
+        account_row = LoginFailure(kind=LoginFailureKind.ACCOUNT.value, key=name, at=now)
+        address_row = LoginFailure(kind=LoginFailureKind.ADDRESS.value, key=address, at=now)
+        with self.db.session() as session:
+            self._serialise_limits(session)
+            session.execute(delete(LoginFailure).where(col(LoginFailure.at) <= now - window))
+            for kind, key in (
+                (LoginFailureKind.ACCOUNT, name),
+                (LoginFailureKind.ADDRESS, address),
+            ):
+                times = list(
+                    session.execute(
+                        select(col(LoginFailure.at))
+                        .where(col(LoginFailure.kind) == kind.value)
+                        .where(col(LoginFailure.key) == key)
+                        .where(col(LoginFailure.at) > now - window)
+                        .order_by(col(LoginFailure.at).desc())
+                        .limit(limit)
+                    ).scalars()
+                )
+                if len(times) >= limit:
+                    # When the limit-th most recent failure leaves the window, one more try
+                    # is allowed.
+                    wait = (times[limit - 1] + window - now).total_seconds()
+                    retry_after = max(retry_after, math.ceil(wait), 1)
+            if not retry_after:
+                session.add(account_row)
+                session.add(address_row)
+        if retry_after:
+            self.audit.append(
+                AuditEvent.by(
+                    None,
+                    EventAction.AUTH_LOGIN,
+                    Outcome.DENY,
+                    reason="rate limited",
+                    details={"retry_after": retry_after},
+                )
+            )
+            raise RateLimited("Too many failed logins; try again later.", retry_after=retry_after)
+        return _Attempt(account_row=account_row.id, address_row=address_row.id)
+
+    def _fail(self, user_id: uuid.UUID | None, why: str) -> NoReturn:
+        """A failed login (its place in the count stays taken); always raises."""
+        # The username is not put in the audit event: people type passwords into it.
+        self.audit.append(
+            AuditEvent.by(None, EventAction.AUTH_LOGIN, Outcome.DENY, actor_id=user_id, reason=why)
+        )
+        raise AuthenticationFailed(LOGIN_FAILED)
+
+    def _audit_login(self, user: User, outcome: Outcome, reason: str | None) -> None:
+        who = Principal(id=user.id, role=Role(user.role), organization=user.organization)
+        self.audit.append(AuditEvent.by(who, EventAction.AUTH_LOGIN, outcome, reason=reason))
+
+    def authenticate(self, bearer: str) -> AuthenticatedUser:
+        """The user of a bearer token; ``AuthenticationFailed`` if unknown, expired or revoked,
+        or if the account may not act now (disabled, pending, changed outside the vault)."""
+        if not bearer or len(bearer) > MAX_TOKEN_CHARS:
+            raise AuthenticationFailed("A valid bearer token is required.")
+        digest = token_digest(bearer)
+        now = self.clock()
+        # Looked up in the database on every request (no cache), so a revocation or a
+        # disabled account takes effect on the very next request, in every process.
+        with self.db.read_cursor(one_statement=True) as reads:
+            row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
+        if row is None:
+            raise AuthenticationFailed("A valid bearer token is required.")
+        token_id, expires_at, revoked_at, *account_columns = row
+        account = _TokenAccount(*account_columns)
+        if revoked_at is not None or expires_at <= now:
+            raise AuthenticationFailed("The token has expired or was revoked.")
+        if not may_act(self.sealer, account):
+            raise AuthenticationFailed("The token has expired or was revoked.")
+        return AuthenticatedUser(
+            id=account.id,
+            username=account.username,
+            role=account.role,
+            organization=account.organization,
+            token_id=token_id,
+        )
+
+    def logout(self, user: AuthenticatedUser) -> None:
+        """Revoke the token the caller used."""
+        self.audit.append(AuditEvent.by(user, EventAction.AUTH_LOGOUT, Outcome.INFO))
+        with self.db.session() as session:
+            session.execute(
+                update(AuthToken)
+                .where(col(AuthToken.id) == user.token_id)
+                .where(col(AuthToken.revoked_at).is_(None))
+                .values(revoked_at=self.clock())
+            )
+
+    def count_failures(self, kind: LoginFailureKind, key: str) -> int:
+        with self.db.read_session() as session:
+            return int(
+                session.execute(
+                    select(func.count())
+                    .select_from(LoginFailure)
+                    .where(col(LoginFailure.kind) == kind.value)
+                    .where(col(LoginFailure.key) == key)
+                ).scalar_one()
+            )
