@@ -30,6 +30,7 @@ from vault.audit.canonical import GENESIS_HASH, format_time
 from vault.audit.checkpoints import Checkpoint, SignatureVerifier, default_verifier
 from vault.audit.models import CHECKPOINTS, EVENTS
 from vault.db import READ_ONLY_OPTION
+from vault.errors import AuditUnavailable
 
 # Rows fetched from the driver at a time: big enough that the fetch loop costs
 # nothing beside hashing, small enough to bound memory (~20 MB of events).
@@ -343,7 +344,8 @@ def _stream(conn: Connection, query: Select[Any] = _ALL_EVENTS) -> Iterator[list
     verification stops, early or not. Both drivers return int and bytes.
     """
     driver = conn.connection.driver_connection
-    assert driver is not None  # a live connection inside conn.begin()
+    if driver is None:  # a live connection inside conn.begin() always has one
+        raise AuditUnavailable("The audit log's store connection is closed.")
     sql = str(query.compile(dialect=conn.dialect))  # no parameters
     if conn.dialect.name == "postgresql":
         cursor = driver.cursor(name="vault_audit_verify")

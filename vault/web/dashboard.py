@@ -237,7 +237,7 @@ def dashboard(
         session.language,
         session=session,
         title=t["dashboard"],
-        chart=Markup(chart),  # built from numbers and escaped text only (vault.web.chart)  # noqa: S704
+        chart=Markup(chart),  # noqa: S704  (built from numbers and escaped text only, vault.web.chart)
         status=data_.chain_status(db, signer),
         consent_mismatches=data_.consent_mismatches(db, organization),
         access_mismatches=data_.access_mismatches(db, organization, now),
