@@ -192,7 +192,9 @@ def test_disabling_ends_bearer_tokens_and_browser_sessions_at_once(world: World)
     assert world.client.get("/v1/me", headers=bearer).status_code == 401
     with world.services.db.read_session() as session:
         open_rows = session.execute(
-            select(col(WebSession.id)).where(col(WebSession.ended_at).is_(None))
+            select(col(WebSession.id))
+            .where(col(WebSession.user_id) == uuid.UUID(world.user_ids["compliance"]))
+            .where(col(WebSession.ended_at).is_(None))
         ).all()
     assert open_rows == []
 
@@ -205,7 +207,9 @@ def test_a_browser_session_ends_after_its_absolute_lifetime(world: World) -> Non
         assert browser.get("/dashboard").status_code == 200
         lifetime = timedelta(seconds=world.services.settings.web_session_max_seconds)
         with world.services.db.session() as session:
-            row = session.execute(select(WebSession)).scalar_one()
+            row = session.execute(
+                select(WebSession).where(col(WebSession.kind) == "dashboard")
+            ).scalar_one()
             session.execute(
                 update(WebSession)
                 .where(col(WebSession.id) == row.id)

@@ -113,11 +113,11 @@ class Logins(IdentityCore):
         if user is None or user.disabled_at is not None:
             # Same work as a real check, so timing does not tell the account exists.
             self.hasher.verify_dummy(password)
-            self._fail(user.id if user else None, "credentials")
+            self._fail(user, "credentials")
         if not self.hasher.verify(user.password_hash, password):
-            self._fail(user.id, "credentials")
+            self._fail(user, "credentials")
         if not self._authz_intact(user):
-            self._fail(user.id, "account changed outside the vault")
+            self._fail(user, "account changed outside the vault")
         if status_of(user.approved_at, user.disabled_at) is AccountStatus.PENDING:
             # Only someone who knows the password learns this.
             self._audit_login(user, Outcome.DENY, "waiting for approval")
@@ -169,7 +169,7 @@ class Logins(IdentityCore):
             )
         step = totp.matching_step(self._totp_seed(user), code or "", now)
         if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-            self._fail(user.id, "one-time code")
+            self._fail(user, "one-time code")
         return step
 
     def _serialise_limits(self, session: Session) -> None:
@@ -226,11 +226,20 @@ class Logins(IdentityCore):
             raise RateLimited("Too many failed logins; try again later.", retry_after=retry_after)
         return _Attempt(account_row=account_row.id, address_row=address_row.id)
 
-    def _fail(self, user_id: uuid.UUID | None, why: str) -> NoReturn:
+    def _fail(self, user: User | None, why: str) -> NoReturn:
         """A failed login (its place in the count stays taken); always raises."""
-        # The username is not put in the audit event: people type passwords into it.
+        # The username is not put in the audit event: people type passwords into it. An
+        # attempt on a known account is filed under that account (and so its organisation),
+        # so its compliance officers see the guessing.
         self.audit.append(
-            AuditEvent.by(None, EventAction.AUTH_LOGIN, Outcome.DENY, actor_id=user_id, reason=why)
+            AuditEvent.by(None, EventAction.AUTH_LOGIN, Outcome.DENY, reason=why)
+            if user is None
+            else AuditEvent.by(
+                Principal(id=user.id, role=Role(user.role), organization=user.organization),
+                EventAction.AUTH_LOGIN,
+                Outcome.DENY,
+                reason=why,
+            )
         )
         raise AuthenticationFailed(LOGIN_FAILED)
 
