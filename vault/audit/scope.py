@@ -22,13 +22,12 @@ from sqlalchemy import ColumnElement, String, column, or_, select, table
 
 from vault.audit.models import EVENTS
 from vault.db import Database
-from vault.subjects.models import Subject
 
-SUBJECTS = Subject.metadata.tables[Subject.__tablename__]
-# The two columns read of the identity and consent capabilities' tables, named here
-# rather than imported: those capabilities write to the audit log, so importing
+# The columns read of the subjects, identity and consent capabilities' tables, named
+# here rather than imported: those capabilities write to the audit log, so importing
 # their models would make the audit package depend on its own users.
 _ID = EVENTS.c.actor_id.type
+SUBJECTS = table("subjects", column("id", _ID), column("organization", String()))
 USERS = table("users", column("id", _ID), column("organization", String()))
 CONSENTS = table("consents", column("id", _ID), column("subject_id", _ID))
 GRANTS = table(

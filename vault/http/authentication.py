@@ -43,7 +43,7 @@ OPEN_PATH_PATTERNS = [r"^/schema(/[A-Za-z0-9._-]*)?$"]
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]  # any app
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]  # any app, any state
         header = connection.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
