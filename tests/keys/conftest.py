@@ -39,3 +39,8 @@ def settings_sqlite(tmp_path: Path) -> Iterator[KeyEnv]:
     yield KeyEnv(settings, db, key_services(settings, provider))
     provider.close()
     db.dispose()
+
+
+from tests.world import world  # noqa: E402  # the end-to-end world, also for erasure tests
+
+__all__ = ["env", "settings_sqlite", "world"]

@@ -32,7 +32,7 @@ from vault.keys.pins import (
     pins_table_exists,
     set_pin,
 )
-from vault.keys.service import DekCache, SubjectKeys
+from vault.keys.service import SWEEPER, DekCache, SubjectKeys
 
 log = logging.getLogger("vault.keys")
 
@@ -168,6 +168,7 @@ def build_key_services(settings: Settings, db: Database) -> KeyServices:
 
 def key_services(settings: Settings, provider: KeyProvider) -> KeyServices:
     cache = DekCache(settings.dek_cache_size, settings.dek_cache_ttl_seconds)
+    SWEEPER.register(cache)
     return KeyServices(
         keys=provider,
         subject_keys=SubjectKeys(provider, cache),
