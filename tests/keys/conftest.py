@@ -19,7 +19,7 @@ def env(settings: Settings) -> Iterator[KeyEnv]:
     db = Database(settings.database_url)
     db.migrate()
     provider, _ = ensure_provider(settings, db)
-    yield KeyEnv(settings, db, key_services(settings, provider))
+    yield KeyEnv(settings, db, key_services(settings, provider, db))
     provider.close()
     db.dispose()
 
@@ -36,7 +36,7 @@ def settings_sqlite(tmp_path: Path) -> Iterator[KeyEnv]:
     db = Database(settings.database_url)
     db.migrate()
     provider, _ = ensure_provider(settings, db)
-    yield KeyEnv(settings, db, key_services(settings, provider))
+    yield KeyEnv(settings, db, key_services(settings, provider, db))
     provider.close()
     db.dispose()
 
