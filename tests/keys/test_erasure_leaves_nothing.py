@@ -34,7 +34,8 @@ def _rows(world: World, sql: str, subject: uuid.UUID) -> list[tuple[object, ...]
 def _needles(world: World, subject: uuid.UUID) -> dict[str, bytes]:
     """Every stored value of the subject an erasure must leave nowhere, as stored bytes."""
     needles: dict[str, bytes] = {}
-    for (blob,) in _rows(world, "SELECT wrapped_dek FROM subject_keys WHERE subject_id = :s", subject):
+    wrapped = "SELECT wrapped_dek FROM subject_keys WHERE subject_id = :s"
+    for (blob,) in _rows(world, wrapped, subject):
         needles["wrapped key"] = bytes(blob)  # type: ignore[arg-type]  # a bytes column
     fields = _rows(
         world,
@@ -51,7 +52,8 @@ def _needles(world: World, subject: uuid.UUID) -> dict[str, bytes]:
         "SELECT receipt_jws, guardian_name FROM consents WHERE subject_id = :s",
         subject,
     )
-    assert consent and consent[0][1] is not None
+    assert consent
+    assert consent[0][1] is not None
     needles["sealed receipt"] = str(consent[0][0])[-40:].encode()
     needles["sealed guardian"] = str(consent[0][1])[-40:].encode()
     subject_row = _rows(
@@ -76,9 +78,7 @@ def _sqlite_bytes(world: World) -> bytes:
 def _postgres_bytes(world: World) -> bytes:
     """Every page of every touched table and of its indexes, through pageinspect."""
     chunks: list[bytes] = []
-    with world.services.db.engine.connect().execution_options(
-        isolation_level="AUTOCOMMIT"
-    ) as conn:
+    with world.services.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         try:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pageinspect")
         except Exception as error:  # noqa: BLE001  # any refusal means: not available here
@@ -95,7 +95,10 @@ def _postgres_bytes(world: World) -> bytes:
         ).scalars()
         for relation in list(relations):
             blocks = conn.execute(
-                text("SELECT pg_relation_size(CAST(:r AS regclass)) / current_setting('block_size')::int"),
+                text(
+                    "SELECT pg_relation_size(CAST(:r AS regclass))"
+                    " / current_setting('block_size')::int"
+                ),
                 {"r": relation},
             ).scalar_one()
             for block in range(int(blocks)):
@@ -166,8 +169,7 @@ def test_erasure_leaves_no_key_ciphertext_receipt_guardian_or_digest(world: Worl
     assert GUARDIAN.encode() not in after
     consent = _rows(
         world,
-        "SELECT receipt_jws, guardian_name, guardian_relation FROM consents "
-        "WHERE subject_id = :s",
+        "SELECT receipt_jws, guardian_name, guardian_relation FROM consents WHERE subject_id = :s",
         child,
     )
     assert consent == [(ERASED_RECEIPT, None, None)]
@@ -186,7 +188,8 @@ def test_a_busy_wal_checkpoint_is_retried_until_it_truncates(world: World) -> No
     with world.services.db.session() as session:
         session.execute(text("UPDATE subjects SET updated_at = updated_at"))
     # The reader never lets go: the purge gives up at its deadline and says so.
-    assert purge_freed_pages(world.services.db, deadline_seconds=0.05, sleep=lambda s: None) is False
+    gave_up = purge_freed_pages(world.services.db, deadline_seconds=0.05, sleep=lambda s: None)
+    assert gave_up is False
     waits: list[float] = []
 
     def sleep(seconds: float) -> None:

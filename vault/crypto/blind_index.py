@@ -70,6 +70,10 @@ class IndexVersions(Protocol):
         """The versions a search looks under (the current first)."""
         ...
 
+    def refresh(self) -> object:
+        """Read the versions again now."""
+        ...
+
 
 class _OnlyVersionOne:
     def current(self) -> int:
@@ -77,6 +81,9 @@ class _OnlyVersionOne:
 
     def searched(self) -> tuple[int, ...]:
         return (1,)
+
+    def refresh(self) -> object:
+        return None
 
 
 def normalise_nik(value: str) -> str:
@@ -131,6 +138,10 @@ class BlindIndex:
     @property
     def current_version(self) -> int:
         return self._versions.current()
+
+    def refresh_versions(self) -> None:
+        """Learn the index key versions now rather than at the next periodic reread."""
+        self._versions.refresh()
 
     def _key(self, version: int, field_name: str) -> bytes:
         key = self._field_keys.get((version, field_name))

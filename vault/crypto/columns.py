@@ -54,6 +54,10 @@ class SealVersions(Protocol):
         """The versions a seal may be opened under (every version made and not retired)."""
         ...
 
+    def refresh(self) -> object:
+        """Read the versions again now."""
+        ...
+
 
 class OnlyVersionOne:
     """The versions of a sealer given one secret: version 1 seals and opens."""
@@ -63,6 +67,9 @@ class OnlyVersionOne:
 
     def accepted(self) -> frozenset[int]:
         return frozenset({1})
+
+    def refresh(self) -> object:
+        return None
 
 
 class ColumnSealer:
@@ -113,6 +120,10 @@ class ColumnSealer:
     def current_version(self) -> int:
         return self._versions.current()
 
+    def refresh_versions(self) -> None:
+        """Learn the seal key versions now rather than at the next periodic reread."""
+        self._versions.refresh()
+
     @staticmethod
     def _binding(table: str, column: str, row_id: uuid.UUID) -> FieldBinding:
         digest = record_manifest_digest(row_id, table, 1, [column])
@@ -143,9 +154,7 @@ class ColumnSealer:
         # character, which would let two different strings open to the same value.
         if base64.urlsafe_b64encode(ciphertext).decode("ascii") != encoded:
             raise DecryptionFailed()
-        plaintext = self._cipher(version).decrypt(
-            ciphertext, self._binding(table, column, row_id)
-        )
+        plaintext = self._cipher(version).decrypt(ciphertext, self._binding(table, column, row_id))
         try:
             return plaintext.decode("utf-8")
         except UnicodeDecodeError:

@@ -9,12 +9,12 @@ another process is never served from here.
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 import uuid
 import weakref
 from collections import OrderedDict
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from vault.db import Database
 from vault.keys.models import KeyPin
@@ -92,10 +93,20 @@ def read_state(session: object, kind: str) -> VersionState:
 
 
 def state_of(db: Database, kind: str) -> VersionState:
+    """The pinned versions, read in a read-only transaction (never the write lock: this
+    runs inside writers' transactions too). Before migration: version 1 alone."""
+    try:
+        with db.read_session() as session:
+            return read_state(session, kind)
+    except (OperationalError, ProgrammingError):
+        if _has_pins(db):
+            raise
+        return VersionState(1, (VersionInfo(1, "current", None),))
+
+
+def _has_pins(db: Database) -> bool:
     with db.engine.connect() as conn:
-        if not pins_table_exists(conn):
-            return VersionState(1, (VersionInfo(1, "current", None),))
-        return read_state(conn, kind)
+        return pins_table_exists(conn)
 
 
 def make_current(db: Database, kind: str, version: int) -> None:

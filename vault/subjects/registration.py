@@ -66,9 +66,7 @@ def _holders(
     return _Holders(
         same_org=len(elsewhere) < len(rows),
         nik_elsewhere=tuple(row.id for row in elsewhere if row.nik_index in niks),
-        register_elsewhere=tuple(
-            row.id for row in elsewhere if row.register_index in registers
-        ),
+        register_elsewhere=tuple(row.id for row in elsewhere if row.register_index in registers),
     )
 
 
