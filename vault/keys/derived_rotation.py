@@ -29,7 +29,7 @@ from sqlalchemy import TableClause, and_, bindparam, column, func, or_, select, 
 from sqlalchemy.types import NullType
 
 from vault.crypto.blind_index import BlindIndex
-from vault.crypto.columns import ColumnSealer
+from vault.crypto.columns import ColumnSealer, seal_version
 from vault.db import Database
 from vault.errors import Conflict, DecryptionFailed
 from vault.keys.versions import (
@@ -124,8 +124,9 @@ def seal_counts_by_version(db: Database) -> dict[int, int]:
         for spec in SEALED_COLUMNS:
             value = _sealed_table(spec).c[spec.stored]
             for (stored,) in conn.execute(select(value).where(value.like("v%:%"))):
-                version = int(str(stored)[1 : str(stored).index(":")])
-                counts[version] = counts.get(version, 0) + 1
+                version = seal_version(str(stored))
+                if version is not None:
+                    counts[version] = counts.get(version, 0) + 1
     return counts
 
 
