@@ -20,7 +20,7 @@ from vault.config import KeyProviderName, Settings
 from vault.consent.pepper import PIN_PEPPER_LABEL, PepperedPins
 from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
-from vault.crypto.columns import COLUMN_SEAL_LABEL, ColumnSealer
+from vault.crypto.columns import ColumnSealer
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.signing import CurrentSigner
 from vault.db import Database, utcnow
@@ -102,7 +102,7 @@ def build_services(
     # Subjects' PINs: argon2id over an HMAC under a key of the key provider (the pepper).
     pins = PepperedPins(hasher, key_services.keys.derive_secret(PIN_PEPPER_LABEL))
     # The date-of-birth source (services.records) is bound where records are built.
-    sealer = ColumnSealer(key_services.keys.derive_secret(COLUMN_SEAL_LABEL))
+    sealer = key_services.sealer  # seal key versions pinned in the store
     consents = ConsentService(
         settings,
         db,

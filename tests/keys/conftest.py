@@ -19,7 +19,7 @@ def env(settings: Settings) -> Iterator[KeyEnv]:
     db = Database(settings.database_url)
     db.migrate()
     provider, _ = ensure_provider(settings, db)
-    yield KeyEnv(settings, db, key_services(settings, provider))
+    yield KeyEnv(settings, db, key_services(settings, provider, db))
     provider.close()
     db.dispose()
 
@@ -36,6 +36,11 @@ def settings_sqlite(tmp_path: Path) -> Iterator[KeyEnv]:
     db = Database(settings.database_url)
     db.migrate()
     provider, _ = ensure_provider(settings, db)
-    yield KeyEnv(settings, db, key_services(settings, provider))
+    yield KeyEnv(settings, db, key_services(settings, provider, db))
     provider.close()
     db.dispose()
+
+
+from tests.world import world  # noqa: E402  # the end-to-end world, also for erasure tests
+
+__all__ = ["env", "settings_sqlite", "world"]

@@ -84,3 +84,31 @@ def test_retire_refuses_while_keys_use_the_version(
     assert FileKeyProvider(cli_env.keys_dir).versions() == [1, 2]
     assert main(["keys", "rotate"]) == 0
     assert "resuming rotation to KEK version 2" in capsys.readouterr().out
+
+
+def test_seal_and_index_rotation_commands(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """status shows the seal and index versions; rotate-seals, retire-seals and
+    rebuild-index run end to end, audited, and status then shows the new versions."""
+    from vault.keys import derived_rotation
+
+    monkeypatch.setattr(derived_rotation, "DEFAULT_TTL", 0.0)
+    assert main(["keys", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "column-seal keys" in out
+    assert "blind-index keys" in out
+    assert main(["keys", "rotate-seals", "--batch-size", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "rotating to new seal key version 2" in out
+    assert "under seal key version 2" in out
+    assert main(["keys", "retire-seals", "2"]) == 2  # the current one
+    capsys.readouterr()
+    assert main(["keys", "retire-seals", "1"]) == 0
+    assert main(["keys", "rebuild-index"]) == 0
+    assert main(["keys", "status"]) == 0
+    out = capsys.readouterr().out
+    lines = [line.split() for line in out.splitlines()]
+    assert ["1", "retired"] in [line[:2] for line in lines]
+    assert ["2", "current"] in [line[:2] for line in lines]
+    assert _audited_actions(cli_env).count("key.rotation.start") == 2

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from vault.crypto.fields import FieldCipher
 from vault.crypto.keys import DataKey
 from vault.errors import Conflict, DecryptionFailed, NotFound
-from vault.keys.service import DekCache
+from vault.keys.service import SWEEPER, DekCache
 
 
 def test_create_stores_only_the_wrapped_key(env: KeyEnv) -> None:
@@ -89,6 +89,37 @@ def test_cache_is_bounded_and_expires() -> None:
     cache.put(b, b"blob", DataKey.generate())
     now[0] = 10.0
     assert cache.get(b, b"blob") is None
+
+
+def test_expired_keys_are_swept_without_being_asked_for() -> None:
+    """Expired keys leave memory by the sweep (and at the next put after a ttl), not only
+    when someone looks them up again; fresh ones stay."""
+    now = [0.0]
+    cache = DekCache(size=100, ttl=10, clock=lambda: now[0])
+    old = [uuid.uuid4() for _ in range(5)]
+    for subject in old:
+        cache.put(subject, b"blob", DataKey.generate())
+    now[0] = 6.0
+    fresh = uuid.uuid4()
+    cache.put(fresh, b"blob", DataKey.generate())
+    now[0] = 11.0
+    assert cache.sweep() == 5
+    assert len(cache) == 1
+    now[0] = 30.0
+    cache.put(uuid.uuid4(), b"blob", DataKey.generate())  # a put past the sweep time sweeps
+    assert len(cache) == 1
+    assert cache.get(fresh, b"blob") is None
+
+
+def test_the_background_sweeper_empties_an_idle_cache() -> None:
+    """The process-wide sweeper drops expired keys of a cache nobody touches any more."""
+    now = [0.0]
+    cache = DekCache(size=10, ttl=1, clock=lambda: now[0])
+    SWEEPER.register(cache)
+    cache.put(uuid.uuid4(), b"blob", DataKey.generate())
+    now[0] = 5.0
+    assert SWEEPER.sweep_all() >= 1
+    assert len(cache) == 0
 
 
 def test_shred_makes_fields_unreadable(env: KeyEnv) -> None:

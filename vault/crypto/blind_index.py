@@ -15,15 +15,25 @@ Normalisation, so that the same identifier typed differently matches:
   silently dropped (``12a3`` must not find ``123``);
 - ``register_number``: upper case, runs of white space collapsed to one space;
 - any other field: case-folded, runs of white space collapsed.
+
+Versions: the key of index version N for a field is
+``derive("vault/blind-index/v<N>/<field>")``. A version 1 digest is stored as
+64 hex characters (as in every release before index keys rotated); a digest
+under version N >= 2 as ``"i<N>." + base64url(HMAC)`` (at most 52 characters, so
+it fits the same column, and names its version). While ``vault keys
+rebuild-index`` moves the digests to a new version, a search looks under every
+version still in use (``lookups``), so it finds a subject whichever version its
+row is under at that moment.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 import unicodedata
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from cryptography.hazmat.primitives import hashes, hmac
 
@@ -36,6 +46,44 @@ _NIK = re.compile(r"^[0-9]{16}$")
 NIK_DIGITS = 16
 LABEL = b"vault/blind-index/v1/"
 _LABEL = LABEL
+_VERSIONED = re.compile(r"^i([1-9][0-9]{0,5})\.")
+
+
+def index_label(version: int, field_name: str) -> bytes:
+    return b"vault/blind-index/v%d/" % version + field_name.encode("utf-8")
+
+
+def digest_version(stored: str) -> int | None:
+    """The index version of a stored digest (1 for 64 hex characters), or None."""
+    found = _VERSIONED.match(stored)
+    if found is not None:
+        return int(found.group(1))
+    return 1 if len(stored) == 64 and all(c in "0123456789abcdef" for c in stored) else None
+
+
+class IndexVersions(Protocol):
+    def current(self) -> int:
+        """The version new digests are made under."""
+        ...
+
+    def searched(self) -> tuple[int, ...]:
+        """The versions a search looks under (the current first)."""
+        ...
+
+    def refresh(self) -> object:
+        """Read the versions again now."""
+        ...
+
+
+class _OnlyVersionOne:
+    def current(self) -> int:
+        return 1
+
+    def searched(self) -> tuple[int, ...]:
+        return (1,)
+
+    def refresh(self) -> object:
+        return None
 
 
 def normalise_nik(value: str) -> str:
@@ -71,11 +119,14 @@ def normalise(field_name: str, value: str) -> str:
 
 
 class BlindIndex:
-    """Per-field HMAC-SHA256 digests of normalised identifiers."""
+    """Per-field, per-version HMAC-SHA256 digests of normalised identifiers."""
 
-    def __init__(self, derive_secret: Callable[[bytes], bytes]) -> None:
+    def __init__(
+        self, derive_secret: Callable[[bytes], bytes], versions: IndexVersions | None = None
+    ) -> None:
         self._derive_secret = derive_secret
-        self._field_keys: dict[str, bytes] = {}
+        self._versions: IndexVersions = versions or _OnlyVersionOne()
+        self._field_keys: dict[tuple[int, str], bytes] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -84,16 +135,35 @@ class BlindIndex:
     def __reduce__(self) -> NoReturn:
         raise TypeError("a BlindIndex cannot be pickled")
 
-    def _key(self, field_name: str) -> bytes:
-        key = self._field_keys.get(field_name)
+    @property
+    def current_version(self) -> int:
+        return self._versions.current()
+
+    def refresh_versions(self) -> None:
+        """Learn the index key versions now rather than at the next periodic reread."""
+        self._versions.refresh()
+
+    def _key(self, version: int, field_name: str) -> bytes:
+        key = self._field_keys.get((version, field_name))
         if key is None:
             with self._lock:
-                key = self._derive_secret(_LABEL + field_name.encode("utf-8"))
-                self._field_keys[field_name] = key
+                key = self._derive_secret(index_label(version, field_name))
+                self._field_keys[(version, field_name)] = key
         return key
 
-    def digest(self, field_name: str, value: str) -> str:
-        """Hex HMAC-SHA256 of the normalised value (64 characters)."""
-        mac = hmac.HMAC(self._key(field_name), hashes.SHA256())
+    def digest(self, field_name: str, value: str, version: int | None = None) -> str:
+        """The stored form of the value's digest under the current version (or ``version``):
+        64 hex characters under version 1, ``i<N>.`` and base64url above."""
+        version = self._versions.current() if version is None else version
+        mac = hmac.HMAC(self._key(version, field_name), hashes.SHA256())
         mac.update(normalise(field_name, value).encode("utf-8"))
-        return mac.finalize().hex()
+        raw = mac.finalize()
+        if version == 1:
+            return raw.hex()
+        return f"i{version}." + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    def lookups(self, field_name: str, value: str) -> tuple[str, ...]:
+        """Every stored form a search for the value must match (one per version in use)."""
+        return tuple(
+            self.digest(field_name, value, version) for version in self._versions.searched()
+        )

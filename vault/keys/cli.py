@@ -12,6 +12,13 @@ from sqlalchemy import func, select
 from vault.audit.events import AuditEvent, Outcome
 from vault.config import Settings
 from vault.errors import Conflict, InvalidInput
+from vault.keys.cli_derived import (
+    cmd_rebuild_index,
+    cmd_retire_seals,
+    cmd_rotate_seals,
+    print_status,
+)
+from vault.keys.cli_derived import register as derived_register
 from vault.keys.rotation import (
     DEFAULT_BATCH_SIZE,
     counts_by_version,
@@ -100,6 +107,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("kid", help="the key id (RFC 7638 thumbprint)")
     p.set_defaults(handler=cmd_revoke_signing)
 
+    derived_register(actions)
+    for name, handler in (
+        ("rotate-seals", cmd_rotate_seals),
+        ("retire-seals", cmd_retire_seals),
+        ("rebuild-index", cmd_rebuild_index),
+    ):
+        actions.choices[name].set_defaults(
+            handler=lambda args, settings, _h=handler: _h(args, settings, _services, _audit)
+        )
+
 
 def _services(settings: Settings) -> Any:
     from vault.services import build_services
@@ -122,8 +139,6 @@ def _age(created: datetime, now: datetime) -> str:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from vault.audit.log import CHECKPOINTS
-    from vault.crypto.blind_index import LABEL as BLIND_INDEX_LABEL
-    from vault.crypto.columns import COLUMN_SEAL_LABEL
 
     services = _services(settings)
     try:
@@ -166,8 +181,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             )
         derivation = getattr(provider, "derivation", "hmac-sha256")
         print(f"derived from the provider's root ({derivation}):")
-        print(f"  column seal  {COLUMN_SEAL_LABEL.decode()}")
-        print(f"  blind index  {BLIND_INDEX_LABEL.decode()}<field>")
+        print_status(services.db)
     finally:
         services.close()
     return 0

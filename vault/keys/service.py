@@ -9,14 +9,16 @@ another process is never served from here.
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlmodel import Session
 
 from vault.crypto.keys import DataKey, WrappedKey
@@ -26,6 +28,8 @@ from vault.db import Database
 from vault.errors import Conflict, NotFound
 from vault.keys.models import SubjectKey
 from vault.keys.pins import pinned_kek
+
+log = logging.getLogger("vault.keys")
 
 _table = SubjectKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 _ROW = select(_table.c.kek_version, _table.c.wrapped_dek).where(
@@ -41,7 +45,14 @@ class _Cached:
 
 
 class DekCache:
-    """A bounded LRU of unwrapped data keys, each kept at most ``ttl`` seconds."""
+    """A bounded LRU of unwrapped data keys, each kept at most ``ttl`` seconds.
+
+    Expired entries go on access (a lookup of an expired key drops it), at every
+    ``put`` once ``ttl`` has passed since the last sweep, and from a background
+    sweeper (one daemon thread for every cache of the process, holding them only
+    weakly) every ``ttl`` seconds, so an unwrapped key does not stay in memory
+    after its time because nobody asked for it again.
+    """
 
     def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.size = size
@@ -49,6 +60,7 @@ class DekCache:
         self._clock = clock
         self._entries: OrderedDict[uuid.UUID, _Cached] = OrderedDict()
         self._lock = threading.Lock()
+        self._next_sweep = clock() + ttl
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -68,10 +80,25 @@ class DekCache:
         if self.size == 0 or self.ttl == 0:
             return
         with self._lock:
-            self._entries[subject_id] = _Cached(blob, key, self._clock() + self.ttl)
+            now = self._clock()
+            if now >= self._next_sweep:
+                self._sweep_locked(now)
+            self._entries[subject_id] = _Cached(blob, key, now + self.ttl)
             self._entries.move_to_end(subject_id)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def sweep(self) -> int:
+        """Drop every expired entry now; how many were dropped."""
+        with self._lock:
+            return self._sweep_locked(self._clock())
+
+    def _sweep_locked(self, now: float) -> int:
+        expired = [key for key, entry in self._entries.items() if entry.expires <= now]
+        for key in expired:
+            del self._entries[key]
+        self._next_sweep = now + self.ttl
+        return len(expired)
 
     def forget(self, subject_id: uuid.UUID) -> None:
         with self._lock:
@@ -80,6 +107,41 @@ class DekCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+class _Sweeper:
+    """One daemon thread sweeping every registered cache; caches are held weakly."""
+
+    def __init__(self) -> None:
+        self._caches: weakref.WeakSet[DekCache] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.interval = 60.0
+
+    def register(self, cache: DekCache) -> None:
+        if cache.size == 0 or cache.ttl == 0:
+            return
+        with self._lock:
+            self._caches.add(cache)
+            self.interval = min(self.interval, max(cache.ttl, 1.0))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="vault-dek-cache-sweeper", daemon=True
+                )
+                self._thread.start()
+
+    def sweep_all(self) -> int:
+        with self._lock:
+            caches = list(self._caches)
+        return sum(cache.sweep() for cache in caches)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.sweep_all()
+
+
+SWEEPER = _Sweeper()
 
 
 class SubjectKeys:
@@ -197,18 +259,73 @@ class SubjectKeys:
         return {int(version): int(count) for version, count in rows}
 
 
-def purge_freed_pages(db: Database) -> None:
-    """After a shred commits, push SQLite's write-ahead log into the database and truncate it.
+def purge_freed_pages(
+    db: Database,
+    tables: Sequence[str] = (),
+    *,
+    rewrite: Sequence[str] = (),
+    deadline_seconds: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """After a shred commits, make the storage drop the old bytes; True when it did.
 
-    ``secure_delete`` zeroes a deleted row in the database file, but the WAL still
-    holds the page as it was until a checkpoint. PostgreSQL needs nothing here
-    (its old row versions are vacuumed; its backups are the operator's concern).
+    SQLite: ``secure_delete`` zeroes a deleted row in the database file, but the
+    WAL still holds the page as it was until a checkpoint; ``wal_checkpoint(TRUNCATE)``
+    copies the WAL back and truncates it to zero bytes. It answers ``busy`` while a
+    reader still needs the WAL (plausible with a pool of 40), so it is retried,
+    backing off, until it truncates or ``deadline_seconds`` pass (then logged, and
+    False: the next erasure or the next checkpoint finishes it).
+
+    PostgreSQL (outside a transaction, after the commit): ``VACUUM FULL`` of
+    ``rewrite`` writes each table and its indexes into new files and drops the old
+    ones, so no page of the table holds the old bytes any more (it locks the table
+    while it copies: meant for the small tables that identify a subject or hold its
+    key); ``VACUUM`` of ``tables`` removes dead row versions and their index entries,
+    but their bytes stay in the pages' free space until it is reused. What stays in
+    the WAL, in replicas and in backups is in docs/keys.md.
     """
-    if db.is_sqlite:
+    if not db.is_sqlite:
+        return _vacuum(db, tables, rewrite)
+    delay = 0.01
+    waited = 0.0
+    while True:
         # Outside any transaction (a checkpoint cannot run inside one), so on the raw
         # driver connection rather than through the engine's BEGIN hook.
+        # TRUNCATE waits in the busy handler for readers: a short wait per attempt here,
+        # the pool's usual timeout restored before the connection goes back.
         raw = db.engine.raw_connection()
+        driver = raw.driver_connection
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            usual = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])  # type: ignore[union-attr]  # sqlite3
+            driver.execute("PRAGMA busy_timeout=200")  # type: ignore[union-attr]  # sqlite3
+            row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[union-attr]  # sqlite3
+            driver.execute(f"PRAGMA busy_timeout={usual}")  # type: ignore[union-attr]  # sqlite3
         finally:
             raw.close()
+        busy, log_frames = (int(row[0]), int(row[1])) if row is not None else (1, -1)
+        if busy == 0 and log_frames <= 0:  # -1: not in WAL mode
+            return True
+        if waited >= deadline_seconds:
+            log.error(
+                "erasure: the SQLite WAL could not be truncated within %.0f s (busy=%d, "
+                "frames=%d); old pages stay in the WAL until the next checkpoint",
+                deadline_seconds,
+                busy,
+                log_frames,
+            )
+            return False
+        sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 1.0)
+
+
+def _vacuum(db: Database, tables: Sequence[str], rewrite: Sequence[str]) -> bool:
+    known = set(inspect(db.engine).get_table_names())
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in rewrite:
+            if name in known:  # only real table names reach the statement
+                conn.exec_driver_sql(f'VACUUM (FULL) "{name}"')
+        for name in tables:
+            if name in known and name not in rewrite:
+                conn.exec_driver_sql(f'VACUUM "{name}"')
+    return True

@@ -17,6 +17,7 @@ from sqlalchemy import func, inspect, select
 
 from vault.config import Argon2Profile, KeyProviderName, Settings
 from vault.crypto.blind_index import BlindIndex
+from vault.crypto.columns import ColumnSealer
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.providers.file import CHEAP_ARGON2, Argon2Params, FileKeyProvider
 from vault.crypto.signing import CurrentSigner
@@ -32,7 +33,8 @@ from vault.keys.pins import (
     pins_table_exists,
     set_pin,
 )
-from vault.keys.service import DekCache, SubjectKeys
+from vault.keys.service import SWEEPER, DekCache, SubjectKeys
+from vault.keys.versions import INDEX, SEAL, PinnedVersions
 
 log = logging.getLogger("vault.keys")
 
@@ -43,6 +45,7 @@ class KeyServices:
     subject_keys: SubjectKeys
     blind_index: BlindIndex
     signer: CurrentSigner
+    sealer: ColumnSealer
 
 
 def argon2_params(settings: Settings) -> Argon2Params:
@@ -163,14 +166,22 @@ def check_pins(db: Database, provider: KeyProvider) -> list[str]:
 
 def build_key_services(settings: Settings, db: Database) -> KeyServices:
     provider, _ = ensure_provider(settings, db)
-    return key_services(settings, provider)
+    return key_services(settings, provider, db)
 
 
-def key_services(settings: Settings, provider: KeyProvider) -> KeyServices:
+def key_services(
+    settings: Settings, provider: KeyProvider, db: Database | None = None
+) -> KeyServices:
+    """The key services; with ``db``, the seal and index key versions pinned in the store
+    (without: version 1 of each, for tools that never rotate them)."""
     cache = DekCache(settings.dek_cache_size, settings.dek_cache_ttl_seconds)
+    SWEEPER.register(cache)
+    seal_versions = PinnedVersions(db, SEAL) if db is not None else None
+    index_versions = PinnedVersions(db, INDEX) if db is not None else None
     return KeyServices(
         keys=provider,
         subject_keys=SubjectKeys(provider, cache),
-        blind_index=BlindIndex(provider.derive_secret),
+        blind_index=BlindIndex(provider.derive_secret, index_versions),
         signer=CurrentSigner(provider),
+        sealer=ColumnSealer(derive=provider.derive_secret, versions=seal_versions),
     )

@@ -294,6 +294,15 @@ class RecordReader:
 
         Decrypted only inside the vault; never returned to a caller.
         """
+        value = self.identity_fields(session, subject_id, ["date_of_birth"])
+        return date.fromisoformat(value["date_of_birth"])
+
+    def identity_fields(
+        self, session: Session, subject_id: uuid.UUID, wanted: list[str]
+    ) -> dict[str, str]:
+        """Fields of the subject's identity record, decrypted inside the vault for its own
+        jobs (the consent rules on minors, ``vault keys rebuild-index``); never returned to
+        a caller."""
         subject = session.get(Subject, subject_id)
         if subject is None or subject.erased_at is not None or subject.identity_record_id is None:
             raise NotFound("No such subject.")
@@ -308,6 +317,6 @@ class RecordReader:
             record_type=record.record_type,
             version=record.version,
             stored=stored,
-            wanted=["date_of_birth"],
+            wanted=wanted,
         )
-        return date.fromisoformat(value["date_of_birth"])
+        return dict(value)

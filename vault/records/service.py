@@ -196,6 +196,12 @@ class RecordsService:
         """The date of birth the consent rules on minors need, see ``RecordReader``."""
         return self.reader.date_of_birth(session, subject_id)
 
+    def identity_fields(
+        self, session: Session, subject_id: uuid.UUID, wanted: list[str]
+    ) -> dict[str, str]:
+        """Identity fields for the vault's own jobs (``vault keys rebuild-index``)."""
+        return self.reader.identity_fields(session, subject_id, wanted)
+
     def rotate_subject_key(self, subject_id: uuid.UUID) -> int:
         """Re-encrypt every field of the subject under a new data key (an operator's job)."""
         return rotate_subject_key(self.db, self.audit, self.subject_keys, subject_id)

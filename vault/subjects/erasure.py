@@ -4,6 +4,16 @@ Two people: the approver and the eraser must be two distinct people
 (``distinct_people``: not the same account, neither created the other); the
 policy refuses the erasure otherwise. Erasure is a crypto-shred: the subject's
 data key and every ciphertext are deleted, the audit trail stays.
+
+Beside the records, whatever else names the subject and is not audit is
+deleted or emptied in the same transaction: the consent receipts (a signed
+JWS naming the subject), the guardian's name and relation, the PIN hash and
+its failure counters, the kiosk sessions bound to the subject, and the
+blind-index digests. The consent rows themselves stay (form, version,
+purposes, dates: the history of what was allowed, which the audit log refers
+to). After the commit the storage is made to drop the old bytes
+(``purge_freed_pages``: a truncating WAL checkpoint on SQLite, ``VACUUM`` of
+the touched tables on PostgreSQL); docs/keys.md says what still stays.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import column, delete, table, update
 from sqlmodel import Session
 
 from vault.audit.events import AuditEvent, Outcome
@@ -19,6 +30,32 @@ from vault.keys.service import purge_freed_pages
 from vault.subjects.gate import SubjectsBase
 from vault.subjects.models import ErasureApproval, Subject, SubjectStatus
 from vault.vocabulary import Action, EventAction, Principal
+
+# Tables of other capabilities, named rather than imported (no package cycle):
+# erasure only empties or deletes what they wrote about the subject.
+_CONSENTS = table(
+    "consents",
+    column("subject_id"),
+    column("guardian_name"),
+    column("guardian_relation"),
+    column("receipt_jws"),
+)
+_PIN_FAILURES = table("consent_pin_failures", column("subject_id"))
+_WEB_SESSIONS = table("web_sessions", column("subject_id"))
+# A receipt is NOT NULL: an erased one is this marker, which names no one.
+ERASED_RECEIPT = "erased"
+# Every table a shred writes to, vacuumed on PostgreSQL after the commit. The small
+# ones that hold the key or identify the subject are rewritten (VACUUM FULL: no old
+# byte stays in their pages); the large ones holding ciphertexts under the shredded
+# key are vacuumed (their bytes stay in free space until reused; docs/keys.md).
+REWRITTEN_TABLES = (
+    "subject_keys",
+    "subjects",
+    "consents",
+    "consent_pin_failures",
+    "web_sessions",
+)
+TOUCHED_TABLES = (*REWRITTEN_TABLES, "records", "record_fields")
 
 
 class Erasure(SubjectsBase):
@@ -125,7 +162,7 @@ class Erasure(SubjectsBase):
             self._shred(session, subject)
         # secure_delete zeroed the rows in the database file; the WAL still holds the old
         # pages until a checkpoint, so push it through now.
-        purge_freed_pages(self.db)
+        purge_freed_pages(self.db, TOUCHED_TABLES, rewrite=REWRITTEN_TABLES)
 
     def _shred(self, session: Session, subject: Subject) -> None:
         """Crypto-shred: delete the wrapped data key and every ciphertext; keep the audit trail."""
@@ -138,3 +175,10 @@ class Erasure(SubjectsBase):
         # registration of the same person to this erased one.
         subject.nik_index = "erased"
         subject.register_index = "erased"
+        session.execute(
+            update(_CONSENTS)
+            .where(_CONSENTS.c.subject_id == subject.id)
+            .values(guardian_name=None, guardian_relation=None, receipt_jws=ERASED_RECEIPT)
+        )
+        session.execute(delete(_PIN_FAILURES).where(_PIN_FAILURES.c.subject_id == subject.id))
+        session.execute(delete(_WEB_SESSIONS).where(_WEB_SESSIONS.c.subject_id == subject.id))

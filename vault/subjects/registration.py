@@ -46,7 +46,11 @@ class _Holders:
     register_elsewhere: tuple[uuid.UUID, ...]
 
 
-def _holders(session: Session, organization: str, nik_index: str, register_index: str) -> _Holders:
+def _holders(
+    session: Session, organization: str, niks: tuple[str, ...], registers: tuple[str, ...]
+) -> _Holders:
+    """``niks``, ``registers``: the digests of each identifier under every index version in
+    use (a rebuild of the index may be under way)."""
     rows = session.execute(
         select(
             col(Subject.id),
@@ -54,17 +58,15 @@ def _holders(session: Session, organization: str, nik_index: str, register_index
             col(Subject.nik_index),
             col(Subject.register_index),
         ).where(
-            (col(Subject.nik_index) == nik_index) | (col(Subject.register_index) == register_index),
+            col(Subject.nik_index).in_(niks) | col(Subject.register_index).in_(registers),
             col(Subject.erased_at).is_(None),
         )
     ).all()
     elsewhere = [row for row in rows if row.organization != organization]
     return _Holders(
         same_org=len(elsewhere) < len(rows),
-        nik_elsewhere=tuple(row.id for row in elsewhere if row.nik_index == nik_index),
-        register_elsewhere=tuple(
-            row.id for row in elsewhere if row.register_index == register_index
-        ),
+        nik_elsewhere=tuple(row.id for row in elsewhere if row.nik_index in niks),
+        register_elsewhere=tuple(row.id for row in elsewhere if row.register_index in registers),
     )
 
 
@@ -104,8 +106,10 @@ class Registration(SubjectsBase):
         )
         nik_index = self.blind_index.digest("nik", new.nik)
         register_index = self.blind_index.digest("register_number", new.register_number)
+        niks = self.blind_index.lookups("nik", new.nik)
+        registers = self.blind_index.lookups("register_number", new.register_number)
         with self.db.read_session() as session:
-            holders = _holders(session, new.organization, nik_index, register_index)
+            holders = _holders(session, new.organization, niks, registers)
         if holders.same_org:
             # Tells the officer nothing new: their own organisation holds the person.
             self.audit.append(
@@ -151,7 +155,7 @@ class Registration(SubjectsBase):
                 )
             )
         with self.db.session() as session:
-            if _holders(session, new.organization, nik_index, register_index).same_org:
+            if _holders(session, new.organization, niks, registers).same_org:
                 raise Conflict("A subject with this NIK or register number is already registered.")
             session.add(
                 Subject(
@@ -174,11 +178,11 @@ class Registration(SubjectsBase):
         """Equality search through the blind index, within the caller's organisation."""
         self._require(principal, Action.SEARCH_SUBJECT, principal.organization)
         if nik is not None and register_number is None:
-            condition = col(Subject.nik_index) == self.blind_index.digest("nik", nik)
+            condition = col(Subject.nik_index).in_(self.blind_index.lookups("nik", nik))
             by = "nik"
         elif register_number is not None and nik is None:
-            condition = col(Subject.register_index) == self.blind_index.digest(
-                "register_number", register_number
+            condition = col(Subject.register_index).in_(
+                self.blind_index.lookups("register_number", register_number)
             )
             by = "register_number"
         else:
