@@ -51,7 +51,7 @@ class World:
         """A subject registered by an officer of ``organization``; their kiosk PIN is ``PIN``."""
         officer = Principal(self.officers[organization], Role.OFFICER, organization)
         digits = f"{secrets.randbelow(10**16):016d}"
-        return self.services.subjects.register(
+        subject_id = self.services.subjects.register(
             officer,
             NewSubject(
                 full_name="Budi Santoso",
@@ -59,9 +59,10 @@ class World:
                 register_number=f"REG-{digits[:8]}",
                 date_of_birth=born,
                 organization=organization,
-                pin=PIN,
             ),
         )
+        self.services.consents.choose_pin(subject_id, PIN, PIN, witness=None, kiosk_session=None)
+        return subject_id
 
     def minor(self) -> uuid.UUID:
         today = self.clock().date()
