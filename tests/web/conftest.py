@@ -47,8 +47,15 @@ class World:
     clock: Clock
     officers: dict[str, uuid.UUID] = field(default_factory=dict)
 
-    def subject(self, *, born: date = date(1990, 5, 17), organization: str = ORG) -> uuid.UUID:
-        """A subject registered by an officer of ``organization``; their kiosk PIN is ``PIN``."""
+    def subject(
+        self,
+        *,
+        born: date = date(1990, 5, 17),
+        organization: str = ORG,
+        pin: str | None = PIN,
+    ) -> uuid.UUID:
+        """A subject registered by an officer of ``organization``; their kiosk PIN is ``pin``
+        (given on the host, as the demo does; None: the subject has not chosen one yet)."""
         officer = Principal(self.officers[organization], Role.OFFICER, organization)
         digits = f"{secrets.randbelow(10**16):016d}"
         subject_id = self.services.subjects.register(
@@ -61,7 +68,10 @@ class World:
                 organization=organization,
             ),
         )
-        self.services.consents.choose_pin(subject_id, PIN, PIN, witness=None, kiosk_session=None)
+        if pin is not None:
+            self.services.consents.choose_pin(
+                subject_id, pin, pin, witness=None, kiosk_session=None
+            )
         return subject_id
 
     def minor(self) -> uuid.UUID:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from sqlmodel import col, select
@@ -94,6 +94,36 @@ class PinState:
     may_choose: bool
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Reset:
+    """A PIN reset as read (no live row leaves its transaction)."""
+
+    id: uuid.UUID
+    organization: str
+    subject_id: uuid.UUID
+    requested_by: uuid.UUID
+    requested_at: datetime
+    approved: bool
+    used: bool
+
+    @classmethod
+    def of(cls, row: PinReset) -> _Reset:
+        return cls(
+            row.id,
+            row.organization,
+            row.subject_id,
+            row.requested_by,
+            _aware(row.requested_at),
+            row.approved_at is not None,
+            row.used_at is not None,
+        )
+
+
 class PinChoosing(ConsentCore):
     """Choosing a PIN at the kiosk and resetting a forgotten one."""
 
@@ -113,7 +143,8 @@ class PinChoosing(ConsentCore):
             return uuid.UUID(str(actor)) if actor else None
         return None
 
-    def _approved_reset(self, subject_id: uuid.UUID, kiosk_session: uuid.UUID) -> PinReset | None:
+    def _open_resets(self, subject_id: uuid.UUID, kiosk_session: uuid.UUID) -> list[_Reset]:
+        """The resets asked for in this kiosk session, unused and not expired."""
         now = self.clock()
         with self.db.read_session() as session:
             rows = session.exec(
@@ -123,28 +154,21 @@ class PinChoosing(ConsentCore):
                     col(PinReset.used_at).is_(None),
                 )
             ).all()
-        for row in rows:
-            if row.requested_at + RESET_VALID > now and row.approved_at is not None:
-                return row
-        return None
+            return [_Reset.of(row) for row in rows if _aware(row.requested_at) + RESET_VALID > now]
+
+    def _approved_reset(self, subject_id: uuid.UUID, kiosk_session: uuid.UUID) -> _Reset | None:
+        approved = [r for r in self._open_resets(subject_id, kiosk_session) if r.approved]
+        return approved[0] if approved else None
 
     def pin_state(self, subject_id: uuid.UUID, kiosk_session: uuid.UUID) -> PinState:
         """What the kiosk must ask of the subject in this session about their PIN."""
-        now = self.clock()
         with self.db.read_session() as session:
             subject = self._live_subject(session, subject_id)
             if subject is None:
                 raise NotFound(NO_SUCH_SUBJECT)
-            pending = session.exec(
-                select(PinReset).where(
-                    col(PinReset.subject_id) == subject_id,
-                    col(PinReset.kiosk_session_id) == kiosk_session,
-                    col(PinReset.used_at).is_(None),
-                    col(PinReset.approved_at).is_(None),
-                )
-            ).all()
-        waiting = [r.id for r in pending if r.requested_at + RESET_VALID > now]
-        approved = self._approved_reset(subject_id, kiosk_session) is not None
+        resets = self._open_resets(subject_id, kiosk_session)
+        waiting = [r.id for r in resets if not r.approved]
+        approved = any(r.approved for r in resets)
         has_pin = subject.pin_hash is not None
         return PinState(
             has_pin=has_pin,
@@ -261,17 +285,18 @@ class PinChoosing(ConsentCore):
             requested_by=witness.id,
             requested_at=self.clock(),
         )
+        reset_id = reset.id
         audit.append(
             Actor.staff(witness).event(
                 EventAction.PIN_RESET_REQUEST,
                 Outcome.INFO,
                 subject_id=subject_id,
-                target_id=reset.id,
+                target_id=reset_id,
             )
         )
         with self.db.session() as session:
             session.add(reset)
-        return reset.id
+        return reset_id
 
     def approve_reset(self, approver: Principal, reset_id: uuid.UUID) -> None:
         """A second person approves a reset (``pin.reset_approve``, two distinct people).
@@ -283,7 +308,8 @@ class PinChoosing(ConsentCore):
         people = self._need(self.people, "two-person rule")
         now = self.clock()
         with self.db.read_session() as session:
-            reset = session.get(PinReset, reset_id)
+            row = session.get(PinReset, reset_id)
+            reset = _Reset.of(row) if row is not None else None
         if reset is None or reset.organization != approver.organization:
             raise NotFound(NO_SUCH_RESET)
         facts = OperationFacts(
@@ -307,7 +333,7 @@ class PinChoosing(ConsentCore):
                 "A PIN reset needs a second person: not the one who asked, nor an account "
                 "one of them created."
             )
-        if reset.used_at is not None or reset.approved_at is not None:
+        if reset.used or reset.approved:
             raise Conflict("This PIN reset was approved already.")
         if reset.requested_at + RESET_VALID <= now:
             raise Conflict("This PIN reset has expired; ask again at the kiosk.")
