@@ -186,3 +186,11 @@ def answer(response: Any) -> tuple[int, Any]:
     if isinstance(body, dict):
         body.pop("request_id", None)
     return response.status_code, body
+
+
+def choose_pin(services: Services, subject_id: uuid.UUID | str, pin: str) -> None:
+    """The subject's PIN, given on the host as the demo does (in life the subject
+    chooses it privately at the kiosk; registration takes none)."""
+    services.consents.choose_pin(
+        uuid.UUID(str(subject_id)), pin, pin, witness=None, kiosk_session=None
+    )

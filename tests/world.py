@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.support import create_user, kiosk_header, login
+from tests.support import choose_pin, create_user, kiosk_header, login
 from vault.app import create_app
 from vault.bootstrap import initialise
 from vault.config import Settings
@@ -36,7 +36,6 @@ NEW_SUBJECT = {
     "register_number": "AI 123/2025",
     "date_of_birth": "1990-04-17",
     "organization": ORG,
-    "pin": SUBJECT_PIN,
 }
 
 
@@ -110,6 +109,7 @@ def build_world(settings: Settings) -> Iterator[World]:
                 world.user_ids[who] = str(create_user(services, who, role, ORG))
                 world.headers[who] = login(client, who)
             world.subject_id = str(world.post("officer", "/v1/subjects", NEW_SUBJECT)["id"])
+            choose_pin(services, world.subject_id, SUBJECT_PIN)
             for who in ("counselor", "social_worker", "health"):
                 assignment = {"user_id": world.user_ids[who], "subject_id": world.subject_id}
                 world.assignment_ids[who] = str(

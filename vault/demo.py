@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from vault.config import Settings
+from vault.consent.choosing import obvious
 from vault.consent.service import Guardian, SignRequest
 from vault.services import Services, build_services
 from vault.subjects.registration import NewSubject
@@ -121,7 +122,11 @@ def _secret_password() -> str:
 
 
 def _secret_pin() -> str:
-    return f"{secrets.randbelow(10**6):06d}"
+    """A random demo PIN the kiosk would accept (not an easy one)."""
+    while True:
+        pin = f"{secrets.randbelow(10**6):06d}"
+        if obvious(pin, None) is None:
+            return pin
 
 
 def load_demo(services: Services) -> list[str] | None:
@@ -140,7 +145,7 @@ def load_demo(services: Services) -> list[str] | None:
         user = services.identity.create_user(username, password, role.value, organization)
         principals[username] = Principal(id=user.id, role=role, organization=organization)
         lines.append(f"  {username:<22} {role.value:<19} {organization:<17} {password}")
-    lines.append("Demo subjects (kiosk PINs):")
+    lines.append("Demo subjects (kiosk PINs, for the demo only: real subjects choose their own):")
     officer = principals["officer.rutan"]
     written: list[dict[str, uuid.UUID]] = []
     subject_ids: list[uuid.UUID] = []
@@ -154,9 +159,11 @@ def load_demo(services: Services) -> list[str] | None:
                 register_number=subject.register_number,
                 date_of_birth=subject.date_of_birth,
                 organization=RUTAN,
-                pin=pin,
             ),
         )
+        # A demo action on the host: the same service path the kiosk uses when the
+        # subject chooses their PIN (real subjects choose theirs privately at the kiosk).
+        services.consents.choose_pin(subject_id, pin, pin, witness=None, kiosk_session=None)
         _care_team(services, principals, subject_id)
         services.consents.sign(
             officer,

@@ -115,6 +115,7 @@ def build_services(
     policy = load_policy_engine(settings, audit)
     identity = IdentityService(db, hasher, settings, audit, clock, sealer=sealer, policy=policy)
     consents.policy = policy
+    consents.people = identity  # the two-person rule of PIN resets
     access = AccessService(
         db, policy, audit, settings, clock, sealer=sealer, people=identity, consents=consents
     )

@@ -162,7 +162,6 @@ def test_sql_meta_characters_in_every_string_parameter(world: World) -> None:
             "register_number": payload,
             "date_of_birth": "1990-01-01",
             "organization": ORG,
-            "pin": "123456",
         }
         answer = world.client.post("/v1/subjects", json=subject, headers=world.auth("officer"))
         assert answer.status_code in (201, 409, 422), answer.text

@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import BACKENDS, make_settings
 from tests.hardening.processes import Server, prepared_world, run_vault, start_server
+from tests.support import choose_pin
 from tests.world import ORG, SUBJECT_PIN, World
 
 pytestmark = pytest.mark.skipif("postgres" not in BACKENDS, reason="needs PostgreSQL")
@@ -35,9 +36,9 @@ def new_subject(world: World, n: int) -> str:
         "register_number": f"AI {n}/2025",
         "date_of_birth": "1991-01-01",
         "organization": ORG,
-        "pin": SUBJECT_PIN,
     }
     subject_id = str(world.post("officer", "/v1/subjects", body)["id"])
+    choose_pin(world.services, subject_id, SUBJECT_PIN)
     world.post(
         "admin",
         "/v1/assignments",

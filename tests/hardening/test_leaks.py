@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import make_settings
 from tests.hardening.processes import prepared_world, start_server
-from tests.support import DEFAULT_PASSWORD, kiosk_header
+from tests.support import DEFAULT_PASSWORD, choose_pin, kiosk_header
 from tests.world import ORG
 
 SUMMARY = "CANARY-LEAK-SUMMARY-9d2f"
@@ -89,13 +89,13 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                 "register_number": "AI 999/2025",
                 "date_of_birth": "1993-05-05",
                 "organization": ORG,
-                "pin": PIN,
             }
             # Refused inputs carrying the canaries: the errors must not echo them.
             call("POST", "/v1/subjects", officer, json={**subject, "date_of_birth": NAME})
             call("POST", "/v1/subjects", officer, json={**subject, "pin": NAME})
             call("GET", "/v1/subjects", officer, params={"nik": NIK + "x" * 40})
             subject_id = call("POST", "/v1/subjects", officer, json=subject).json()["id"]
+            choose_pin(world.services, subject_id, PIN)
             call(
                 "POST",
                 "/v1/assignments",

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.support import choose_pin
 from tests.world import ORG, SUBJECT_PIN, World
 from vault.crypto.signing import verify_jws
 from vault.errors import SignatureInvalid
@@ -273,9 +274,10 @@ def new_subject(world: World) -> str:
         "register_number": f"AI {digits[:4]}/2025",
         "date_of_birth": "1988-09-02",
         "organization": ORG,
-        "pin": SUBJECT_PIN,
     }
-    return str(world.post("officer", "/v1/subjects", body)["id"])
+    subject_id = str(world.post("officer", "/v1/subjects", body)["id"])
+    choose_pin(world.services, subject_id, SUBJECT_PIN)
+    return subject_id
 
 
 def test_a_read_hidden_from_the_disclosures_is_found(world: World, record: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from tests.support import choose_pin
 from tests.world import SUBJECT_PIN, World
 from vault.consent.service import Guardian, SignRequest
 from vault.subjects.registration import NewSubject
@@ -57,9 +58,9 @@ def test_guardian_name_and_receipt_are_sealed(world: World) -> None:
             register_number="AN 9/2026",
             date_of_birth=world.services.clock().date().replace(year=2015),
             organization=officer.organization,
-            pin=SUBJECT_PIN,
         ),
     )
+    choose_pin(world.services, child, SUBJECT_PIN)
     signed = world.services.consents.sign(
         principal,
         child,

@@ -47,11 +47,18 @@ class World:
     clock: Clock
     officers: dict[str, uuid.UUID] = field(default_factory=dict)
 
-    def subject(self, *, born: date = date(1990, 5, 17), organization: str = ORG) -> uuid.UUID:
-        """A subject registered by an officer of ``organization``; their kiosk PIN is ``PIN``."""
+    def subject(
+        self,
+        *,
+        born: date = date(1990, 5, 17),
+        organization: str = ORG,
+        pin: str | None = PIN,
+    ) -> uuid.UUID:
+        """A subject registered by an officer of ``organization``; their kiosk PIN is ``pin``
+        (given on the host, as the demo does; None: the subject has not chosen one yet)."""
         officer = Principal(self.officers[organization], Role.OFFICER, organization)
         digits = f"{secrets.randbelow(10**16):016d}"
-        return self.services.subjects.register(
+        subject_id = self.services.subjects.register(
             officer,
             NewSubject(
                 full_name="Budi Santoso",
@@ -59,9 +66,13 @@ class World:
                 register_number=f"REG-{digits[:8]}",
                 date_of_birth=born,
                 organization=organization,
-                pin=PIN,
             ),
         )
+        if pin is not None:
+            self.services.consents.choose_pin(
+                subject_id, pin, pin, witness=None, kiosk_session=None
+            )
+        return subject_id
 
     def minor(self) -> uuid.UUID:
         today = self.clock().date()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -239,3 +240,67 @@ def test_dashboard_shows_a_denied_access(page: Any, live: tuple[World, LiveServe
     assert rows.count() >= 1
     assert "record.list" in rows.first.inner_text()
     shoot(page, "dashboard-1-denied")
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "vault" / "web" / "static" / "screenshots"
+SENTRA = "sentra-handayani"
+CHOSEN_PIN = "275093"
+
+
+def keep(page: Any, name: str) -> None:
+    """A screenshot for the documentation (docs/screenshots links to this folder)."""
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_kiosk_as_the_subject_lives_it(
+    page: Any, live: tuple[World, LiveServer], language: str
+) -> None:
+    """First session: the subject chooses a PIN (an easy one is refused), reads the handover
+    purpose naming the sentra, checks the summary and gets the receipt naming it too."""
+    world, _ = live
+    subject = world.subject(pin=None)
+    sentra_name = world.services.consents.receiving_organizations()[SENTRA]
+    page.goto("/kiosk/login")
+    page.get_by_label(re.compile("Nama pengguna|Username")).fill("counselor1")
+    page.get_by_label(re.compile("Kata sandi|Password")).fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/kiosk/start")
+    page.locator("#subject_id").fill(str(subject))
+    page.locator("#sentra").select_option(SENTRA)
+    page.locator("#language").select_option(language)
+    page.locator("form[action='/kiosk/start'] button").click()
+    page.wait_for_url("**/kiosk/pin/new")
+    assert page.locator("html").get_attribute("lang") == language
+    page.locator("#pin").fill("123456")
+    page.locator("#pin_again").fill("123456")
+    with page.expect_navigation():
+        page.locator("form[action='/kiosk/pin/new'] button[type=submit]").click()
+    assert page.locator(".error").is_visible()
+    page.locator("#pin").fill(CHOSEN_PIN)
+    page.locator("#pin_again").fill(CHOSEN_PIN)
+    keep(page, f"kiosk-{language}-1-choose-pin")
+    with page.expect_navigation():
+        page.locator("form[action='/kiosk/pin/new'] button[type=submit]").click()
+    assert CHOSEN_PIN not in page.content()
+    page.goto("/kiosk/home")
+    page.locator("a[href^='/kiosk/forms/']").first.click()
+    page.locator("a[href$='/purposes/1']").click()
+    purposes = world.services.consents.form(FORM).purposes
+    for number, purpose in enumerate(purposes, start=1):
+        assert page.url.endswith(f"/purposes/{number}")
+        if purpose.code == "handover_kemensos":
+            assert sentra_name in page.locator("main").inner_text()
+            keep(page, f"kiosk-{language}-2-purpose")
+        with page.expect_navigation():
+            page.locator("button.accept").click()
+    assert page.url.endswith("/summary")
+    assert sentra_name in page.locator("main").inner_text()
+    page.locator("#pin").fill(CHOSEN_PIN)
+    keep(page, f"kiosk-{language}-3-summary")
+    page.locator("form[action$='/sign'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/receipts/*")
+    assert sentra_name in page.locator("main").inner_text()
+    keep(page, f"kiosk-{language}-4-receipt")
+    grants = world.services.consents.active_consents(subject, world.clock())
+    assert {g.purpose for g in grants} == {p.code for p in purposes}

@@ -330,6 +330,24 @@ def consent_fhir(
     return consents.fhir(_staff(request), consent_id)
 
 
+@post(
+    "/v1/pin-resets/{reset_id:uuid}/approve",
+    sync_to_thread=True,
+    status_code=HTTP_200_OK,
+    tags=["consent"],
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+)
+def approve_pin_reset(
+    request: Request[Any, Any, Any],
+    consents: Consents,
+    reset_id: Annotated[uuid.UUID, Parameter(description="the number the kiosk shows")],
+) -> StatusOut:
+    """Approve a PIN reset asked for at the kiosk: a second person (officer or compliance
+    officer of the organisation, neither the one who asked nor an account of theirs)."""
+    consents.approve_reset(caller(request).principal(), reset_id)
+    return StatusOut(id=reset_id, status="approved")
+
+
 CONSENT_HANDLERS = [
     list_forms,
     show_form,
@@ -338,4 +356,5 @@ CONSENT_HANDLERS = [
     withdraw_consent,
     consent_receipt,
     consent_fhir,
+    approve_pin_reset,
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from vault.consent.choosing import PinChoosing, PinRefused, PinState
 from vault.consent.core import FORMS_FOLDER
 from vault.consent.grants import active_grants
 from vault.consent.model import Actor, Guardian, SignedConsent, SignRequest
@@ -22,7 +23,7 @@ from vault.cursor_reads import Reads
 from vault.vocabulary import ConsentGrant
 
 
-class ConsentService(ConsentSigning, ConsentReading):
+class ConsentService(ConsentSigning, ConsentReading, PinChoosing):
     """Implements ``vault.vocabulary.ConsentProvider`` and the consent operations."""
 
     def active_consents(
@@ -46,6 +47,8 @@ __all__ = [
     "Actor",
     "ConsentService",
     "Guardian",
+    "PinRefused",
+    "PinState",
     "SignRequest",
     "SignedConsent",
 ]

@@ -312,7 +312,7 @@ class ConsentSigning(ConsentLifecycle):
         now: datetime,
     ) -> None:
         if pin_hash is None:
-            raise Conflict("This person has no PIN yet; an officer must set one first.")
+            raise Conflict("This person has not chosen a PIN yet; they choose it at the kiosk.")
         if not pin:
             raise InvalidInput("The person's PIN is required.")
         # The attempt is counted (as a failure) before the PIN is evaluated: racing

@@ -86,3 +86,23 @@ class PinFailure(Stamped, table=True):
 
     subject_id: uuid.UUID = Field(index=True)
     at: datetime = utc_field(nullable=False, index=True)
+
+
+class PinReset(Stamped, table=True):
+    """A forgotten PIN: asked for in a kiosk session, approved by a second person.
+
+    The staff member who opened the kiosk session (the subject beside them) asks;
+    another staff member of the organisation approves over the API; the subject
+    then chooses a new PIN in that same kiosk session. Nothing signed is touched.
+    """
+
+    __tablename__ = "consent_pin_resets"
+
+    subject_id: uuid.UUID = Field(index=True)
+    organization: str = Field(max_length=64)
+    kiosk_session_id: uuid.UUID = Field(index=True)
+    requested_by: uuid.UUID
+    requested_at: datetime = utc_field(nullable=False)
+    approved_by: uuid.UUID | None = Field(default=None)
+    approved_at: datetime | None = utc_field(default=None, nullable=True)
+    used_at: datetime | None = utc_field(default=None, nullable=True)

@@ -31,9 +31,10 @@ class SubjectIn(msgspec.Struct, forbid_unknown_fields=True):
     register_number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     date_of_birth: date
     organization: Code
-    pin: Annotated[str, msgspec.Meta(min_length=6, max_length=12, pattern=r"^[0-9]+$")]
+    # Refused when given: the subject chooses their PIN privately at the kiosk.
+    pin: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
-    def __repr__(self) -> str:  # the PIN and identifiers never reach a log through repr
+    def __repr__(self) -> str:  # identifiers never reach a log through repr
         return "SubjectIn(<redacted>)"
 
 
@@ -77,14 +78,18 @@ def register_subject(
     subjects: NamedDependency[SubjectsService],
     data: JSONBody[SubjectIn],
 ) -> IdOut:
-    """Register a subject (officer, own organisation). Identity fields are encrypted."""
+    """Register a subject (officer, own organisation). Identity fields are encrypted.
+
+    No PIN: the subject chooses it privately at the kiosk; a ``pin`` field is refused.
+    """
+    if data.pin is not None:
+        raise InvalidInput("pin: registration takes no PIN; the person chooses it at the kiosk.")
     new = NewSubject(
         full_name=data.full_name,
         nik=data.nik,
         register_number=data.register_number,
         date_of_birth=data.date_of_birth,
         organization=data.organization,
-        pin=data.pin,
     )
     return IdOut(id=subjects.register(caller(request).principal(), new))
 

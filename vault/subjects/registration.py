@@ -31,9 +31,8 @@ class NewSubject:
     register_number: str
     date_of_birth: date
     organization: str
-    pin: str
 
-    def __repr__(self) -> str:  # identifiers and the PIN never reach a log through repr
+    def __repr__(self) -> str:  # identifiers never reach a log through repr
         return f"NewSubject(organization={self.organization!r})"
 
 
@@ -93,8 +92,6 @@ class Registration(SubjectsBase):
     def register(self, principal: Principal, new: NewSubject) -> uuid.UUID:
         """An officer registers a subject into their own organisation; returns its id."""
         self._require(principal, Action.REGISTER_SUBJECT, new.organization)
-        if len(new.pin) < 6 or not new.pin.isdigit():
-            raise InvalidInput("pin: must be at least 6 digits")
         self._check_date_of_birth(new.date_of_birth)
         identity = self.records.validate_identity(
             {
@@ -122,7 +119,6 @@ class Registration(SubjectsBase):
             )
             raise Conflict("A subject with this NIK or register number is already registered.")
         subject_id, record_id = uuid.uuid4(), uuid.uuid4()
-        pin_hash = self.pins.hash(new.pin)
         # Audit before the write: on SQLite the write session holds the only write lock.
         self.audit.append(
             AuditEvent.by(
@@ -163,7 +159,7 @@ class Registration(SubjectsBase):
                     organization=new.organization,
                     nik_index=nik_index,
                     register_index=register_index,
-                    pin_hash=pin_hash,
+                    pin_hash=None,  # the subject chooses it at the kiosk
                     identity_record_id=record_id,
                 )
             )

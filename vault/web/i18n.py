@@ -76,6 +76,29 @@ _ID: dict[str, str] = {
     "guardian_relation": "Hubungan dengan anak (misalnya ibu, ayah, wali)",
     "guardian_pin": "PIN wali (jika ada)",
     "child_assent": "Saya (anak) sudah mendengar penjelasan ini dan saya setuju.",
+    "choose_pin_title": "Buat PIN Anda",
+    "choose_pin_intro": (
+        "PIN adalah angka rahasia Anda. Hanya Anda yang tahu. Petugas tidak boleh melihat."
+    ),
+    "choose_pin_rules": (
+        "Pakai 6 angka atau lebih. Jangan pakai tanggal lahir. Jangan pakai 111111 atau 123456."
+    ),
+    "pin_again": "Ketik PIN yang sama sekali lagi",
+    "save_pin": "Simpan PIN",
+    "pin_saved": "PIN Anda sudah tersimpan. Ingat PIN ini. Jangan beri tahu siapa pun.",
+    "pin_too_short": "PIN harus 6 angka atau lebih.",
+    "pin_same_digit": "Semua angkanya sama. Pilih PIN lain.",
+    "pin_run": "Angkanya berurutan. Pilih PIN lain.",
+    "pin_birth_date": "Itu tanggal lahir Anda. Pilih PIN lain.",
+    "pin_mismatch": "Kedua PIN tidak sama. Coba lagi.",
+    "pin_registrar": (
+        "Petugas yang mendaftarkan Anda tidak boleh membuka sesi ini. Minta petugas lain."
+    ),
+    "forgot_pin": "Saya lupa PIN",
+    "reset_title": "Lupa PIN",
+    "reset_waiting": "Petugas kedua harus setuju dulu. Petugas memakai nomor ini:",
+    "reset_check": "Periksa lagi",
+    "reset_ready": "Petugas kedua sudah setuju. Sekarang buat PIN baru.",
     "wrong_pin": "PIN salah. Coba lagi.",
     "pin_locked": "Terlalu banyak PIN salah. Minta bantuan petugas.",
     "assent_needed": "Anak harus menyatakan setuju, dan nama serta hubungan wali harus diisi.",
@@ -229,6 +252,29 @@ _EN: dict[str, str] = {
     "guardian_relation": "Relation to the child (for example mother, father, guardian)",
     "guardian_pin": "Guardian's PIN (if any)",
     "child_assent": "I (the child) have heard this explanation and I agree.",
+    "choose_pin_title": "Choose your PIN",
+    "choose_pin_intro": (
+        "Your PIN is your secret number. Only you know it. The staff must not look."
+    ),
+    "choose_pin_rules": (
+        "Use 6 digits or more. Do not use your birthday. Do not use 111111 or 123456."
+    ),
+    "pin_again": "Type the same PIN again",
+    "save_pin": "Save PIN",
+    "pin_saved": "Your PIN is saved. Remember it. Do not tell anyone.",
+    "pin_too_short": "The PIN needs 6 digits or more.",
+    "pin_same_digit": "All the digits are the same. Choose another PIN.",
+    "pin_run": "The digits are in a row. Choose another PIN.",
+    "pin_birth_date": "That is your birthday. Choose another PIN.",
+    "pin_mismatch": "The two PINs are not the same. Try again.",
+    "pin_registrar": (
+        "The staff member who registered you may not open this session. Ask another one."
+    ),
+    "forgot_pin": "I forgot my PIN",
+    "reset_title": "Forgotten PIN",
+    "reset_waiting": "A second staff member must agree first. The staff use this number:",
+    "reset_check": "Check again",
+    "reset_ready": "The second staff member agreed. Now choose a new PIN.",
     "wrong_pin": "Wrong PIN. Try again.",
     "pin_locked": "Too many wrong PINs. Ask the staff for help.",
     "assent_needed": (

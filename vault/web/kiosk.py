@@ -229,6 +229,9 @@ def kiosk_home(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page:
     session = _kiosk(request, kiosk)
     if session is None:
         return _to_login(request)
+    # The first time, the subject chooses their own PIN before anything else.
+    if not kiosk.consents.pin_state(port.bound_subject(session), session.id).has_pin:
+        return redirect("/kiosk/pin/new")
     return render(
         "kiosk/home.html",
         session.language,

@@ -10,7 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from vault.web import dashboard, kiosk, kiosk_export, kiosk_mine, kiosk_signing
+from vault.web import dashboard, kiosk, kiosk_export, kiosk_mine, kiosk_pin, kiosk_signing
 from vault.web.common import SECURITY_HEADERS, WEB_OPT
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +33,10 @@ def web_handlers() -> list[Any]:
         kiosk.kiosk_language,
         kiosk.kiosk_end,
         kiosk.kiosk_ended,
+        kiosk_pin.choose_pin_page,
+        kiosk_pin.choose_pin,
+        kiosk_pin.reset_page,
+        kiosk_pin.request_reset,
         kiosk_signing.form_intro,
         kiosk_signing.purpose_page,
         kiosk_signing.purpose_choice,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 00:15:21.906626
+Create Date: 2026-12-01 01:08:50.252218
 """
 
 from collections.abc import Sequence
@@ -80,6 +80,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_consent_pin_failures_at"), ["at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_consent_pin_failures_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
+        "consent_pin_resets",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("kiosk_session_id", sa.Uuid(), nullable=False),
+        sa.Column("requested_by", sa.Uuid(), nullable=False),
+        sa.Column("requested_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("approved_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("used_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("consent_pin_resets", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_consent_pin_resets_kiosk_session_id"), ["kiosk_session_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_consent_pin_resets_subject_id"), ["subject_id"], unique=False
         )
 
     op.create_table(
@@ -497,6 +520,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_erasure_approvals_subject_id"))
 
     op.drop_table("erasure_approvals")
+    with op.batch_alter_table("consent_pin_resets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_consent_pin_resets_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_consent_pin_resets_kiosk_session_id"))
+
+    op.drop_table("consent_pin_resets")
     with op.batch_alter_table("consent_pin_failures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consent_pin_failures_subject_id"))
         batch_op.drop_index(batch_op.f("ix_consent_pin_failures_at"))
