@@ -23,12 +23,12 @@ from vault.http.gate import decision_gate
 from vault.http.middleware import request_id_middleware
 from vault.http.openapi import OpenJsonRenderPlugin, OpenYamlRenderPlugin, operation_id
 from vault.http.problems import EXCEPTION_HANDLERS
-from vault.http.threads import use_worker_threads
 from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.keys.http import KEYS_HANDLERS
 from vault.records.http import HANDLERS as RECORDS_HANDLERS
 from vault.services import Services, build_services
 from vault.subjects.http import HANDLERS as SUBJECTS_HANDLERS
+from vault.threads import use_worker_threads
 from vault.web.routes import template_config, web_handlers
 
 API_VERSION = "0.1.0"

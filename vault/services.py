@@ -69,7 +69,7 @@ class Services:
 
     @property
     def inline_store_work(self) -> bool:
-        """Whether store reads may run on the event loop (``vault.http.threads``)."""
+        """Whether store reads may run on the event loop (``vault.threads``)."""
         return self.db.is_sqlite and self.inline_key_work
 
     def close(self) -> None:

@@ -8,10 +8,10 @@ from vault.access import models as access_models
 from vault.audit import models as audit_models
 from vault.consent import tables as consent_tables
 from vault.identity import models as identity_models
+from vault.identity import session_models as web_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
 from vault.subjects import models as subjects_models
-from vault.web import models as web_models
 
 __all__ = [
     "access_models",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.audit.fakes import HmacSigner
+from tests.audit.fakes import HmacSigner, InterceptedLog
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.config import Settings
@@ -25,14 +25,14 @@ def db(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture
-def make_log(settings: Settings, db: Database) -> Iterator[Callable[..., AuditLog]]:
+def make_log(settings: Settings, db: Database) -> Iterator[Callable[..., InterceptedLog]]:
     """Builds audit logs over the test store; closes them all afterwards."""
     logs: list[AuditLog] = []
 
-    def build(**overrides: Any) -> AuditLog:
+    def build(**overrides: Any) -> InterceptedLog:
         options: dict[str, Any] = {"signer": HmacSigner(), "checkpoint_every": 1_000_000}
         options.update(overrides)
-        log = AuditLog(settings.database_url, **options)
+        log = InterceptedLog(settings.database_url, **options)
         logs.append(log)
         return log
 
@@ -42,7 +42,7 @@ def make_log(settings: Settings, db: Database) -> Iterator[Callable[..., AuditLo
 
 
 @pytest.fixture
-def audit_log(make_log: Callable[..., AuditLog]) -> AuditLog:
+def audit_log(make_log: Callable[..., InterceptedLog]) -> InterceptedLog:
     return make_log()
 
 

@@ -1,15 +1,24 @@
-"""A stand-in checkpoint signer for tests that do not need real Ed25519.
+"""Stand-ins for the audit tests.
 
-HMAC-SHA256 from the standard library: it satisfies ``CheckpointSigner`` and the
-verifier signature, so the audit tests exercise signing without depending on
-(or re-implementing) ``vault.crypto``.
+``HmacSigner``: a checkpoint signer for tests that do not need real Ed25519
+(HMAC-SHA256 from the standard library satisfies ``CheckpointSigner`` and the
+verifier signature). ``InterceptedLog``: an audit log a test can stall or fail
+inside its write transaction. ``audit_writes_refused``: the database itself
+refuses audit rows, for end-to-end tests of failing closed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from vault.audit.chain import Head
+from vault.audit.events import AuditEvent
+from vault.audit.log import AuditLog
+from vault.db import Database
 
 
 class HmacSigner:
@@ -29,3 +38,52 @@ class HmacSigner:
 def hmac_verifier(jwk: Mapping[str, str], data: bytes, signature: bytes) -> bool:
     expected = hmac.new(bytes.fromhex(jwk["k"]), data, hashlib.sha256).digest()
     return hmac.compare_digest(expected, signature)
+
+
+class InterceptedLog(AuditLog):
+    """An ``AuditLog`` that calls ``before_commit(cursor)`` inside each write transaction,
+    after the batch's rows are inserted: a test counts commits, stalls or fails them there."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_commit: Callable[[Any], object] | None = None
+
+    def _append_batch(self, cursor: Any, head: Head, events: Sequence[AuditEvent]) -> Head:
+        new_head = super()._append_batch(cursor, head, events)
+        if self.before_commit is not None:
+            self.before_commit(cursor)
+        return new_head
+
+
+_REFUSE_SQLITE = (
+    "CREATE TRIGGER refuse_audit_inserts BEFORE INSERT ON audit_events "
+    "BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+)
+_REFUSE_POSTGRES = (
+    "CREATE FUNCTION refuse_audit_insert() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+    "CREATE TRIGGER refuse_audit_inserts BEFORE INSERT ON audit_events "
+    "FOR EACH ROW EXECUTE FUNCTION refuse_audit_insert()",
+)
+_ALLOW_SQLITE = ("DROP TRIGGER refuse_audit_inserts",)
+_ALLOW_POSTGRES = (
+    "DROP TRIGGER refuse_audit_inserts ON audit_events",
+    "DROP FUNCTION refuse_audit_insert()",
+)
+
+
+@contextmanager
+def audit_writes_refused(db: Database) -> Iterator[None]:
+    """While inside, the database itself refuses every audit event (as a full disk would)."""
+    refuse, allow = (
+        (_REFUSE_SQLITE, _ALLOW_SQLITE) if db.is_sqlite else (_REFUSE_POSTGRES, _ALLOW_POSTGRES)
+    )
+    with db.engine.begin() as conn:
+        for statement in refuse:
+            conn.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        with db.engine.begin() as conn:
+            for statement in allow:
+                conn.exec_driver_sql(statement)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Connection
 
 from tests.audit.conftest import sample_event
+from tests.audit.fakes import InterceptedLog
 from vault.audit.log import AuditLog
 from vault.audit.verify import verify_chain
 from vault.db import Database
@@ -17,8 +18,9 @@ from vault.errors import AuditUnavailable
 
 
 def test_concurrent_async_appends_share_commits_and_keep_one_gapless_chain(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
+    """Two hundred concurrent async appends share commits and leave one gapless chain."""
     log = make_log()
     commits = 0
 
@@ -41,8 +43,9 @@ def test_concurrent_async_appends_share_commits_and_keep_one_gapless_chain(
 
 
 def test_async_and_blocking_callers_in_one_batch_all_learn_of_a_failure(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
+    """Every caller of a failed batch, blocking or async, gets AuditUnavailable."""
     log = make_log()
     log.append(sample_event(0))
     entered, release = threading.Event(), threading.Event()
@@ -81,7 +84,10 @@ def test_async_and_blocking_callers_in_one_batch_all_learn_of_a_failure(
     assert verify_chain(db.engine).ok
 
 
-def test_an_async_caller_gives_up_on_a_stuck_writer(make_log: Callable[..., AuditLog]) -> None:
+def test_an_async_caller_gives_up_on_a_stuck_writer(
+    make_log: Callable[..., InterceptedLog],
+) -> None:
+    """An async caller waits no longer than wait_seconds for a writer that is stuck."""
     log = make_log(wait_seconds=0.2)
     release = threading.Event()
     log.before_commit = lambda conn: release.wait(5) and None
@@ -92,14 +98,17 @@ def test_an_async_caller_gives_up_on_a_stuck_writer(make_log: Callable[..., Audi
         release.set()
 
 
-def test_append_async_after_close_is_refused(make_log: Callable[..., AuditLog]) -> None:
+def test_append_async_after_close_is_refused(make_log: Callable[..., InterceptedLog]) -> None:
+    """A closed log refuses an async append."""
     log = make_log()
     log.close()
     with pytest.raises(AuditUnavailable):
         asyncio.run(log.append_async(sample_event(0)))
 
 
-def test_announced_events_share_one_commit(make_log: Callable[..., AuditLog], db: Database) -> None:
+def test_announced_events_share_one_commit(
+    make_log: Callable[..., InterceptedLog], db: Database
+) -> None:
     """An event announced with ``expecting`` is waited for: a read still deciding when
     the writer wakes joins the same commit instead of paying for its own."""
     log = make_log(gather_seconds=5.0)
@@ -122,13 +131,13 @@ def test_announced_events_share_one_commit(make_log: Callable[..., AuditLog], db
     assert commits == 1
 
 
-def test_an_abandoned_announcement_is_withdrawn(make_log: Callable[..., AuditLog]) -> None:
+def test_an_abandoned_announcement_is_withdrawn(make_log: Callable[..., InterceptedLog]) -> None:
     """A read that fails before its event (an exception while deciding) stops being
     waited for, so the writer never holds others back for it."""
     log = make_log(gather_seconds=5.0)
     with pytest.raises(RuntimeError), log.expecting():
         raise RuntimeError("the decision failed")
-    assert log._expected == 0
+    assert log.expected == 0
     # With nothing announced, an event is committed without waiting for company.
     started = asyncio.run(_timed_append(log))
     assert started < 2.5  # far below the 5 s gather window

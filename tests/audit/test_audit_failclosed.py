@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Connection, text
 
 from tests.audit.conftest import sample_event
+from tests.audit.fakes import InterceptedLog
 from tests.audit.workers import append_from_process
-from vault.audit.log import AuditLog
 from vault.audit.verify import verify_chain
 from vault.config import Settings
 from vault.db import Database
@@ -25,7 +25,7 @@ def count_events(db: Database) -> int:
 
 
 def test_a_failed_commit_fails_every_caller_in_the_batch(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
     """When a batch's transaction breaks, each caller in it gets AuditUnavailable; no row stays."""
     log = make_log()
@@ -63,7 +63,7 @@ def test_a_failed_commit_fails_every_caller_in_the_batch(
 
 
 def test_a_dropped_table_makes_append_raise(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
     """With the audit table gone, append raises AuditUnavailable instead of returning."""
     log = make_log()
@@ -74,7 +74,7 @@ def test_a_dropped_table_makes_append_raise(
         log.append(sample_event(1))
 
 
-def test_append_after_close_is_refused(make_log: Callable[..., AuditLog]) -> None:
+def test_append_after_close_is_refused(make_log: Callable[..., InterceptedLog]) -> None:
     """A closed log never pretends to record an event."""
     log = make_log()
     log.close()
@@ -83,7 +83,7 @@ def test_append_after_close_is_refused(make_log: Callable[..., AuditLog]) -> Non
 
 
 def test_a_writer_that_cannot_get_the_lock_times_out(
-    settings: Settings, make_log: Callable[..., AuditLog], db: Database
+    settings: Settings, make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
     """A caller waiting on a stuck writer gives up with AuditUnavailable after its wait limit."""
     log = make_log(wait_seconds=0.2)
@@ -111,7 +111,7 @@ def test_three_processes_appending_keep_one_gapless_chain(settings: Settings, db
 
 
 def test_a_truncated_chain_is_not_extended_or_signed(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
     """After rows it wrote vanish, the writer refuses to append to or checkpoint that chain."""
     log = make_log()

@@ -13,14 +13,13 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 
 from tests.audit.conftest import sample_event
-from tests.support import create_user, login
+from tests.support import create_user, insert_subject, login
 from vault.app import create_app
 from vault.audit.checkpoints import from_jsonl
 from vault.audit.events import AuditEvent, Outcome
 from vault.config import Settings
 from vault.services import Services, build_services
 
-SUBJECT = uuid.UUID(int=4242)
 Client = TestClient  # type: ignore[type-arg]  # (the app's state type is not needed here)
 
 
@@ -40,13 +39,21 @@ def client(settings: Settings, services: Services) -> Iterator[Client]:
 
 
 @pytest.fixture
+def subject(services: Services) -> uuid.UUID:
+    """A subject held by the compliance officer's organisation."""
+    return insert_subject(services, "rutan-jakpus")
+
+
+@pytest.fixture
 def officer(services: Services, client: Client) -> dict[str, str]:
     """The Authorization header of a compliance officer."""
     create_user(services, "cora", "compliance_officer", "rutan-jakpus")
     return login(client, "cora")
 
 
-def test_only_compliance_officers_read_the_audit_log(services: Services, client: Client) -> None:
+def test_only_compliance_officers_read_the_audit_log(
+    subject: uuid.UUID, services: Services, client: Client
+) -> None:
     """Every audit route answers 401 without a token and 403 to a counselor or an admin."""
     create_user(services, "cindy", "counselor", "rutan-jakpus")
     create_user(services, "adam", "admin", "rutan-jakpus")
@@ -55,7 +62,7 @@ def test_only_compliance_officers_read_the_audit_log(services: Services, client:
         "/v1/audit/export?format=csv",
         "/v1/audit/checkpoints",
         "/v1/audit/verify",
-        f"/v1/subjects/{SUBJECT}/disclosures",
+        f"/v1/subjects/{subject}/disclosures",
     ]
     for path in paths:
         assert client.get(path).status_code == 401
@@ -66,16 +73,16 @@ def test_only_compliance_officers_read_the_audit_log(services: Services, client:
 
 
 def test_events_filter_and_page(
-    services: Services, client: Client, officer: dict[str, str]
+    subject: uuid.UUID, services: Services, client: Client, officer: dict[str, str]
 ) -> None:
     """Filters select the subject's denied reads; next_cursor walks pages to the end."""
     for n in range(5):
         services.audit.append(
-            sample_event(n, subject_id=SUBJECT, outcome=Outcome.DENY if n < 3 else Outcome.ALLOW)
+            sample_event(n, subject_id=subject, outcome=Outcome.DENY if n < 3 else Outcome.ALLOW)
         )
     response = client.get(
         "/v1/audit/events",
-        params={"subject_id": str(SUBJECT), "decision": "deny", "limit": 2},
+        params={"subject_id": str(subject), "decision": "deny", "limit": 2},
         headers=officer,
     )
     assert response.status_code == 200
@@ -84,7 +91,7 @@ def test_events_filter_and_page(
     assert all(e["outcome"] == "deny" for e in body["events"])
     following = client.get(
         "/v1/audit/events",
-        params={"subject_id": str(SUBJECT), "decision": "deny", "cursor": body["next_cursor"]},
+        params={"subject_id": str(subject), "decision": "deny", "cursor": body["next_cursor"]},
         headers=officer,
     ).json()
     assert len(following["events"]) == 1
@@ -115,17 +122,17 @@ def test_reading_the_log_is_itself_audited(
 
 
 def test_export_streams_csv_and_jsonl(
-    services: Services, client: Client, officer: dict[str, str]
+    subject: uuid.UUID, services: Services, client: Client, officer: dict[str, str]
 ) -> None:
     """Both export formats stream every matching event of the filter."""
     for n in range(3):
-        services.audit.append(sample_event(n, subject_id=SUBJECT))
-    params = {"subject_id": str(SUBJECT), "action": "record.read"}
+        services.audit.append(sample_event(n, subject_id=subject))
+    params = {"subject_id": str(subject), "action": "record.read"}
     jsonl = client.get("/v1/audit/export", params={**params, "format": "jsonl"}, headers=officer)
     assert jsonl.status_code == 200
     assert jsonl.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in jsonl.text.splitlines()]
-    assert [line["subject_id"] for line in lines] == [str(SUBJECT)] * 3
+    assert [line["subject_id"] for line in lines] == [str(subject)] * 3
     exported = client.get("/v1/audit/export", params={**params, "format": "csv"}, headers=officer)
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
@@ -151,11 +158,13 @@ def test_verify_and_checkpoints_over_http(
     assert (body["ok"], body["first_bad_seq"]) == (False, 2)
 
 
-def test_disclosures_over_http(services: Services, client: Client, officer: dict[str, str]) -> None:
+def test_disclosures_over_http(
+    subject: uuid.UUID, services: Services, client: Client, officer: dict[str, str]
+) -> None:
     """The accounting of disclosures lists allowed reads with role, categories and purpose."""
-    services.audit.append(sample_event(1, subject_id=SUBJECT))
-    services.audit.append(sample_event(2, subject_id=SUBJECT, outcome=Outcome.DENY))
-    response = client.get(f"/v1/subjects/{SUBJECT}/disclosures", headers=officer)
+    services.audit.append(sample_event(1, subject_id=subject))
+    services.audit.append(sample_event(2, subject_id=subject, outcome=Outcome.DENY))
+    response = client.get(f"/v1/subjects/{subject}/disclosures", headers=officer)
     assert response.status_code == 200
     disclosures = response.json()["disclosures"]
     assert len(disclosures) == 1
@@ -167,19 +176,19 @@ CANARY = "CANARY-7f3a\u00e9\u4e2d<script>\"';,\n"
 
 
 def test_canary_text_comes_back_as_given(
-    services: Services, client: Client, officer: dict[str, str]
+    subject: uuid.UUID, services: Services, client: Client, officer: dict[str, str]
 ) -> None:
     """Free text the vault writes (reason, details) comes back unchanged from API and export."""
     services.audit.append(
         AuditEvent(
             action="breakglass.open",
             outcome=Outcome.ALLOW,
-            subject_id=SUBJECT,
+            subject_id=subject,
             reason=CANARY,
             details={"note": CANARY, "count": 3, "flag": True, "none": None},
         )
     )
-    params = {"subject_id": str(SUBJECT), "action": "breakglass.open"}
+    params = {"subject_id": str(subject), "action": "breakglass.open"}
     event = client.get("/v1/audit/events", params=params, headers=officer).json()["events"][0]
     assert event["reason"] == CANARY
     assert event["details"] == {"note": CANARY, "count": 3, "flag": True, "none": None}

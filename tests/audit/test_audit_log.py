@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tests.audit.conftest import sample_event
-from tests.audit.fakes import HmacSigner, hmac_verifier
+from tests.audit.fakes import HmacSigner, InterceptedLog, hmac_verifier
 from vault.audit.canonical import GENESIS_HASH, decode, link_hash
 from vault.audit.log import EVENTS, AuditLog
 from vault.audit.verify import verify_chain
@@ -29,7 +29,9 @@ def chain_rows(db: Database) -> list[tuple[int, bytes, bytes, bytes]]:
         return [(int(a), bytes(b), bytes(c), bytes(d)) for a, b, c, d in rows]
 
 
-def test_append_returns_gapless_seqs_and_links_each_hash(audit_log: AuditLog, db: Database) -> None:
+def test_append_returns_gapless_seqs_and_links_each_hash(
+    audit_log: InterceptedLog, db: Database
+) -> None:
     """Each append returns the next seq, and each row hashes its stored bytes onto the last."""
     seqs = [audit_log.append(sample_event(n)) for n in range(5)]
     assert seqs == [1, 2, 3, 4, 5]
@@ -41,7 +43,7 @@ def test_append_returns_gapless_seqs_and_links_each_hash(audit_log: AuditLog, db
         prev = digest
 
 
-def test_append_fills_request_context_and_time(audit_log: AuditLog, db: Database) -> None:
+def test_append_fills_request_context_and_time(audit_log: InterceptedLog, db: Database) -> None:
     """An event without request id or client address takes them from the request context."""
     token = set_current(RequestInfo(request_id="req-abc", client_addr="10.1.2.3"))
     try:
@@ -55,7 +57,7 @@ def test_append_fills_request_context_and_time(audit_log: AuditLog, db: Database
 
 
 def test_concurrent_appends_share_batches_and_stay_gapless(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
     """Sixteen threads appending at once get distinct gapless seqs, in fewer commits than events."""
     log = make_log()
@@ -72,7 +74,9 @@ def test_concurrent_appends_share_batches_and_stay_gapless(
     assert verify_chain(db.engine).ok
 
 
-def test_append_while_caller_holds_a_read_transaction(audit_log: AuditLog, db: Database) -> None:
+def test_append_while_caller_holds_a_read_transaction(
+    audit_log: InterceptedLog, db: Database
+) -> None:
     """A caller may keep a read transaction open while it appends (the writer has its own)."""
     audit_log.append(sample_event(0))
     with db.read_session() as session:
@@ -85,7 +89,7 @@ def test_append_while_caller_holds_a_read_transaction(audit_log: AuditLog, db: D
 
 
 def test_two_logs_over_one_database_keep_one_chain(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
     """Two writers (as two processes would have) interleave without forking the chain."""
     first, second = make_log(), make_log()
@@ -103,7 +107,7 @@ def test_two_logs_over_one_database_keep_one_chain(
     assert verify_chain(db.engine).ok
 
 
-def test_checkpoint_every_n_events(make_log: Callable[..., AuditLog], db: Database) -> None:
+def test_checkpoint_every_n_events(make_log: Callable[..., InterceptedLog], db: Database) -> None:
     """With checkpoint_every=10, 25 sequential appends leave checkpoints that verify."""
     signer = HmacSigner()
     log = make_log(signer=signer, checkpoint_every=10)
@@ -117,7 +121,7 @@ def test_checkpoint_every_n_events(make_log: Callable[..., AuditLog], db: Databa
 
 
 def test_checkpoint_after_t_seconds_while_idle(
-    make_log: Callable[..., AuditLog], db: Database
+    make_log: Callable[..., InterceptedLog], db: Database
 ) -> None:
     """An idle writer still checkpoints the uncheckpointed tail once T seconds pass."""
     signer = HmacSigner()
@@ -135,7 +139,7 @@ def test_checkpoint_after_t_seconds_while_idle(
     assert signer.signed == 1
 
 
-def test_events_keep_subjects_by_id_only(audit_log: AuditLog, db: Database) -> None:
+def test_events_keep_subjects_by_id_only(audit_log: InterceptedLog, db: Database) -> None:
     """Rows index the subject by its internal id so erasure leaves a pseudonymous trail."""
     subject = uuid.uuid4()
     audit_log.append(sample_event(subject_id=subject))

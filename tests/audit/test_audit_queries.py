@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.audit.conftest import sample_event
-from vault.audit.events import RECORD_READ, AuditEvent, Outcome
-from vault.audit.log import AuditLog
+from tests.audit.fakes import InterceptedLog
+from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditFilters, AuditQueries, csv_lines, jsonl_lines
 from vault.db import Database
 from vault.errors import InvalidInput
+from vault.vocabulary import EventAction
 
 SUBJECT = uuid.UUID(int=77)
 READER = uuid.UUID(int=501)
@@ -23,7 +24,7 @@ DAY = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def queries(audit_log: AuditLog, db: Database) -> AuditQueries:
+def queries(audit_log: InterceptedLog, db: Database) -> AuditQueries:
     """Twelve events: reads of SUBJECT allowed and denied, a break-glass read, other actions."""
     for n in range(6):
         audit_log.append(
@@ -101,7 +102,7 @@ def test_disclosures_list_allowed_reads_only(queries: AuditQueries) -> None:
     assert first["purpose"] == "counseling"
     assert disclosures[-1]["break_glass"] is True
     assert disclosures[-1]["break_glass_id"] == str(uuid.UUID(int=9))
-    assert all(d["action"] == RECORD_READ for d in disclosures)
+    assert all(d["action"] == EventAction.RECORD_READ for d in disclosures)
     assert queries.disclosures(uuid.UUID(int=12345)) == []
 
 
@@ -126,10 +127,40 @@ def test_exports_hold_every_matching_event(queries: AuditQueries) -> None:
     assert rows[6]["break_glass"] == "true"
 
 
-def test_csv_export_defuses_formulas(audit_log: AuditLog, db: Database) -> None:
+def test_csv_export_defuses_formulas(audit_log: InterceptedLog, db: Database) -> None:
     """A reason that starts like a spreadsheet formula is exported as text, not a formula."""
     audit_log.append(sample_event(reason='=HYPERLINK("http://evil")'))
     rows = list(
         csv.reader(io.StringIO("".join(csv_lines(AuditQueries(db).iter_events(AuditFilters())))))
     )
     assert rows[1][15] == '\'=HYPERLINK("http://evil")'
+
+
+def _held_subject(db: Database, organization: str) -> uuid.UUID:
+    from vault.subjects.models import Subject
+
+    subject = Subject(organization=organization, nik_index=uuid.uuid4().hex, register_index="r")
+    with db.session() as session:
+        session.add(subject)
+    return subject.id
+
+
+def test_an_organisation_sees_its_staffs_events_and_its_subjects_events(
+    audit_log: InterceptedLog, db: Database
+) -> None:
+    """An event belongs to the actor's organisation and to the organisation holding its subject."""
+    lapas, sentra = "rutan-jakpus", "sentra-handayani"
+    held = _held_subject(db, lapas)
+    by_lapas = audit_log.append(sample_event(1, actor_org=lapas, subject_id=held))
+    by_sentra = audit_log.append(sample_event(2, actor_org=sentra, subject_id=held))
+    sentra_alone = audit_log.append(sample_event(3, actor_org=sentra, subject_id=None))
+    nobodys = audit_log.append(AuditEvent(action="key.retire", outcome=Outcome.INFO))
+    queries = AuditQueries(db)
+
+    def seqs(organization: str) -> list[int]:
+        return [e["seq"] for e in queries.events(AuditFilters(organization=organization)).events]
+
+    assert seqs(lapas) == [by_lapas, by_sentra]
+    assert seqs(sentra) == [by_sentra, sentra_alone]
+    assert nobodys not in seqs(lapas) + seqs(sentra)
+    assert seqs("lapas-cipinang") == []

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from tests.audit.conftest import sample_event
-from tests.audit.fakes import HmacSigner, hmac_verifier
+from tests.audit.fakes import HmacSigner, InterceptedLog, hmac_verifier
 from vault.audit.canonical import decode, encode, link_hash
 from vault.audit.checkpoints import Checkpoint, from_jsonl, to_jsonl
 from vault.audit.log import AuditLog
@@ -26,7 +26,7 @@ def verify(db: Database, pinned: list[Checkpoint] | None = None) -> VerifyReport
 
 
 @pytest.fixture
-def chain(make_log: Callable[..., AuditLog], db: Database) -> AuditLog:
+def chain(make_log: Callable[..., InterceptedLog], db: Database) -> AuditLog:
     """Twenty events with a signed checkpoint at seq 10 (and none after it yet)."""
     log = make_log(signer=SIGNER)
     for n in range(10):
@@ -133,9 +133,9 @@ def test_an_inserted_event_is_found(db: Database) -> None:
         conn.execute(
             text(
                 "INSERT INTO audit_events (id, created_at, updated_at, seq, time, action, "
-                "outcome, actor_id, subject_id, break_glass, prev_hash, canonical, hash) "
-                "SELECT :id, created_at, updated_at, 5, time, action, outcome, actor_id, "
-                "subject_id, break_glass, :p, :c, :h FROM audit_events WHERE seq = 6"
+                "outcome, actor_id, actor_org, subject_id, break_glass, prev_hash, canonical, "
+                "hash) SELECT :id, created_at, updated_at, 5, time, action, outcome, actor_id, "
+                "actor_org, subject_id, break_glass, :p, :c, :h FROM audit_events WHERE seq = 6"
             ),
             {"id": uuid.uuid4().hex, "p": prev, "c": forged, "h": link_hash(prev, forged)},
         )
@@ -260,11 +260,14 @@ def test_a_checkpoint_without_a_known_key_fails(db: Database) -> None:
         ("outcome", "deny"),
         ("break_glass", True),
         ("time", "shifted"),
+        ("actor_org", "sentra-handayani"),
+        ("actor_org", None),
     ],
 )
 def test_a_repointed_filter_column_is_found(db: Database, column: str, value: object) -> None:
     """Changing a column the API filters on (leaving the hashed bytes alone) is found:
-    otherwise a read could be hidden from a subject's disclosures or an actor's events."""
+    otherwise a read could be hidden from a subject's disclosures, an actor's events or
+    an organisation's compliance officer."""
     with db.engine.begin() as conn:
         if value == "other-uuid":
             other = uuid.uuid4()

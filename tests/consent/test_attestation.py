@@ -62,6 +62,7 @@ def _signed(*extra: bytes, expires: datetime | None = EXPIRES) -> list[bytes]:
 
 
 def test_a_grant_exactly_as_signed_is_attested() -> None:
+    """A grant exactly as signed is attested."""
     assert Attestations.from_canonical(_signed()).problem(GRANT) is None
     assert attested_only([GRANT], map(decode, _signed())) == [GRANT]
 
@@ -78,6 +79,7 @@ def test_a_grant_exactly_as_signed_is_attested() -> None:
     ],
 )
 def test_a_grant_changed_in_the_tables_is_not_attested(tampered: ConsentGrant, why: str) -> None:
+    """A grant changed in the tables is not attested."""
     problem = Attestations.from_canonical(_signed()).problem(tampered)
     assert problem is not None
     assert why in problem
@@ -86,21 +88,25 @@ def test_a_grant_changed_in_the_tables_is_not_attested(tampered: ConsentGrant, w
 
 @pytest.mark.parametrize("ending", ["consent.withdraw", "consent.supersede"])
 def test_an_ended_consent_is_not_attested_whatever_the_tables_say(ending: str) -> None:
+    """An ended consent is not attested whatever the tables say."""
     events = _signed(_canonical(3, ending, target_id=CONSENT, consent_id=CONSENT))
     assert "withdrawn or superseded" in (Attestations.from_canonical(events).problem(GRANT) or "")
 
 
 def test_a_signing_whose_write_failed_attests_nothing() -> None:
+    """A signing whose write failed attests nothing."""
     events = _signed(_canonical(3, "consent.sign", Outcome.ERROR, target_id=CONSENT))
     assert "never written" in (Attestations.from_canonical(events).problem(GRANT) or "")
 
 
 def test_a_consent_without_expiry_is_attested_as_such() -> None:
+    """A consent without expiry is attested as such."""
     open_ended = replace(GRANT, expires_at=None)
     assert Attestations.from_canonical(_signed(expires=None)).problem(open_ended) is None
 
 
 def test_long_recipient_lists_are_recorded_by_digest() -> None:
+    """Long recipient lists are recorded by digest."""
     many = [f"sentra-{n:03d}-{'x' * 40}" for n in range(10)]
     detail = recipients_detail(many)
     assert detail.startswith("sha256:")

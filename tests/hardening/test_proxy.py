@@ -42,10 +42,12 @@ def _failed_login_address(settings: Settings, tmp_path: Path, **env: str) -> Any
 def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(
     sqlite_settings: Settings, tmp_path: Path
 ) -> None:
+    """A forwarded address from an untrusted peer is ignored."""
     assert _failed_login_address(sqlite_settings, tmp_path) == "127.0.0.1"
 
 
 def test_a_configured_proxy_names_the_client(sqlite_settings: Settings, tmp_path: Path) -> None:
+    """A configured proxy names the client."""
     address = _failed_login_address(
         sqlite_settings, tmp_path, VAULT_TRUSTED_PROXIES='["127.0.0.1/32"]'
     )
@@ -53,5 +55,6 @@ def test_a_configured_proxy_names_the_client(sqlite_settings: Settings, tmp_path
 
 
 def test_a_bad_proxy_entry_refuses_to_start() -> None:
+    """A bad proxy entry refuses to start."""
     with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES"):
         load_settings(trusted_proxies=["not-an-address"])

@@ -21,9 +21,9 @@ from tests.support import DEFAULT_PASSWORD, create_user, create_user_over_api, l
 from vault.app import create_app
 from vault.identity import totp
 from vault.identity.models import User
+from vault.identity.session_models import WebSession
 from vault.services import Services
 from vault.web.common import DASHBOARD_COOKIE, web_sessions
-from vault.web.models import WebSession
 from vault.web.sessions import token_digest
 
 ORG = "rutan-jakpus"

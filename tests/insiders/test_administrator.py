@@ -17,8 +17,8 @@ from tests.support import DEFAULT_PASSWORD, create_user, create_user_over_api, l
 from tests.world import ORG, World
 from vault.app import create_app
 from vault.audit.models import AuditRow
+from vault.identity.session_models import WebSession
 from vault.vocabulary import EventAction
-from vault.web.models import WebSession
 
 OTHER_ORG = "lapas-cipinang"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -90,6 +90,10 @@ def test_an_admin_cannot_approve_their_own_erasure_through_an_account_they_made(
         "puppet", DEFAULT_PASSWORD, "compliance_officer", ORG, actor=admin
     )
     world.user_ids["puppet"] = str(puppet.id)
+    # The organisation's real compliance officer approves the account (it is a person):
+    # the admin's trick is to use it for their own erasure.
+    approved = world.client.post(f"/v1/users/{puppet.id}/approve", headers=world.auth("compliance"))
+    assert approved.status_code == 200, approved.text
     world.headers["puppet"] = login(world.client, "puppet")
     approval = world.post("puppet", f"/v1/subjects/{world.subject_id}/erasure-approvals", {})
     erased = world.client.delete(

@@ -19,6 +19,7 @@ def stored(world: World, value: str | uuid.UUID) -> object:
 
 
 def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> None:
+    """An assignment inserted in the database grants nothing."""
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
     assert world.read("counselor2", rid, purpose="counseling").status_code == 404
     now = datetime.now(UTC)
@@ -73,6 +74,7 @@ def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> 
 
 
 def test_an_ended_assignment_revived_in_the_database_stays_ended(world: World) -> None:
+    """An ended assignment revived in the database stays ended."""
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
     ended = world.client.delete(
         f"/v1/assignments/{world.assignment_ids['counselor']}", headers=world.auth("admin")
@@ -89,6 +91,7 @@ def test_an_ended_assignment_revived_in_the_database_stays_ended(world: World) -
 def test_a_break_glass_grant_forged_or_extended_in_the_database_grants_nothing(
     world: World,
 ) -> None:
+    """A break glass grant forged or extended in the database grants nothing."""
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
     world.client.post(
         f"/v1/consents/{world.consent_id}/withdraw", json={}, headers=world.auth("officer")

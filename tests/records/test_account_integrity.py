@@ -28,6 +28,7 @@ def _set(world: World, who: str, column: str, value: str) -> None:
 def test_a_changed_account_is_refused_at_once(
     world: World, column: str, value: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A changed account is refused at once."""
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
     assert world.read("counselor", rid, purpose="counseling").status_code == 200
     credentials = {"username": "counselor", "password": DEFAULT_PASSWORD}

@@ -37,6 +37,7 @@ def _both(world: World, statement: Any, params: dict[str, Any]) -> tuple[list[An
 
 
 def test_every_hot_statement_reads_the_same_rows_as_a_session(world: World) -> None:
+    """Every hot statement reads the same rows as a session."""
     record_id = world.create_record(
         "counselor",
         "psychological_assessment",
@@ -84,6 +85,7 @@ def test_every_hot_statement_reads_the_same_rows_as_a_session(world: World) -> N
 
 
 def test_rows_answer_to_their_column_names(world: World) -> None:
+    """Rows answer to their column names."""
     with world.services.db.read_cursor() as reads:
         row = reads.execute(_SUBJECT, {"subject_id": uuid.UUID(world.subject_id)}).first()
     assert row.id == uuid.UUID(world.subject_id)
@@ -103,6 +105,7 @@ def test_a_cursor_read_is_rolled_back_whatever_ran_in_it(world: World) -> None:
 
 
 def test_ids_go_to_the_driver_in_the_stores_own_form(world: World) -> None:
+    """Ids go to the driver in the stores own form."""
     dialect = world.services.db.engine.dialect
     prepared = PreparedQuery(_SUBJECT, dialect)
     params = prepared.parameters({"subject_id": uuid.UUID(world.subject_id)})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
+from tests.audit.fakes import audit_writes_refused
 from tests.world import World
 
 SECRET = "Hears voices at night since the transfer"
@@ -16,6 +17,7 @@ def _count_reads(world: World) -> int:
 
 
 def test_no_plaintext_leaves_when_the_audit_event_cannot_be_written(world: World) -> None:
+    """A read (allowed or denied) whose event the database refuses is a 503 with no plaintext."""
     record = world.create_record(
         "counselor",
         "psychological_assessment",
@@ -23,16 +25,10 @@ def test_no_plaintext_leaves_when_the_audit_event_cannot_be_written(world: World
     )
     before = _count_reads(world)
 
-    def disk_full(conn: Connection) -> None:
-        raise RuntimeError("disk full")
-
-    world.services.audit.before_commit = disk_full
-    try:
+    with audit_writes_refused(world.services.db):
         refused = world.read("counselor", record, "counseling")
         # A denied read needs its event too: no answer that skips the log.
         denied = world.read("counselor", record, "social_reintegration")
-    finally:
-        world.services.audit.before_commit = None
     for response in (refused, denied):
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("application/problem+json")

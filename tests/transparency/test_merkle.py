@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.transparency.reference import STRICTER, VECTORS
 from vault.transparency import (
     EMPTY_ROOT,
     MemoryNodeStore,
@@ -25,13 +24,6 @@ from vault.transparency import (
     verify_consistency,
     verify_inclusion,
 )
-
-VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "vectors" / "transparency-dev-merkle.json").read_text()
-)
-# The one reference case we answer differently, on purpose: its "roots" are
-# 12-byte placeholders ("don't care 2"); we refuse any hash that is not 32 bytes.
-STRICTER = {"testdata/consistency/additional/sizes-are-equal-one-and-proof-is-empty.json"}
 
 
 def naive_mth(leaves: list[bytes]) -> bytes:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.transparency.ed25519 import VaultEd25519
 from tests.transparency.logs import ORIGIN, Log, events
-from tests.transparency.test_merkle import STRICTER, VECTORS
+from tests.transparency.reference import STRICTER, VECTORS
 from vault.transparency import (
     HeadSigner,
     MemoryNodeStore,

@@ -17,6 +17,7 @@ def test_the_dashboard_names_a_consent_the_audit_log_does_not_attest(
     world: World,
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
+    """The dashboard names a consent the audit log does not attest."""
     subject = world.subject()
     page = staff_login(client, "compliance1", "/dashboard/login")
     assert "Every consent agrees with the audit log." in page
@@ -31,6 +32,7 @@ def test_the_dashboard_names_an_assignment_the_audit_log_does_not_attest(
     world: World,
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
+    """The dashboard names an assignment the audit log does not attest."""
     subject = world.subject()
     page = staff_login(client, "compliance1", "/dashboard/login")
     assert "Every assignment and emergency grant agrees with the audit log." in page

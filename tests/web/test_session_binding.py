@@ -21,6 +21,7 @@ def test_a_kiosk_session_re_pointed_to_another_subject_ends(
     world: World,
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
+    """A kiosk session re pointed to another subject ends."""
     first, second = world.subject(), world.subject()
     open_kiosk(client, first)
     assert client.get("/kiosk/home", follow_redirects=False).status_code == 200
@@ -40,6 +41,7 @@ def test_a_staff_session_turned_into_a_dashboard_one_is_refused(
     world: World,
     client: TestClient,  # type: ignore[type-arg]
 ) -> None:
+    """A staff session turned into a dashboard one is refused."""
     open_kiosk(client, world.subject())
     with world.services.db.session() as session:
         session.execute(

@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy import bindparam, literal_column, select
 
 from vault.audit.canonical import decode_remembered
-from vault.audit.log import EVENTS
+from vault.audit.models import EVENTS
 from vault.cursor_reads import CursorReads, Reads
+from vault.vocabulary import EventAction
 
-CONSENT_SIGN = "consent.sign"
-CONSENT_GRANT = "consent.grant"
-CONSENT_ENDINGS = ("consent.withdraw", "consent.supersede")
-ASSIGNMENT_CREATE = "assignment.create"
-ASSIGNMENT_END = "assignment.end"
-BREAK_GLASS_OPEN = "break_glass.open"
+CONSENT_SIGN = EventAction.CONSENT_SIGN.value
+CONSENT_GRANT = EventAction.CONSENT_GRANT.value
+CONSENT_ENDINGS = (EventAction.CONSENT_WITHDRAW.value, EventAction.CONSENT_SUPERSEDE.value)
+ASSIGNMENT_CREATE = EventAction.ASSIGNMENT_CREATE.value
+ASSIGNMENT_END = EventAction.ASSIGNMENT_END.value
+BREAK_GLASS_OPEN = EventAction.BREAK_GLASS_OPEN.value
 CONSENT_ACTIONS = (CONSENT_SIGN, CONSENT_GRANT, *CONSENT_ENDINGS)
 ACCESS_ACTIONS = (ASSIGNMENT_CREATE, ASSIGNMENT_END, BREAK_GLASS_OPEN)
 

@@ -12,6 +12,7 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditQueries
 from vault.audit.verify import VerifyReport, verify_chain
 from vault.config import Settings
+from vault.vocabulary import EventAction
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -67,9 +68,12 @@ def _services(settings: Settings) -> Any:
     return build_services(settings)
 
 
-def _record(services: Any, action: str, details: dict[str, str | int | bool | None]) -> None:
+def _record(
+    services: Any, action: EventAction, details: dict[str, str | int | bool | None]
+) -> None:
+    # The host's command line acts as nobody in particular: no actor, the operator's role.
     services.audit.append(
-        AuditEvent(action=action, outcome=Outcome.INFO, actor_role="operator", details=details)
+        AuditEvent.by(None, action, Outcome.INFO, actor_role="operator", details=details)
     )
 
 
@@ -84,7 +88,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         report = _verify_with_progress(services, keys, pinned, quiet=args.quiet)
         _record(
             services,
-            "audit.verify",
+            EventAction.AUDIT_VERIFY,
             {"ok": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq},
         )
     finally:

@@ -17,9 +17,6 @@ from typing import Any, Protocol
 
 from vault.vocabulary import AuthenticatedUser, EventAction, Principal
 
-# The action names other capabilities record and the audit queries look for.
-RECORD_READ = "record.read"
-
 # ``details`` holds small facts, never content: short keys, short scalar values.
 DETAIL_KEY = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 DETAIL_MAX_ITEMS = 32

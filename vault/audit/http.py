@@ -1,27 +1,40 @@
 """HTTP API of the audit log (compliance officers) and a subject's disclosures.
 
-Reading the audit log is itself audited (``audit.query``, ``audit.export``,
-``audit.verify``, ``audit.disclosures``), and that event is durable before any
-answer leaves, like every other disclosure.
+Every route asks the policy engine (``audit.read`` with the organisation it
+would show, ``policies/audit.cedar``) before it reads anything, and shows only
+what belongs to the caller's organisation (``vault.audit.scope``). Reading the
+audit log is itself audited (``audit.query``, ``audit.export``, ...), allowed or
+refused, and that event is durable before any answer leaves.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import msgspec
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
+from vault.access.engine import PolicyEngine
 from vault.access.integrity import check_access_against_audit
+from vault.audit.answers import (
+    AccessCheckOut,
+    AccessMismatchOut,
+    ConsentCheckOut,
+    ConsentMismatchOut,
+    DisclosuresOut,
+    EventPageOut,
+    VerifyOut,
+)
 from vault.audit.checkpoints import to_jsonl
 from vault.audit.events import AuditEvent, Outcome
+from vault.audit.log import AuditLog
 from vault.audit.queries import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -30,18 +43,26 @@ from vault.audit.queries import (
     csv_lines,
     jsonl_lines,
 )
+from vault.audit.scope import consents_of, held_subjects, subject_org
 from vault.audit.verify import verify_chain
 from vault.consent.integrity import check_consents_against_audit
+from vault.crypto.signing import CurrentSigner
+from vault.db import Database
 from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
-from vault.http.guards import require_roles
+from vault.http.auth import caller
 from vault.http.problems import problem_responses
-from vault.services import Services
-from vault.vocabulary import AuthenticatedUser, Role
+from vault.vocabulary import Action, AuthenticatedUser, EventAction, OperationFacts
 
 ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable)
 # A path whose subject id is not a UUID matches no route: 404.
 SUBJECT_ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound)
 TAGS = ["audit"]
+# The services a handler asks for by name (``vault.app.service_dependencies``).
+Policy = NamedDependency[PolicyEngine]
+Log = NamedDependency[AuditLog]
+Store = NamedDependency[Database]
+Signing = NamedDependency[CurrentSigner]
+Clock = NamedDependency[Callable[[], datetime]]
 CSV = "text/csv"
 JSONL = "application/x-ndjson"
 
@@ -83,73 +104,45 @@ CursorParam = Annotated[
 ]
 
 
-class EventPageOut(msgspec.Struct):
-    events: list[dict[str, Any]]
-    next_cursor: str | None
-
-
-class VerifyOut(msgspec.Struct):
-    ok: bool
-    events: int
-    checkpoints: int
-    first_bad_seq: int | None
-    problem: str | None
-
-
-class ConsentMismatchOut(msgspec.Struct):
-    consent_id: uuid.UUID
-    seq: int  # the audit event the tables contradict; 0 when the signing's events are missing
-    problem: str
-
-
-class ConsentCheckOut(msgspec.Struct):
-    ok: bool
-    mismatches: list[ConsentMismatchOut]
-
-
-class AccessMismatchOut(msgspec.Struct):
-    kind: Literal["assignment", "break_glass"]
-    id: uuid.UUID
-    subject_id: uuid.UUID
-    problem: str
-
-
-class AccessCheckOut(msgspec.Struct):
-    ok: bool
-    mismatches: list[AccessMismatchOut]
-
-
-class DisclosuresOut(msgspec.Struct):
-    subject_id: uuid.UUID
-    disclosures: list[dict[str, Any]]
-
-
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def _record_access(
-    services: Services,
-    user: AuthenticatedUser,
-    action: str,
+def _gate(
+    request: Request[Any, Any, Any],
+    policy: PolicyEngine,
+    audit: AuditLog,
+    action: EventAction,
+    *,
+    target_org: str | None,
     subject_id: uuid.UUID | None = None,
     **details: str | int | bool | None,
-) -> None:
-    services.audit.append(
-        AuditEvent(
-            action=action,
-            outcome=Outcome.ALLOW,
-            actor_id=user.id,
-            actor_role=user.role,
-            actor_org=user.organization,
+) -> AuthenticatedUser:
+    """Ask ``audit.read`` for ``target_org``; audit the attempt either way; the caller if allowed.
+
+    A refusal is 403, except about a subject the caller's organisation does not
+    hold: that answers exactly like a subject that does not exist (404).
+    """
+    user = caller(request)
+    decision = policy.authorize(
+        user.principal(), Action.READ_AUDIT, OperationFacts(target_org=target_org)
+    )
+    audit.append(
+        AuditEvent.by(
+            user,
+            action,
+            Outcome.ALLOW if decision.allowed else Outcome.DENY,
             subject_id=subject_id,
+            policy_ids=decision.policy_ids,
+            reason=None if decision.allowed else decision.reason,
             details={key: value for key, value in details.items() if value is not None},
         )
     )
+    if decision.allowed:
+        return user
+    if subject_id is not None and target_org != user.organization:
+        raise NotFound("No such subject.")
+    raise Forbidden(decision.reason)
 
 
 def _filters(
+    organization: str,
     subject_id: uuid.UUID | None,
     actor_id: uuid.UUID | None,
     action: str | None,
@@ -161,6 +154,7 @@ def _filters(
     cursor: str | None = None,
 ) -> AuditFilters:
     return AuditFilters(
+        organization=organization,
         subject_id=subject_id,
         actor_id=actor_id,
         action=action,
@@ -176,6 +170,9 @@ def _filters(
 @get("/v1/audit/events", sync_to_thread=True, responses=ERRORS, tags=TAGS)
 def audit_events(
     request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    db: Store,
     subject_id: SubjectParam = None,
     actor_id: ActorParam = None,
     action: ActionParam = None,
@@ -186,14 +183,30 @@ def audit_events(
     limit: LimitParam = DEFAULT_PAGE,
     cursor: CursorParam = None,
 ) -> EventPageOut:
-    """A page of audit events in sequence order; follow ``next_cursor`` for the next one."""
-    user = require_roles(request, Role.COMPLIANCE_OFFICER)
+    """A page of the organisation's audit events in sequence order; follow ``next_cursor``."""
+    organization = caller(request).organization
+    # Filters are checked before the gate: a malformed one is a 4xx, and nothing is read.
     filters = _filters(
-        subject_id, actor_id, action, decision, break_glass, since, until, limit, cursor
+        organization,
+        subject_id,
+        actor_id,
+        action,
+        decision,
+        break_glass,
+        since,
+        until,
+        limit,
+        cursor,
     )
-    services = _services(request)
-    _record_access(services, user, "audit.query", subject_id)
-    page = AuditQueries(services.db).events(filters)
+    _gate(
+        request,
+        policy,
+        audit,
+        EventAction.AUDIT_QUERY,
+        target_org=organization,
+        subject_id=subject_id,
+    )
+    page = AuditQueries(db).events(filters)
     return EventPageOut(events=page.events, next_cursor=page.next_cursor)
 
 
@@ -206,6 +219,9 @@ def audit_events(
 )
 def audit_export(
     request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    db: Store,
     export_format: Annotated[Literal["csv", "jsonl"], QueryParameter(name="format")] = "jsonl",
     subject_id: SubjectParam = None,
     actor_id: ActorParam = None,
@@ -215,12 +231,21 @@ def audit_export(
     since: SinceParam = None,
     until: UntilParam = None,
 ) -> Stream:
-    """Every matching event, streamed as CSV or JSON Lines."""
-    user = require_roles(request, Role.COMPLIANCE_OFFICER)
-    filters = _filters(subject_id, actor_id, action, decision, break_glass, since, until)
-    services = _services(request)
-    _record_access(services, user, "audit.export", subject_id, format=export_format)
-    events = AuditQueries(services.db).iter_events(filters)
+    """Every matching event of the organisation, streamed as CSV or JSON Lines."""
+    organization = caller(request).organization
+    filters = _filters(
+        organization, subject_id, actor_id, action, decision, break_glass, since, until
+    )
+    _gate(
+        request,
+        policy,
+        audit,
+        EventAction.AUDIT_EXPORT,
+        target_org=organization,
+        subject_id=subject_id,
+        format=export_format,
+    )
+    events = AuditQueries(db).iter_events(filters)
     lines: Iterator[str] = csv_lines(events) if export_format == "csv" else jsonl_lines(events)
     media_type = f"{CSV}; charset=utf-8" if export_format == "csv" else JSONL
     return Stream(
@@ -237,12 +262,16 @@ def audit_export(
     tags=TAGS,
     operation_class=_streamed(JSONL),
 )
-def audit_checkpoints(request: Request[Any, Any, Any]) -> Stream:
-    """Every signed checkpoint as JSON Lines, to be kept outside the vault and pinned."""
-    user = require_roles(request, Role.COMPLIANCE_OFFICER)
-    services = _services(request)
-    _record_access(services, user, "audit.checkpoints")
-    checkpoints = AuditQueries(services.db).checkpoints()
+def audit_checkpoints(
+    request: Request[Any, Any, Any], policy: Policy, audit: Log, db: Store
+) -> Stream:
+    """Every signed checkpoint as JSON Lines, to be kept outside the vault and pinned.
+
+    A checkpoint names a sequence number and a hash: nothing of any event's content.
+    """
+    organization = caller(request).organization
+    _gate(request, policy, audit, EventAction.AUDIT_CHECKPOINTS, target_org=organization)
+    checkpoints = AuditQueries(db).checkpoints()
     return Stream(
         to_jsonl(checkpoints),
         media_type=JSONL,
@@ -251,12 +280,21 @@ def audit_checkpoints(request: Request[Any, Any, Any]) -> Stream:
 
 
 @get("/v1/audit/verify", sync_to_thread=True, responses=ERRORS, tags=TAGS)
-def audit_verify(request: Request[Any, Any, Any]) -> VerifyOut:
-    """Verify the whole chain and every checkpoint; ``first_bad_seq`` names where it breaks."""
-    user = require_roles(request, Role.COMPLIANCE_OFFICER)
-    services = _services(request)
-    _record_access(services, user, "audit.verify")
-    report = verify_chain(services.db.engine, public_keys=services.signer.verification_keys())
+def audit_verify(
+    request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    signer: Signing,
+) -> VerifyOut:
+    """Verify the whole chain and every checkpoint; ``first_bad_seq`` names where it breaks.
+
+    The answer holds counts, a sequence number and what kind of break it is:
+    nothing of any event's content, whichever organisation it belongs to.
+    """
+    organization = caller(request).organization
+    _gate(request, policy, audit, EventAction.AUDIT_VERIFY, target_org=organization)
+    report = verify_chain(db.engine, public_keys=signer.verification_keys())
     return VerifyOut(
         ok=report.ok,
         events=report.events,
@@ -267,41 +305,58 @@ def audit_verify(request: Request[Any, Any, Any]) -> VerifyOut:
 
 
 @get("/v1/audit/consent-check", sync_to_thread=True, responses=ERRORS, tags=TAGS)
-def audit_consent_check(request: Request[Any, Any, Any]) -> ConsentCheckOut:
+def audit_consent_check(
+    request: Request[Any, Any, Any], policy: Policy, audit: Log, db: Store
+) -> ConsentCheckOut:
     """Compare the consent tables with the audit log (what `vault consent check` does).
 
-    Names every consent whose rows say other than the log: a deleted withdrawal, a
-    refusal turned into a grant, an inserted consent, a changed recipient or expiry.
-    Reads already refuse such grants; this tells whoever must find out who changed them.
+    Names every consent of the organisation's subjects whose rows say other than
+    the log: a deleted withdrawal, a refusal turned into a grant, an inserted
+    consent, a changed recipient or expiry. Reads already refuse such grants;
+    this tells whoever must find out who changed them.
     """
-    user = require_roles(request, Role.COMPLIANCE_OFFICER)
-    services = _services(request)
-    _record_access(services, user, "audit.consent_check")
-    found = check_consents_against_audit(services.db)
+    organization = caller(request).organization
+    _gate(request, policy, audit, EventAction.AUDIT_CONSENT_CHECK, target_org=organization)
+    found = check_consents_against_audit(db)
+    ours = consents_of(db, organization, {m.consent_id for m in found})
+    mismatches = [m for m in found if m.consent_id in ours]
     return ConsentCheckOut(
-        ok=not found,
-        mismatches=[ConsentMismatchOut(m.consent_id, m.seq, m.problem) for m in found],
+        ok=not mismatches,
+        mismatches=[ConsentMismatchOut(m.consent_id, m.seq, m.problem) for m in mismatches],
     )
 
 
 @get("/v1/audit/access-check", sync_to_thread=True, responses=ERRORS, tags=TAGS)
-def audit_access_check(request: Request[Any, Any, Any]) -> AccessCheckOut:
+def audit_access_check(
+    request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    clock: Clock,
+) -> AccessCheckOut:
     """Active assignments and break-glass grants the audit log does not attest.
 
-    Decisions already ignore them; this names them (with their subject) so that
-    someone finds out who wrote them into the database.
+    Decisions already ignore them; this names those about the organisation's
+    subjects so that someone finds out who wrote them into the database.
     """
-    user = require_roles(request, Role.COMPLIANCE_OFFICER)
-    services = _services(request)
-    _record_access(services, user, "audit.access_check")
-    found = check_access_against_audit(services.db, services.clock())
+    organization = caller(request).organization
+    _gate(request, policy, audit, EventAction.AUDIT_ACCESS_CHECK, target_org=organization)
+    found = check_access_against_audit(db, clock())
+    ours = held_subjects(db, organization, {m.subject_id for m in found})
     return AccessCheckOut(
-        ok=not found,
+        ok=not any(m.subject_id in ours for m in found),
         mismatches=[
-            AccessMismatchOut(m.kind, m.row_id, m.subject_id, m.problem)  # type: ignore[arg-type]
+            AccessMismatchOut(_access_kind(m.kind), m.row_id, m.subject_id, m.problem)
             for m in found
+            if m.subject_id in ours
         ],
     )
+
+
+def _access_kind(kind: str) -> Literal["assignment", "break_glass"]:
+    if kind == "assignment":
+        return "assignment"
+    return "break_glass"
 
 
 @get(
@@ -311,14 +366,27 @@ def audit_access_check(request: Request[Any, Any, Any]) -> AccessCheckOut:
     tags=TAGS,
 )
 def subject_disclosures(
-    request: Request[Any, Any, Any], subject_id: Annotated[uuid.UUID, PathParameter()]
+    request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    subject_id: Annotated[uuid.UUID, PathParameter()],
 ) -> DisclosuresOut:
     """Accounting of disclosures: who read which categories of the subject's records,
-    when, for which purpose, under which consent or break-glass grant."""
-    user = require_roles(request, Role.COMPLIANCE_OFFICER)
-    services = _services(request)
-    _record_access(services, user, "audit.disclosures", subject_id)
-    disclosures = AuditQueries(services.db).disclosures(subject_id)
+    when, for which purpose, under which consent or break-glass grant.
+
+    Only for the organisation holding the subject; any other answers as if the
+    subject did not exist."""
+    holder = subject_org(db, subject_id)
+    _gate(
+        request,
+        policy,
+        audit,
+        EventAction.AUDIT_DISCLOSURES,
+        target_org=holder,
+        subject_id=subject_id,
+    )
+    disclosures = AuditQueries(db).disclosures(subject_id)
     return DisclosuresOut(subject_id=subject_id, disclosures=disclosures)
 
 

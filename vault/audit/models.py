@@ -27,6 +27,8 @@ class AuditRow(Stamped, table=True):
         Index("ix_audit_events_actor_action_time", "actor_id", "action", "time"),
         Index("ix_audit_events_actor_seq", "actor_id", "seq"),
         Index("ix_audit_events_time", "time"),
+        # A compliance officer's view: the events of one organisation's staff.
+        Index("ix_audit_events_actor_org_seq", "actor_org", "seq"),
     )
 
     # Gapless, starting at 1; unique so that two writers can never share one.
@@ -35,6 +37,8 @@ class AuditRow(Stamped, table=True):
     action: str = Field(max_length=64)
     outcome: str = Field(max_length=16)
     actor_id: uuid.UUID | None = Field(default=None)
+    # The organisation of the actor when it acted (a copy of the content's ``actor_org``).
+    actor_org: str | None = Field(default=None, max_length=64)
     subject_id: uuid.UUID | None = Field(default=None)
     break_glass: bool = Field(default=False)
     prev_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -53,3 +57,8 @@ class AuditCheckpointRow(Stamped, table=True):
     key_id: str = Field(max_length=128)
     # Over the bytes ``vault.audit.checkpoints.Checkpoint.signed_bytes()`` rebuilds.
     signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+# The tables as SQLAlchemy Core sees them: the writer, the queries and verification.
+EVENTS = AuditRow.metadata.tables[AuditRow.__tablename__]
+CHECKPOINTS = AuditCheckpointRow.metadata.tables[AuditCheckpointRow.__tablename__]

@@ -22,16 +22,20 @@ from sqlalchemy import Connection, Select, func, select
 
 from vault.audit.canonical import decode
 from vault.audit.checkpoints import Checkpoint
-from vault.audit.events import RECORD_READ, Outcome
-from vault.audit.log import EVENTS
+from vault.audit.events import Outcome
+from vault.audit.models import EVENTS
+from vault.audit.scope import events_of
 from vault.audit.verify import stored_checkpoints
 from vault.db import READ_ONLY_OPTION, Database
 from vault.errors import InvalidInput
+from vault.vocabulary import EventAction
 
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 EXPORT_CHUNK = MAX_PAGE
-DISCLOSURE_ACTIONS = (RECORD_READ,)
+DISCLOSURE_ACTIONS = (EventAction.RECORD_READ.value,)
+# Sequence numbers are BIGINT: a cursor beyond it is no value ever returned.
+MAX_SEQ = 2**63 - 1
 
 # The columns of a CSV export, in order (lists joined with ";", details as JSON).
 CSV_COLUMNS = (
@@ -63,8 +67,11 @@ class AuditFilters:
 
     ``since`` is inclusive and ``until`` exclusive; ``cursor`` is the ``seq``
     after which the page starts (keyset pagination: stable while events arrive).
+    ``organization`` keeps only the events that belong to it (``vault.audit.scope``);
+    None is the whole log, for the host's own tools only.
     """
 
+    organization: str | None = None
     subject_id: uuid.UUID | None = None
     actor_id: uuid.UUID | None = None
     action: str | None = None
@@ -78,21 +85,31 @@ class AuditFilters:
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.")
-        if self.cursor is not None and self.cursor < 0:
+        if self.cursor is not None and not 0 <= self.cursor <= MAX_SEQ:
             raise InvalidInput("cursor must be a value returned as next_cursor.")
         for name in ("since", "until"):
             moment = getattr(self, name)
-            if moment is not None and moment.tzinfo is None:
-                # A time without a zone is read as UTC, the only zone the vault stores.
-                object.__setattr__(self, name, moment.replace(tzinfo=UTC))
+            if moment is not None:
+                object.__setattr__(self, name, _utc(moment, name))
 
     @staticmethod
     def parse_cursor(text: str | None) -> int | None:
         if text is None or text == "":
             return None
-        if not text.isdigit() or len(text) > 19:
+        if not text.isdigit() or len(text) > 19 or int(text) > MAX_SEQ:
             raise InvalidInput("cursor must be a value returned as next_cursor.")
         return int(text)
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    """The moment in UTC (a time without a zone is read as UTC, the only zone stored)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+14:00 is a valid text but falls before year 1 in UTC.
+        raise InvalidInput(f"{name} is out of range once converted to UTC.") from None
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,8 @@ class DayCount:
 
 def _filtered(filters: AuditFilters) -> Select[Any]:
     query = select(EVENTS.c.seq, EVENTS.c.canonical)
+    if filters.organization is not None:
+        query = query.where(events_of(filters.organization))
     if filters.subject_id is not None:
         query = query.where(EVENTS.c.subject_id == filters.subject_id)
     if filters.actor_id is not None:
@@ -189,8 +208,20 @@ class AuditQueries:
         result.sort(key=lambda disclosure: int(disclosure["seq"]))
         return result
 
-    def daily_counts(self, days: int, today: date) -> list[DayCount]:
-        """Allowed and denied decisions per UTC day, for the last ``days`` days up to ``today``."""
+    def newest(self, filters: AuditFilters) -> list[dict[str, Any]]:
+        """The newest ``filters.limit`` matching events, newest first (``cursor`` ignored)."""
+        query = _filtered(replace(filters, cursor=None)).order_by(None)
+        with self._connect() as conn:
+            rows = conn.execute(query.order_by(EVENTS.c.seq.desc()).limit(filters.limit)).all()
+        return [decode(bytes(canonical)) for _, canonical in rows]
+
+    def daily_counts(
+        self, days: int, today: date, *, organization: str | None = None
+    ) -> list[DayCount]:
+        """Allowed and denied decisions per UTC day, for the last ``days`` days up to ``today``.
+
+        Only the events of ``organization`` when it is given (``vault.audit.scope``).
+        """
         if not 1 <= days <= 366:
             raise InvalidInput("days must be between 1 and 366.")
         first = today - timedelta(days=days - 1)
@@ -202,9 +233,11 @@ class AuditQueries:
             else:
                 # SQLite keeps the UTC time as text "YYYY-MM-DD HH:MM:SS.ffffff".
                 day = func.substr(EVENTS.c.time, 1, 10)
+            query = select(day, EVENTS.c.outcome, func.count())
+            if organization is not None:
+                query = query.where(events_of(organization))
             rows = conn.execute(
-                select(day, EVENTS.c.outcome, func.count())
-                .where(EVENTS.c.time >= start, EVENTS.c.time < end)
+                query.where(EVENTS.c.time >= start, EVENTS.c.time < end)
                 .where(EVENTS.c.outcome.in_([Outcome.ALLOW.value, Outcome.DENY.value]))
                 .group_by(day, EVENTS.c.outcome)
             ).all()

@@ -17,6 +17,7 @@ bound that window; see README.md, "What verification cannot see on its own".
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,8 +28,9 @@ from sqlalchemy.exc import DBAPIError
 
 from vault.audit.canonical import GENESIS_HASH, format_time
 from vault.audit.checkpoints import Checkpoint, SignatureVerifier, default_verifier
-from vault.audit.log import CHECKPOINTS, EVENTS
+from vault.audit.models import CHECKPOINTS, EVENTS
 from vault.db import READ_ONLY_OPTION
+from vault.errors import AuditUnavailable
 
 # Rows fetched from the driver at a time: big enough that the fetch loop costs
 # nothing beside hashing, small enough to bound memory (~20 MB of events).
@@ -203,8 +205,8 @@ def _earlier(failure: _Failure | None, index_check: _IndexCheck | None) -> _Fail
         return failure
     return _Failure(
         seq,
-        f"seq {seq}: its filter columns (time, action, outcome, actor, subject, break-glass) "
-        "differ from its content",
+        f"seq {seq}: its filter columns (time, action, outcome, actor, organisation, subject, "
+        "break-glass) differ from its content",
     )
 
 
@@ -222,6 +224,7 @@ _INDEXED = select(
     EVENTS.c.actor_id,
     EVENTS.c.subject_id,
     EVENTS.c.break_glass,
+    EVENTS.c.actor_org,
 ).order_by(EVENTS.c.seq)
 
 # The first row whose filter columns differ from its canonical JSON, found by the
@@ -231,9 +234,10 @@ _INDEXED = select(
 _FIRST_INDEX_MISMATCH = {
     "sqlite": """
 SELECT min(seq) FROM (
-  SELECT seq, action, outcome, actor_id, subject_id, break_glass, time,
+  SELECT seq, action, outcome, actor_id, actor_org, subject_id, break_glass, time,
          CAST(canonical AS TEXT) AS j FROM audit_events WHERE seq < :limit)
 WHERE json_extract(j, '$.action') IS NOT action
+   OR json_extract(j, '$.actor_org') IS NOT actor_org
    OR json_extract(j, '$.outcome') IS NOT outcome
    OR replace(json_extract(j, '$.actor_id'), '-', '') IS NOT actor_id
    OR replace(json_extract(j, '$.subject_id'), '-', '') IS NOT subject_id
@@ -242,9 +246,10 @@ WHERE json_extract(j, '$.action') IS NOT action
 """,
     "postgresql": """
 SELECT min(seq) FROM (
-  SELECT seq, action, outcome, actor_id, subject_id, break_glass, time,
+  SELECT seq, action, outcome, actor_id, actor_org, subject_id, break_glass, time,
          convert_from(canonical, 'UTF8')::jsonb AS j FROM audit_events WHERE seq < :limit) e
 WHERE j->>'action' IS DISTINCT FROM action
+   OR j->>'actor_org' IS DISTINCT FROM actor_org
    OR j->>'outcome' IS DISTINCT FROM outcome
    OR (j->>'actor_id')::uuid IS DISTINCT FROM actor_id
    OR (j->>'subject_id')::uuid IS DISTINCT FROM subject_id
@@ -305,7 +310,7 @@ def _index_checker(dialect: str) -> Callable[[tuple[Any, ...]], bool]:
         return key + b'"' + uuid_text(value).encode() + b'"'
 
     def matches(row: tuple[Any, ...]) -> bool:
-        _seq, _prev, canonical, _hash, moment, action, outcome, actor, subject, glass = row
+        _seq, _prev, canonical, _hash, moment, action, outcome, actor, subject, glass, org = row
         return (
             b'"action":"' + str(action).encode() + b'"' in canonical
             and b'"outcome":"' + str(outcome).encode() + b'"' in canonical
@@ -313,6 +318,7 @@ def _index_checker(dialect: str) -> Callable[[tuple[Any, ...]], bool]:
             and snippet_id(b'"actor_id":', actor) in canonical
             and snippet_id(b'"subject_id":', subject) in canonical
             and (b'"break_glass":true' if glass else b'"break_glass":false') in canonical
+            and b'"actor_org":' + json.dumps(org, ensure_ascii=False).encode() in canonical
         )
 
     return matches
@@ -338,7 +344,8 @@ def _stream(conn: Connection, query: Select[Any] = _ALL_EVENTS) -> Iterator[list
     verification stops, early or not. Both drivers return int and bytes.
     """
     driver = conn.connection.driver_connection
-    assert driver is not None  # a live connection inside conn.begin()
+    if driver is None:  # a live connection inside conn.begin() always has one
+        raise AuditUnavailable("The audit log's store connection is closed.")
     sql = str(query.compile(dialect=conn.dialect))  # no parameters
     if conn.dialect.name == "postgresql":
         cursor = driver.cursor(name="vault_audit_verify")

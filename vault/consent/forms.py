@@ -263,7 +263,8 @@ def _texts(data: Mapping[str, Any], name: str, languages: tuple[str, ...]) -> di
 
 def _build_form(data: Mapping[str, Any], path: Path, digest: str) -> ConsentForm:
     match = _FILE_NAME.match(path.name)
-    assert match is not None  # form_files checked the name
+    if match is None:  # form_files checked the name; a caller that did not is refused
+        raise ValueError("a consent form file is named <id>-v<version>.toml")
     form_id, version = data["id"], data["version"]
     if form_id != match["id"] or version != int(match["version"]):
         raise ValueError("id and version must match the file name")

@@ -10,3 +10,6 @@ bytes back; where keys live (tables, caches) is ``vault.keys``' business.
 - :mod:`vault.crypto.signing`: Ed25519 signatures and compact JWS.
 - :mod:`vault.crypto.providers`: where key-encryption keys live (file, PKCS#11).
 """
+
+# Nothing is re-exported: import from the module that defines it.
+__all__: list[str] = []

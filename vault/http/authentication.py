@@ -9,7 +9,7 @@ is the OpenAPI document, anchored at both ends.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from litestar.connection import ASGIConnection
 from litestar.middleware import DefineMiddleware
@@ -19,10 +19,23 @@ from litestar.middleware.authentication import (
 )
 
 from vault.errors import AuthenticationFailed
-from vault.http.threads import run_store_work
+from vault.threads import run_store_work
+from vault.vocabulary import AuthenticatedUser
 
-if TYPE_CHECKING:
-    from vault.services import Services
+
+class _TokenChecker(Protocol):
+    def authenticate(self, bearer: str) -> AuthenticatedUser: ...
+
+
+class _Services(Protocol):
+    """What the middleware needs of the vault's services (``vault.services.Services``)."""
+
+    @property
+    def inline_store_work(self) -> bool: ...
+
+    @property
+    def identity(self) -> _TokenChecker: ...
+
 
 EXCLUDE_OPT_KEY = "exclude_from_auth"
 # The OpenAPI document describes the public contract and holds nothing secret.
@@ -30,12 +43,12 @@ OPEN_PATH_PATTERNS = [r"^/schema(/[A-Za-z0-9._-]*)?$"]
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]  # any app
         header = connection.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthenticationFailed("A valid bearer token is required.")
-        services: Services = connection.app.state.services
+        services: _Services = connection.app.state.services
         # One indexed lookup: on the loop for an embedded store, else in a thread.
         user = await run_store_work(
             services.inline_store_work, partial(services.identity.authenticate, value.strip())

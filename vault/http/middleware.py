@@ -69,7 +69,7 @@ def request_id_middleware(app: ASGIApp, allowed_hosts: Iterable[str] = ("*",)) -
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         # Litestar types the scope type as an enum; ASGI servers send the plain string.
-        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]  # servers send a str
             await app(scope, receive, send)
             return
         # A fresh id always: a client-chosen id could be used to confuse the audit trail.

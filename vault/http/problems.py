@@ -87,7 +87,8 @@ def problem(
 
 
 def vault_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    assert isinstance(exc, VaultError)
+    if not isinstance(exc, VaultError):  # registered for VaultError only
+        return unexpected_error_handler(_, exc)
     headers = None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
@@ -97,7 +98,8 @@ def vault_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[d
 
 
 def validation_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    assert isinstance(exc, ValidationException)
+    if not isinstance(exc, ValidationException):  # registered for it only
+        return unexpected_error_handler(_, exc)
     errors = []
     # Litestar's validation extra names the offending field and message; keep the
     # location and message only, never the submitted value (it may be a secret).
@@ -121,7 +123,8 @@ def _validation_summary(errors: list[dict[str, str]]) -> str:
 
 
 def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):  # registered for it only
+        return unexpected_error_handler(_, exc)
     slug, title = _HTTP_TITLES.get(exc.status_code, ("http-error", "Request failed"))
     headers = dict(exc.headers or {})
     detail = exc.detail if exc.status_code < 500 else None

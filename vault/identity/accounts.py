@@ -25,9 +25,9 @@ from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.identity.core import USERNAME_PATTERN, IdentityCore, UserView, normalise_username, via
 from vault.identity.models import AuthToken, User
 from vault.identity.passwords import check_password
+from vault.identity.session_models import WebSession
 from vault.identity.standing import AccountStatus, status_of
 from vault.vocabulary import Action, AuthenticatedUser, EventAction, OperationFacts, Role
-from vault.web.models import WebSession
 
 NO_SUCH_USER = "No such user."
 NO_SUCH_ORGANIZATION = "Unknown organisation."

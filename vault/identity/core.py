@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from vault.access.engine import PolicyEngine
 from vault.audit.events import AuditSink
 from vault.config import Settings
 from vault.crypto.columns import ColumnSealer
@@ -34,11 +34,29 @@ from vault.identity.standing import (
     status_of,
 )
 from vault.requestctx import current
-from vault.vocabulary import AuthenticatedUser
+from vault.vocabulary import (
+    Action,
+    AuthenticatedUser,
+    Decision,
+    OperationFacts,
+    Principal,
+)
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 ORGANIZATION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 UNKNOWN_ADDRESS = "unknown"
+
+
+class AccountPolicy(Protocol):
+    """The policy engine (``vault.access.engine.PolicyEngine``) as accounts need it."""
+
+    def authorize(
+        self,
+        principal: Principal,
+        action: Action,
+        facts: OperationFacts,
+        subject_id: uuid.UUID | None = None,
+    ) -> Decision: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +119,7 @@ class IdentityCore:
         clock: Callable[[], datetime],
         *,
         sealer: ColumnSealer,
-        policy: PolicyEngine | None = None,
+        policy: AccountPolicy | None = None,
     ) -> None:
         self.db = db
         self.hasher = hasher
@@ -114,7 +132,7 @@ class IdentityCore:
         # without one, every such operation is refused (the command line needs none).
         self.policy = policy
 
-    def _engine(self) -> PolicyEngine:
+    def _engine(self) -> AccountPolicy:
         if self.policy is None:
             raise ConfigurationError("the identity service was built without a policy engine")
         return self.policy
@@ -148,7 +166,7 @@ class IdentityCore:
             .values(totp_last_step=step)
         )
         # An UPDATE's result is a CursorResult, which has a rowcount.
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult of an UPDATE
 
     @staticmethod
     def _organization(session: Session, code: str) -> Organization | None:

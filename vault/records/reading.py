@@ -25,7 +25,6 @@ from vault.audit.log import AuditLog
 from vault.crypto.keys import WrappedKey
 from vault.db import Database
 from vault.errors import DecryptionFailed, InvalidInput, NotFound, RateLimited, VaultError
-from vault.http.threads import run_store_work
 from vault.records.catalog import Catalog
 from vault.records.decisions import DecisionFacts, decision_event
 from vault.records.fieldcrypt import open_fields
@@ -40,6 +39,7 @@ from vault.records.rows import (
     record_rows,
 )
 from vault.subjects.models import Subject
+from vault.threads import run_store_work
 from vault.vocabulary import Action, Category, Decision, EventAction, Principal, Resource
 
 
@@ -75,7 +75,7 @@ class RecordReader:
     decisions: DecisionFacts
     clock: Callable[[], datetime]
     read_limiter: ReadLimiter | None = None
-    # Store reads and unwrapping may run on the event loop (``vault.http.threads``):
+    # Store reads and unwrapping may run on the event loop (``vault.threads``):
     # an embedded store, and keys held in memory.
     inline_store: bool = False
     inline_keys: bool = False

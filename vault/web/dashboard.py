@@ -1,25 +1,42 @@
-"""The compliance dashboard (``/dashboard``): only a compliance officer's cookie session opens it.
+"""The compliance dashboard (``/dashboard``): a compliance officer's view of their organisation.
 
-Accesses per day as a server-drawn SVG chart, break-glass events awaiting
-review, the chain's verification status with the newest checkpoint, filters
-over the log and exports of the filtered events (CSV, JSON Lines).
+Accesses per day as a server-drawn SVG chart, break-glass grants awaiting
+review with their justifications, who opens most break-glass grants, the
+chain's verification status with the newest checkpoint, filters over the log
+and exports of the filtered events (CSV, JSON Lines) -- all of them only what
+belongs to the officer's organisation (``vault.audit.scope``).
+
+Who may open it is the policies' decision (``dashboard.open``, then
+``audit.read`` for what a page shows, ``policies/audit.cedar``), asked at
+login and again on every request with the account as the identity service
+knows it now: a role or organisation remembered in the browser session is
+never trusted.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Stream, Template
 from markupsafe import Markup
 
+from vault.access.engine import PolicyEngine
+from vault.access.service import AccessService
 from vault.audit.events import AuditEvent, Outcome
+from vault.audit.log import AuditLog
 from vault.audit.queries import csv_lines, jsonl_lines
-from vault.errors import VaultError
-from vault.vocabulary import Action, Principal, Role
+from vault.audit.scope import grant_of
+from vault.crypto.signing import CurrentSigner
+from vault.db import Database
+from vault.errors import NotFound, VaultError
+from vault.identity.service import IdentityService
+from vault.vocabulary import Action, EventAction
 from vault.web import dashboard_data as data_
 from vault.web.chart import access_chart
 from vault.web.common import (
@@ -27,6 +44,7 @@ from vault.web.common import (
     LOGIN_CSRF_COOKIE,
     SECURITY_HEADERS,
     WEB_OPT,
+    check_staff_login,
     csrf_ok,
     expired_cookie,
     new_login_csrf,
@@ -34,26 +52,39 @@ from vault.web.common import (
     render,
     services_of,
     session_cookie,
-    staff_login,
     threaded,
     web_sessions,
 )
+from vault.web.dashboard_access import Viewer, may_read, viewer_of
 from vault.web.i18n import messages
 from vault.web.kiosk import FormData, LangQuery
-from vault.web.sessions import ActiveSession, SessionKind
+from vault.web.sessions import SessionKind
 
-DASHBOARD_ROLES = frozenset({Role.COMPLIANCE_OFFICER.value})
 Text = Annotated[str | None, QueryParameter(required=False, max_length=64)]
+# The services a page asks for by name (``vault.app.service_dependencies``).
+Identity = NamedDependency[IdentityService]
+Policy = NamedDependency[PolicyEngine]
+Log = NamedDependency[AuditLog]
+Store = NamedDependency[Database]
+Access = NamedDependency[AccessService]
+Signing = NamedDependency[CurrentSigner]
+Clock = NamedDependency[Callable[[], datetime]]
+# Routes open to anyone, each with the reason (``vault.http.gate``).
+LOGIN_PAGE_OPT = {**WEB_OPT, "asks_nothing": "the login form, shown to anyone"}
+LOGIN_OPT = {
+    **WEB_OPT,
+    "asks_nothing": "the login itself; dashboard.open is asked once the account is known",
+}
+LOGOUT_OPT = {**WEB_OPT, "asks_nothing": "ending one's own session releases nothing"}
 
 
-def _session(request: Request[Any, Any, Any]) -> ActiveSession | None:
-    session = web_sessions(services_of(request)).resolve(
-        request.cookies.get(DASHBOARD_COOKIE), SessionKind.DASHBOARD
+def _refused(viewer: Viewer) -> Response[str]:
+    return Response(
+        messages(viewer.session.language)["login_role_refused"],
+        status_code=403,
+        media_type="text/plain",
+        headers=SECURITY_HEADERS,
     )
-    # The role is checked on every request, not only at login.
-    if session is None or session.role not in DASHBOARD_ROLES:
-        return None
-    return session
 
 
 def _to_login(request: Request[Any, Any, Any]) -> Redirect:
@@ -80,23 +111,22 @@ def _login_page(
     )
 
 
-@get(
-    "/dashboard/login",
-    opt={**WEB_OPT, "asks_nothing": "the login form: shows nothing"},
-    sync_to_thread=False,
-    include_in_schema=False,
-)
+@get("/dashboard/login", opt=LOGIN_PAGE_OPT, sync_to_thread=False, include_in_schema=False)
 def dashboard_login_page(request: Request[Any, Any, Any], lang: LangQuery = None) -> Template:
     return _login_page(request, lang or "en")
 
 
-@post("/dashboard/login", opt=WEB_OPT, include_in_schema=False)
+@post("/dashboard/login", opt=LOGIN_OPT, include_in_schema=False)
 @threaded
 def dashboard_login(
-    request: Request[Any, Any, Any], data: FormData, lang: LangQuery = None
+    request: Request[Any, Any, Any],
+    data: FormData,
+    identity: Identity,
+    policy: Policy,
+    lang: LangQuery = None,
 ) -> Template | Redirect:
     lang = lang or "en"
-    outcome = staff_login(request, data, Action.OPEN_DASHBOARD)
+    outcome = check_staff_login(identity, policy, request, data, Action.OPEN_DASHBOARD)
     if isinstance(outcome, str):
         status = 403 if outcome in ("csrf_failed", "login_role_refused") else 401
         return _login_page(request, lang, messages(lang)[outcome], status)
@@ -154,20 +184,14 @@ def _filter(
     ), problems
 
 
-def _principal(session: ActiveSession) -> Principal:
-    return Principal(id=session.user_id, role=Role(session.role), organization=session.organization)
-
-
 def _audit_view(
-    request: Request[Any, Any, Any], session: ActiveSession, action: str, flt: data_.EventFilter
+    audit: AuditLog, viewer: Viewer, action: EventAction, flt: data_.EventFilter
 ) -> None:
-    services_of(request).audit.append(
-        AuditEvent(
-            action=action,
-            outcome=Outcome.ALLOW,
-            actor_id=session.user_id,
-            actor_role=session.role,
-            actor_org=session.organization,
+    audit.append(
+        AuditEvent.by(
+            viewer.principal,
+            action,
+            Outcome.ALLOW,
             subject_id=flt.subject_id,
             details={"via": "dashboard"},
         )
@@ -178,22 +202,32 @@ def _audit_view(
 @threaded
 def dashboard(
     request: Request[Any, Any, Any],
+    identity: Identity,
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    access: Access,
+    signer: Signing,
+    clock: Clock,
     subject: Text = None,
     actor: Text = None,
     action: Text = None,
     decision: Text = None,
     since: Text = None,
     until: Text = None,
-) -> Template | Redirect:
-    session = _session(request)
-    if session is None:
+) -> Template | Redirect | Response[str]:
+    viewer = viewer_of(request, identity, policy)
+    if viewer is None:
         return _to_login(request)
-    services = services_of(request)
+    if not may_read(policy, viewer):
+        return _refused(viewer)
+    session, organization = viewer.session, viewer.principal.organization
     t = messages(session.language)
     flt, problems = _filter(subject, actor, action, decision, since, until)
-    _audit_view(request, session, "audit.query", flt)
+    _audit_view(audit, viewer, EventAction.AUDIT_QUERY, flt)
+    now = clock()
     chart = access_chart(
-        data_.accesses_per_day(services, services.clock().date()),
+        data_.accesses_per_day(db, organization, now.date()),
         allowed_label=t["allowed"],
         denied_label=t["denied"],
         title=t["accesses_per_day"],
@@ -203,12 +237,13 @@ def dashboard(
         session.language,
         session=session,
         title=t["dashboard"],
-        chart=Markup(chart),  # built from numbers and escaped text only (vault.web.chart)  # noqa: S704
-        status=data_.chain_status(services),
-        consent_mismatches=data_.consent_mismatches(services),
-        access_mismatches=data_.access_mismatches(services),
-        queue=data_.break_glass_awaiting_review(services, _principal(session)),
-        events=data_.events(services, flt),
+        chart=Markup(chart),  # noqa: S704  (built from numbers and escaped text only, vault.web.chart)
+        status=data_.chain_status(db, signer),
+        consent_mismatches=data_.consent_mismatches(db, organization),
+        access_mismatches=data_.access_mismatches(db, organization, now),
+        queue=data_.break_glass_awaiting_review(access, db, viewer.principal),
+        openers=access.break_glass_openers(viewer.principal),
+        events=data_.events(db, organization, flt),
         flt=flt,
         query=flt.query_string(),
         problems=problems,
@@ -219,6 +254,10 @@ def dashboard(
 @threaded
 def dashboard_export(
     request: Request[Any, Any, Any],
+    identity: Identity,
+    policy: Policy,
+    audit: Log,
+    db: Store,
     format: Annotated[str, QueryParameter(pattern="^(csv|jsonl)$")] = "csv",
     subject: Text = None,
     actor: Text = None,
@@ -227,9 +266,11 @@ def dashboard_export(
     since: Text = None,
     until: Text = None,
 ) -> Stream | Redirect | Response[str]:
-    session = _session(request)
-    if session is None:
+    viewer = viewer_of(request, identity, policy)
+    if viewer is None:
         return _to_login(request)
+    if not may_read(policy, viewer):
+        return _refused(viewer)
     flt, problems = _filter(subject, actor, action, decision, since, until)
     if problems:
         return Response(
@@ -238,9 +279,9 @@ def dashboard_export(
             media_type="text/plain",
             headers=SECURITY_HEADERS,
         )
-    _audit_view(request, session, "audit.export", flt)
+    _audit_view(audit, viewer, EventAction.AUDIT_EXPORT, flt)
     export_format = format
-    rows = data_.iter_events(services_of(request), flt)
+    rows = data_.iter_events(db, viewer.principal.organization, flt)
     lines = csv_lines(rows) if export_format == "csv" else jsonl_lines(rows)
     media = "text/csv" if export_format == "csv" else "application/x-ndjson"
     return Stream(
@@ -253,12 +294,15 @@ def dashboard_export(
     )
 
 
-@post("/dashboard/logout", opt=WEB_OPT, include_in_schema=False)
+@post("/dashboard/logout", opt=LOGOUT_OPT, include_in_schema=False)
 @threaded
-def dashboard_logout(request: Request[Any, Any, Any], data: FormData) -> Redirect | Template:
-    session = _session(request)
-    if session is None:
+def dashboard_logout(
+    request: Request[Any, Any, Any], data: FormData, identity: Identity, policy: Policy
+) -> Redirect | Template:
+    viewer = viewer_of(request, identity, policy)
+    if viewer is None:
         return _to_login(request)
+    session = viewer.session
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
         return _login_page(
             request, session.language, messages(session.language)["csrf_failed"], 403
@@ -277,11 +321,16 @@ def dashboard_review(
     request: Request[Any, Any, Any],
     grant_id: Annotated[uuid.UUID, PathParameter()],
     data: FormData,
+    identity: Identity,
+    policy: Policy,
+    access: Access,
+    db: Store,
 ) -> Redirect | Template | Response[str]:
-    """Mark a break-glass grant justified or unjustified (the access service audits it)."""
-    session = _session(request)
-    if session is None:
+    """Mark a break-glass grant justified or unjustified (the access service decides and audits)."""
+    viewer = viewer_of(request, identity, policy)
+    if viewer is None:
         return _to_login(request)
+    session = viewer.session
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
         return Response(
             messages(session.language)["csrf_failed"],
@@ -291,7 +340,10 @@ def dashboard_review(
         )
     outcome = str(data.get("outcome", ""))[:16]
     try:
-        services_of(request).access.review_break_glass(_principal(session), grant_id, outcome, None)
+        # Another organisation's grant is answered as one that does not exist.
+        if not grant_of(db, viewer.principal.organization, grant_id):
+            raise NotFound("No such break-glass grant.")
+        access.review_break_glass(viewer.principal, grant_id, outcome, None)
     except VaultError as exc:
         return Response(
             exc.detail, status_code=exc.status, media_type="text/plain", headers=SECURITY_HEADERS

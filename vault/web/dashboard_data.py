@@ -1,8 +1,11 @@
-"""What the compliance dashboard shows, read from the audit capability's tables.
+"""What the compliance dashboard shows, always for one organisation.
 
-Read-only: the chain is only ever appended to by ``AuditLog``. Queries here
-filter on the indexed copy columns and show the canonical event document (the
-bytes that were hashed), never anything else.
+Read-only: the chain is only ever appended to by ``AuditLog``. Events are the
+canonical documents (the bytes that were hashed) of the events that belong to
+the viewer's organisation (``vault.audit.scope``); the break-glass panels and
+the integrity checks name only that organisation's subjects and staff. Chain
+verification covers the whole chain, and reports counts and a sequence number:
+nothing of another organisation's events.
 """
 
 from __future__ import annotations
@@ -12,24 +15,37 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
 from vault.access.integrity import AccessMismatch, check_access_against_audit
-from vault.access.service import BreakGlassView
-from vault.audit.canonical import decode
+from vault.access.service import AccessService, BreakGlassView
 from vault.audit.events import Outcome
-from vault.audit.log import CHECKPOINTS, EVENTS
+from vault.audit.models import CHECKPOINTS
 from vault.audit.queries import AuditFilters, AuditQueries
+from vault.audit.scope import consents_of, held_subjects, members
 from vault.audit.verify import VerifyReport, verify_chain
 from vault.consent.integrity import ConsentMismatch, check_consents_against_audit
-from vault.services import Services
+from vault.crypto.signing import CurrentSigner
+from vault.db import Database
 from vault.vocabulary import Principal
 from vault.web.chart import DayCount
 
 DECISIONS = ("allow", "deny")
 CHART_DAYS = 14
 PAGE_SIZE = 50
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _end(day: date) -> datetime | None:
+    """The exclusive end of a day; None for the last day there is (no upper bound)."""
+    if day == date.max:
+        return None
+    return _start(day + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -41,75 +57,62 @@ class EventFilter:
     since: date | None = None
     until: date | None = None
 
-    def audit_filters(self) -> AuditFilters:
+    def audit_filters(self, organization: str, limit: int = PAGE_SIZE) -> AuditFilters:
         return AuditFilters(
+            organization=organization,
             subject_id=self.subject_id,
             actor_id=self.actor_id,
             action=self.action,
             decision=Outcome(self.decision) if self.decision else None,
             since=_start(self.since) if self.since else None,
-            until=_start(self.until + timedelta(days=1)) if self.until else None,
+            until=_end(self.until) if self.until else None,
+            limit=limit,
         )
 
     def query_string(self) -> str:
         """The same filters as query parameters of the audit API (names of API.md)."""
-        from urllib.parse import urlencode
-
+        until = _end(self.until) if self.until else None
         pairs = {
             "subject_id": self.subject_id,
             "actor_id": self.actor_id,
             "action": self.action,
             "decision": self.decision,
             "since": _start(self.since).isoformat() if self.since else None,
-            "until": _start(self.until + timedelta(days=1)).isoformat() if self.until else None,
+            "until": until.isoformat() if until else None,
         }
         return urlencode({k: str(v) for k, v in pairs.items() if v is not None})
 
 
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def accesses_per_day(
+    db: Database, organization: str, today: date, days: int = CHART_DAYS
+) -> list[DayCount]:
+    """The organisation's allowed and denied decisions per UTC day (today included)."""
+    counts = AuditQueries(db).daily_counts(days, today, organization=organization)
+    return [DayCount(c.day, c.allowed, c.denied) for c in counts]
 
 
-def accesses_per_day(services: Services, today: date, days: int = CHART_DAYS) -> list[DayCount]:
-    """Allowed and denied decisions per UTC day over the last ``days`` days (today included)."""
-    return [
-        DayCount(c.day, c.allowed, c.denied)
-        for c in AuditQueries(services.db).daily_counts(days, today)
-    ]
+def events(db: Database, organization: str, flt: EventFilter) -> list[dict[str, Any]]:
+    """The organisation's newest matching events, as their canonical documents."""
+    return AuditQueries(db).newest(flt.audit_filters(organization))
 
 
-def _filtered(flt: EventFilter) -> Any:
-    query = select(EVENTS.c.seq, EVENTS.c.canonical)
-    if flt.subject_id:
-        query = query.where(EVENTS.c.subject_id == flt.subject_id)
-    if flt.actor_id:
-        query = query.where(EVENTS.c.actor_id == flt.actor_id)
-    if flt.action:
-        query = query.where(EVENTS.c.action == flt.action)
-    if flt.decision:
-        query = query.where(EVENTS.c.outcome == flt.decision)
-    if flt.since:
-        query = query.where(EVENTS.c.time >= _start(flt.since))
-    if flt.until:
-        query = query.where(EVENTS.c.time < _start(flt.until + timedelta(days=1)))
-    return query
+def iter_events(db: Database, organization: str, flt: EventFilter) -> Iterator[dict[str, Any]]:
+    """Every matching event of the organisation in chain order (for exports)."""
+    return AuditQueries(db).iter_events(flt.audit_filters(organization))
 
 
-def events(services: Services, flt: EventFilter, limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
-    """The newest matching events, as their canonical documents."""
-    query = _filtered(flt).order_by(EVENTS.c.seq.desc()).limit(limit)
-    with services.db.read_session() as session:
-        return [decode(bytes(canonical)) for _seq, canonical in session.execute(query)]
+def break_glass_awaiting_review(
+    access: AccessService, db: Database, officer: Principal
+) -> list[BreakGlassView]:
+    """Grants not reviewed yet about the organisation's subjects or opened by its staff.
 
-
-def iter_events(services: Services, flt: EventFilter) -> Iterator[dict[str, Any]]:
-    """Every matching event in chain order, streamed by the audit capability (for exports)."""
-    return AuditQueries(services.db).iter_events(flt.audit_filters())
-
-
-def break_glass_awaiting_review(services: Services, officer: Principal) -> list[BreakGlassView]:
-    """Break-glass grants not reviewed yet, oldest first (the listing itself is audited)."""
-    return services.access.break_glass_grants(officer, pending=True)
+    The listing itself is audited by the access capability.
+    """
+    grants = access.break_glass_grants(officer, pending=True)
+    organization = officer.organization
+    subjects = held_subjects(db, organization, {g.subject_id for g in grants})
+    staff = members(db, organization, {g.user_id for g in grants})
+    return [g for g in grants if g.subject_id in subjects or g.user_id in staff]
 
 
 @dataclass(frozen=True)
@@ -119,25 +122,27 @@ class ChainStatus:
     last_checkpoint_time: datetime | None
 
 
-def consent_mismatches(services: Services) -> list[ConsentMismatch]:
-    """Consents whose rows contradict the audit log (reads already refuse their grants)."""
-    return check_consents_against_audit(services.db)
+def consent_mismatches(db: Database, organization: str) -> list[ConsentMismatch]:
+    """The organisation's consents whose rows contradict the audit log."""
+    found = check_consents_against_audit(db)
+    ours = consents_of(db, organization, {m.consent_id for m in found})
+    return [m for m in found if m.consent_id in ours]
 
 
-def access_mismatches(services: Services) -> list[AccessMismatch]:
-    """Assignments and break-glass grants the audit log does not attest (decisions ignore them)."""
-    return check_access_against_audit(services.db, services.clock())
+def access_mismatches(db: Database, organization: str, now: datetime) -> list[AccessMismatch]:
+    """Assignments and grants about the organisation's subjects the log does not attest."""
+    found = check_access_against_audit(db, now)
+    ours = held_subjects(db, organization, {m.subject_id for m in found})
+    return [m for m in found if m.subject_id in ours]
 
 
-def chain_status(services: Services) -> ChainStatus:
-    """Verify the whole chain against the published signing key, and name the newest checkpoint."""
-    signer = getattr(services, "signer", None)
-    keys = signer.verification_keys() if signer is not None else []
-    report = verify_chain(services.db.engine, public_keys=keys)
+def chain_status(db: Database, signer: CurrentSigner) -> ChainStatus:
+    """Verify the whole chain against the published signing key; name the newest checkpoint."""
+    report = verify_chain(db.engine, public_keys=signer.verification_keys())
     query = (
         select(CHECKPOINTS.c.seq, CHECKPOINTS.c.time).order_by(CHECKPOINTS.c.seq.desc()).limit(1)
     )
-    with services.db.read_session() as session:
+    with db.read_session() as session:
         last = session.execute(query).first()
     return ChainStatus(
         report=report,

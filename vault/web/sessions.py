@@ -29,8 +29,8 @@ from sqlmodel import select
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
 from vault.identity.models import User
+from vault.identity.session_models import WebSession
 from vault.identity.standing import may_act
-from vault.web.models import WebSession
 
 log = logging.getLogger("vault.web")
 

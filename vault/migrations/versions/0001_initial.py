@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 00:14:43.479720
+Create Date: 2026-12-01 00:15:21.906626
 """
 
 from collections.abc import Sequence
@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("actor_org", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("subject_id", sa.Uuid(), nullable=True),
         sa.Column("break_glass", sa.Boolean(), nullable=False),
         sa.Column("prev_hash", sa.LargeBinary(), nullable=False),
@@ -58,6 +59,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_audit_events_actor_action_time", ["actor_id", "action", "time"], unique=False
         )
+        batch_op.create_index("ix_audit_events_actor_org_seq", ["actor_org", "seq"], unique=False)
         batch_op.create_index("ix_audit_events_actor_seq", ["actor_id", "seq"], unique=False)
         batch_op.create_index(
             "ix_audit_events_subject_action_seq", ["subject_id", "action", "seq"], unique=False
@@ -505,6 +507,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_subject_seq")
         batch_op.drop_index("ix_audit_events_subject_action_seq")
         batch_op.drop_index("ix_audit_events_actor_seq")
+        batch_op.drop_index("ix_audit_events_actor_org_seq")
         batch_op.drop_index("ix_audit_events_actor_action_time")
 
     op.drop_table("audit_events")
