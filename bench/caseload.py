@@ -21,8 +21,11 @@ keeps the hot-record read (one record over and over) on the same stores.
 The honesty checks: the number of ``record.read`` events allowed after the
 load equals the reads answered, and ``vault audit verify`` passes.
 
-Run alone: ``python -m bench.caseload --mode quick`` (sizes by mode below;
-``BENCH_CASELOAD_SUBJECTS`` and ``BENCH_CASELOAD_PG_SUBJECTS`` override).
+Run alone: ``python -m bench.caseload --mode quick``. Subjects (SQLite,
+PostgreSQL): quick 300/300, default 1,000/1,000, full 10,000/100,000 (the
+issue's sizes; the build through the services takes ~50-150 ms a subject on
+two shared cores); ``BENCH_CASELOAD_SUBJECTS``, ``BENCH_CASELOAD_PG_SUBJECTS``
+and ``BENCH_CASELOAD_STORES`` (``sqlite,postgresql``) override.
 """
 
 from __future__ import annotations
@@ -403,15 +406,17 @@ def _rows(section: Section, kind: str, measured: _Measured) -> float:
             ratio = row.ratio
         for who, result in (("vault", vault), ("plain", plain)):
             if result.errors:
-                section.notes.append(f"{kind} {workload}: non-200 answers from {who}: {result.errors}")
+                section.notes.append(
+                    f"{kind} {workload}: non-200 answers from {who}: {result.errors}"
+                )
     section.notes.extend(measured.notes)
     return ratio
 
 
 def sizes(mode: Mode) -> tuple[int, int]:
     """(SQLite subjects, PostgreSQL subjects) of a run."""
-    sqlite = int(os.environ.get("BENCH_CASELOAD_SUBJECTS", pick(mode, 1_000, 10_000, 10_000)))
-    pg = int(os.environ.get("BENCH_CASELOAD_PG_SUBJECTS", pick(mode, 1_000, 10_000, 100_000)))
+    sqlite = int(os.environ.get("BENCH_CASELOAD_SUBJECTS", pick(mode, 300, 1_000, 10_000)))
+    pg = int(os.environ.get("BENCH_CASELOAD_PG_SUBJECTS", pick(mode, 300, 1_000, 100_000)))
     return sqlite, pg
 
 

@@ -246,10 +246,10 @@ class CursorReader:
             connection.close()
         pooled = self._engine.raw_connection()  # runs the engine's connect options
         pooled.detach()
-        connection = pooled.dbapi_connection
-        connection.rollback()  # the pool's pre-ping may have opened a transaction
-        connection.autocommit = True
-        return connection
+        fresh: Any = pooled.dbapi_connection  # the psycopg connection itself
+        fresh.rollback()  # the pool's pre-ping may have opened a transaction
+        fresh.autocommit = True
+        return fresh
 
     def _take_sqlite(self) -> Any:
         try:
