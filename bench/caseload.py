@@ -286,6 +286,17 @@ def _vault_requests(
     return lists
 
 
+def _rss_mib(pid: int) -> float:
+    """Resident memory of a process, from /proc (0 where there is none)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return 0.0
+    return 0.0
+
+
 @dataclass
 class _Measured:
     results: dict[tuple[str, str], list[LoadResult]] = field(default_factory=dict)
@@ -317,7 +328,9 @@ def _measure(kind: str, url: str, tmp: Path, mode: Mode, subjects: int) -> _Meas
     plain_env = {**base_env, "BENCH_PLAIN_DATABASE_URL": url}
     answered = 0
     with (
-        _server("vault.app:app_from_env", vault_env, tmp / f"vault-{kind}.log", vault_port),
+        _server(
+            "vault.app:app_from_env", vault_env, tmp / f"vault-{kind}.log", vault_port
+        ) as vault_pid,
         _server(
             "bench.plain_app:create_plain_app", plain_env, tmp / f"plain-{kind}.log", plain_port
         ),
@@ -330,6 +343,7 @@ def _measure(kind: str, url: str, tmp: Path, mode: Mode, subjects: int) -> _Meas
             ("hot", "vault"): (vault_port, hot_vault),
             ("hot", "plain"): (plain_port, hot_plain),
         }
+        rss_start = _rss_mib(vault_pid)
         for _ in range(rounds):
             for key, (port, lists) in targets.items():
                 warm = load_many(port, lists, connections=connections, max_seconds=1.0)
@@ -339,6 +353,11 @@ def _measure(kind: str, url: str, tmp: Path, mode: Mode, subjects: int) -> _Meas
                 measured.results.setdefault(key, []).append(result)
                 if key[1] == "vault":
                     answered += warm.ok + result.ok
+        measured.notes.append(
+            f"{kind}: resident memory of the vault worker {rss_start:.0f} MiB before the load, "
+            f"{_rss_mib(vault_pid):.0f} MiB after {answered:,} reads (DEK cache and "
+            f"decision memo bounded)"
+        )
     audited = _audited_reads(url)
     if audited != answered:
         raise RuntimeError(f"{kind}: the vault answered {answered} reads but recorded {audited}")
