@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck bench demo clean migration docs
+.PHONY: run test check lint typecheck bench bench-national demo clean migration docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ check: test lint typecheck
 
 bench: $(STAMP)  ## run every benchmark and print one table
 	$(BIN)/python bench/run_all.py
+
+# National size on PostgreSQL (VAULT_BENCH_POSTGRES_URL): BENCH_NATIONAL_RECORDS records
+# bulk-loaded (default 10M), BENCH_NATIONAL_DEKS rotated (default 300k), the caseload
+# read at 100k subjects; bounded by BENCH_NATIONAL_SECONDS (default 4 hours).
+BENCH_NATIONAL_SECONDS ?= 14400
+bench-national: $(STAMP)  ## national-size PostgreSQL run (slow; see docs/benchmarks.md)
+	timeout $(BENCH_NATIONAL_SECONDS) $(BIN)/python -m bench.national --mode full
+	BENCH_CASELOAD_STORES=postgresql timeout $(BENCH_NATIONAL_SECONDS) $(BIN)/python -m bench.caseload --mode full
 
 docs: $(STAMP)  ## serve the documentation in docs/ on 127.0.0.1:8001, rebuilt on every change
 	$(BIN)/mkdocs serve

@@ -194,3 +194,33 @@ def choose_pin(services: Services, subject_id: uuid.UUID | str, pin: str) -> Non
     services.consents.choose_pin(
         uuid.UUID(str(subject_id)), pin, pin, witness=None, kiosk_session=None
     )
+
+
+def choose_pin_at_kiosk(
+    client: Any, subject_id: uuid.UUID | str, pin: str, username: str, password: str
+) -> None:
+    """As in life: ``username`` (not the registering officer) opens a kiosk session for
+    the subject, who chooses ``pin`` on the first page; the session then ends."""
+    import re
+
+    def csrf(html: str) -> str:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        assert found, "no CSRF token in the page"
+        return found.group(1)
+
+    page = client.get("/kiosk/login")
+    start = client.post(
+        "/kiosk/login",
+        data={"csrf_token": csrf(page.text), "username": username, "password": password},
+        follow_redirects=True,
+    )
+    chooser = client.post(
+        "/kiosk/start",
+        data={"csrf_token": csrf(start.text), "subject_id": str(subject_id), "language": "id"},
+        follow_redirects=True,
+    )
+    assert str(chooser.url).endswith("/kiosk/pin/new"), chooser.text
+    token = csrf(chooser.text)
+    chosen = client.post("/kiosk/pin/new", data={"csrf_token": token, "pin": pin, "pin_again": pin})
+    assert chosen.status_code == 200, chosen.text
+    client.post("/kiosk/end", data={"csrf_token": token})

@@ -156,21 +156,32 @@ class CursorReads:
 class CursorReader:
     """Hands out ``CursorReads`` on one engine; prepares each statement once.
 
-    On SQLite it keeps its own few connections (made by the engine, so with the
-    store's pragmas, then detached from its pool): checking a connection out of
-    SQLAlchemy's pool and back cost as much as the queries of a token check.
-    A connection that saw an error is closed, never reused. PostgreSQL uses the
-    engine's pool (its pre-ping notices a server that went away).
+    It keeps its own few connections (made by the engine, so with the store's
+    pragmas or connect options, then detached from its pool): checking a
+    connection out of SQLAlchemy's pool and back cost as much as the queries of
+    a token check, and on PostgreSQL the pool's pre-ping is one more round trip
+    per read transaction. A connection that saw an error is closed, never
+    reused; a PostgreSQL connection the driver knows is closed or broken is
+    dropped before use.
+
+    PostgreSQL connections are in autocommit mode: a single statement is its
+    own snapshot (no BEGIN and ROLLBACK round trips), and a read of several
+    statements is one ``REPEATABLE READ READ ONLY`` transaction (one snapshot
+    for all of them, and the database refuses any write in it).
     """
 
     IDLE_SQLITE_CONNECTIONS = 8
+    # As many as threads may read at once (vault.db.WORKER_THREADS), so a busy
+    # worker does not open and close connections, but bounded: each is a
+    # server process (docs/deployment.md counts them).
+    IDLE_POSTGRES_CONNECTIONS = 16
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._dialect = engine.dialect
         self._sqlite = engine.dialect.name == "sqlite"
         self._queries: dict[int, tuple[AnySelect, PreparedQuery]] = {}
-        self._idle: list[Any] = []  # SQLite DBAPI connections, owned by this reader
+        self._idle: list[Any] = []  # DBAPI connections, owned by this reader
 
     def _prepared(self, statement: AnySelect) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
@@ -188,16 +199,8 @@ class CursorReader:
         answers from one snapshot, so no explicit transaction is opened for it.
         """
         if not self._sqlite:
-            pooled = self._engine.raw_connection()
-            try:
-                cursor = pooled.cursor()
-                try:
-                    yield CursorReads(cursor, self._prepared)
-                finally:
-                    cursor.close()
-                    pooled.rollback()
-            finally:
-                pooled.close()
+            with self._postgres_reads(one_statement) as reads:
+                yield reads
             return
         connection = self._take_sqlite()
         try:
@@ -216,6 +219,38 @@ class CursorReader:
             raise
         self._give_back(connection)
 
+    @contextmanager
+    def _postgres_reads(self, one_statement: bool) -> Iterator[CursorReads]:
+        connection = self._take_postgres()
+        try:
+            cursor = connection.cursor()
+            if not one_statement:
+                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield CursorReads(cursor, self._prepared)
+            cursor.close()
+            if not one_statement:
+                connection.execute("ROLLBACK")
+        except BaseException:
+            connection.close()
+            raise
+        self._give_back(connection)
+
+    def _take_postgres(self) -> Any:
+        while True:
+            try:
+                connection = self._idle.pop()  # atomic: list.pop needs no lock
+            except IndexError:
+                break
+            if not connection.closed and not connection.broken:
+                return connection
+            connection.close()
+        pooled = self._engine.raw_connection()  # runs the engine's connect options
+        pooled.detach()
+        fresh: Any = pooled.dbapi_connection  # the psycopg connection itself
+        fresh.rollback()  # the pool's pre-ping may have opened a transaction
+        fresh.autocommit = True
+        return fresh
+
     def _take_sqlite(self) -> Any:
         try:
             return self._idle.pop()  # atomic: list.pop needs no lock
@@ -225,7 +260,8 @@ class CursorReader:
             return pooled.dbapi_connection
 
     def _give_back(self, connection: Any) -> None:
-        if len(self._idle) < self.IDLE_SQLITE_CONNECTIONS:
+        idle = self.IDLE_SQLITE_CONNECTIONS if self._sqlite else self.IDLE_POSTGRES_CONNECTIONS
+        if len(self._idle) < idle:
             self._idle.append(connection)
         else:
             connection.close()

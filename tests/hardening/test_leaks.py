@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import make_settings
 from tests.hardening.processes import prepared_world, start_server
-from tests.support import DEFAULT_PASSWORD, choose_pin, kiosk_header
+from tests.support import DEFAULT_PASSWORD, choose_pin_at_kiosk, kiosk_header
 from tests.world import ORG
 
 SUMMARY = "CANARY-LEAK-SUMMARY-9d2f"
@@ -95,7 +95,7 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             call("POST", "/v1/subjects", officer, json={**subject, "pin": NAME})
             call("GET", "/v1/subjects", officer, params={"nik": NIK + "x" * 40})
             subject_id = call("POST", "/v1/subjects", officer, json=subject).json()["id"]
-            choose_pin(world.services, subject_id, PIN)
+            choose_pin_at_kiosk(client, subject_id, PIN, "counselor", DEFAULT_PASSWORD)
             call(
                 "POST",
                 "/v1/assignments",
