@@ -185,9 +185,10 @@ def _build(
                     register_number=f"B.I-{n}/2026",
                     date_of_birth=date(1980 + n % 25, 1 + n % 12, 1 + n % 28),
                     organization=ORG,
-                    pin=pin,
                 ),
             )
+            # The subject's PIN, given on the host as the demo does (in life: at the kiosk).
+            services.consents.choose_pin(subject_id, pin, pin, witness=None, kiosk_session=None)
             services.access.assign(admin, counselor.id, subject_id)
             services.consents.sign(
                 officer,
