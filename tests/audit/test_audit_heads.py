@@ -1,4 +1,4 @@
-"""Signed tree heads over the audit log: chained, checked before signing, refused after a rewrite."""
+"""Audit tree heads: chained, checked before signing, refused after a rewrite."""
 
 from __future__ import annotations
 
@@ -92,7 +92,8 @@ def test_the_stored_tree_is_the_rfc9162_tree_of_the_chain_hashes(
     assert [r[0] for r in rows] == [13]
     assert bytes(rows[0][1]) == root_of_leaf_hashes([hash_leaf(h) for h in hashes])
     checkpoint = Checkpoint.parse(Note.parse(rows[0][2]).text)
-    assert checkpoint.previous is not None and checkpoint.previous.size == 0
+    assert checkpoint.previous is not None
+    assert checkpoint.previous.size == 0
 
 
 def test_each_head_names_the_previous_and_extends_it(
@@ -120,7 +121,7 @@ def test_each_head_names_the_previous_and_extends_it(
 def test_a_rewritten_log_gets_no_head_and_halts(
     make_log: Callable[..., InterceptedLog], db: Database, nodes: bool
 ) -> None:
-    """Rewrite signed events (and the tree), restart, append one more: no head, audited work stops."""
+    """Rewrite signed events (and the tree), restart, append one: no head, audited work stops."""
     first = make_log(signer=Signer(SEED))
     for n in range(8):
         first.append(sample_event(n))

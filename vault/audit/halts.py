@@ -35,9 +35,7 @@ class Halts:
     def __init__(self, dialect: Dialect) -> None:
         self._open = PreparedQuery(_OPEN, dialect)
         self._insert = PreparedQuery(insert(HALTS), dialect, [c.key for c in HALTS.columns])
-        self._resolve = str(
-            update(HALTS).values(resolved=true()).compile(dialect=dialect)
-        )
+        self._resolve = str(update(HALTS).values(resolved=true()).compile(dialect=dialect))
         # None: not read yet in this process; False stays cached until a checkpoint.
         self._halted: bool | None = None
 

@@ -106,9 +106,11 @@ class SignedHead:
     note: str
 
 
-_LAST = select(
-    HEADS.c.size, HEADS.c.root, HEADS.c.time, HEADS.c.key_id, HEADS.c.note
-).order_by(HEADS.c.size.desc()).limit(1)
+_LAST = (
+    select(HEADS.c.size, HEADS.c.root, HEADS.c.time, HEADS.c.key_id, HEADS.c.note)
+    .order_by(HEADS.c.size.desc())
+    .limit(1)
+)
 _SINCE = (
     select(EVENTS.c.seq, EVENTS.c.prev_hash, EVENTS.c.canonical, EVENTS.c.hash)
     .where(EVENTS.c.seq >= bindparam("first"))
@@ -178,7 +180,9 @@ class HeadKeeper:
         previous = self.trusted(cursor)
         store = CursorNodeStore(cursor, self._nodes)
         if size < previous.size:
-            raise HeadRefused(size, f"the log has {size} events, fewer than the signed {previous.size}")
+            raise HeadRefused(
+                size, f"the log has {size} events, fewer than the signed {previous.size}"
+            )
         try:
             if previous.size and tree_head(store, previous.size) != previous.root:
                 raise HeadRefused(size, "the stored tree differs from the last signed head")
@@ -196,7 +200,9 @@ class HeadKeeper:
             raise HeadRefused(size, "the new tree does not extend the last signed head") from None
         return previous, new, proof
 
-    def _recompute(self, cursor: Any, store: CursorNodeStore, previous: TreeHead, size: int) -> bytes:
+    def _recompute(
+        self, cursor: Any, store: CursorNodeStore, previous: TreeHead, size: int
+    ) -> bytes:
         """The root at ``size`` recomputed from the last head and the events since."""
         first = max(previous.size, 1)
         cursor.execute(self._since.sql, self._since.parameters({"first": first}))

@@ -32,9 +32,9 @@ from vault import requestctx
 from vault.audit.chain import Chain, ChainTampered, Head
 from vault.audit.checkpoints import Checkpoint, CheckpointSigner
 from vault.audit.events import AuditEvent, Outcome
+from vault.audit.group_commit import GroupCommitWriter, Pending, give_up, settle, unconfirmed
 from vault.audit.halts import Halts
 from vault.audit.heads import DEFAULT_ORIGIN, HeadKeeper, HeadRefused
-from vault.audit.group_commit import GroupCommitWriter, Pending, give_up, settle, unconfirmed
 
 # Re-exported: other capabilities (rate limits, attestation) read the tables through here.
 from vault.audit.models import CHECKPOINTS, EVENTS
@@ -310,7 +310,9 @@ class AuditLog:
 
     def _halt(self, cursor: Any, head: Head, refused: HeadRefused) -> None:
         """Record the refusal (a CRITICAL alert event and a halt) in the same transaction."""
-        log.critical("audit: refused to sign the head at size %d: %s", refused.size, refused.problem)
+        log.critical(
+            "audit: refused to sign the head at size %d: %s", refused.size, refused.problem
+        )
         alert = AuditEvent(
             action=EventAction.AUDIT_HEAD_REFUSED.value,
             outcome=Outcome.ERROR,
