@@ -141,10 +141,16 @@ class HeadKeeper:
         self._since = PreparedQuery(_SINCE, dialect)
         self._insert = PreparedQuery(insert(HEADS), dialect, [c.key for c in HEADS.columns])
 
-    def _one_key(self) -> OneKeySigner:
+    def current_key(self) -> OneKeySigner:
         current = getattr(self._signer, "current", None)
         signer: OneKeySigner = current() if callable(current) else self._signer
         return signer
+
+    def note_signer(self) -> NoteSigner:
+        return NoteSigner(self.current_key())
+
+    def current_vkey(self) -> VerifierKey:
+        return VerifierKey(self.origin, NoteSigner(self.current_key()).public_key, ED25519)
 
     def keys(self) -> list[VerifierKey]:
         """The log's verifier keys: every published signing key, under the log's name."""
@@ -152,7 +158,7 @@ class HeadKeeper:
 
         published = getattr(self._signer, "verification_keys", None)
         jwks: Sequence[Mapping[str, str]] = (
-            published() if callable(published) else [self._one_key().public_jwk()]
+            published() if callable(published) else [self.current_key().public_jwk()]
         )
         return [VerifierKey(self.origin, b64url_decode(jwk["x"]), ED25519) for jwk in jwks]
 
@@ -166,7 +172,7 @@ class HeadKeeper:
         last = self.last(cursor)
         if last is None:
             return EMPTY_HEAD
-        signer = NoteSigner(self._one_key())
+        signer = NoteSigner(self.current_key())
         try:
             checkpoint = open_checkpoint(last.note, self.keys(), signer).checkpoint
         except (SignatureInvalid, NoteMalformed):
@@ -234,7 +240,7 @@ class HeadKeeper:
             return None
         if new.size == 0:
             return None
-        key = self._one_key()
+        key = self.current_key()
         checkpoint = Checkpoint(self.origin, new.size, new.root, (prev_line(previous),))
         text = checkpoint.text()
         note = Note(text, (sign_text(text, self.origin, NoteSigner(key)),)).render()

@@ -227,6 +227,12 @@ class AuditLog:
             )
         return self._heads
 
+    def resume(self) -> None:
+        """Mark every halt resolved (an operator acted); the next head is checked again."""
+        chain = self._chain_of()
+        with chain.transaction() as (cursor, _):
+            self.halts().resolve(cursor)
+
     def halts(self) -> Halts:
         if self._halts is None:
             self._halts = Halts(self.engine.dialect)
