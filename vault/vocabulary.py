@@ -121,6 +121,7 @@ class EventAction(StrEnum):
     AUDIT_ACCESS_CHECK = "audit.access_check"
     AUDIT_HEAD_REFUSED = "audit.head_refused"
     AUDIT_HEAD_RESUMED = "audit.head_resumed"
+    AUDIT_PROOF = "audit.proof"
 
 
 EMERGENCY_PURPOSE = "emergency"

@@ -38,6 +38,13 @@ class NodeStatements:
             dialect,
         )
         self.insert = PreparedQuery(insert(NODES), dialect, ["level", "idx", "hash"])
+        # PostgreSQL: one statement for the whole batch (one round trip, not one per node).
+        self.unnest: str | None = (
+            "INSERT INTO audit_nodes (level, idx, hash) SELECT * FROM "
+            "unnest(%s::smallint[], %s::bigint[], %s::bytea[])"
+            if dialect.name == "postgresql"
+            else None
+        )
 
 
 class CursorNodeStore:
@@ -67,6 +74,19 @@ class CursorNodeStore:
     def flush(self) -> None:
         """Insert every buffered node (a stored node is never rewritten: the key is unique)."""
         if not self._pending:
+            return
+        unnest = self._statements.unnest
+        if unnest is not None:
+            keys = list(self._pending)
+            self._cursor.execute(
+                unnest,
+                (
+                    [level for level, _ in keys],
+                    [index for _, index in keys],
+                    [self._pending[key] for key in keys],
+                ),
+            )
+            self._pending.clear()
             return
         insert_rows = self._statements.insert
         rows = [
