@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(
         default=300.0, gt=0, description="... or every T seconds, whichever comes first."
     )
+    audit_head_max_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="`vault audit verify` fails when the newest signed tree head is older.",
+    )
+    audit_head_max_lag: int = Field(
+        default=10_000,
+        gt=0,
+        description="... or when more than N events were appended after it.",
+    )
     audit_batch_max: int = Field(
         default=256, gt=0, description="Most audit events committed together (group commit)."
     )

@@ -146,3 +146,46 @@ def test_a_kept_head_catches_a_rewritten_log(
     finally:
         services.close()
     assert main(["audit", "verify", "--since-head", str(kept)]) == 1
+
+
+def test_verify_fails_when_a_head_is_missing_from_the_chain(
+    vault_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Deleting a signed head between two others breaks the prev chain: verify exits 1."""
+    services = build_services(vault_env)
+    try:
+        for round_ in range(3):
+            for n in range(3):
+                services.audit.append(sample_event(n + 10 * round_))
+            services.audit.checkpoint_now()
+    finally:
+        services.close()
+    assert main(["audit", "verify", "--quiet"]) == 0
+    services = build_services(vault_env)
+    with services.db.engine.begin() as conn:
+        sizes = [r[0] for r in conn.execute(text("SELECT size FROM audit_heads ORDER BY size"))]
+        conn.execute(text("DELETE FROM audit_heads WHERE size = :s"), {"s": sizes[1]})
+    services.close()
+    capsys.readouterr()
+    assert main(["audit", "verify", "--quiet"]) == 1
+    assert "missing" in capsys.readouterr().err
+
+
+def test_verify_fails_when_the_newest_head_is_too_far_behind(
+    vault_env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a lag limit below the events appended since the newest head, verify exits 1."""
+    services = build_services(vault_env)
+    try:
+        with services.db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_checkpoints"))
+        for n in range(5):
+            services.audit.append(sample_event(n))
+    finally:
+        # Closed without signing the tail: the writer stops before the final head.
+        services.audit.close = lambda: None  # type: ignore[method-assign]  # keep the tail unsigned
+        services.close()
+    monkeypatch.setenv("VAULT_AUDIT_HEAD_MAX_LAG", "2")
+    capsys.readouterr()
+    assert main(["audit", "verify", "--quiet"]) == 1
+    assert "appended after the newest head" in capsys.readouterr().err

@@ -195,14 +195,35 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             EventAction.AUDIT_VERIFY,
             {"ok": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq},
         )
+        heads = _check_heads(services, settings)
     finally:
         services.close()
+    if report.ok and heads is not None and not heads.ok:
+        print(f"audit log tree heads: {heads.problem}", file=sys.stderr)
+        return 1
     if report.ok:
         print(f"audit log intact: {report.events} events, {report.checkpoints} checkpoints")
         return 0
     print(f"audit log BROKEN at seq {report.first_bad_seq}: {report.problem}", file=sys.stderr)
     print(report.first_bad_seq)
     return 1
+
+
+def _check_heads(services: Any, settings: Settings) -> Any:
+    """The signed heads' chain and freshness (None when the key signs no heads)."""
+    from vault.audit.cadence import check_heads
+    from vault.db import utcnow
+
+    keeper = services.audit.heads()
+    if keeper is None:
+        return None
+    return check_heads(
+        services.audit.engine,
+        keeper,
+        utcnow(),
+        max_age_seconds=settings.audit_head_max_age_seconds,
+        max_lag=settings.audit_head_max_lag,
+    )
 
 
 def _verify_with_progress(
