@@ -79,7 +79,7 @@ def test_two_witnesses_cosign_growth_and_refuse_a_rewritten_log(
     services = build_services(vault_env)
     with services.db.engine.begin() as conn:
         for table in ("audit_nodes", "audit_heads", "audit_checkpoints", "audit_events"):
-            conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608  (fixed table names)
+            conn.execute(text(f"DELETE FROM {table}"))
     services.close()
     _append(vault_env, size + 3, offset=100)
     forged_head = _request(tmp_path, 0, capsys).read_text(encoding="utf-8").split("\n\n", 1)[1]
