@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,34 @@ def test_two_witnesses_cosign_growth_and_refuse_a_rewritten_log(
         assert main(["witness", "cosign", str(state), str(forged)]) == 1
         assert "refused" in capsys.readouterr().err
         assert json.loads(state.read_text())["latest"]["vault.local/audit"][0] == size
+
+
+def test_verify_says_when_no_cosignature_arrived_in_time(
+    vault_env: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With a quorum of one, an overdue head fails verify until a witness's cosignature is in."""
+    vkey = _log_vkey(capsys)
+    state = tmp_path / "bapas.json"
+    assert main(["witness", "init", str(state), "--name", "bapas.example/w", "--log", vkey]) == 0
+    witness_vkey = capsys.readouterr().out.strip()
+    services = build_services(vault_env)
+    with services.db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE audit_heads SET time = :t"), {"t": datetime(2020, 1, 1, tzinfo=UTC)}
+        )
+    services.close()
+    monkeypatch.setenv("VAULT_AUDIT_WITNESS_KEYS", json.dumps([witness_vkey]))
+    monkeypatch.setenv("VAULT_AUDIT_WITNESS_QUORUM", "1")
+    monkeypatch.setenv("VAULT_AUDIT_HEAD_MAX_AGE_SECONDS", "999999999")
+    assert main(["audit", "verify", "--quiet"]) == 1
+    assert "none arrived in time" in capsys.readouterr().err
+    request = _request(tmp_path, 0, capsys)
+    assert main(["witness", "cosign", str(state), str(request)]) == 0
+    lines = tmp_path / "cosignatures.txt"
+    lines.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert main(["audit", "cosign", str(lines)]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify", "--quiet"]) == 0, capsys.readouterr().err

@@ -69,6 +69,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=cmd_head)
 
     p = actions.add_parser(
+        "cosign",
+        help="attach witnesses' cosignature lines (a file) to the signed heads they sign",
+    )
+    p.add_argument("lines", type=Path, help="a file of cosignature lines from `vault witness`")
+    p.set_defaults(handler=cmd_cosign)
+
+    p = actions.add_parser(
         "resume",
         help="lift the halt after a refused tree head (the next head is checked again)",
     )
@@ -136,6 +143,27 @@ def cmd_head(args: argparse.Namespace, settings: Settings) -> int:
         services.close()
     sys.stdout.write(head.note)
     return 0
+
+
+def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.audit.cosign import attach_cosignature, witness_keys
+
+    keys = witness_keys(settings.audit_witness_keys)
+    services = _services(settings)
+    attached = 0
+    try:
+        keeper = services.audit.heads()
+        if keeper is None:
+            raise InvalidInput("The vault's signing key cannot sign tree heads.")
+        for line in args.lines.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                attached += attach_cosignature(
+                    services.audit.engine, line, keys, keeper.note_signer()
+                )
+    finally:
+        services.close()
+    print(f"{attached} cosignatures attached")
+    return 0 if attached else 1
 
 
 def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
@@ -212,6 +240,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 def _check_heads(services: Any, settings: Settings) -> Any:
     """The signed heads' chain and freshness (None when the key signs no heads)."""
     from vault.audit.cadence import check_heads
+    from vault.audit.cosign import witness_keys
     from vault.db import utcnow
 
     keeper = services.audit.heads()
@@ -223,6 +252,9 @@ def _check_heads(services: Any, settings: Settings) -> Any:
         utcnow(),
         max_age_seconds=settings.audit_head_max_age_seconds,
         max_lag=settings.audit_head_max_lag,
+        witnesses=witness_keys(settings.audit_witness_keys),
+        quorum=settings.audit_witness_quorum,
+        witness_seconds=settings.audit_witness_seconds,
     )
 
 
