@@ -15,7 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from vault.access.http import HANDLERS as ACCESS_HANDLERS
 from vault.audit.http import AUDIT_HANDLERS
-from vault.audit.tlog.http import TLOG_HANDLERS
+from vault.tlog.http import TLOG_HANDLERS
 from vault.config import Settings
 from vault.consent.http import CONSENT_HANDLERS
 from vault.health import health

@@ -14,7 +14,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "vault.identity.cli",
     "vault.keys.cli",
     "vault.audit.cli",
-    "vault.audit.tlog.cli",
+    "vault.tlog.cli",
     "vault.consent.cli",
     "vault.demo",
 )
