@@ -15,7 +15,6 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from vault.access.http import HANDLERS as ACCESS_HANDLERS
 from vault.audit.http import AUDIT_HANDLERS
-from vault.tlog.http import TLOG_HANDLERS
 from vault.config import Settings
 from vault.consent.http import CONSENT_HANDLERS
 from vault.health import health
@@ -30,6 +29,7 @@ from vault.records.http import HANDLERS as RECORDS_HANDLERS
 from vault.services import Services, build_services
 from vault.subjects.http import HANDLERS as SUBJECTS_HANDLERS
 from vault.threads import use_worker_threads
+from vault.tlog.http import TLOG_HANDLERS
 from vault.web.routes import template_config, web_handlers
 
 API_VERSION = "0.1.0"
