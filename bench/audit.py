@@ -81,6 +81,7 @@ def _generate_chain(engine: Any, count: int) -> float:
         "action": template.action,
         "outcome": template.outcome.value,
         "actor_id": bind("actor_id", actor),
+        "actor_org": template.actor_org,
         "subject_id": bind("subject_id", subject),
         "break_glass": bind("break_glass", False),
     }
@@ -212,11 +213,12 @@ def _verify(section: Section, mode: Mode) -> None:
 def _append_rate(url: str, threads: int, per_thread: int, max_seconds: float) -> dict[str, float]:
     log_module = need("vault.audit.log", "the audit log (issue 5, vault/audit/log.py)")
     events = need("vault.audit.events", "audit events")
-    from vault.audit.models import AuditCheckpointRow, AuditRow
+    from vault.audit.models import AuditCheckpointRow, AuditHaltRow, AuditNodeRow, AuditRow
     from vault.db import make_engine
 
     engine = make_engine(url)
-    for table in (AuditRow.__table__, AuditCheckpointRow.__table__):  # type: ignore[attr-defined]  # SQLModel sets it
+    rows = (AuditRow, AuditCheckpointRow, AuditNodeRow, AuditHaltRow)
+    for table in (row.__table__ for row in rows):  # type: ignore[attr-defined]  # SQLModel sets it
         table.create(engine, checkfirst=True)
     engine.dispose()
     audit = log_module.AuditLog(url)
@@ -263,6 +265,19 @@ def _append_rate(url: str, threads: int, per_thread: int, max_seconds: float) ->
     }
 
 
+def _without_tree(measure: Any) -> dict[str, float]:
+    """``measure()`` with the transparency tree's writes switched off (today's group commit)."""
+    from vault.audit.tree import TreeWriter
+
+    original = TreeWriter.append
+    TreeWriter.append = lambda self, cursor, size, hashes: None  # type: ignore[method-assign]  # the baseline skips the tree
+    try:
+        result: dict[str, float] = measure()
+    finally:
+        TreeWriter.append = original  # type: ignore[method-assign]  # restored
+    return result
+
+
 def _append(section: Section, mode: Mode) -> None:
     kinds = ["sqlite"] + (["postgresql"] if postgres_reachable() else [])
     if "postgresql" not in kinds:
@@ -290,6 +305,21 @@ def _append(section: Section, mode: Mode) -> None:
                     "single_p50_ms": one["p50_ms"],
                     "single_p99_ms": one["p99_ms"],
                 },
+            )
+        )
+        with store(kind) as url:
+            treeless = _without_tree(lambda url=url: _append_rate(url, threads, per_thread, budget))
+        with store(kind) as url:
+            treed = _append_rate(url, threads, per_thread, budget)
+        section.rows.append(
+            Row(
+                "audit",
+                f"append with the Merkle tree, {kind}",
+                f"group commit + tree, {threads} threads",
+                treed["rate"],
+                "group commit without the tree",
+                treeless["rate"],
+                "events/s",
             )
         )
         section.notes.append(

@@ -9,13 +9,17 @@ named on the command line, or standard input)::
       "log_key": "<vkey of the log: name+keyid+base64(0x01 || public key)>",
       "head": "<signed checkpoint, the whole note>",
       "witnesses": {"keys": ["<vkey, type 0x04>", ...], "quorum": 1},
-      "inclusion": {"leaf": "<base64 leaf bytes>" | "leaf_hash": "<base64>",
+      "inclusion": {"leaf": "<base64 leaf bytes>" | "leaf_hash": "<base64>"
+                    | "event": {"canonical": "<base64>", "prev_hash": "<base64>"},
                     "index": 7, "size": 12, "path": ["<base64>", ...]},
       "consistency": {"old_head": "<an earlier signed checkpoint>",
                       "proof": ["<base64>", ...]}
     }
 
-``witnesses``, ``inclusion`` and ``consistency`` are optional. It prints one
+``witnesses``, ``inclusion`` and ``consistency`` are optional. An audit event
+is given as ``event``: its canonical bytes and the chain hash before it; the
+leaf is then ``SHA-256(prev_hash || canonical)`` (the event's chain hash), and
+the event's own ``seq`` must be ``index + 1``. It prints one
 line per check and exits 0 if every check passed, 1 otherwise.
 """
 
@@ -187,6 +191,22 @@ def number(value: Any) -> int:
     return value
 
 
+def event_leaf_hash(event: Any, index: int) -> bytes:
+    """The leaf hash of an audit event: its chain hash, hashed as an RFC 9162 leaf."""
+    if not isinstance(event, dict):
+        raise Failed("an event is a JSON object")
+    canonical = b64(event.get("canonical"))
+    prev_hash = b64(event.get("prev_hash"), 32)
+    try:
+        document = json.loads(canonical.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Failed("the event's canonical bytes are not JSON") from None
+    if not isinstance(document, dict) or document.get("seq") != index + 1:
+        raise Failed(f"the event is not event {index + 1} of the log")
+    chain_hash = hashlib.sha256(prev_hash + canonical).digest()
+    return hashlib.sha256(b"\x00" + chain_hash).digest()
+
+
 def run(request: dict[str, Any], report: list[str]) -> bool:
     log_key = parse_vkey(request.get("log_key"))
     origin, size, root, text, signatures = open_head(request.get("head"), log_key)
@@ -202,7 +222,9 @@ def run(request: dict[str, Any], report: list[str]) -> bool:
         report.append(f"{'ok' if passed else 'FAIL'}: cosigned by {len(signed)} of quorum {quorum}")
     if "inclusion" in request:
         item = request["inclusion"]
-        if "leaf" in item:
+        if "event" in item:
+            leaf_hash = event_leaf_hash(item["event"], number(item.get("index")))
+        elif "leaf" in item:
             leaf_hash = hashlib.sha256(b"\x00" + b64(item["leaf"])).digest()
         else:
             leaf_hash = b64(item.get("leaf_hash"), 32)

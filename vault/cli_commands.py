@@ -14,6 +14,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "vault.identity.cli",
     "vault.keys.cli",
     "vault.audit.cli",
+    "vault.tlog.cli",
     "vault.consent.cli",
     "vault.demo",
 )

@@ -114,6 +114,29 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(
         default=300.0, gt=0, description="... or every T seconds, whichever comes first."
     )
+    audit_head_max_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="`vault audit verify` fails when the newest signed tree head is older.",
+    )
+    audit_head_max_lag: int = Field(
+        default=10_000,
+        gt=0,
+        description="... or when more than N events were appended after it.",
+    )
+    audit_witness_keys: list[str] = Field(
+        default_factory=list,
+        description="Witnesses' vkeys (JSON list) whose cosignatures the vault accepts.",
+    )
+    audit_witness_quorum: int = Field(
+        default=0,
+        ge=0,
+        description="`vault audit verify` fails when a signed tree head older than "
+        "audit_witness_seconds has fewer cosignatures than this (0: none required).",
+    )
+    audit_witness_seconds: float = Field(
+        default=3600.0, gt=0, description="How long witnesses have to cosign a head."
+    )
     audit_batch_max: int = Field(
         default=256, gt=0, description="Most audit events committed together (group commit)."
     )

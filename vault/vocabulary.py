@@ -122,6 +122,9 @@ class EventAction(StrEnum):
     AUDIT_DISCLOSURES = "audit.disclosures"
     AUDIT_CONSENT_CHECK = "audit.consent_check"
     AUDIT_ACCESS_CHECK = "audit.access_check"
+    AUDIT_HEAD_REFUSED = "audit.head_refused"
+    AUDIT_HEAD_RESUMED = "audit.head_resumed"
+    AUDIT_PROOF = "audit.proof"
 
 
 EMERGENCY_PURPOSE = "emergency"

@@ -56,8 +56,13 @@ def test_exported_checkpoints_pin_the_tail(
     with services.db.engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_checkpoints"))
         conn.execute(text("DELETE FROM audit_events WHERE seq > 4"))
+        # A careful writer also cuts the tree back, and the signed heads, to 4 leaves.
+        conn.execute(text("DELETE FROM audit_nodes WHERE ((idx + 1) * (1 << level)) > 4"))
+        conn.execute(text("DELETE FROM audit_heads"))
     services.close()
-    assert main(["audit", "verify", "--quiet"]) == 0  # alone, a clean truncation is invisible
+    # Alone, the chain shows nothing; the missing signed heads do.
+    assert main(["audit", "verify", "--quiet"]) == 1
+    assert "no signed tree head" in capsys.readouterr().err
     assert main(["audit", "verify", "--quiet", "--pinned", str(pinned)]) == 1
     # Found at or after the first missing event (the CLI's own events refill the numbers).
     assert int(capsys.readouterr().out.strip().splitlines()[-1]) >= 5

@@ -25,6 +25,7 @@ from vault.audit.canonical import GENESIS_HASH, encode, event_document, link_has
 from vault.audit.checkpoints import Checkpoint
 from vault.audit.events import AuditEvent
 from vault.audit.models import CHECKPOINTS, EVENTS
+from vault.audit.tree import TreeWriter
 from vault.cursor_reads import PreparedQuery
 from vault.errors import AuditUnavailable
 
@@ -97,6 +98,8 @@ class Chain:
         )
         # The newest (seq, hash) this process committed: the head must never go back.
         self.known_head: Head = (0, GENESIS_HASH)
+        # The transparency tree over the chain hashes, extended by every batch.
+        self.tree = TreeWriter(dialect)
 
     @contextmanager
     def transaction(self) -> Iterator[tuple[Any, Head]]:
@@ -125,6 +128,7 @@ class Chain:
                 yield cursor, found
                 connection.commit()
             except BaseException:
+                self.tree.forget()
                 _roll_back(connection)
                 raise
             finally:
@@ -136,7 +140,9 @@ class Chain:
         """Insert the events after ``head`` (inside ``transaction``); return the new head."""
         insert_rows = self._statements.insert_events
         seq, prev_hash = head
+        first = seq
         rows: list[Any] = []
+        digests: list[bytes] = []
         for event in events:
             if event.time is None:
                 raise AuditUnavailable("An audit event reached the chain without its time.")
@@ -163,8 +169,10 @@ class Chain:
                 },
             )
             rows.append(insert_rows.parameters(row))
+            digests.append(digest)
             prev_hash = digest
         cursor.executemany(insert_rows.sql, rows)
+        self.tree.append(cursor, first, digests)
         return seq, prev_hash
 
     def committed(self, head: Head) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditQueries
 from vault.audit.verify import VerifyReport, verify_chain
 from vault.config import Settings
+from vault.errors import InvalidInput, NotFound, SignatureInvalid
 from vault.vocabulary import EventAction
 
 
@@ -42,7 +45,41 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="a JSON Lines file of checkpoints exported earlier (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--since-head",
+        type=Path,
+        metavar="FILE",
+        help="a signed tree head kept earlier: prove the newest signed head extends it",
+    )
     p.set_defaults(handler=cmd_verify)
+
+    p = actions.add_parser(
+        "prove",
+        help="print the inclusion proof of one event against the newest signed tree head",
+        description="Sign a tree head of the current log if needed, then print (JSON, "
+        "as tools/verify_log.py reads it) the event, the signed head and the proof.",
+    )
+    p.add_argument("seq", type=int, help="the event's sequence number")
+    p.set_defaults(handler=cmd_prove)
+
+    p = actions.add_parser(
+        "head",
+        help="print the newest signed tree head (keep it to check later with --since-head)",
+    )
+    p.set_defaults(handler=cmd_head)
+
+    p = actions.add_parser(
+        "cosign",
+        help="attach witnesses' cosignature lines (a file) to the signed heads they sign",
+    )
+    p.add_argument("lines", type=Path, help="a file of cosignature lines from `vault witness`")
+    p.set_defaults(handler=cmd_cosign)
+
+    p = actions.add_parser(
+        "resume",
+        help="lift the halt after a refused tree head (the next head is checked again)",
+    )
+    p.set_defaults(handler=cmd_resume)
 
     p = actions.add_parser(
         "checkpoint",
@@ -77,7 +114,102 @@ def _record(
     )
 
 
+def _proofs(services: Any) -> Any:
+    from vault.audit.proofs import ProofSource
+
+    keeper = services.audit.heads()
+    if keeper is None:
+        raise InvalidInput("The vault's signing key cannot sign tree heads.")
+    return ProofSource(services.audit.engine, keeper)
+
+
+def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        services.audit.checkpoint_now()
+        bundle = _proofs(services).inclusion(args.seq)
+    finally:
+        services.close()
+    print(json.dumps(bundle, indent=2))
+    return 0
+
+
+def cmd_head(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        services.audit.checkpoint_now()
+        head = _proofs(services).latest()
+    finally:
+        services.close()
+    sys.stdout.write(head.note)
+    return 0
+
+
+def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.audit.cosign import attach_cosignature, witness_keys
+
+    keys = witness_keys(settings.audit_witness_keys)
+    services = _services(settings)
+    attached = 0
+    try:
+        keeper = services.audit.heads()
+        if keeper is None:
+            raise InvalidInput("The vault's signing key cannot sign tree heads.")
+        for line in args.lines.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                attached += attach_cosignature(
+                    services.audit.engine, line, keys, keeper.note_signer()
+                )
+    finally:
+        services.close()
+    print(f"{attached} cosignatures attached")
+    return 0 if attached else 1
+
+
+def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
+    services = _services(settings)
+    try:
+        services.audit.resume()
+        _record(services, EventAction.AUDIT_HEAD_RESUMED, {})
+    finally:
+        services.close()
+    print("audit log resumed: the next tree head is checked again before it is signed")
+    return 0
+
+
+def _since_head(services: Any, path: Path) -> tuple[bool, str]:
+    from vault.transparency import InconsistentHead, NoteMalformed, check_consistent
+    from vault.transparency import open_checkpoint as open_head
+
+    proofs = _proofs(services)
+    keeper = services.audit.heads()
+    signer = keeper.note_signer()
+    try:
+        old = open_head(path.read_text(encoding="utf-8"), keeper.keys(), signer).checkpoint
+    except (NoteMalformed, SignatureInvalid):
+        return False, "the kept head is not a head this vault signed"
+    services.audit.checkpoint_now()
+    latest = proofs.latest()
+    try:
+        bundle = proofs.consistency(old.size, latest.size)
+        proof = [base64.b64decode(p) for p in bundle["consistency"]["proof"]]
+        new = open_head(latest.note, keeper.keys(), signer).checkpoint
+        if old.size:
+            check_consistent(old.head, new.head, proof)
+    except (InconsistentHead, NotFound):
+        return False, f"the log does not extend the kept head of size {old.size}"
+    return True, f"the signed head of size {latest.size} extends the kept head of size {old.size}"
+
+
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    if args.since_head is not None:
+        services = _services(settings)
+        try:
+            ok, message = _since_head(services, args.since_head)
+        finally:
+            services.close()
+        print(message, file=sys.stdout if ok else sys.stderr)
+        return 0 if ok else 1
     pinned = []
     for path in args.pinned:
         with path.open(encoding="utf-8") as handle:
@@ -91,14 +223,39 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             EventAction.AUDIT_VERIFY,
             {"ok": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq},
         )
+        heads = _check_heads(services, settings)
     finally:
         services.close()
+    if report.ok and heads is not None and not heads.ok:
+        print(f"audit log tree heads: {heads.problem}", file=sys.stderr)
+        return 1
     if report.ok:
         print(f"audit log intact: {report.events} events, {report.checkpoints} checkpoints")
         return 0
     print(f"audit log BROKEN at seq {report.first_bad_seq}: {report.problem}", file=sys.stderr)
     print(report.first_bad_seq)
     return 1
+
+
+def _check_heads(services: Any, settings: Settings) -> Any:
+    """The signed heads' chain and freshness (None when the key signs no heads)."""
+    from vault.audit.cadence import check_heads
+    from vault.audit.cosign import witness_keys
+    from vault.db import utcnow
+
+    keeper = services.audit.heads()
+    if keeper is None:
+        return None
+    return check_heads(
+        services.audit.engine,
+        keeper,
+        utcnow(),
+        max_age_seconds=settings.audit_head_max_age_seconds,
+        max_lag=settings.audit_head_max_lag,
+        witnesses=witness_keys(settings.audit_witness_keys),
+        quorum=settings.audit_witness_quorum,
+        witness_seconds=settings.audit_witness_seconds,
+    )
 
 
 def _verify_with_progress(

@@ -31,14 +31,17 @@ from sqlalchemy import Engine
 from vault import requestctx
 from vault.audit.chain import Chain, ChainTampered, Head
 from vault.audit.checkpoints import Checkpoint, CheckpointSigner
-from vault.audit.events import AuditEvent
+from vault.audit.events import AuditEvent, Outcome
 from vault.audit.group_commit import GroupCommitWriter, Pending, give_up, settle, unconfirmed
+from vault.audit.halts import Halts
+from vault.audit.heads import DEFAULT_ORIGIN, HeadKeeper, HeadRefused
 
 # Re-exported: other capabilities (rate limits, attestation) read the tables through here.
 from vault.audit.models import CHECKPOINTS, EVENTS
 from vault.audit.schedule import CheckpointSchedule
 from vault.db import make_engine, utcnow
 from vault.errors import AuditUnavailable
+from vault.vocabulary import EventAction
 
 __all__ = ["CHECKPOINTS", "EVENTS", "AuditLog", "ExpectedEvent"]
 
@@ -76,8 +79,12 @@ class AuditLog:
         gather_seconds: float = 0.002,
         wait_seconds: float = 30.0,
         engine: Engine | None = None,
+        origin: str = DEFAULT_ORIGIN,
     ) -> None:
         self._url = database_url
+        self.origin = origin
+        self._heads: HeadKeeper | None = None
+        self._halts: Halts | None = None
         self._engine = engine
         self._chain: Chain | None = None
         self._clock = clock
@@ -203,7 +210,33 @@ class AuditLog:
     def _chain_of(self) -> Chain:
         if self._chain is None:
             self._chain = Chain(self.engine)
+            self._heads = None
+            self._halts = None
         return self._chain
+
+    def heads(self) -> HeadKeeper | None:
+        """The signer of tree heads (None without a signing key)."""
+        if self._signer is None:
+            return None
+        if self._heads is None:
+            jwk = getattr(self._signer, "public_jwk", None)
+            if not callable(jwk) or jwk().get("kty") != "OKP":
+                return None  # tree heads are Ed25519 notes: another key signs only checkpoints
+            self._heads = HeadKeeper(
+                self.engine.dialect, self._signer, origin=self.origin, clock=self._clock
+            )
+        return self._heads
+
+    def resume(self) -> None:
+        """Mark every halt resolved (an operator acted); the next head is checked again."""
+        chain = self._chain_of()
+        with chain.transaction() as (cursor, _):
+            self.halts().resolve(cursor)
+
+    def halts(self) -> Halts:
+        if self._halts is None:
+            self._halts = Halts(self.engine.dialect)
+        return self._halts
 
     def _commit(self, batch: list[Pending]) -> None:
         """Write one batch in one transaction and release its callers (writer thread)."""
@@ -231,7 +264,10 @@ class AuditLog:
 
     def _write(self, batch: list[Pending]) -> list[int]:
         chain = self._chain_of()
+        halts = self.halts()
         with chain.transaction() as (cursor, head):
+            if halts.halted(cursor):
+                raise AuditUnavailable("The audit log refused a tree head; an operator must act.")
             seq, head_hash = self._append_batch(cursor, head, [p.event for p in batch])
         chain.committed((seq, head_hash))
         first = seq - len(batch) + 1
@@ -257,10 +293,40 @@ class AuditLog:
             return None
         checkpoint: Checkpoint | None = None
         chain = self._chain_of()
+        heads = self.heads()
+        refused: HeadRefused | None = None
         with self._checkpoint_lock, chain.transaction() as (cursor, (seq, head_hash)):
             chain.committed((seq, head_hash))
-            if seq > 0 and chain.last_checkpoint_seq(cursor) < seq:
+            if heads is not None and not self.halts().halted(cursor, fresh=True):
+                try:
+                    heads.sign(cursor, seq, utcnow())
+                except HeadRefused as exc:
+                    refused = exc
+                    self._halt(cursor, (seq, head_hash), exc)
+            if refused is None and seq > 0 and chain.last_checkpoint_seq(cursor) < seq:
                 checkpoint = Checkpoint.create(signer, seq, head_hash, self._clock())
                 chain.insert_checkpoint(cursor, checkpoint, utcnow())
+        if refused is not None:
+            raise AuditUnavailable(
+                "The audit log does not extend its last signed head; signing stopped "
+                "(run `vault audit verify`)."
+            )
         self._schedule.signed()
         return checkpoint
+
+    def _halt(self, cursor: Any, head: Head, refused: HeadRefused) -> None:
+        """Record the refusal (a CRITICAL alert event and a halt) in the same transaction."""
+        log.critical(
+            "audit: refused to sign the head at size %d: %s", refused.size, refused.problem
+        )
+        alert = AuditEvent(
+            action=EventAction.AUDIT_HEAD_REFUSED.value,
+            outcome=Outcome.ERROR,
+            reason=refused.problem,
+            details={"severity": "critical", "size": refused.size},
+            time=self._clock(),
+        )
+        chain = self._chain_of()
+        new_head = chain.append(cursor, head, [alert], utcnow())
+        self.halts().halt(cursor, refused.size, refused.problem, self._clock())
+        chain.committed(new_head)

@@ -8,8 +8,8 @@ Verification never re-encodes an event; it hashes the stored bytes.
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary
-from sqlmodel import Field
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, Text
+from sqlmodel import Field, SQLModel
 
 from vault.stamps import Stamped, utc_field
 
@@ -59,6 +59,48 @@ class AuditCheckpointRow(Stamped, table=True):
     signature: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class AuditNodeRow(SQLModel, table=True):
+    """One complete subtree of the transparency tree over the events (RFC 9162).
+
+    Node (level, idx) covers leaves ``idx * 2**level`` up to ``(idx + 1) * 2**level``;
+    leaf ``i`` is the chain hash of event ``seq = i + 1``. Written in the same
+    transaction as the batch of events that completes it; never changed after.
+    """
+
+    __tablename__ = "audit_nodes"
+
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class AuditHeadRow(Stamped, table=True):
+    """A signed tree head: a C2SP checkpoint note naming the head signed before it."""
+
+    __tablename__ = "audit_heads"
+
+    size: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    time: datetime = utc_field()
+    key_id: str = Field(max_length=128)
+    # The signed note (checkpoint text, a blank line, signature lines, cosignatures).
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class AuditHaltRow(Stamped, table=True):
+    """The vault refused to sign a head: audited work stops until an operator acts."""
+
+    __tablename__ = "audit_halts"
+
+    time: datetime = utc_field()
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    problem: str = Field(max_length=256)
+    resolved: bool = Field(default=False)
+
+
 # The tables as SQLAlchemy Core sees them: the writer, the queries and verification.
 EVENTS = AuditRow.metadata.tables[AuditRow.__tablename__]
 CHECKPOINTS = AuditCheckpointRow.metadata.tables[AuditCheckpointRow.__tablename__]
+NODES = AuditNodeRow.metadata.tables[AuditNodeRow.__tablename__]
+HEADS = AuditHeadRow.metadata.tables[AuditHeadRow.__tablename__]
+HALTS = AuditHaltRow.metadata.tables[AuditHaltRow.__tablename__]

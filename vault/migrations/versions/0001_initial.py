@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 01:08:50.252218
+Create Date: 2026-12-01 01:21:39.580634
 """
 
 from collections.abc import Sequence
@@ -67,6 +67,37 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_events_subject_seq", ["subject_id", "seq"], unique=False)
         batch_op.create_index("ix_audit_events_time", ["time"], unique=False)
 
+    op.create_table(
+        "audit_halts",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("time", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("problem", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+        sa.Column("resolved", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "audit_heads",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("root", sa.LargeBinary(), nullable=False),
+        sa.Column("time", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("key_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("size"),
+    )
+    op.create_table(
+        "audit_nodes",
+        sa.Column("level", sa.SmallInteger(), autoincrement=False, nullable=False),
+        sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("hash", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("level", "idx"),
+    )
     op.create_table(
         "consent_pin_failures",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -530,6 +561,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consent_pin_failures_at"))
 
     op.drop_table("consent_pin_failures")
+    op.drop_table("audit_nodes")
+    op.drop_table("audit_heads")
+    op.drop_table("audit_halts")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_time")
         batch_op.drop_index("ix_audit_events_subject_seq")

@@ -1,0 +1,157 @@
+"""Audit tree heads: chained, checked before signing, refused after a rewrite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.audit.conftest import sample_event
+from tests.audit.fakes import InterceptedLog
+from vault.audit.canonical import decode, encode, link_hash
+from vault.audit.tree import CursorNodeStore, NodeStatements
+from vault.crypto.signing import Signer
+from vault.db import Database
+from vault.errors import AuditUnavailable
+from vault.transparency import (
+    Checkpoint,
+    Note,
+    consistency_proof,
+    hash_leaf,
+    root_of_leaf_hashes,
+    verify_consistency,
+)
+
+SEED = bytes(range(32))
+
+
+@pytest.fixture
+def signed_log(make_log: Callable[..., InterceptedLog]) -> InterceptedLog:
+    return make_log(signer=Signer(SEED))
+
+
+def stored(db: Database, query: str, **params: Any) -> list[Any]:
+    with db.engine.connect() as conn:
+        return list(conn.execute(text(query), params).all())
+
+
+def rewrite_and_rehash(db: Database, seq: int, *, nodes: bool) -> None:
+    """Change event ``seq``'s purpose, recompute the chain after it (and the tree, if asked)."""
+    with db.engine.begin() as conn:
+        canonical = conn.execute(
+            text("SELECT canonical FROM audit_events WHERE seq = :s"), {"s": seq}
+        ).scalar_one()
+        document = decode(bytes(canonical))
+        document["purpose"] = "statistics"
+        conn.execute(
+            text("UPDATE audit_events SET canonical = :c WHERE seq = :s"),
+            {"c": encode(document), "s": seq},
+        )
+        rows = conn.execute(
+            text("SELECT seq, prev_hash, canonical FROM audit_events ORDER BY seq")
+        ).all()
+        prev = bytes(rows[0][1])
+        hashes = []
+        for row_seq, _, row_canonical in rows:
+            digest = link_hash(prev, bytes(row_canonical))
+            conn.execute(
+                text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"p": prev, "h": digest, "s": row_seq},
+            )
+            hashes.append(digest)
+            prev = digest
+        if nodes:
+            conn.execute(text("DELETE FROM audit_nodes"))
+            level_nodes = [hash_leaf(h) for h in hashes]
+            level = 0
+            while level_nodes:
+                for index, node in enumerate(level_nodes):
+                    conn.execute(
+                        text("INSERT INTO audit_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
+                        {"l": level, "i": index, "h": node},
+                    )
+                level_nodes = [
+                    __import__("hashlib").sha256(b"\x01" + a + b).digest()
+                    for a, b in zip(level_nodes[::2], level_nodes[1::2], strict=False)
+                ]
+                level += 1
+
+
+def test_the_stored_tree_is_the_rfc9162_tree_of_the_chain_hashes(
+    signed_log: InterceptedLog, db: Database
+) -> None:
+    """After batches of events the stored nodes give the root of the chain hashes as leaves."""
+    for n in range(13):
+        signed_log.append(sample_event(n))
+    head = signed_log.checkpoint_now()
+    assert head is not None
+    hashes = [bytes(r[0]) for r in stored(db, "SELECT hash FROM audit_events ORDER BY seq")]
+    rows = stored(db, "SELECT size, root, note FROM audit_heads ORDER BY size")
+    assert [r[0] for r in rows] == [13]
+    assert bytes(rows[0][1]) == root_of_leaf_hashes([hash_leaf(h) for h in hashes])
+    checkpoint = Checkpoint.parse(Note.parse(rows[0][2]).text)
+    assert checkpoint.previous is not None
+    assert checkpoint.previous.size == 0
+
+
+def test_each_head_names_the_previous_and_extends_it(
+    signed_log: InterceptedLog, db: Database
+) -> None:
+    """A second head carries a prev line naming the first, and the tree is consistent with it."""
+    for n in range(5):
+        signed_log.append(sample_event(n))
+    signed_log.checkpoint_now()
+    for n in range(6):
+        signed_log.append(sample_event(n))
+    signed_log.checkpoint_now()
+    rows = stored(db, "SELECT size, root, note FROM audit_heads ORDER BY size")
+    assert [r[0] for r in rows] == [5, 11]
+    second = Checkpoint.parse(Note.parse(rows[1][2]).text)
+    assert second.previous is not None
+    assert (second.previous.size, second.previous.root) == (5, bytes(rows[0][1]))
+    with signed_log.engine.connect() as conn:
+        store = CursorNodeStore(conn.connection.cursor(), NodeStatements(db.engine.dialect))
+        proof = consistency_proof(store, 5, 11)
+    verify_consistency(5, 11, bytes(rows[0][1]), bytes(rows[1][1]), proof)
+
+
+@pytest.mark.parametrize("nodes", [False, True], ids=["events-only", "events-and-tree"])
+def test_a_rewritten_log_gets_no_head_and_halts(
+    make_log: Callable[..., InterceptedLog], db: Database, nodes: bool
+) -> None:
+    """Rewrite signed events (and the tree), restart, append one: no head, audited work stops."""
+    first = make_log(signer=Signer(SEED))
+    for n in range(8):
+        first.append(sample_event(n))
+    first.checkpoint_now()
+    first.close()
+    rewrite_and_rehash(db, 3, nodes=nodes)
+    signed_log = make_log(signer=Signer(SEED))
+    signed_log.append(sample_event(99))
+    with pytest.raises(AuditUnavailable):
+        signed_log.checkpoint_now()
+    assert [r[0] for r in stored(db, "SELECT size FROM audit_heads")] == [8]
+    alerts = stored(db, "SELECT seq FROM audit_events WHERE action = 'audit.head_refused'")
+    assert len(alerts) == 1
+    assert stored(db, "SELECT count(*) FROM audit_halts WHERE resolved = false")[0][0] == 1
+    with pytest.raises(AuditUnavailable):
+        signed_log.append(sample_event(100))
+
+
+def test_the_check_survives_a_restart(
+    make_log: Callable[..., InterceptedLog], db: Database
+) -> None:
+    """A new process reads the last signed head from the database and refuses a rewrite too."""
+    first = make_log(signer=Signer(SEED))
+    for n in range(6):
+        first.append(sample_event(n))
+    first.checkpoint_now()
+    first.close()
+    rewrite_and_rehash(db, 2, nodes=True)
+    second = make_log(signer=Signer(SEED))
+    second.append(sample_event(7))
+    with pytest.raises(AuditUnavailable):
+        second.checkpoint_now()
+    assert [r[0] for r in stored(db, "SELECT size FROM audit_heads")] == [6]

@@ -1,0 +1,96 @@
+"""The proof routes: compliance officers of the event's organisation only; proofs that verify."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.audit.conftest import sample_event
+from tests.support import create_user, login
+from vault.app import create_app
+from vault.audit.proofs import ProofSource
+from vault.config import Settings
+from vault.services import Services, build_services
+
+Client = TestClient  # type: ignore[type-arg]  # (the app's state type is not needed here)
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "verify_log.py"
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    built = build_services(settings, migrate=True)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> Iterator[Client]:
+    with TestClient(create_app(settings, services)) as test_client:
+        yield test_client
+
+
+def verifies(bundle: object) -> bool:
+    done = subprocess.run(
+        [sys.executable, str(TOOL)], input=json.dumps(bundle), text=True, capture_output=True
+    )
+    return done.returncode == 0
+
+
+def test_an_officer_gets_a_proof_of_an_own_event_and_not_of_another_organisations(
+    services: Services, client: Client
+) -> None:
+    """Own organisation's event: a proof that verifies; another's: 404 like a missing one."""
+    create_user(services, "cora", "compliance_officer", "rutan-jakpus")
+    create_user(services, "otto", "compliance_officer", "lapas-cipinang")
+    own = services.audit.append(sample_event(1, actor_org="rutan-jakpus"))
+    other = services.audit.append(sample_event(2, actor_org="lapas-cipinang"))
+    services.audit.checkpoint_now()
+    headers = login(client, "cora")
+    response = client.get(f"/v1/audit/events/{own}/proof", headers=headers)
+    assert response.status_code == 200, response.text
+    assert verifies(response.json())
+    foreign = client.get(f"/v1/audit/events/{other}/proof", headers=headers)
+    missing = client.get("/v1/audit/events/999999/proof", headers=headers)
+    assert foreign.status_code == missing.status_code == 404
+    foreign_body, missing_body = foreign.json(), missing.json()
+    foreign_body.pop("request_id", None)
+    missing_body.pop("request_id", None)
+    assert foreign_body == missing_body
+
+
+def test_a_counselor_gets_no_proof(services: Services, client: Client) -> None:
+    """A counselor of the same organisation is refused the proof routes."""
+    create_user(services, "cindy", "counselor", "rutan-jakpus")
+    seq = services.audit.append(sample_event(1, actor_org="rutan-jakpus"))
+    services.audit.checkpoint_now()
+    headers = login(client, "cindy")
+    assert client.get(f"/v1/audit/events/{seq}/proof", headers=headers).status_code == 403
+    assert client.get("/v1/audit/consistency?from=1", headers=headers).status_code == 403
+
+
+def test_the_consistency_route_proves_growth(services: Services, client: Client) -> None:
+    """Between two signed heads the route's proof verifies offline; a bad size is a 4xx."""
+    create_user(services, "cora", "compliance_officer", "rutan-jakpus")
+    for n in range(3):
+        services.audit.append(sample_event(n))
+    services.audit.checkpoint_now()
+    keeper = services.audit.heads()
+    assert keeper is not None
+    old_size = ProofSource(services.audit.engine, keeper).latest().size
+    for n in range(4):
+        services.audit.append(sample_event(n))
+    services.audit.checkpoint_now()
+    headers = login(client, "cora")
+    response = client.get(f"/v1/audit/consistency?from={old_size}", headers=headers)
+    assert response.status_code == 200, response.text
+    assert verifies(response.json())
+    assert client.get("/v1/audit/consistency?from=0", headers=headers).status_code == 400
+    assert client.get("/v1/audit/consistency?from=999999", headers=headers).status_code == 404

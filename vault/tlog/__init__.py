@@ -1,0 +1,3 @@
+"""The audit log's transparency edge: proof routes and the `vault witness` command."""
+
+__all__: list[str] = []

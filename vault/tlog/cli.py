@@ -1,0 +1,142 @@
+"""``vault witness``: a witness with its own key that cosigns the audit log's consistent heads.
+
+A partner agency runs it apart from the vault. Its state file holds its Ed25519
+seed (mode 0600), the logs it follows (their vkeys) and the last head it
+cosigned of each; it is rewritten atomically after each cosignature, under an
+exclusive lock, so two runs cannot both pass against one state.
+
+- ``vault witness init STATE --name NAME --log VKEY``: a new key; prints its vkey.
+- ``vault witness request --old-size N``: on the vault's host, the
+  ``add-checkpoint`` body (old size, consistency proof, newest signed head).
+- ``vault witness cosign STATE REQUEST``: checks the request and prints the
+  cosignature line; exit 1 with the reason when it refuses (a rewritten log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import fcntl
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from vault.config import Settings
+from vault.errors import VaultError
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    witness = sub.add_parser(
+        "witness",
+        help="a witness that cosigns the audit log's tree heads while the log only grows",
+    )
+    actions = witness.add_subparsers(dest="witness_command", required=True, metavar="ACTION")
+    p = actions.add_parser("init", help="create a witness key and state file")
+    p.add_argument("state", type=Path)
+    p.add_argument("--name", required=True, help="the witness's name, e.g. bapas.example/witness")
+    p.add_argument("--log", required=True, action="append", help="the log's vkey (repeatable)")
+    p.set_defaults(handler=cmd_init)
+    p = actions.add_parser("request", help="(on the vault) the add-checkpoint body for a witness")
+    p.add_argument("--old-size", type=int, required=True, help="the size the witness last cosigned")
+    p.set_defaults(handler=cmd_request)
+    p = actions.add_parser("cosign", help="check an add-checkpoint request; print the cosignature")
+    p.add_argument("state", type=Path)
+    p.add_argument("request", type=Path)
+    p.set_defaults(handler=cmd_cosign)
+
+
+def _signer(seed: bytes) -> Any:
+    from vault.audit.heads import NoteSigner
+    from vault.crypto.signing import Signer
+
+    return NoteSigner(Signer(seed))
+
+
+def _write(path: Path, state: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(state, handle, indent=2, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.transparency import COSIGNATURE_V1, VerifierKey
+
+    if args.state.exists():
+        print(f"{args.state} exists: a witness keeps its key", file=sys.stderr)
+        return 1
+    logs: dict[str, list[str]] = {}
+    for vkey in args.log:
+        key = VerifierKey.parse(vkey)
+        logs.setdefault(key.name, []).append(str(key))
+    seed = secrets.token_bytes(32)
+    state = {"name": args.name, "seed": seed.hex(), "logs": logs, "latest": {}}
+    _write(args.state, state)
+    print(VerifierKey(args.name, _signer(seed).public_key, COSIGNATURE_V1))
+    return 0
+
+
+def cmd_request(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.audit.proofs import ProofSource
+    from vault.registry import open_services
+    from vault.transparency import render_add_checkpoint
+
+    services = open_services(settings)
+    try:
+        services.audit.checkpoint_now()
+        keeper = services.audit.heads()
+        if keeper is None:
+            print("this vault signs no tree heads", file=sys.stderr)
+            return 1
+        source = ProofSource(services.audit.engine, keeper)
+        latest = source.latest()
+        proof: list[bytes] = []
+        if args.old_size:
+            bundle = source.consistency(args.old_size, latest.size)
+            proof = [base64.b64decode(p) for p in bundle["consistency"]["proof"]]
+    finally:
+        services.close()
+    sys.stdout.write(render_add_checkpoint(args.old_size, proof, latest.note))
+    return 0
+
+
+def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.transparency import TreeHead, VerifierKey, Witness, parse_add_checkpoint
+
+    with args.state.open("r+", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = json.load(lock)
+        witness = Witness(
+            state["name"],
+            _signer(bytes.fromhex(state["seed"])),
+            {
+                origin: [VerifierKey.parse(k) for k in keys]
+                for origin, keys in state["logs"].items()
+            },
+            {
+                origin: TreeHead(int(size), base64.b64decode(root))
+                for origin, (size, root) in state["latest"].items()
+            },
+        )
+        try:
+            old_size, proof, note = parse_add_checkpoint(args.request.read_bytes())
+            line = witness.add_checkpoint(note, old_size, proof, now=int(time.time()))
+        except VaultError as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+        state["latest"] = {
+            origin: [head.size, base64.b64encode(head.root).decode("ascii")]
+            for origin, head in witness.state().items()
+        }
+        _write(args.state, state)
+    print(line)
+    return 0

@@ -1,0 +1,111 @@
+"""Proofs of the audit log over HTTP, in the JSON ``tools/verify_log.py`` reads.
+
+- ``GET /v1/audit/events/{seq}/proof``: the inclusion proof of one event
+  against the newest signed tree head. Gate ``audit.read`` for the
+  organisation of the event's actor; another organisation's event answers
+  exactly like a missing one (404).
+- ``GET /v1/audit/consistency?from=&to=``: the consistency proof between two
+  signed heads (``to`` omitted: the newest). Gate ``audit.read`` for the
+  caller's own organisation: heads and proofs are hashes, they name no one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import PathParameter, QueryParameter
+from sqlalchemy import select
+
+from vault.access.engine import PolicyEngine
+from vault.audit.events import AuditEvent, Outcome
+from vault.audit.log import AuditLog
+from vault.audit.models import EVENTS
+from vault.audit.proofs import ProofSource
+from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
+from vault.http.auth import caller
+from vault.http.problems import problem_responses
+from vault.vocabulary import Action, AuthenticatedUser, EventAction, OperationFacts
+
+__all__ = ["TLOG_HANDLERS"]
+
+ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound)
+TAGS = ["audit"]
+Policy = NamedDependency[PolicyEngine]
+Log = NamedDependency[AuditLog]
+SeqParam = Annotated[int, PathParameter(ge=1, le=2**62)]
+SizeParam = Annotated[int, QueryParameter(name="from", ge=1, le=2**62)]
+ToParam = Annotated[int | None, QueryParameter(name="to", required=False, ge=1, le=2**62)]
+
+
+def _gate(
+    request: Request[Any, Any, Any],
+    policy: PolicyEngine,
+    audit: AuditLog,
+    target_org: str | None,
+    **details: int | None,
+) -> AuthenticatedUser:
+    """Ask ``audit.read`` for ``target_org`` and audit the question; 404 outside one's own."""
+    user = caller(request)
+    decision = policy.authorize(
+        user.principal(), Action.READ_AUDIT, OperationFacts(target_org=target_org)
+    )
+    audit.append(
+        AuditEvent.by(
+            user,
+            EventAction.AUDIT_PROOF,
+            Outcome.ALLOW if decision.allowed else Outcome.DENY,
+            policy_ids=decision.policy_ids,
+            reason=None if decision.allowed else decision.reason,
+            details={key: value for key, value in details.items() if value is not None},
+        )
+    )
+    if decision.allowed:
+        return user
+    if target_org != user.organization:
+        raise NotFound("No such audit event.")
+    raise Forbidden(decision.reason)
+
+
+def _source(audit: AuditLog) -> ProofSource:
+    keeper = audit.heads()
+    if keeper is None:
+        raise AuditUnavailable("The audit log signs no tree heads.")
+    return ProofSource(audit.engine, keeper)
+
+
+def _event_org(audit: AuditLog, seq: int) -> str | None:
+    with audit.engine.connect() as conn:
+        row = conn.execute(select(EVENTS.c.actor_org).where(EVENTS.c.seq == seq)).first()
+    return None if row is None else row[0]
+
+
+@get("/v1/audit/events/{seq:int}/proof", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_event_proof(
+    request: Request[Any, Any, Any], policy: Policy, audit: Log, seq: SeqParam
+) -> dict[str, Any]:
+    """The event, the newest signed tree head and the inclusion proof that binds them."""
+    organization = _event_org(audit, seq)
+    # A missing event and another organisation's ask the same question: of nobody's org.
+    _gate(request, policy, audit, organization or "", seq=seq)
+    if organization is None:
+        raise NotFound("No such audit event.")
+    return _source(audit).inclusion(seq)
+
+
+@get("/v1/audit/consistency", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_consistency(
+    request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    from_size: SizeParam,
+    to_size: ToParam = None,
+) -> dict[str, Any]:
+    """The proof that the signed head of size ``to`` (or the newest) extends the one of ``from``."""
+    user = caller(request)
+    _gate(request, policy, audit, user.organization, old_size=from_size, new_size=to_size)
+    return _source(audit).consistency(from_size, to_size)
+
+
+TLOG_HANDLERS = [audit_event_proof, audit_consistency]
