@@ -22,7 +22,7 @@ from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
 from vault.crypto.columns import ColumnSealer
 from vault.crypto.providers.base import KeyProvider
-from vault.crypto.signing import CurrentSigner
+from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database, utcnow
 from vault.identity.passwords import SecretHasher
 from vault.identity.service import IdentityService

@@ -306,7 +306,8 @@ def test_signing_key_lives_in_the_token_and_rotates(token_settings: Settings) ->
     """With CKM_EDDSA the signing key is made in the token; rotation keeps old receipts valid."""
     from datetime import UTC, datetime
 
-    from vault.crypto.signing import CurrentSigner, verify_jws
+    from vault.crypto.signing import verify_jws
+    from vault.crypto.signing_keys import CurrentSigner
 
     provider = _provider(token_settings)
     try:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from vault.crypto.providers.file import FileKeyProvider
-from vault.crypto.signing import CurrentSigner, b64url, b64url_decode, verify_jws
+from vault.crypto.signing import b64url, b64url_decode, verify_jws
+from vault.crypto.signing_keys import CurrentSigner
 from vault.errors import KeyUnavailable, SignatureInvalid
 
 

@@ -46,7 +46,7 @@ from vault.audit.queries import (
 from vault.audit.scope import consents_of, held_subjects, subject_org
 from vault.audit.verify import verify_chain
 from vault.consent.integrity import check_consents_against_audit
-from vault.crypto.signing import CurrentSigner
+from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database
 from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
 from vault.http.auth import caller

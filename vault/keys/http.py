@@ -8,7 +8,7 @@ from __future__ import annotations
 from litestar import get
 from litestar.di import NamedDependency
 
-from vault.crypto.signing import CurrentSigner
+from vault.crypto.signing_keys import CurrentSigner
 from vault.http.gate import ASKS_NOTHING
 
 PUBLIC_KEYS = {"exclude_from_auth": True, ASKS_NOTHING: "public keys, published for anyone"}

@@ -20,7 +20,7 @@ from vault.crypto.blind_index import BlindIndex
 from vault.crypto.columns import ColumnSealer
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.providers.file import CHEAP_ARGON2, Argon2Params, FileKeyProvider
-from vault.crypto.signing import CurrentSigner
+from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database
 from vault.errors import ConfigurationError
 from vault.keys.models import SubjectKey

@@ -32,7 +32,7 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.audit.queries import csv_lines, jsonl_lines
 from vault.audit.scope import grant_of
-from vault.crypto.signing import CurrentSigner
+from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database
 from vault.errors import NotFound, VaultError
 from vault.identity.service import IdentityService

@@ -27,7 +27,7 @@ from vault.audit.queries import AuditFilters, AuditQueries
 from vault.audit.scope import consents_of, held_subjects, members
 from vault.audit.verify import VerifyReport, verify_chain
 from vault.consent.integrity import ConsentMismatch, check_consents_against_audit
-from vault.crypto.signing import CurrentSigner
+from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database
 from vault.vocabulary import Principal
 from vault.web.chart import DayCount

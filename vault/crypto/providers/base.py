@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from vault.crypto.keys import DataKey, WrappedKey
-from vault.crypto.signing import Signer, SigningRegistry
+from vault.crypto.signing import Signer
+from vault.crypto.signing_keys import SigningRegistry
 from vault.errors import KeyUnavailable
 
 log = logging.getLogger("vault.keys")

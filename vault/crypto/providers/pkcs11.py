@@ -54,14 +54,8 @@ from vault.crypto.providers.base import (
     fingerprint_of,
     unavailable,
 )
-from vault.crypto.signing import (
-    Signer,
-    SigningKeyRecord,
-    SigningRegistry,
-    SigningState,
-    b64url,
-    public_from_seed,
-)
+from vault.crypto.signing import Signer, SigningState, b64url, public_from_seed
+from vault.crypto.signing_keys import SigningKeyRecord, SigningRegistry
 from vault.errors import ConfigurationError, KeyUnavailable
 
 if TYPE_CHECKING:
