@@ -69,6 +69,10 @@ class Action(StrEnum):
     WITHDRAW_CONSENT = "consent.withdraw"
     OPEN_KIOSK = "kiosk.open"
     APPROVE_PIN_RESET = "pin.reset_approve"
+    HANDOVER_EXPORT = "handover.export"
+    HANDOVER_IMPORT = "handover.import"
+    HANDOVER_READ = "handover.read"
+    READ_STATISTICS = "statistics.read"
 
 
 class EventAction(StrEnum):
@@ -119,6 +123,13 @@ class EventAction(StrEnum):
     AUDIT_DISCLOSURES = "audit.disclosures"
     AUDIT_CONSENT_CHECK = "audit.consent_check"
     AUDIT_ACCESS_CHECK = "audit.access_check"
+    HANDOVER_TRUST = "handover.trust"
+    HANDOVER_EXPORT = "handover.export"
+    HANDOVER_IMPORT = "handover.import"
+    HANDOVER_NOTICE = "handover.notice"
+    HANDOVER_WITHDRAWAL = "handover.withdrawal"
+    HANDOVER_READ = "handover.read"
+    STATISTICS_READ = "statistics.read"
 
 
 EMERGENCY_PURPOSE = "emergency"
