@@ -28,7 +28,7 @@ from vault.handover.models import HandoverExport, HandoverImport, HandoverWithdr
 from vault.handover.service import HANDOVER_PURPOSE, HandoverService
 from vault.records.fieldcrypt import open_fields
 from vault.records.rows import ciphertexts, record_rows
-from vault.vocabulary import Action, EventAction, Principal
+from vault.vocabulary import Action, EventAction, OperationFacts, Principal
 
 __all__ = ["NOTICE_TYPE", "WithdrawalNotices"]
 
@@ -58,13 +58,16 @@ class WithdrawalNotices:
             query = select(HandoverExport).order_by(col(HandoverExport.exported_at))
             if recipient is not None:
                 query = query.where(col(HandoverExport.recipient) == recipient)
-            exports = list(session.exec(query).all())
-        by_consent: dict[tuple[uuid.UUID, str], list[HandoverExport]] = {}
-        for export in exports:
-            by_consent.setdefault((export.consent_id, export.recipient), []).append(export)
+            exports = [
+                (e.consent_id, e.recipient, e.subject_id, e.sender, e.bundle_id)
+                for e in session.exec(query).all()
+            ]
+        by_consent: dict[tuple[uuid.UUID, str], list[tuple[uuid.UUID, str, uuid.UUID]]] = {}
+        for consent, to, subject, sender, bundle in exports:
+            by_consent.setdefault((consent, to), []).append((subject, sender, bundle))
         notices = []
         for (consent_id, to), sent in by_consent.items():
-            subject_id = sent[0].subject_id
+            subject_id, sender, _ = sent[0]
             still = any(
                 g.consent_id == consent_id and g.purpose == HANDOVER_PURPOSE and to in g.recipients
                 for g in self.consents.active_consents(subject_id, now)
@@ -74,10 +77,10 @@ class WithdrawalNotices:
             payload = {
                 "type": NOTICE_TYPE,
                 "notice_id": str(uuid.uuid5(consent_id, to)),
-                "sender": sent[0].sender,
+                "sender": sender,
                 "recipient": to,
                 "consent_id": str(consent_id),
-                "bundle_ids": sorted(str(e.bundle_id) for e in sent),
+                "bundle_ids": sorted(str(bundle) for _, _, bundle in sent),
                 "iat": _iso(now),
             }
             notices.append(self.signer.sign_jws(payload))
@@ -97,6 +100,14 @@ class WithdrawalNotices:
 
     def receive(self, principal: Principal | None, token: str) -> dict[str, str]:
         """Verify a withdrawal notice and record it: reads under its consent stop now."""
+        if principal is not None:
+            decision = self.handover.policy.authorize(
+                principal,
+                Action.HANDOVER_IMPORT,
+                OperationFacts(target_org=principal.organization),
+            )
+            if not decision.allowed:
+                raise Forbidden(f"Not allowed to receive withdrawal notices: {decision.reason}")
         if not isinstance(token, str) or len(token) > MAX_NOTICE_CHARS:
             raise InvalidInput("notice: not a withdrawal notice")
         consent_id, sender = self._claimed(token)
