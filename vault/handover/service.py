@@ -25,10 +25,17 @@ from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.consent.model import Actor
 from vault.consent.service import ConsentService
 from vault.crypto.hpke import HandoverKey, public_jwk_key
-from vault.crypto.signing import CurrentSigner, parse_instant, read_key_set, verify_jws
+from vault.crypto.signing import CurrentSigner, read_key_set
 from vault.db import Database
-from vault.errors import Forbidden, InvalidInput, SignatureInvalid
+from vault.errors import Forbidden, InvalidInput
 from vault.handover.bundle import REDISCLOSURE_NOTICE, BundleRefused, open_bundle, seal_bundle
+from vault.handover.checks import (
+    HANDOVER_PURPOSE,
+    Partner,
+    checked_records,
+    consent_of,
+    peek_sender,
+)
 from vault.handover.models import (
     HandoverExport,
     HandoverImport,
@@ -47,15 +54,7 @@ from vault.vocabulary import Action, Category, EventAction, OperationFacts, Prin
 
 __all__ = ["HANDOVER_PURPOSE", "HandoverService", "Partner", "Provenance"]
 
-HANDOVER_PURPOSE = "handover_kemensos"
 DEFAULT_LIFETIME = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Partner:
-    organization: str
-    signing_keys: list[dict[str, str]]
-    encryption_jwk: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -264,7 +263,7 @@ class HandoverService:
             self._refuse(principal, EventAction.HANDOVER_IMPORT, decision.reason)
             raise Forbidden(f"Not allowed to import handover bundles: {decision.reason}")
         now = self.clock()
-        sender = _peek_sender(text)
+        sender = peek_sender(text)
         with self.db.read_session() as session:
             partner = self.partner(session, sender)
         if partner is None:
@@ -277,8 +276,8 @@ class HandoverService:
             now=now,
         )
         envelope = opened.envelope
-        consent = _consent_of(opened.content, envelope, partner, principal.organization, now)
-        records = self._checked_records(opened.content, consent["categories"])
+        consent = consent_of(opened.content, envelope, partner, principal.organization, now)
+        records = checked_records(self.catalog, self.writer, opened.content, consent["categories"])
         bundle_id = uuid.UUID(envelope["bundle_id"])
         consent_id = uuid.UUID(envelope["consent_id"])
         with self.db.read_session() as session:
@@ -367,34 +366,6 @@ class HandoverService:
             "consent_id": str(consent_id),
         }
 
-    def _checked_records(self, content: Mapping[str, Any], categories: list[str]) -> list[Any]:
-        """Every record of the bundle, validated against the catalog and within the consent."""
-        try:
-            raw = content["subject"]["records"]
-            if not isinstance(raw, list):
-                raise TypeError("records")
-            out = []
-            for record in raw:
-                record_type, fields = record["type"], record["fields"]
-                if record_type == IDENTITY_RECORD_TYPE:
-                    values = self.writer.validate_identity(fields)
-                else:
-                    values = self.catalog.validate_fields(record_type, fields)
-                for name in values:
-                    if self.catalog.category_of(record_type, name).value not in categories:
-                        raise BundleRefused(
-                            "outside-consent",
-                            f"{record_type}.{name} is of a category the consent does not cover",
-                        )
-                out.append({"type": record_type, "fields": fields, "values": values})
-        except (KeyError, TypeError, InvalidInput) as exc:
-            if isinstance(exc, BundleRefused):
-                raise
-            raise BundleRefused(
-                "malformed", "the bundle's records do not fit the catalog"
-            ) from None
-        return out
-
     # -- provenance and withdrawal -------------------------------------------------
 
     def provenance(self, record_id: uuid.UUID) -> Provenance | None:
@@ -417,55 +388,3 @@ class HandoverService:
                 ).first()
                 is not None
             )
-
-
-def _peek_sender(text: str | bytes) -> str:
-    from vault.handover.bundle import read_envelope
-
-    envelope, _, _ = read_envelope(text)
-    return envelope["sender"]
-
-
-def _consent_of(
-    content: Mapping[str, Any],
-    envelope: Mapping[str, str],
-    partner: Partner,
-    recipient: str,
-    now: datetime,
-) -> dict[str, Any]:
-    """The bundle's consent, checked against its receipt signed by the sender."""
-    try:
-        consent = content["consent"]
-        receipt = verify_jws(consent["receipt"], partner.signing_keys)
-    except (KeyError, TypeError, SignatureInvalid):
-        raise BundleRefused(
-            "no-consent", "the bundle carries no valid signed consent receipt"
-        ) from None
-    if (
-        receipt.get("consent_id") != envelope["consent_id"]
-        or consent.get("id") != envelope["consent_id"]
-    ):
-        raise BundleRefused("no-consent", "the consent receipt is for another consent")
-    purpose = next(
-        (
-            p
-            for p in receipt.get("purposes", [])
-            if isinstance(p, dict) and p.get("purpose") == HANDOVER_PURPOSE and p.get("granted")
-        ),
-        None,
-    )
-    if purpose is None:
-        raise BundleRefused("no-consent", f"the receipt grants no {HANDOVER_PURPOSE} purpose")
-    if recipient not in purpose.get("recipients", []):
-        raise BundleRefused("no-consent", "the consent does not name this organisation")
-    granted = set(purpose.get("pii_categories", []))
-    categories = consent.get("categories")
-    if not isinstance(categories, list) or not set(categories) <= granted:
-        raise BundleRefused("outside-consent", "the bundle claims categories the consent lacks")
-    try:
-        expires = parse_instant(str(receipt.get("expires_at", "")))
-    except ValueError:
-        raise BundleRefused("no-consent", "the receipt has no expiry") from None
-    if expires <= now:
-        raise BundleRefused("no-consent", "the consent has expired")
-    return {"categories": sorted(categories)}
