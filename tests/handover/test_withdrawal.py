@@ -74,3 +74,15 @@ def test_a_bundle_of_a_withdrawn_consent_is_not_imported(pair: Pair) -> None:
     with pytest.raises(BundleRefused) as refused:
         pair.sentra.handover.import_bundle(pair.sentra_officer, second)
     assert refused.value.reason in ("withdrawn", "replayed")
+
+
+def test_reads_stop_when_the_consent_expires_even_without_a_notice(pair: Pair) -> None:
+    """The sentra keeps the consent's expiry from its signed receipt: past it, reads are
+    refused though no notice came."""
+    from datetime import timedelta
+
+    _, subject_id = _handed_over(pair)
+    now = pair.sentra.clock()
+    pair.sentra.handover_notices.clock = lambda: now + timedelta(days=365 * 30)
+    with pytest.raises(Forbidden):
+        pair.sentra.handover_notices.read_imported(pair.sentra_worker, subject_id)

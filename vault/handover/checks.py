@@ -101,4 +101,4 @@ def consent_of(
         raise BundleRefused("no-consent", "the receipt has no expiry") from None
     if expires <= now:
         raise BundleRefused("no-consent", "the consent has expired")
-    return {"categories": sorted(categories)}
+    return {"categories": sorted(categories), "expires_at": expires}

@@ -43,6 +43,8 @@ class HandoverImport(Stamped, table=True):
     consent_id: uuid.UUID = Field(index=True)
     subject_id: uuid.UUID = Field(index=True)
     imported_at: datetime = Field(sa_type=UtcDateTime)
+    # When the sender's consent ends by itself (its receipt's expiry): reads stop then too.
+    consent_expires_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class HandoverProvenance(Stamped, table=True):

@@ -176,7 +176,12 @@ class WithdrawalNotices:
             )
         if imported is None:
             raise NotFound("No such subject.")
+        ended = None
         if self.handover.withdrawn(imported.consent_id):
+            ended = "the subject withdrew the handover consent"
+        elif imported.consent_expires_at <= self.clock():
+            ended = "the handover consent expired"
+        if ended is not None:
             self.audit.append(
                 AuditEvent.by(
                     principal,
@@ -234,13 +239,16 @@ class _Imported:
     sender: str
     consent_id: uuid.UUID
     subject_id: uuid.UUID
+    consent_expires_at: datetime
 
 
 def _plain(row: HandoverImport | None) -> _Imported | None:
     """The row's values, read while its session is open."""
     if row is None:
         return None
-    return _Imported(row.bundle_id, row.sender, row.consent_id, row.subject_id)
+    return _Imported(
+        row.bundle_id, row.sender, row.consent_id, row.subject_id, row.consent_expires_at
+    )
 
 
 def _sender_of(body: dict[str, Any]) -> str:

@@ -345,6 +345,7 @@ class HandoverService:
                     consent_id=consent_id,
                     subject_id=subject_id,
                     imported_at=now,
+                    consent_expires_at=consent["expires_at"],
                 )
             )
         self.audit.append(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 00:30:15.930582
+Create Date: 2026-12-01 01:00:06.602874
 """
 
 from collections.abc import Sequence
@@ -130,6 +130,7 @@ def upgrade() -> None:
         sa.Column("consent_id", sa.Uuid(), nullable=False),
         sa.Column("subject_id", sa.Uuid(), nullable=False),
         sa.Column("imported_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("consent_expires_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("handover_imports", schema=None) as batch_op:
