@@ -17,6 +17,7 @@ from vault.access.http import HANDLERS as ACCESS_HANDLERS
 from vault.audit.http import AUDIT_HANDLERS
 from vault.config import Settings
 from vault.consent.http import CONSENT_HANDLERS
+from vault.handover.http import HANDLERS as HANDOVER_HANDLERS
 from vault.health import health
 from vault.http.authentication import authentication_middleware
 from vault.http.gate import decision_gate
@@ -27,6 +28,7 @@ from vault.identity.http import HANDLERS as IDENTITY_HANDLERS
 from vault.keys.http import KEYS_HANDLERS
 from vault.records.http import HANDLERS as RECORDS_HANDLERS
 from vault.services import Services, build_services
+from vault.statistics.http import HANDLERS as STATISTICS_HANDLERS
 from vault.subjects.http import HANDLERS as SUBJECTS_HANDLERS
 from vault.threads import use_worker_threads
 from vault.tlog.http import TLOG_HANDLERS
@@ -74,6 +76,8 @@ def route_handlers() -> list[Any]:
         *CONSENT_HANDLERS,
         *SUBJECTS_HANDLERS,
         *RECORDS_HANDLERS,
+        *HANDOVER_HANDLERS,
+        *STATISTICS_HANDLERS,
         *web_handlers(),
     ]
 

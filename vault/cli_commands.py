@@ -16,6 +16,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "vault.audit.cli",
     "vault.tlog.cli",
     "vault.consent.cli",
+    "vault.handover.cli",
     "vault.demo",
 )
 

@@ -108,6 +108,19 @@ class Settings(BaseSettings):
         description="Record reads one user may make per minute before 429, counted across "
         "every process from the audit log. 0 turns the limit off (load tests only).",
     )
+    statistics_k: int = Field(
+        default=5,
+        ge=2,
+        le=1000,
+        description="Outcome statistics: the fewest distinct subjects a released cell may "
+        "count; smaller cells (and the cells that would reveal them) are suppressed.",
+    )
+    handover_bundle_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="How many days a handover bundle may be imported after it is made.",
+    )
     audit_checkpoint_every: int = Field(
         default=1000, gt=0, description="Sign an audit checkpoint every N events."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from vault.access.engine import PolicyEngine
 from vault.access.facts import AccessFacts
@@ -21,9 +21,12 @@ from vault.consent.pepper import PIN_PEPPER_LABEL, PepperedPins
 from vault.consent.service import ConsentService
 from vault.crypto.blind_index import BlindIndex
 from vault.crypto.columns import ColumnSealer
+from vault.crypto.hpke import HANDOVER_KEY_LABEL, HandoverKey
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database, utcnow
+from vault.handover.received import WithdrawalNotices
+from vault.handover.service import HandoverService
 from vault.identity.passwords import SecretHasher
 from vault.identity.service import IdentityService
 from vault.keys.service import SubjectKeys
@@ -34,6 +37,7 @@ from vault.records.ratelimit import ReadLimiter
 from vault.records.reading import RecordReader
 from vault.records.service import RecordsService
 from vault.records.writing import RecordWriter
+from vault.statistics.service import StatisticsService
 from vault.subjects.service import SubjectsService
 from vault.subjects.visibility import SubjectVisibility
 
@@ -61,6 +65,10 @@ class Services:
     subjects: SubjectsService
     # Seals column values to their rows (TOTP seeds, receipts, authorisation bindings).
     sealer: ColumnSealer
+    # Handover bundles between vaults, their withdrawal notices, and outcome statistics.
+    handover: HandoverService
+    handover_notices: WithdrawalNotices
+    statistics: StatisticsService
 
     @property
     def inline_key_work(self) -> bool:
@@ -166,6 +174,38 @@ def build_services(
         clock=clock,
     )
     consents.facts = records
+    handover = HandoverService(
+        db=db,
+        clock=clock,
+        audit=audit,
+        policy=policy,
+        signer=key_services.signer,
+        key=HandoverKey(key_services.keys.derive_secret(HANDOVER_KEY_LABEL)),
+        consents=consents,
+        subjects=subjects,
+        subject_keys=key_services.subject_keys,
+        writer=writer,
+        catalog=catalog,
+        lifetime=timedelta(days=settings.handover_bundle_days),
+    )
+    handover_notices = WithdrawalNotices(
+        db=db,
+        clock=clock,
+        audit=audit,
+        signer=key_services.signer,
+        consents=consents,
+        handover=handover,
+    )
+    statistics = StatisticsService(
+        db=db,
+        clock=clock,
+        audit=audit,
+        policy=policy,
+        consents=consents,
+        subject_keys=key_services.subject_keys,
+        catalog=catalog,
+        k=settings.statistics_k,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -185,4 +225,7 @@ def build_services(
         subjects=subjects,
         access=access,
         sealer=sealer,
+        handover=handover,
+        handover_notices=handover_notices,
+        statistics=statistics,
     )

@@ -69,6 +69,10 @@ class Action(StrEnum):
     WITHDRAW_CONSENT = "consent.withdraw"
     OPEN_KIOSK = "kiosk.open"
     APPROVE_PIN_RESET = "pin.reset_approve"
+    HANDOVER_EXPORT = "handover.export"
+    HANDOVER_IMPORT = "handover.import"
+    HANDOVER_READ = "handover.read"
+    READ_STATISTICS = "statistics.read"
 
 
 class EventAction(StrEnum):
@@ -125,6 +129,13 @@ class EventAction(StrEnum):
     AUDIT_HEAD_REFUSED = "audit.head_refused"
     AUDIT_HEAD_RESUMED = "audit.head_resumed"
     AUDIT_PROOF = "audit.proof"
+    HANDOVER_TRUST = "handover.trust"
+    HANDOVER_EXPORT = "handover.export"
+    HANDOVER_IMPORT = "handover.import"
+    HANDOVER_NOTICE = "handover.notice"
+    HANDOVER_WITHDRAWAL = "handover.withdrawal"
+    HANDOVER_READ = "handover.read"
+    STATISTICS_READ = "statistics.read"
 
 
 EMERGENCY_PURPOSE = "emergency"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 01:21:39.580634
+Create Date: 2026-12-01 01:24:36.330223
 """
 
 from collections.abc import Sequence
@@ -150,6 +150,110 @@ def upgrade() -> None:
     with op.batch_alter_table("erasure_approvals", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_erasure_approvals_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
+        "handover_exports",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("bundle_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("consent_id", sa.Uuid(), nullable=False),
+        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("exported_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handover_exports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_exports_bundle_id"), ["bundle_id"], unique=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_exports_consent_id"), ["consent_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_exports_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
+        "handover_imports",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("bundle_id", sa.Uuid(), nullable=False),
+        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("consent_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("imported_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("consent_expires_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handover_imports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_imports_bundle_id"), ["bundle_id"], unique=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_imports_consent_id"), ["consent_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_imports_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
+        "handover_partners",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("signing_jwks", sa.Text(), nullable=False),
+        sa.Column("encryption_jwk", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handover_partners", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_partners_organization"), ["organization"], unique=True
+        )
+
+    op.create_table(
+        "handover_provenance",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("record_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("bundle_id", sa.Uuid(), nullable=False),
+        sa.Column("consent_id", sa.Uuid(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handover_provenance", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_provenance_bundle_id"), ["bundle_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_provenance_consent_id"), ["consent_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_provenance_record_id"), ["record_id"], unique=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_provenance_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
+        "handover_withdrawals",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("consent_id", sa.Uuid(), nullable=False),
+        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("withdrawn_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handover_withdrawals", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_withdrawals_consent_id"), ["consent_id"], unique=True
         )
 
     op.create_table(
@@ -547,6 +651,33 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_key_pins_name"))
 
     op.drop_table("key_pins")
+    with op.batch_alter_table("handover_withdrawals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_withdrawals_consent_id"))
+
+    op.drop_table("handover_withdrawals")
+    with op.batch_alter_table("handover_provenance", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_provenance_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_provenance_record_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_provenance_consent_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_provenance_bundle_id"))
+
+    op.drop_table("handover_provenance")
+    with op.batch_alter_table("handover_partners", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_partners_organization"))
+
+    op.drop_table("handover_partners")
+    with op.batch_alter_table("handover_imports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_imports_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_imports_consent_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_imports_bundle_id"))
+
+    op.drop_table("handover_imports")
+    with op.batch_alter_table("handover_exports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_exports_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_exports_consent_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_exports_bundle_id"))
+
+    op.drop_table("handover_exports")
     with op.batch_alter_table("erasure_approvals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_erasure_approvals_subject_id"))
 

@@ -1,0 +1,69 @@
+"""The handover tables: trusted partners, bundles sent and received, provenance, notices."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field
+
+from vault.stamps import Stamped, UtcDateTime
+
+
+class HandoverPartner(Stamped, table=True):
+    """Another vault this one trusts: its organisation and its published public keys."""
+
+    __tablename__ = "handover_partners"
+
+    organization: str = Field(max_length=64, unique=True, index=True)
+    # The partner's JWKS (GET /v1/keys/jwks) and X25519 key (GET /v1/keys/handover), as JSON.
+    signing_jwks: str = Field(sa_column=Column(Text, nullable=False))
+    encryption_jwk: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class HandoverExport(Stamped, table=True):
+    """A bundle this vault sent: what a withdrawal notice is later issued for."""
+
+    __tablename__ = "handover_exports"
+
+    bundle_id: uuid.UUID = Field(unique=True, index=True)
+    subject_id: uuid.UUID = Field(index=True)
+    consent_id: uuid.UUID = Field(index=True)
+    sender: str = Field(max_length=64)
+    recipient: str = Field(max_length=64)
+    exported_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class HandoverImport(Stamped, table=True):
+    """A bundle this vault accepted (its id refuses any replay) and the subject it made."""
+
+    __tablename__ = "handover_imports"
+
+    bundle_id: uuid.UUID = Field(unique=True, index=True)
+    sender: str = Field(max_length=64)
+    consent_id: uuid.UUID = Field(index=True)
+    subject_id: uuid.UUID = Field(index=True)
+    imported_at: datetime = Field(sa_type=UtcDateTime)
+    # When the sender's consent ends by itself (its receipt's expiry): reads stop then too.
+    consent_expires_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class HandoverProvenance(Stamped, table=True):
+    """Where an imported record came from: one row per record written by an import."""
+
+    __tablename__ = "handover_provenance"
+
+    record_id: uuid.UUID = Field(unique=True, index=True)
+    subject_id: uuid.UUID = Field(index=True)
+    sender: str = Field(max_length=64)
+    bundle_id: uuid.UUID = Field(index=True)
+    consent_id: uuid.UUID = Field(index=True)
+
+
+class HandoverWithdrawal(Stamped, table=True):
+    """A verified withdrawal notice received from a sender: reads under it stop."""
+
+    __tablename__ = "handover_withdrawals"
+
+    consent_id: uuid.UUID = Field(unique=True, index=True)
+    sender: str = Field(max_length=64)
+    withdrawn_at: datetime = Field(sa_type=UtcDateTime)

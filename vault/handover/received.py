@@ -1,0 +1,265 @@
+"""Withdrawal that travels: notices the sender signs, the recipient verifies and obeys.
+
+The sender (``WithdrawalNotices.issue``) signs one notice per handed-over
+consent whose ``handover_kemensos`` grant is no longer active (withdrawn or
+expired): a compact JWS of ``vault-handover-withdrawal/1``. The recipient
+(``receive``) verifies it against the sender's published keys, records it,
+and from then on ``read_imported`` refuses every read under that consent.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from vault.audit.events import AuditEvent, AuditSink, Outcome
+from vault.consent.service import ConsentService
+from vault.crypto.signing import b64url_decode, verify_jws
+from vault.crypto.signing_keys import CurrentSigner
+from vault.db import Database
+from vault.errors import Forbidden, InvalidInput, NotFound, SignatureInvalid
+from vault.handover.models import HandoverExport, HandoverImport, HandoverWithdrawal
+from vault.handover.service import HANDOVER_PURPOSE, HandoverService
+from vault.records.fieldcrypt import open_fields
+from vault.records.rows import ciphertexts, record_rows
+from vault.vocabulary import Action, EventAction, OperationFacts, Principal
+
+__all__ = ["NOTICE_TYPE", "WithdrawalNotices"]
+
+NOTICE_TYPE = "vault-handover-withdrawal/1"
+MAX_NOTICE_CHARS = 16 * 1024
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class WithdrawalNotices:
+    db: Database
+    clock: Callable[[], datetime]
+    audit: AuditSink
+    signer: CurrentSigner
+    consents: ConsentService
+    handover: HandoverService
+
+    # -- the sender ----------------------------------------------------------------
+
+    def issue(self, recipient: str | None = None) -> list[str]:
+        """A signed notice for every handed-over consent that no longer allows the handover."""
+        now = self.clock()
+        with self.db.read_session() as session:
+            query = select(HandoverExport).order_by(col(HandoverExport.exported_at))
+            if recipient is not None:
+                query = query.where(col(HandoverExport.recipient) == recipient)
+            exports = [
+                (e.consent_id, e.recipient, e.subject_id, e.sender, e.bundle_id)
+                for e in session.exec(query).all()
+            ]
+        by_consent: dict[tuple[uuid.UUID, str], list[tuple[uuid.UUID, str, uuid.UUID]]] = {}
+        for consent, to, subject, sender, bundle in exports:
+            by_consent.setdefault((consent, to), []).append((subject, sender, bundle))
+        notices = []
+        for (consent_id, to), sent in by_consent.items():
+            subject_id, sender, _ = sent[0]
+            still = any(
+                g.consent_id == consent_id and g.purpose == HANDOVER_PURPOSE and to in g.recipients
+                for g in self.consents.active_consents(subject_id, now)
+            )
+            if still:
+                continue
+            payload = {
+                "type": NOTICE_TYPE,
+                "notice_id": str(uuid.uuid5(consent_id, to)),
+                "sender": sender,
+                "recipient": to,
+                "consent_id": str(consent_id),
+                "bundle_ids": sorted(str(bundle) for _, _, bundle in sent),
+                "iat": _iso(now),
+            }
+            notices.append(self.signer.sign_jws(payload))
+            self.audit.append(
+                AuditEvent.by(
+                    None,
+                    EventAction.HANDOVER_NOTICE,
+                    Outcome.INFO,
+                    subject_id=subject_id,
+                    consent_id=consent_id,
+                    details={"recipient": to},
+                )
+            )
+        return notices
+
+    # -- the recipient -------------------------------------------------------------
+
+    def receive(self, principal: Principal | None, token: str) -> dict[str, str]:
+        """Verify a withdrawal notice and record it: reads under its consent stop now."""
+        if principal is not None:
+            decision = self.handover.policy.authorize(
+                principal,
+                Action.HANDOVER_IMPORT,
+                OperationFacts(target_org=principal.organization),
+            )
+            if not decision.allowed:
+                raise Forbidden(f"Not allowed to receive withdrawal notices: {decision.reason}")
+        if not isinstance(token, str) or len(token) > MAX_NOTICE_CHARS:
+            raise InvalidInput("notice: not a withdrawal notice")
+        consent_id, sender = self._claimed(token)
+        with self.db.read_session() as session:
+            imported = _plain(
+                session.exec(
+                    select(HandoverImport).where(col(HandoverImport.consent_id) == consent_id)
+                ).first()
+            )
+            partner = self.handover.partner(session, sender) if imported else None
+        if imported is None or partner is None or imported.sender != sender:
+            raise NotFound("No bundle under that consent was imported from that sender.")
+        if principal is not None and principal.organization != _organization_of(self, imported):
+            raise NotFound("No bundle under that consent was imported from that sender.")
+        try:
+            payload = verify_jws(token, partner.signing_keys)
+        except SignatureInvalid:
+            raise InvalidInput(
+                "notice: the signature does not verify against the sender's keys"
+            ) from None
+        if payload.get("type") != NOTICE_TYPE or payload.get("consent_id") != str(consent_id):
+            raise InvalidInput("notice: not a withdrawal notice")
+        now = self.clock()
+        with self.db.session() as session:
+            known = session.exec(
+                select(HandoverWithdrawal).where(col(HandoverWithdrawal.consent_id) == consent_id)
+            ).first()
+            if known is None:
+                session.add(
+                    HandoverWithdrawal(consent_id=consent_id, sender=sender, withdrawn_at=now)
+                )
+        self.audit.append(
+            AuditEvent.by(
+                principal,
+                EventAction.HANDOVER_WITHDRAWAL,
+                Outcome.INFO,
+                subject_id=imported.subject_id,
+                consent_id=consent_id,
+                details={"sender": sender, "already_known": known is not None},
+            )
+        )
+        return {"consent_id": str(consent_id), "subject_id": str(imported.subject_id)}
+
+    @staticmethod
+    def _claimed(token: str) -> tuple[uuid.UUID, str]:
+        """The consent and sender a notice claims, read before its signature is checked
+        (only to find the keys that must verify it)."""
+        try:
+            body = json.loads(b64url_decode(token.split(".")[1]))
+            return uuid.UUID(str(body["consent_id"])), _sender_of(body)
+        except (IndexError, KeyError, ValueError, TypeError, binascii.Error):
+            raise InvalidInput("notice: not a withdrawal notice") from None
+
+    # -- reading what was handed over ----------------------------------------------
+
+    def read_imported(self, principal: Principal, subject_id: uuid.UUID) -> dict[str, Any]:
+        """The records handed over for a subject, while the sender's consent stands."""
+        with self.db.read_session() as session:
+            subject = self.handover.subjects.gate(
+                session, principal, Action.HANDOVER_READ, subject_id
+            )
+            imported = _plain(
+                session.exec(
+                    select(HandoverImport).where(col(HandoverImport.subject_id) == subject_id)
+                ).first()
+            )
+        if imported is None:
+            raise NotFound("No such subject.")
+        ended = None
+        if self.handover.withdrawn(imported.consent_id):
+            ended = "the subject withdrew the handover consent"
+        elif imported.consent_expires_at <= self.clock():
+            ended = "the handover consent expired"
+        if ended is not None:
+            self.audit.append(
+                AuditEvent.by(
+                    principal,
+                    EventAction.HANDOVER_READ,
+                    Outcome.DENY,
+                    subject_id=subject_id,
+                    consent_id=imported.consent_id,
+                    reason="the subject withdrew the handover consent",
+                )
+            )
+            raise Forbidden(
+                "The subject withdrew the consent these records were handed over under."
+            )
+        self.audit.append(
+            AuditEvent.by(
+                principal,
+                EventAction.HANDOVER_READ,
+                Outcome.ALLOW,
+                subject_id=subject_id,
+                consent_id=imported.consent_id,
+                purpose=HANDOVER_PURPOSE,
+            )
+        )
+        records = []
+        with self.db.read_session() as session:
+            dek = self.handover.subject_keys.data_key(session, subject_id)
+            for record in record_rows(session, subject_id):
+                if record.superseded_at is not None:
+                    continue
+                stored = ciphertexts(session, record.id)
+                fields = open_fields(
+                    dek,
+                    subject_id=subject_id,
+                    record_id=record.id,
+                    record_type=record.record_type,
+                    version=record.version,
+                    stored=stored,
+                    wanted=stored.keys(),
+                )
+                records.append(
+                    {"id": str(record.id), "type": record.record_type, "fields": dict(fields)}
+                )
+        return {
+            "subject_id": str(subject.id),
+            "sender": imported.sender,
+            "consent_id": str(imported.consent_id),
+            "bundle_id": str(imported.bundle_id),
+            "records": records,
+        }
+
+
+@dataclass(frozen=True)
+class _Imported:
+    bundle_id: uuid.UUID
+    sender: str
+    consent_id: uuid.UUID
+    subject_id: uuid.UUID
+    consent_expires_at: datetime
+
+
+def _plain(row: HandoverImport | None) -> _Imported | None:
+    """The row's values, read while its session is open."""
+    if row is None:
+        return None
+    return _Imported(
+        row.bundle_id, row.sender, row.consent_id, row.subject_id, row.consent_expires_at
+    )
+
+
+def _sender_of(body: dict[str, Any]) -> str:
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not sender:
+        raise ValueError("sender")
+    return sender
+
+
+def _organization_of(notices: WithdrawalNotices, imported: _Imported) -> str:
+    with notices.db.read_session() as session:
+        ref = notices.handover.subjects.visibility.live(session, imported.subject_id)
+    return ref.organization if ref is not None else ""
