@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import String, inspect, text
 
 from tests.support import DEFAULT_PASSWORD, login
-from tests.world import NEW_SUBJECT, SUBJECT_PIN, World
+from tests.world import NEW_SUBJECT, World
 from vault.crypto.columns import ColumnSealer, seal_version
 from vault.errors import Conflict, DecryptionFailed
 from vault.keys.derived_rotation import (
@@ -191,7 +191,6 @@ def _register(world: World, nik: str, register: str) -> uuid.UUID:
             register_number=register,
             date_of_birth=world.services.clock().date().replace(year=1985),
             organization=_principal(world, "officer").organization,
-            pin=SUBJECT_PIN,
         ),
     )
 

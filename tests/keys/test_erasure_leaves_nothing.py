@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from tests.support import choose_pin
 from tests.world import SUBJECT_PIN, World
 from vault.consent.service import Guardian, SignRequest
 from vault.keys.service import purge_freed_pages
@@ -125,9 +126,9 @@ def test_erasure_leaves_no_key_ciphertext_receipt_guardian_or_digest(world: Worl
             register_number="AN 9/2026",
             date_of_birth=world.services.clock().date().replace(year=2015),
             organization=officer.organization,
-            pin=SUBJECT_PIN,
         ),
     )
+    choose_pin(world.services, child, SUBJECT_PIN)
     world.services.consents.sign(
         officer,
         child,
