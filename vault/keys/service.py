@@ -17,6 +17,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlmodel import Session
@@ -294,12 +295,12 @@ def purge_freed_pages(
         # TRUNCATE waits in the busy handler for readers: a short wait per attempt here,
         # the pool's usual timeout restored before the connection goes back.
         raw = db.engine.raw_connection()
-        driver = raw.driver_connection
+        driver: Any = raw.driver_connection  # the sqlite3 connection (SQLite only here)
         try:
-            usual = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])  # type: ignore[union-attr]  # sqlite3
-            driver.execute("PRAGMA busy_timeout=200")  # type: ignore[union-attr]  # sqlite3
-            row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[union-attr]  # sqlite3
-            driver.execute(f"PRAGMA busy_timeout={usual}")  # type: ignore[union-attr]  # sqlite3
+            usual = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
+            driver.execute("PRAGMA busy_timeout=200")
+            row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            driver.execute(f"PRAGMA busy_timeout={usual}")
         finally:
             raw.close()
         busy, log_frames = (int(row[0]), int(row[1])) if row is not None else (1, -1)

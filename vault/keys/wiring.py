@@ -95,7 +95,7 @@ def ensure_provider(settings: Settings, db: Database) -> tuple[KeyProvider, list
             settings.keys_dir, settings.keyring_passphrase, argon2_params(settings)
         )
         sealed = " (sealed with VAULT_KEYRING_PASSPHRASE)" if settings.keyring_passphrase else ""
-        report.append(f"keyring created: {provider.path}{sealed}")  # type: ignore[attr-defined]
+        report.append(f"keyring created: {provider.path}{sealed}")  # type: ignore[attr-defined]  # a FileKeyProvider has a path
     elif settings.key_provider is KeyProviderName.PKCS11:
         from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
 

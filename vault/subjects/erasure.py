@@ -41,6 +41,7 @@ _CONSENTS = table(
     column("receipt_jws"),
 )
 _PIN_FAILURES = table("consent_pin_failures", column("subject_id"))
+_PIN_RESETS = table("consent_pin_resets", column("subject_id"))
 _WEB_SESSIONS = table("web_sessions", column("subject_id"))
 # A receipt is NOT NULL: an erased one is this marker, which names no one.
 ERASED_RECEIPT = "erased"
@@ -53,6 +54,7 @@ REWRITTEN_TABLES = (
     "subjects",
     "consents",
     "consent_pin_failures",
+    "consent_pin_resets",
     "web_sessions",
 )
 TOUCHED_TABLES = (*REWRITTEN_TABLES, "records", "record_fields")
@@ -181,4 +183,5 @@ class Erasure(SubjectsBase):
             .values(guardian_name=None, guardian_relation=None, receipt_jws=ERASED_RECEIPT)
         )
         session.execute(delete(_PIN_FAILURES).where(_PIN_FAILURES.c.subject_id == subject.id))
+        session.execute(delete(_PIN_RESETS).where(_PIN_RESETS.c.subject_id == subject.id))
         session.execute(delete(_WEB_SESSIONS).where(_WEB_SESSIONS.c.subject_id == subject.id))
