@@ -30,6 +30,7 @@ from vault.services import Services, build_services
 from vault.subjects.http import HANDLERS as SUBJECTS_HANDLERS
 from vault.threads import use_worker_threads
 from vault.web.routes import template_config, web_handlers
+from vault.workbench.http import ALERT_HANDLERS
 
 API_VERSION = "0.1.0"
 
@@ -69,6 +70,7 @@ def route_handlers() -> list[Any]:
         *ACCESS_HANDLERS,
         *KEYS_HANDLERS,
         *AUDIT_HANDLERS,
+        *ALERT_HANDLERS,
         *CONSENT_HANDLERS,
         *SUBJECTS_HANDLERS,
         *RECORDS_HANDLERS,

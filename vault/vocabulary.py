@@ -59,6 +59,7 @@ class Action(StrEnum):
     UNBLOCK_BREAK_GLASS = "break_glass.unblock"
     READ_AUDIT = "audit.read"
     OPEN_DASHBOARD = "dashboard.open"
+    ACKNOWLEDGE_ALERT = "audit.alert_acknowledge"
     VIEW_SUBJECT = "subject.view"
     SET_SUBJECT_STATUS = "subject.status"
     SET_LEGAL_HOLD = "subject.legal_hold"
@@ -119,6 +120,9 @@ class EventAction(StrEnum):
     AUDIT_DISCLOSURES = "audit.disclosures"
     AUDIT_CONSENT_CHECK = "audit.consent_check"
     AUDIT_ACCESS_CHECK = "audit.access_check"
+    AUDIT_ALERTS = "audit.alerts"
+    AUDIT_ALERT_ACKNOWLEDGE = "audit.alert_acknowledge"
+    HONEYTOKEN_HIT = "honeytoken.hit"
 
 
 EMERGENCY_PURPOSE = "emergency"

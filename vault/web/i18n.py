@@ -167,6 +167,37 @@ _ID: dict[str, str] = {
     "review": "Tinjau",
     "justified": "Dapat dibenarkan",
     "unjustified": "Tidak dapat dibenarkan",
+    "chain_never_verified": (
+        'Rantai belum pernah diverifikasi. Tekan "Verifikasi sekarang" atau jalankan '
+        "vault audit verify."
+    ),
+    "chain_ok_stored": (
+        "Rantai utuh pada verifikasi terakhir: {events} peristiwa (verifikasi #{seq}, {time})."
+    ),
+    "chain_checked_at": "diperiksa {time}",
+    "verify_now": "Verifikasi sekarang",
+    "alerts": "Peringatan",
+    "alerts_open": "{count} peringatan belum ditinjau dari {total}.",
+    "alert_rule": "Aturan",
+    "alert_count": "Jumlah peristiwa",
+    "acknowledge": "Tandai sudah ditinjau",
+    "acknowledged": "Sudah ditinjau",
+    "alert_note": "Catatan",
+    "alert_rule_bulk_read": "Banyak warga binaan dibaca dalam satu jam",
+    "alert_rule_after_hours": "Dibaca di luar jam kerja",
+    "alert_rule_break_glass_frequent": "Akses darurat terlalu sering",
+    "alert_rule_ended_assignment_read": "Dibaca setelah penugasan berakhir",
+    "alert_rule_denied_burst": "Banyak pembacaan ditolak berturut-turut",
+    "alert_rule_new_address": "Login peran istimewa dari alamat baru",
+    "alert_rule_honeytoken": "Data umpan disentuh",
+    "find_subject": "Cari warga binaan",
+    "find_subject_help": (
+        "Nomor dicocokkan lewat indeks buta: tidak disimpan, tidak dicatat, tidak masuk alamat."
+    ),
+    "identifier_kind": "Jenis nomor",
+    "register_number_label": "Nomor register",
+    "identifier": "Nomor",
+    "find": "Cari",
 }
 
 _EN: dict[str, str] = {
@@ -322,6 +353,36 @@ _EN: dict[str, str] = {
     "review": "Review",
     "justified": "Justified",
     "unjustified": "Unjustified",
+    "chain_never_verified": (
+        'The chain was never verified. Press "Verify now" or run vault audit verify.'
+    ),
+    "chain_ok_stored": (
+        "Chain intact at the last verification: {events} events (verification #{seq}, {time})."
+    ),
+    "chain_checked_at": "checked {time}",
+    "verify_now": "Verify now",
+    "alerts": "Alerts",
+    "alerts_open": "{count} of {total} alerts not reviewed yet.",
+    "alert_rule": "Rule",
+    "alert_count": "Events",
+    "acknowledge": "Mark reviewed",
+    "acknowledged": "Reviewed",
+    "alert_note": "Note",
+    "alert_rule_bulk_read": "Many subjects read in one hour",
+    "alert_rule_after_hours": "Read outside working hours",
+    "alert_rule_break_glass_frequent": "Break-glass opened too often",
+    "alert_rule_ended_assignment_read": "Read after the assignment ended",
+    "alert_rule_denied_burst": "A burst of refused reads",
+    "alert_rule_new_address": "Privileged login from a new address",
+    "alert_rule_honeytoken": "A decoy subject was touched",
+    "find_subject": "Find a subject",
+    "find_subject_help": (
+        "The number is matched through the blind index: not stored, not logged, not in the URL."
+    ),
+    "identifier_kind": "Kind of number",
+    "register_number_label": "Register number",
+    "identifier": "Number",
+    "find": "Find",
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType(
