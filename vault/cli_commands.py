@@ -15,6 +15,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "vault.keys.cli",
     "vault.audit.cli",
     "vault.consent.cli",
+    "vault.honeytokens.cli",
     "vault.demo",
 )
 

@@ -171,6 +171,11 @@ class Settings(BaseSettings):
     alert_window_days: int = Field(
         default=30, ge=1, le=366, description="How many days of the log the alert rules read."
     )
+    honeytoken_disable_reader: bool = Field(
+        default=False,
+        description="Disable the account (ending its tokens and sessions) of anyone who "
+        "touches a honeytoken subject.",
+    )
     testing: bool = Field(
         default=False, description="Allow test-only settings (cheap argon2). Never in production."
     )

@@ -24,6 +24,7 @@ from vault.crypto.columns import COLUMN_SEAL_LABEL, ColumnSealer
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.signing import CurrentSigner
 from vault.db import Database, utcnow
+from vault.honeytokens.watch import HoneytokenWatch
 from vault.identity.passwords import SecretHasher
 from vault.identity.service import IdentityService
 from vault.keys.service import SubjectKeys
@@ -165,6 +166,14 @@ def build_services(
         clock=clock,
     )
     consents.facts = records
+    # Decoy subjects: any read, listing or search that touches one is an alert.
+    watch = HoneytokenWatch(
+        db,
+        audit,
+        on_hit=identity.disable_user if settings.honeytoken_disable_reader else None,
+    )
+    subjects.on_touch = watch.touched
+    reader.on_touch = watch.touched
     return Services(
         settings=settings,
         db=db,

@@ -7,6 +7,7 @@ and adds one import line here.
 from vault.access import models as access_models
 from vault.audit import models as audit_models
 from vault.consent import tables as consent_tables
+from vault.honeytokens import models as honeytokens_models
 from vault.identity import models as identity_models
 from vault.identity import session_models as web_models
 from vault.keys import models as keys_models
@@ -17,6 +18,7 @@ __all__ = [
     "access_models",
     "audit_models",
     "consent_tables",
+    "honeytokens_models",
     "identity_models",
     "keys_models",
     "records_models",

@@ -123,6 +123,7 @@ class EventAction(StrEnum):
     AUDIT_ALERTS = "audit.alerts"
     AUDIT_ALERT_ACKNOWLEDGE = "audit.alert_acknowledge"
     HONEYTOKEN_HIT = "honeytoken.hit"
+    HONEYTOKEN_PLANT = "honeytoken.plant"
 
 
 EMERGENCY_PURPOSE = "emergency"
