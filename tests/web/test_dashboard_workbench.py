@@ -207,3 +207,45 @@ def test_page_loads_show_the_stored_verification_and_never_verify(
     before = _canonical_log(world).count(b'"audit.verify"')
     client.get("/dashboard")
     assert _canonical_log(world).count(b'"audit.verify"') == before
+
+
+def test_the_accounting_of_disclosures_is_printable_and_its_digest_is_in_the_log(
+    world: World, client: Client
+) -> None:
+    """The report lists who read which categories for what, and the log holds its digest."""
+    subject = world.subject()
+    from vault.identity.models import User
+
+    with world.services.db.read_session() as session:
+        user = session.execute(select(User).where(User.username == "counselor1")).scalar_one()
+        reader = Principal(user.id, Role(user.role), user.organization)
+    world.services.audit.append(
+        AuditEvent.by(
+            reader,
+            EventAction.RECORD_READ,
+            Outcome.ALLOW,
+            subject_id=subject,
+            target_id=uuid.uuid4(),
+            categories=("psychological",),
+            purpose="counseling",
+            consent_id=uuid.uuid4(),
+        )
+    )
+    staff_login(client, "compliance1", "/dashboard/login")
+    page = client.get(f"/dashboard/subjects/{subject}/disclosures").text
+    assert "Laporan pengungkapan data" in page
+    assert "counselor1" in page
+    assert "psychological" in page
+    digest = page.split("SHA-256 ")[1].split("<")[0]
+    assert f'"report_sha256":"{digest}"'.encode() in _canonical_log(world).replace(b" ", b"")
+
+
+def test_another_organisations_disclosures_answer_as_a_missing_subject(
+    world: World, client: Client
+) -> None:
+    """Another organisation's subject's report answers exactly like a subject that is not."""
+    staff_login(client, "compliance1", "/dashboard/login")
+    theirs = client.get(f"/dashboard/subjects/{world.subject(organization=OTHER_ORG)}/disclosures")
+    missing = client.get(f"/dashboard/subjects/{uuid.uuid4()}/disclosures")
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.text == missing.text

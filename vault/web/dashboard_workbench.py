@@ -8,20 +8,23 @@ CSRF token; what it does is audited.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Request, Response, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import PathParameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from vault.access.engine import PolicyEngine
 from vault.audit.alert_store import NOTE_MAX, acknowledge
 from vault.audit.alerts import rules_from
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
+from vault.audit.report import disclosure_report
+from vault.audit.scope import subject_org
 from vault.audit.verify import verify_chain
 from vault.config import Settings
 from vault.crypto.blind_index import BlindIndex
@@ -36,16 +39,23 @@ from vault.web.common import (
     csrf_ok,
     field,
     redirect,
+    render,
     services_of,
     threaded,
     web_sessions,
 )
 from vault.web.dashboard_access import Viewer, may_read, viewer_of
-from vault.web.dashboard_names import IDENTIFIERS, find_subject
+from vault.web.dashboard_names import IDENTIFIERS, find_subject, usernames
 from vault.web.i18n import LANGUAGES, messages
 from vault.web.kiosk import FormData
 
-__all__ = ["dashboard_acknowledge", "dashboard_find", "dashboard_language", "dashboard_verify"]
+__all__ = [
+    "dashboard_acknowledge",
+    "dashboard_disclosures",
+    "dashboard_find",
+    "dashboard_language",
+    "dashboard_verify",
+]
 
 Identity = NamedDependency[IdentityService]
 Policy = NamedDependency[PolicyEngine]
@@ -188,3 +198,47 @@ def dashboard_verify(
         )
     )
     return redirect("/dashboard#chain-h")
+
+
+@get("/dashboard/subjects/{subject_id:uuid}/disclosures", opt=WEB_OPT, include_in_schema=False)
+@threaded
+def dashboard_disclosures(
+    request: Request[Any, Any, Any],
+    subject_id: Annotated[uuid.UUID, PathParameter()],
+    identity: Identity,
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    clock: Clock,
+) -> Template | Redirect | Response[str]:
+    """The printable accounting of disclosures of one of the organisation's subjects.
+
+    Another organisation's subject answers as a missing one. The report's digest
+    is recorded in the audit log before the page is shown.
+    """
+    viewer = viewer_of(request, identity, policy)
+    if viewer is None:
+        return redirect("/dashboard/login")
+    t = messages(viewer.session.language)
+    if not may_read(policy, viewer):
+        return _text(403, t["login_role_refused"])
+    if subject_org(db, subject_id) != viewer.principal.organization:
+        return _text(404, t["subject_not_found"])
+    report = disclosure_report(db, subject_id, clock())
+    audit.append(
+        AuditEvent.by(
+            viewer.principal,
+            EventAction.AUDIT_DISCLOSURES,
+            Outcome.ALLOW,
+            subject_id=subject_id,
+            details={"via": "dashboard", "report_sha256": report.sha256},
+        )
+    )
+    return render(
+        "dashboard/disclosures.html",
+        viewer.session.language,
+        session=viewer.session,
+        title=t["disclosures_report"],
+        report=report,
+        names=usernames(db, {row.get("actor_id") for row in report.rows}),
+    )

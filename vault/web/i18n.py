@@ -198,6 +198,14 @@ _ID: dict[str, str] = {
     "register_number_label": "Nomor register",
     "identifier": "Nomor",
     "find": "Cari",
+    "disclosures_report": "Laporan pengungkapan data",
+    "report_made_at": "Dibuat",
+    "report_basis": "Dasar (persetujuan atau akses darurat)",
+    "report_consent": "persetujuan",
+    "report_seal": (
+        "Sidik laporan ini tercatat di log audit. Cocokkan dengan peristiwa audit.disclosures."
+    ),
+    "open_report": "Laporan pengungkapan",
 }
 
 _EN: dict[str, str] = {
@@ -383,6 +391,15 @@ _EN: dict[str, str] = {
     "register_number_label": "Register number",
     "identifier": "Number",
     "find": "Find",
+    "disclosures_report": "Accounting of disclosures",
+    "report_made_at": "Made",
+    "report_basis": "Basis (consent or emergency access)",
+    "report_consent": "consent",
+    "report_seal": (
+        "This report's digest is recorded in the audit log. Compare it with the "
+        "audit.disclosures event."
+    ),
+    "open_report": "Accounting of disclosures",
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType(

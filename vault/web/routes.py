@@ -64,6 +64,7 @@ def web_handlers() -> list[Any]:
         dashboard_workbench.dashboard_find,
         dashboard_workbench.dashboard_acknowledge,
         dashboard_workbench.dashboard_verify,
+        dashboard_workbench.dashboard_disclosures,
         create_static_files_router(
             path=STATIC_PATH,
             directories=[HERE / "static"],
