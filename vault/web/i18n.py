@@ -206,6 +206,7 @@ _ID: dict[str, str] = {
         "Sidik laporan ini tercatat di log audit. Cocokkan dengan peristiwa audit.disclosures."
     ),
     "open_report": "Laporan pengungkapan",
+    "report_no_disclosures": "Tidak ada pengungkapan data warga binaan ini yang tercatat.",
 }
 
 _EN: dict[str, str] = {
@@ -400,6 +401,7 @@ _EN: dict[str, str] = {
         "audit.disclosures event."
     ),
     "open_report": "Accounting of disclosures",
+    "report_no_disclosures": "No disclosure of this subject's data is recorded.",
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType(
