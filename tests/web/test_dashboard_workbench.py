@@ -249,3 +249,11 @@ def test_another_organisations_disclosures_answer_as_a_missing_subject(
     missing = client.get(f"/dashboard/subjects/{uuid.uuid4()}/disclosures")
     assert theirs.status_code == missing.status_code == 404
     assert theirs.text == missing.text
+
+
+def test_the_chart_has_a_table_of_its_numbers(world: World, client: Client) -> None:
+    """Behind the chart, a table gives each day's allowed and refused counts."""
+    page = staff_login(client, "compliance1", "/dashboard/login")
+    table = page.split("Angka di balik grafik (tabel)")[1].split("</table>")[0]
+    today = world.clock().date().isoformat()
+    assert f"<td>{today}</td>" in table

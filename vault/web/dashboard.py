@@ -251,8 +251,9 @@ def dashboard(
     now = clock()
     events = data_.events(db, organization, flt)
     alerts = alerts_of(db, organization, rules_from(settings), now)
+    days = data_.accesses_per_day(db, organization, now.date())
     chart = access_chart(
-        data_.accesses_per_day(db, organization, now.date()),
+        days,
         allowed_label=t["allowed"],
         denied_label=t["denied"],
         title=t["accesses_per_day"],
@@ -265,6 +266,7 @@ def dashboard(
         chart=Markup(chart),  # noqa: S704  (built from numbers and escaped text only, vault.web.chart)
         status=data_.chain_status(db),
         alerts=alerts,
+        days=days,
         consent_mismatches=data_.consent_mismatches(db, organization),
         access_mismatches=data_.access_mismatches(db, organization, now),
         queue=data_.break_glass_awaiting_review(access, db, viewer.principal),

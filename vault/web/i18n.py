@@ -206,6 +206,7 @@ _ID: dict[str, str] = {
         "Sidik laporan ini tercatat di log audit. Cocokkan dengan peristiwa audit.disclosures."
     ),
     "open_report": "Laporan pengungkapan",
+    "chart_table": "Angka di balik grafik (tabel)",
     "report_no_disclosures": "Tidak ada pengungkapan data warga binaan ini yang tercatat.",
 }
 
@@ -401,6 +402,7 @@ _EN: dict[str, str] = {
         "audit.disclosures event."
     ),
     "open_report": "Accounting of disclosures",
+    "chart_table": "The numbers behind the chart (table)",
     "report_no_disclosures": "No disclosure of this subject's data is recorded.",
 }
 
