@@ -33,6 +33,7 @@ from vault.subjects.http import HANDLERS as SUBJECTS_HANDLERS
 from vault.threads import use_worker_threads
 from vault.tlog.http import TLOG_HANDLERS
 from vault.web.routes import template_config, web_handlers
+from vault.workbench.http import ALERT_HANDLERS
 
 API_VERSION = "0.1.0"
 
@@ -73,6 +74,7 @@ def route_handlers() -> list[Any]:
         *KEYS_HANDLERS,
         *AUDIT_HANDLERS,
         *TLOG_HANDLERS,
+        *ALERT_HANDLERS,
         *CONSENT_HANDLERS,
         *SUBJECTS_HANDLERS,
         *RECORDS_HANDLERS,

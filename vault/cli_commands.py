@@ -17,6 +17,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "vault.tlog.cli",
     "vault.consent.cli",
     "vault.handover.cli",
+    "vault.honeytokens.cli",
     "vault.demo",
 )
 

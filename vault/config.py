@@ -184,6 +184,34 @@ class Settings(BaseSettings):
         description="A browser session (kiosk staff, kiosk, dashboard) ends this long after "
         "it was opened, however active it is.",
     )
+    alert_bulk_subjects_per_hour: int = Field(
+        default=20,
+        gt=0,
+        description="Alert when one person reads more distinct subjects in one hour.",
+    )
+    alert_work_start: int = Field(
+        default=7, ge=0, le=23, description="Working hours start (hour, in VAULT_ALERT_TIME_ZONE)."
+    )
+    alert_work_end: int = Field(
+        default=18, ge=1, le=24, description="Working hours end (hour, exclusive)."
+    )
+    alert_time_zone: str = Field(
+        default="Asia/Jakarta", description="Time zone of the working hours (IANA name)."
+    )
+    alert_break_glass_max: int = Field(
+        default=3, ge=0, description="Alert when one person opens more break-glass grants."
+    )
+    alert_denied_burst: int = Field(
+        default=10, gt=0, description="Alert at this many refused reads by one person in 10 min."
+    )
+    alert_window_days: int = Field(
+        default=30, ge=1, le=366, description="How many days of the log the alert rules read."
+    )
+    honeytoken_disable_reader: bool = Field(
+        default=False,
+        description="Disable the account (ending its tokens and sessions) of anyone who "
+        "touches a honeytoken subject.",
+    )
     testing: bool = Field(
         default=False, description="Allow test-only settings (cheap argon2). Never in production."
     )
@@ -214,6 +242,17 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("alert_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Asia/Jakarta") from None
+        return value
 
     @model_validator(mode="after")
     def _coherent(self) -> Settings:

@@ -18,6 +18,7 @@ from typing import Any
 from vault.config import Settings
 from vault.consent.choosing import obvious
 from vault.consent.service import Guardian, SignRequest
+from vault.honeytokens.cli import plant
 from vault.services import Services, build_services
 from vault.subjects.registration import NewSubject
 from vault.vocabulary import Principal, Role
@@ -195,6 +196,9 @@ def load_demo(services: Services) -> list[str] | None:
             f"  {subject.full_name:<24} register {subject.register_number:<13} "
             f"id {subject_id}  PIN {pin}"
         )
+    # One decoy subject: any read, listing or search that touches it is an alert.
+    plant(services, 1, RUTAN, "officer.rutan")
+    lines.append("One honeytoken subject planted (vault honeytokens plant).")
     lines.extend(_walk_through(subject_ids, written))
     return lines
 

@@ -27,6 +27,7 @@ from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database, utcnow
 from vault.handover.received import WithdrawalNotices
 from vault.handover.service import HandoverService
+from vault.honeytokens.watch import HoneytokenWatch
 from vault.identity.passwords import SecretHasher
 from vault.identity.service import IdentityService
 from vault.keys.service import SubjectKeys
@@ -206,6 +207,14 @@ def build_services(
         catalog=catalog,
         k=settings.statistics_k,
     )
+    # Decoy subjects: any read, listing or search that touches one is an alert.
+    watch = HoneytokenWatch(
+        db,
+        audit,
+        on_hit=identity.disable_user if settings.honeytoken_disable_reader else None,
+    )
+    subjects.on_touch = watch.touched
+    reader.on_touch = watch.touched
     return Services(
         settings=settings,
         db=db,

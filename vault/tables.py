@@ -8,6 +8,7 @@ from vault.access import models as access_models
 from vault.audit import models as audit_models
 from vault.consent import tables as consent_tables
 from vault.handover import models as handover_models
+from vault.honeytokens import models as honeytokens_models
 from vault.identity import models as identity_models
 from vault.identity import session_models as web_models
 from vault.keys import models as keys_models
@@ -19,6 +20,7 @@ __all__ = [
     "audit_models",
     "consent_tables",
     "handover_models",
+    "honeytokens_models",
     "identity_models",
     "keys_models",
     "records_models",

@@ -59,6 +59,7 @@ class Action(StrEnum):
     UNBLOCK_BREAK_GLASS = "break_glass.unblock"
     READ_AUDIT = "audit.read"
     OPEN_DASHBOARD = "dashboard.open"
+    ACKNOWLEDGE_ALERT = "audit.alert_acknowledge"
     VIEW_SUBJECT = "subject.view"
     SET_SUBJECT_STATUS = "subject.status"
     SET_LEGAL_HOLD = "subject.legal_hold"
@@ -136,6 +137,10 @@ class EventAction(StrEnum):
     HANDOVER_WITHDRAWAL = "handover.withdrawal"
     HANDOVER_READ = "handover.read"
     STATISTICS_READ = "statistics.read"
+    AUDIT_ALERTS = "audit.alerts"
+    AUDIT_ALERT_ACKNOWLEDGE = "audit.alert_acknowledge"
+    HONEYTOKEN_HIT = "honeytoken.hit"
+    HONEYTOKEN_PLANT = "honeytoken.plant"
 
 
 EMERGENCY_PURPOSE = "emergency"

@@ -33,7 +33,8 @@ def test_demo_loads_once_and_prints_every_login(settings: Settings) -> None:
         }
         assert load_demo(services) is None
         with services.db.read_session() as session:
-            assert len(session.exec(select(Subject)).all()) == 3
+            # Three demo subjects and one honeytoken decoy.
+            assert len(session.exec(select(Subject)).all()) == 4
     finally:
         services.close()
 

@@ -221,7 +221,7 @@ def test_dashboard_shows_a_denied_access(page: Any, live: tuple[World, LiveServe
             headers={"Authorization": f"Bearer {token}"},
         )
         assert refused.status_code in (403, 404)
-    page.goto("/dashboard/login")
+    page.goto("/dashboard/login?lang=en")
     page.get_by_label("Username").fill("counselor1")
     page.get_by_label("Password").fill(PASSWORD)
     with page.expect_navigation():
@@ -304,3 +304,34 @@ def test_the_kiosk_as_the_subject_lives_it(
     keep(page, f"kiosk-{language}-4-receipt")
     grants = world.services.consents.active_consents(subject, world.clock())
     assert {g.purpose for g in grants} == {p.code for p in purposes}
+
+
+def test_the_workbench_in_both_languages(page: Any, live: tuple[World, LiveServer]) -> None:
+    """The workbench opens in Bahasa Indonesia with an alert to review, switches to English,
+    and the accounting of disclosures of a subject prints without the page's controls."""
+    from vault.audit.events import AuditEvent, Outcome
+    from vault.vocabulary import EventAction, Principal, Role
+
+    world, _ = live
+    subject = world.subject()
+    officer = Principal(world.officers["rutan-jakpus"], Role.OFFICER, "rutan-jakpus")
+    world.services.audit.append(
+        AuditEvent.by(officer, EventAction.HONEYTOKEN_HIT, Outcome.INFO, subject_id=subject)
+    )
+    page.goto("/dashboard/login")
+    page.get_by_label("Nama pengguna").fill("compliance1")
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard")
+    assert page.locator("#alerts-h").inner_text() == "Peringatan"
+    assert "Data umpan disentuh" in page.locator("#alerts-h ~ table").first.inner_text()
+    shoot(page, "workbench-1-id")
+    with page.expect_navigation():
+        page.locator("button[lang=en]").click()
+    assert page.locator("#alerts-h").inner_text() == "Alerts"
+    shoot(page, "workbench-2-en")
+    page.goto(f"/dashboard/subjects/{subject}/disclosures")
+    assert page.locator("h1").inner_text() == "Accounting of disclosures"
+    page.emulate_media(media="print")
+    assert not page.locator("header.bar").is_visible()
+    shoot(page, "workbench-3-report-print")

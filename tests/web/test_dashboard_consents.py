@@ -19,7 +19,7 @@ def test_the_dashboard_names_a_consent_the_audit_log_does_not_attest(
 ) -> None:
     """The dashboard names a consent the audit log does not attest."""
     subject = world.subject()
-    page = staff_login(client, "compliance1", "/dashboard/login")
+    page = staff_login(client, "compliance1", "/dashboard/login?lang=en")
     assert "Every consent agrees with the audit log." in page
     forged = insert_unsigned_consent(world.services.db, subject, world.officers[ORG])
     page = client.get("/dashboard").text
@@ -34,7 +34,7 @@ def test_the_dashboard_names_an_assignment_the_audit_log_does_not_attest(
 ) -> None:
     """The dashboard names an assignment the audit log does not attest."""
     subject = world.subject()
-    page = staff_login(client, "compliance1", "/dashboard/login")
+    page = staff_login(client, "compliance1", "/dashboard/login?lang=en")
     assert "Every assignment and emergency grant agrees with the audit log." in page
     forged = uuid.uuid4()
 

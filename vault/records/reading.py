@@ -12,7 +12,7 @@ too; the ciphers themselves are ``vault.records.fieldcrypt``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -79,6 +79,8 @@ class RecordReader:
     # an embedded store, and keys held in memory.
     inline_store: bool = False
     inline_keys: bool = False
+    # Called with a read subject (``vault.honeytokens.watch``): a decoy raises an alert.
+    on_touch: Callable[[Principal, Collection[uuid.UUID], str], None] | None = None
 
     async def read(
         self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
@@ -94,6 +96,9 @@ class RecordReader:
             )
             # Durable first: if this raises AuditUnavailable nothing is decrypted.
             await self.audit.append_async(plan.event, slot)
+        if self.on_touch is not None:
+            touch = partial(self.on_touch, principal, (subject_id,), EventAction.RECORD_READ.value)
+            await run_store_work(self.inline_store, touch)
         # Unwrap (from the key cache, or the provider) and decrypt: no store access.
         return await run_store_work(self.inline_keys, partial(self.disclose, plan))
 

@@ -170,23 +170,35 @@ class RecordsService:
     def list_records(
         self, principal: Principal, subject_id: uuid.UUID, purpose: str
     ) -> list[RecordMeta]:
-        """Metadata of a subject's records; no field is decrypted."""
-        with self.db.read_session() as session:
-            subject = self._visible(session, principal, Action.LIST_RECORDS, subject_id, purpose)
-            decision = self.policy.decide(
-                principal,
-                Action.LIST_RECORDS,
-                Resource(kind="record", subject_id=subject_id, organization=subject.organization),
-                self.decisions.context(session, principal, subject_id, purpose),
-            )
-            self.audit.append(
-                decision_event(
-                    principal, EventAction.RECORD_LIST, subject_id, None, decision, purpose
+        """Metadata of a subject's records; no field is decrypted.
+
+        A touch of a decoy subject is recorded whether the listing is allowed or not.
+        """
+        try:
+            with self.db.read_session() as session:
+                subject = self._visible(
+                    session, principal, Action.LIST_RECORDS, subject_id, purpose
                 )
-            )
-            if not decision.allowed:
-                raise NotFound("No such subject.")
-            return [RecordMeta.of(row) for row in record_rows(session, subject_id)]
+                decision = self.policy.decide(
+                    principal,
+                    Action.LIST_RECORDS,
+                    Resource(
+                        kind="record", subject_id=subject_id, organization=subject.organization
+                    ),
+                    self.decisions.context(session, principal, subject_id, purpose),
+                )
+                self.audit.append(
+                    decision_event(
+                        principal, EventAction.RECORD_LIST, subject_id, None, decision, purpose
+                    )
+                )
+                if not decision.allowed:
+                    raise NotFound("No such subject.")
+                rows = [RecordMeta.of(row) for row in record_rows(session, subject_id)]
+        finally:
+            if self.reader.on_touch is not None:
+                self.reader.on_touch(principal, (subject_id,), EventAction.RECORD_LIST.value)
+        return rows
 
     def export_for_subject(self, subject_id: uuid.UUID) -> dict[str, object]:
         """The subject's own export (right of access), see ``RecordReader``."""

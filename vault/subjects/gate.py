@@ -10,7 +10,7 @@ may not know about exactly like a missing one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +52,8 @@ class SubjectsBase:
     pins: PinHasher
     distinct_people: TwoPeople
     clock: Callable[[], datetime]
+    # Called with the subjects a search found (``vault.honeytokens.watch``): decoys raise alerts.
+    on_touch: Callable[[Principal, Collection[uuid.UUID], str], None] | None = None
 
     def visible_to(
         self,

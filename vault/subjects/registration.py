@@ -201,4 +201,6 @@ class Registration(SubjectsBase):
                 details={"by": by, "found": len(ids)},
             )
         )
+        if self.on_touch is not None and ids:
+            self.on_touch(principal, ids, EventAction.SUBJECT_SEARCH.value)
         return ids

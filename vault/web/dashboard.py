@@ -28,11 +28,13 @@ from markupsafe import Markup
 
 from vault.access.engine import PolicyEngine
 from vault.access.service import AccessService
+from vault.audit.alert_store import alerts_of
+from vault.audit.alerts import Alert, rules_from
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.audit.queries import csv_lines, jsonl_lines
 from vault.audit.scope import grant_of
-from vault.crypto.signing_keys import CurrentSigner
+from vault.config import Settings
 from vault.db import Database
 from vault.errors import NotFound, VaultError
 from vault.identity.service import IdentityService
@@ -56,7 +58,8 @@ from vault.web.common import (
     web_sessions,
 )
 from vault.web.dashboard_access import Viewer, may_read, viewer_of
-from vault.web.i18n import messages
+from vault.web.dashboard_names import user_named, usernames
+from vault.web.i18n import language_or_default, messages
 from vault.web.kiosk import FormData, LangQuery
 from vault.web.sessions import SessionKind
 
@@ -67,8 +70,9 @@ Policy = NamedDependency[PolicyEngine]
 Log = NamedDependency[AuditLog]
 Store = NamedDependency[Database]
 Access = NamedDependency[AccessService]
-Signing = NamedDependency[CurrentSigner]
 Clock = NamedDependency[Callable[[], datetime]]
+Config = NamedDependency[Settings]
+NOBODY = str(uuid.UUID(int=0))  # the actor id no account has
 # Routes open to anyone, each with the reason (``vault.http.gate``).
 LOGIN_PAGE_OPT = {**WEB_OPT, "asks_nothing": "the login form, shown to anyone"}
 LOGIN_OPT = {
@@ -113,7 +117,7 @@ def _login_page(
 
 @get("/dashboard/login", opt=LOGIN_PAGE_OPT, sync_to_thread=False, include_in_schema=False)
 def dashboard_login_page(request: Request[Any, Any, Any], lang: LangQuery = None) -> Template:
-    return _login_page(request, lang or "en")
+    return _login_page(request, language_or_default(lang))
 
 
 @post("/dashboard/login", opt=LOGIN_OPT, include_in_schema=False)
@@ -125,7 +129,7 @@ def dashboard_login(
     policy: Policy,
     lang: LangQuery = None,
 ) -> Template | Redirect:
-    lang = lang or "en"
+    lang = language_or_default(lang)
     outcome = check_staff_login(identity, policy, request, data, Action.OPEN_DASHBOARD)
     if isinstance(outcome, str):
         status = 403 if outcome in ("csrf_failed", "login_role_refused") else 401
@@ -184,6 +188,18 @@ def _filter(
     ), problems
 
 
+def _person(db: Database, organization: str, person: str | None) -> str | None:
+    """The id (as text) of the organisation's account named ``person``, or None."""
+    if not person:
+        return None
+    found = user_named(db, organization, person)
+    return None if found is None else str(found)
+
+
+def _alert_actors(alerts: list[Alert]) -> set[str]:
+    return {a.actor_id for a in alerts if a.actor_id}
+
+
 def _audit_view(
     audit: AuditLog, viewer: Viewer, action: EventAction, flt: data_.EventFilter
 ) -> None:
@@ -207,14 +223,16 @@ def dashboard(
     audit: Log,
     db: Store,
     access: Access,
-    signer: Signing,
     clock: Clock,
+    settings: Config,
     subject: Text = None,
     actor: Text = None,
+    person: Text = None,
     action: Text = None,
     decision: Text = None,
     since: Text = None,
     until: Text = None,
+    notfound: Text = None,
 ) -> Template | Redirect | Response[str]:
     viewer = viewer_of(request, identity, policy)
     if viewer is None:
@@ -223,11 +241,19 @@ def dashboard(
         return _refused(viewer)
     session, organization = viewer.session, viewer.principal.organization
     t = messages(session.language)
+    named = _person(db, organization, person)
+    # An unknown username (or another organisation's) matches no one, not everyone.
+    actor = named or (NOBODY if person else actor)
     flt, problems = _filter(subject, actor, action, decision, since, until)
+    if person and named is None:
+        problems.append(t["username"])
     _audit_view(audit, viewer, EventAction.AUDIT_QUERY, flt)
     now = clock()
+    events = data_.events(db, organization, flt)
+    alerts = alerts_of(db, organization, rules_from(settings), now)
+    days = data_.accesses_per_day(db, organization, now.date())
     chart = access_chart(
-        data_.accesses_per_day(db, organization, now.date()),
+        days,
         allowed_label=t["allowed"],
         denied_label=t["denied"],
         title=t["accesses_per_day"],
@@ -238,12 +264,17 @@ def dashboard(
         session=session,
         title=t["dashboard"],
         chart=Markup(chart),  # noqa: S704  (built from numbers and escaped text only, vault.web.chart)
-        status=data_.chain_status(db, signer),
+        status=data_.chain_status(db),
+        alerts=alerts,
+        days=days,
         consent_mismatches=data_.consent_mismatches(db, organization),
         access_mismatches=data_.access_mismatches(db, organization, now),
         queue=data_.break_glass_awaiting_review(access, db, viewer.principal),
         openers=access.break_glass_openers(viewer.principal),
-        events=data_.events(db, organization, flt),
+        events=events,
+        names=usernames(db, {e.get("actor_id") for e in events} | _alert_actors(alerts)),
+        person=person or "",
+        notfound=bool(notfound),
         flt=flt,
         query=flt.query_string(),
         problems=problems,

@@ -190,6 +190,47 @@ _ID: dict[str, str] = {
     "review": "Tinjau",
     "justified": "Dapat dibenarkan",
     "unjustified": "Tidak dapat dibenarkan",
+    "chain_never_verified": (
+        'Rantai belum pernah diverifikasi. Tekan "Verifikasi sekarang" atau jalankan '
+        "vault audit verify."
+    ),
+    "chain_ok_stored": (
+        "Rantai utuh pada verifikasi terakhir: {events} peristiwa (verifikasi #{seq}, {time})."
+    ),
+    "chain_checked_at": "diperiksa {time}",
+    "verify_now": "Verifikasi sekarang",
+    "alerts": "Peringatan",
+    "alerts_open": "{count} peringatan belum ditinjau dari {total}.",
+    "alert_rule": "Aturan",
+    "alert_count": "Jumlah peristiwa",
+    "acknowledge": "Tandai sudah ditinjau",
+    "acknowledged": "Sudah ditinjau",
+    "alert_note": "Catatan",
+    "alert_rule_bulk_read": "Banyak warga binaan dibaca dalam satu jam",
+    "alert_rule_after_hours": "Dibaca di luar jam kerja",
+    "alert_rule_break_glass_frequent": "Akses darurat terlalu sering",
+    "alert_rule_ended_assignment_read": "Dibaca setelah penugasan berakhir",
+    "alert_rule_denied_burst": "Banyak pembacaan ditolak berturut-turut",
+    "alert_rule_new_address": "Login peran istimewa dari alamat baru",
+    "alert_rule_honeytoken": "Data umpan disentuh",
+    "find_subject": "Cari warga binaan",
+    "find_subject_help": (
+        "Nomor dicocokkan lewat indeks buta: tidak disimpan, tidak dicatat, tidak masuk alamat."
+    ),
+    "identifier_kind": "Jenis nomor",
+    "register_number_label": "Nomor register",
+    "identifier": "Nomor",
+    "find": "Cari",
+    "disclosures_report": "Laporan pengungkapan data",
+    "report_made_at": "Dibuat",
+    "report_basis": "Dasar (persetujuan atau akses darurat)",
+    "report_consent": "persetujuan",
+    "report_seal": (
+        "Sidik laporan ini tercatat di log audit. Cocokkan dengan peristiwa audit.disclosures."
+    ),
+    "open_report": "Laporan pengungkapan",
+    "chart_table": "Angka di balik grafik (tabel)",
+    "report_no_disclosures": "Tidak ada pengungkapan data warga binaan ini yang tercatat.",
 }
 
 _EN: dict[str, str] = {
@@ -368,6 +409,47 @@ _EN: dict[str, str] = {
     "review": "Review",
     "justified": "Justified",
     "unjustified": "Unjustified",
+    "chain_never_verified": (
+        'The chain was never verified. Press "Verify now" or run vault audit verify.'
+    ),
+    "chain_ok_stored": (
+        "Chain intact at the last verification: {events} events (verification #{seq}, {time})."
+    ),
+    "chain_checked_at": "checked {time}",
+    "verify_now": "Verify now",
+    "alerts": "Alerts",
+    "alerts_open": "{count} of {total} alerts not reviewed yet.",
+    "alert_rule": "Rule",
+    "alert_count": "Events",
+    "acknowledge": "Mark reviewed",
+    "acknowledged": "Reviewed",
+    "alert_note": "Note",
+    "alert_rule_bulk_read": "Many subjects read in one hour",
+    "alert_rule_after_hours": "Read outside working hours",
+    "alert_rule_break_glass_frequent": "Break-glass opened too often",
+    "alert_rule_ended_assignment_read": "Read after the assignment ended",
+    "alert_rule_denied_burst": "A burst of refused reads",
+    "alert_rule_new_address": "Privileged login from a new address",
+    "alert_rule_honeytoken": "A decoy subject was touched",
+    "find_subject": "Find a subject",
+    "find_subject_help": (
+        "The number is matched through the blind index: not stored, not logged, not in the URL."
+    ),
+    "identifier_kind": "Kind of number",
+    "register_number_label": "Register number",
+    "identifier": "Number",
+    "find": "Find",
+    "disclosures_report": "Accounting of disclosures",
+    "report_made_at": "Made",
+    "report_basis": "Basis (consent or emergency access)",
+    "report_consent": "consent",
+    "report_seal": (
+        "This report's digest is recorded in the audit log. Compare it with the "
+        "audit.disclosures event."
+    ),
+    "open_report": "Accounting of disclosures",
+    "chart_table": "The numbers behind the chart (table)",
+    "report_no_disclosures": "No disclosure of this subject's data is recorded.",
 }
 
 MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType(

@@ -10,7 +10,15 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from vault.web import dashboard, kiosk, kiosk_export, kiosk_mine, kiosk_pin, kiosk_signing
+from vault.web import (
+    dashboard,
+    dashboard_workbench,
+    kiosk,
+    kiosk_export,
+    kiosk_mine,
+    kiosk_pin,
+    kiosk_signing,
+)
 from vault.web.common import SECURITY_HEADERS, WEB_OPT
 
 HERE = Path(__file__).resolve().parent
@@ -57,6 +65,11 @@ def web_handlers() -> list[Any]:
         dashboard.dashboard_export,
         dashboard.dashboard_logout,
         dashboard.dashboard_review,
+        dashboard_workbench.dashboard_language,
+        dashboard_workbench.dashboard_find,
+        dashboard_workbench.dashboard_acknowledge,
+        dashboard_workbench.dashboard_verify,
+        dashboard_workbench.dashboard_disclosures,
         create_static_files_router(
             path=STATIC_PATH,
             directories=[HERE / "static"],

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 01:24:36.330223
+Create Date: 2026-12-01 01:26:17.047938
 """
 
 from collections.abc import Sequence
@@ -254,6 +254,21 @@ def upgrade() -> None:
     with op.batch_alter_table("handover_withdrawals", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_handover_withdrawals_consent_id"), ["consent_id"], unique=True
+        )
+
+    op.create_table(
+        "honeytokens",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("subject_id"),
+    )
+    with op.batch_alter_table("honeytokens", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_honeytokens_organization"), ["organization"], unique=False
         )
 
     op.create_table(
@@ -651,6 +666,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_key_pins_name"))
 
     op.drop_table("key_pins")
+    with op.batch_alter_table("honeytokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_honeytokens_organization"))
+
+    op.drop_table("honeytokens")
     with op.batch_alter_table("handover_withdrawals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_handover_withdrawals_consent_id"))
 

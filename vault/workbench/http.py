@@ -1,0 +1,109 @@
+"""HTTP API of the alerts: ``GET /v1/audit/alerts`` and acknowledging one.
+
+Listing asks ``audit.read`` for the caller's organisation, acknowledging asks
+``audit.alert_acknowledge`` (``policies/audit.cedar``); both are audited,
+allowed or refused, before anything is answered. Only the caller's
+organisation's alerts are computed; another organisation's alert id answers
+404 like one that never existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter
+
+from vault.access.engine import PolicyEngine
+from vault.audit.alert_store import acknowledge, alerts_of
+from vault.audit.alerts import rules_from
+from vault.audit.events import AuditEvent, Outcome
+from vault.audit.log import AuditLog
+from vault.config import Settings
+from vault.db import Database
+from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
+from vault.http.auth import caller
+from vault.http.problems import problem_responses
+from vault.vocabulary import Action, EventAction, OperationFacts
+
+__all__ = ["ALERT_HANDLERS"]
+
+ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound)
+TAGS = ["audit"]
+Policy = NamedDependency[PolicyEngine]
+Log = NamedDependency[AuditLog]
+Store = NamedDependency[Database]
+Config = NamedDependency[Settings]
+Clock = NamedDependency[Callable[[], datetime]]
+AlertId = Annotated[str, PathParameter(max_length=24, pattern=r"^[0-9a-f]{24}$")]
+
+
+class AcknowledgeIn(msgspec.Struct, forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+def _ask(
+    request: Request[Any, Any, Any],
+    policy: PolicyEngine,
+    audit: AuditLog,
+    action: Action,
+    event: EventAction,
+) -> None:
+    user = caller(request)
+    facts = OperationFacts(target_org=user.organization)
+    decision = policy.authorize(user.principal(), action, facts)
+    if not decision.allowed:
+        audit.append(
+            AuditEvent.by(
+                user, event, Outcome.DENY, policy_ids=decision.policy_ids, reason=decision.reason
+            )
+        )
+        raise Forbidden(decision.reason)
+
+
+@get("/v1/audit/alerts", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def audit_alerts(
+    request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    settings: Config,
+    clock: Clock,
+) -> dict[str, Any]:
+    """The alerts of the caller's organisation over the rules' window, newest first."""
+    _ask(request, policy, audit, Action.READ_AUDIT, EventAction.AUDIT_ALERTS)
+    user = caller(request)
+    audit.append(AuditEvent.by(user, EventAction.AUDIT_ALERTS, Outcome.ALLOW))
+    found = alerts_of(db, user.organization, rules_from(settings), clock())
+    return {"alerts": [a.to_json() for a in found]}
+
+
+@post(
+    "/v1/audit/alerts/{alert_id:str}/acknowledge",
+    sync_to_thread=True,
+    responses=ERRORS,
+    tags=TAGS,
+    status_code=200,
+)
+def audit_alert_acknowledge(
+    request: Request[Any, Any, Any],
+    alert_id: AlertId,
+    data: JSONBody[AcknowledgeIn],
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    settings: Config,
+    clock: Clock,
+) -> dict[str, Any]:
+    """Acknowledge one alert with a note (audited as ``audit.alert_acknowledge``)."""
+    _ask(request, policy, audit, Action.ACKNOWLEDGE_ALERT, EventAction.AUDIT_ALERT_ACKNOWLEDGE)
+    officer = caller(request).principal()
+    done = acknowledge(db, audit, officer, alert_id, data.note, rules_from(settings), clock())
+    return done.to_json()
+
+
+ALERT_HANDLERS = [audit_alerts, audit_alert_acknowledge]
