@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from tests.support import choose_pin
 from tests.world import SUBJECT_PIN, World
 
 OUTCOME = {
@@ -27,10 +28,10 @@ def _subject(world: World, n: int) -> str:
             "register_number": f"AI {n}/2025",
             "date_of_birth": "1990-04-17",
             "organization": "rutan-jakpus",
-            "pin": SUBJECT_PIN,
         },
     )
     subject_id = str(body["id"])
+    choose_pin(world.services, subject_id, SUBJECT_PIN)
     world.post(
         "admin",
         "/v1/assignments",

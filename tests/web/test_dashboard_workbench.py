@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from tests.support import login
-from tests.web.conftest import ORG, OTHER_ORG, PASSWORD, PIN, World, csrf_of, staff_login
+from tests.web.conftest import ORG, OTHER_ORG, PASSWORD, World, csrf_of, staff_login
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.models import EVENTS
 from vault.subjects.registration import NewSubject
@@ -45,7 +45,6 @@ def _registered(world: World, organization: str, number: str) -> uuid.UUID:
             register_number=number,
             date_of_birth=date(1988, 1, 2),
             organization=organization,
-            pin=PIN,
         ),
     )
 
