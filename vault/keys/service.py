@@ -296,10 +296,12 @@ def purge_freed_pages(
         raw = db.engine.raw_connection()
         driver = raw.driver_connection
         try:
-            usual = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])  # type: ignore[union-attr]  # sqlite3
-            driver.execute("PRAGMA busy_timeout=200")  # type: ignore[union-attr]  # sqlite3
-            row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # type: ignore[union-attr]  # sqlite3
-            driver.execute(f"PRAGMA busy_timeout={usual}")  # type: ignore[union-attr]  # sqlite3
+            if driver is None:  # a connection just checked out of the pool always has one
+                raise Conflict("The database connection closed before the WAL checkpoint.")
+            usual = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
+            driver.execute("PRAGMA busy_timeout=200")
+            row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            driver.execute(f"PRAGMA busy_timeout={usual}")
         finally:
             raw.close()
         busy, log_frames = (int(row[0]), int(row[1])) if row is not None else (1, -1)
