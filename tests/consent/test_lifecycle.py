@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.consent import Consent as FhirConsent
 
 from tests.consent.conftest import Clock, FakeAudit, FakeFacts, add_subject
-from tests.consent.test_signing import ORG, officer, request
+from tests.consent.signing_support import ORG, officer, request
 from vault.consent.fhir import CONSENT_STATES, validated
 from vault.consent.service import Actor, ConsentService
 from vault.consent.views import ConsentStatus

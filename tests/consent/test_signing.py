@@ -8,37 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.consent.conftest import T0, Clock, FakeAudit, FakeFacts, add_subject
+from tests.consent.signing_support import ORG, officer, request
 from vault.consent.service import Actor, ConsentService, Guardian, SignRequest
 from vault.consent.views import ConsentStatus
 from vault.db import Database
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
-from vault.vocabulary import Principal, Role
+from vault.vocabulary import Role
 
-ORG = "rutan-jakpus"
 ALL = frozenset(
     {"counseling", "social_reintegration", "health_treatment", "handover_kemensos", "statistics"}
 )
-
-
-def officer(org: str = ORG, role: Role = Role.OFFICER) -> Principal:
-    return Principal(id=uuid.uuid4(), role=role, organization=org)
-
-
-def request(
-    granted: frozenset[str] = frozenset({"counseling", "statistics"}),
-    pin: str | None = "2468",
-    guardian: Guardian | None = None,
-    **kwargs: object,
-) -> SignRequest:
-    return SignRequest(
-        form_id="rehabilitation",
-        form_version=1,
-        language="id",
-        granted_purposes=granted,
-        pin=pin,
-        guardian=guardian,
-        **kwargs,  # type: ignore[arg-type]  # tests pass recipients only
-    )
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 from litestar.testing import TestClient
 
 from tests.web.conftest import PIN, World, csrf_of, open_kiosk
-from tests.web.test_kiosk import sign_all
+from tests.web.kiosk_support import sign_all
 from vault.audit.queries import AuditFilters, AuditQueries
 
 

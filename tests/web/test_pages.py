@@ -9,7 +9,7 @@ import uuid
 from litestar.testing import TestClient
 
 from tests.web.conftest import PASSWORD, World, csrf_of, open_kiosk, staff_login
-from tests.web.test_kiosk import sign_all
+from tests.web.kiosk_support import sign_all
 from vault.web.routes import STATIC_PATH
 
 OPEN_PATHS = {"/kiosk/login", "/dashboard/login", "/kiosk/ended"}

@@ -297,6 +297,8 @@ def purge_freed_pages(
         raw = db.engine.raw_connection()
         driver: Any = raw.driver_connection  # the sqlite3 connection (SQLite only here)
         try:
+            if driver is None:  # a connection just checked out of the pool always has one
+                raise Conflict("The database connection closed before the WAL checkpoint.")
             usual = int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
             driver.execute("PRAGMA busy_timeout=200")
             row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -91,11 +91,12 @@ def ensure_provider(settings: Settings, db: Database) -> tuple[KeyProvider, list
                 f"database holds {sum(counts.values())} wrapped data keys; restore the "
                 "keyring from its backup (a new keyring would make every field unreadable)"
             )
-        provider: KeyProvider = FileKeyProvider.create(
+        keyring = FileKeyProvider.create(
             settings.keys_dir, settings.keyring_passphrase, argon2_params(settings)
         )
+        provider: KeyProvider = keyring
         sealed = " (sealed with VAULT_KEYRING_PASSPHRASE)" if settings.keyring_passphrase else ""
-        report.append(f"keyring created: {provider.path}{sealed}")  # type: ignore[attr-defined]  # a FileKeyProvider has a path
+        report.append(f"keyring created: {keyring.path}{sealed}")
     elif settings.key_provider is KeyProviderName.PKCS11:
         from vault.crypto.providers.pkcs11 import Pkcs11KeyProvider
 

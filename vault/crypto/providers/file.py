@@ -20,17 +20,13 @@ and replace the file atomically.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
-import fcntl
-import json
 import os
 import stat
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +35,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import (
     InvalidUnwrap,
@@ -60,54 +55,27 @@ from vault.crypto.providers.base import (
     fingerprint_of,
     unavailable,
 )
+from vault.crypto.providers.keyring_file import (
+    CHEAP_ARGON2,
+    DERIVATION_HMAC,
+    DERIVATION_LEGACY,
+    FORMAT,
+    KEYRING_FILE,
+    Argon2Params,
+    Seal,
+    decode_b64,
+    decode_keyring,
+    encode_b64,
+    encode_keyring,
+    exclusive_lock,
+    new_seal,
+    write_atomic,
+)
 from vault.crypto.signing import Signer, SigningState, b64url, public_from_seed
 from vault.crypto.signing_keys import SigningKeyRecord, SigningRegistry
 from vault.errors import ConfigurationError, KeyUnavailable
 
-KEYRING_FILE = "keyring.json"
-LOCK_FILE = ".keyring.lock"
-FORMAT = "vault-keyring/v1"
-_SEAL_AAD = b"vault-keyring/v1/sealed"
-DERIVATION_HMAC = "hmac-sha256"
-DERIVATION_LEGACY = "hkdf-sha256/v1"
-
-
-@dataclass(frozen=True)
-class Argon2Params:
-    """argon2id parameters for sealing the keyring (RFC 9106 low-memory by default)."""
-
-    iterations: int = 3
-    memory_kib: int = 65536
-    lanes: int = 4
-
-
-CHEAP_ARGON2 = Argon2Params(iterations=1, memory_kib=64, lanes=1)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: Any) -> bytes:
-    if not isinstance(text, str):
-        raise ValueError("expected base64 text")
-    return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-def _derive_seal_key(passphrase: str, salt: bytes, params: Argon2Params) -> bytes:
-    return Argon2id(
-        salt=salt,
-        length=32,
-        iterations=params.iterations,
-        lanes=params.lanes,
-        memory_cost=params.memory_kib,
-    ).derive(passphrase.encode("utf-8"))
-
-
-@dataclass
-class _Seal:
-    key: bytes
-    kdf: dict[str, Any]
+__all__ = ["CHEAP_ARGON2", "KEYRING_FILE", "Argon2Params", "FileKeyProvider"]
 
 
 class FileKeyProvider:
@@ -121,7 +89,7 @@ class FileKeyProvider:
         self.path = keys_dir / KEYRING_FILE
         self._passphrase = passphrase
         self._lock = threading.RLock()
-        self._seal: _Seal | None = None
+        self._seal: Seal | None = None
         self._keks: dict[int, bytes] = {}
         self._current = 0
         self._root = b""
@@ -155,7 +123,7 @@ class FileKeyProvider:
         """Write a new keyring (KEK version 1 and a root secret); refuse if one exists."""
         keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = keys_dir / KEYRING_FILE
-        with _exclusive(keys_dir):
+        with exclusive_lock(keys_dir):
             if path.exists():
                 raise ConfigurationError(f"a keyring already exists at {path}")
             seed = os.urandom(32)
@@ -165,26 +133,15 @@ class FileKeyProvider:
             contents = {
                 "format": FORMAT,
                 "current": 1,
-                "keks": {"1": _b64(os.urandom(32))},
+                "keks": {"1": encode_b64(os.urandom(32))},
                 "retired": [],
-                "root": _b64(os.urandom(32)),
+                "root": encode_b64(os.urandom(32)),
                 "derivation": DERIVATION_HMAC,
                 "bound_since": 1,
-                "signing": [{**first.to_json(), "seed": _b64(seed)}],
+                "signing": [{**first.to_json(), "seed": encode_b64(seed)}],
             }
-            seal = None
-            if passphrase:
-                params = argon2 or Argon2Params()
-                salt = os.urandom(16)
-                kdf = {
-                    "name": "argon2id",
-                    "salt": _b64(salt),
-                    "iterations": params.iterations,
-                    "memory_kib": params.memory_kib,
-                    "lanes": params.lanes,
-                }
-                seal = _Seal(_derive_seal_key(passphrase, salt, params), kdf)
-            _write(path, _encode(contents, seal))
+            seal = new_seal(passphrase, argon2 or Argon2Params()) if passphrase else None
+            write_atomic(path, encode_keyring(contents, seal))
         return cls(keys_dir, passphrase)
 
     # -- loading ---------------------------------------------------------------------
@@ -212,9 +169,9 @@ class FileKeyProvider:
         raw = self.path.read_bytes()
         contents = self._decode(raw)
         try:
-            keks = {int(v): _unb64(k) for v, k in contents["keks"].items()}
+            keks = {int(v): decode_b64(k) for v, k in contents["keks"].items()}
             current = int(contents["current"])
-            root = _unb64(contents["root"])
+            root = decode_b64(contents["root"])
             retired = [int(v) for v in contents.get("retired", [])]
             # Keyrings from before these fields: the old derivation; KEK versions that
             # exist may hold unbound (legacy) wraps, versions made from now on never do.
@@ -246,7 +203,7 @@ class FileKeyProvider:
             else:
                 records = [SigningKeyRecord.from_json(item) for item in signing_items]
                 seeds = {
-                    int(item["version"]): _unb64(item["seed"])
+                    int(item["version"]): decode_b64(item["seed"])
                     for item in signing_items
                     if item.get("seed") is not None
                 }
@@ -261,50 +218,7 @@ class FileKeyProvider:
         self._identity = (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _decode(self, raw: bytes) -> dict[str, Any]:
-        try:
-            outer = json.loads(raw)
-            if not isinstance(outer, dict) or outer.get("format") != FORMAT:
-                raise ValueError("not a keyring")
-        except ValueError:
-            raise ConfigurationError(f"{self.path} is not a vault keyring") from None
-        if not outer.get("sealed"):
-            if self._passphrase:
-                raise ConfigurationError(
-                    f"VAULT_KEYRING_PASSPHRASE is set but the keyring {self.path} is not "
-                    "sealed; unset the variable (or recreate the keyring sealed)"
-                )
-            self._seal = None
-            return outer
-        if not self._passphrase:
-            raise ConfigurationError(
-                f"the keyring {self.path} is sealed: set VAULT_KEYRING_PASSPHRASE"
-            )
-        try:
-            kdf = outer["kdf"]
-            params = Argon2Params(
-                iterations=int(kdf["iterations"]),
-                memory_kib=int(kdf["memory_kib"]),
-                lanes=int(kdf["lanes"]),
-            )
-            if kdf.get("name") != "argon2id":
-                raise ValueError("unknown kdf")
-            salt, nonce, ciphertext = (
-                _unb64(kdf["salt"]),
-                _unb64(outer["nonce"]),
-                _unb64(outer["ciphertext"]),
-            )
-            key = _derive_seal_key(self._passphrase, salt, params)
-        except (KeyError, TypeError, ValueError, binascii.Error):
-            raise ConfigurationError(f"the keyring {self.path} is damaged") from None
-        try:
-            inner = AESGCM(key).decrypt(nonce, ciphertext, _seal_aad(kdf))
-        except InvalidTag:
-            raise ConfigurationError(
-                f"VAULT_KEYRING_PASSPHRASE does not open the keyring {self.path} "
-                "(wrong passphrase, or the file was altered)"
-            ) from None
-        self._seal = _Seal(key, kdf)
-        contents: dict[str, Any] = json.loads(inner)
+        contents, self._seal = decode_keyring(raw, self.path, self._passphrase)
         return contents
 
     def _refresh(self) -> None:
@@ -314,17 +228,16 @@ class FileKeyProvider:
 
     @contextlib.contextmanager
     def _editing(self) -> Iterator[None]:
-        with self._lock, _exclusive(self.keys_dir):
+        with self._lock, exclusive_lock(self.keys_dir):
             self._load()
             yield
-            assert self._signing is not None
             signing = []
-            for record in self._signing.records:
+            for record in self._held_registry().records:
                 item = record.to_json()
                 seed = self._seeds.get(record.version)
                 # A revoked key's seed is destroyed: it must never sign again.
                 item["seed"] = (
-                    _b64(seed)
+                    encode_b64(seed)
                     if seed is not None and record.state is not SigningState.REVOKED
                     else None
                 )
@@ -332,14 +245,14 @@ class FileKeyProvider:
             contents = {
                 "format": FORMAT,
                 "current": self._current,
-                "keks": {str(v): _b64(k) for v, k in sorted(self._keks.items())},
+                "keks": {str(v): encode_b64(k) for v, k in sorted(self._keks.items())},
                 "retired": sorted(self._retired),
-                "root": _b64(self._root),
+                "root": encode_b64(self._root),
                 "derivation": self._derivation,
                 "bound_since": self._bound_since,
                 "signing": signing,
             }
-            _write(self.path, _encode(contents, self._seal))
+            write_atomic(self.path, encode_keyring(contents, self._seal))
             self._identity = self._file_identity()
 
     # -- the protocol ----------------------------------------------------------------
@@ -432,11 +345,16 @@ class FileKeyProvider:
 
     # -- signing keys ----------------------------------------------------------------
 
+    def _held_registry(self) -> SigningRegistry:
+        """The loaded signing registry; every successful load sets one."""
+        if self._signing is None:
+            raise unavailable(f"the keyring {self.path} has no signing registry loaded")
+        return self._signing
+
     def signing_registry(self) -> SigningRegistry:
         with self._lock:
             self._refresh()
-            assert self._signing is not None
-            return self._signing
+            return self._held_registry()
 
     def signer_for(self, version: int) -> Signer:
         with self._lock:
@@ -458,18 +376,17 @@ class FileKeyProvider:
 
     def new_signing_key(self, now: datetime) -> SigningRegistry:
         with self._editing():
-            assert self._signing is not None
+            held = self._held_registry()
             seed = os.urandom(32)
-            version = self._signing.next_version()
-            self._signing = self._signing.rotated(version, public_from_seed(seed), now)
+            version = held.next_version()
+            self._signing = held.rotated(version, public_from_seed(seed), now)
             self._seeds[version] = seed
             registry = self._signing
         return registry
 
     def set_signing_registry(self, change: SigningRegistryChange) -> SigningRegistry:
         with self._editing():
-            assert self._signing is not None
-            self._signing = change(self._signing)
+            self._signing = change(self._held_registry())
             for record in self._signing.records:
                 if record.state is SigningState.REVOKED:
                     self._seeds.pop(record.version, None)
@@ -478,50 +395,3 @@ class FileKeyProvider:
 
     def close(self) -> None:
         """Nothing to release; key bytes go with the object."""
-
-
-def _seal_aad(kdf: dict[str, Any]) -> bytes:
-    return _SEAL_AAD + json.dumps(kdf, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def _encode(contents: dict[str, Any], seal: _Seal | None) -> bytes:
-    inner = json.dumps(contents, indent=2, sort_keys=True).encode("utf-8")
-    if seal is None:
-        return inner
-    nonce = os.urandom(12)
-    ciphertext = AESGCM(seal.key).encrypt(nonce, inner, _seal_aad(seal.kdf))
-    outer = {
-        "format": FORMAT,
-        "sealed": True,
-        "kdf": seal.kdf,
-        "nonce": _b64(nonce),
-        "ciphertext": _b64(ciphertext),
-    }
-    return json.dumps(outer, indent=2, sort_keys=True).encode("utf-8")
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Replace ``path`` atomically with a 0600 file holding ``data``."""
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-@contextlib.contextmanager
-def _exclusive(keys_dir: Path) -> Iterator[None]:
-    """An exclusive lock between processes editing the keyring."""
-    fd = os.open(keys_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
