@@ -182,6 +182,9 @@ class CursorReader:
         self._sqlite = engine.dialect.name == "sqlite"
         self._queries: dict[int, tuple[AnySelect, PreparedQuery]] = {}
         self._idle: list[Any] = []  # DBAPI connections, owned by this reader
+        # Set by close(): a read still running then closes its connection rather than
+        # keeping it (nobody would ever close it again).
+        self._closed = False
 
     def _prepared(self, statement: AnySelect) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
@@ -247,8 +250,12 @@ class CursorReader:
         pooled = self._engine.raw_connection()  # runs the engine's connect options
         pooled.detach()
         fresh: Any = pooled.dbapi_connection  # the psycopg connection itself
-        fresh.rollback()  # the pool's pre-ping may have opened a transaction
-        fresh.autocommit = True
+        try:
+            fresh.rollback()  # the pool's pre-ping may have opened a transaction
+            fresh.autocommit = True
+        except BaseException:
+            fresh.close()
+            raise
         return fresh
 
     def _take_sqlite(self) -> Any:
@@ -261,13 +268,14 @@ class CursorReader:
 
     def _give_back(self, connection: Any) -> None:
         idle = self.IDLE_SQLITE_CONNECTIONS if self._sqlite else self.IDLE_POSTGRES_CONNECTIONS
-        if len(self._idle) < idle:
+        if not self._closed and len(self._idle) < idle:
             self._idle.append(connection)
         else:
             connection.close()
 
     def close(self) -> None:
         """Close the connections this reader keeps (the engine's pool is the engine's)."""
+        self._closed = True
         while self._idle:
             self._idle.pop().close()
 

@@ -18,9 +18,9 @@ from sqlalchemy import String, column, select, table
 
 from vault.audit.canonical import decode
 from vault.audit.models import EVENTS
-from vault.audit.scope import SUBJECTS
 from vault.crypto.blind_index import BlindIndex
 from vault.db import Database
+from vault.subjects.models import Subject
 from vault.vocabulary import EventAction
 
 __all__ = [
@@ -83,10 +83,11 @@ def find_subject(
         digest = blind_index.digest(kind, value)
     except ValueError:
         return None
-    indexed = SUBJECTS.c.nik_index if kind == "nik" else SUBJECTS.c.register_index
+    subjects = Subject.metadata.tables[Subject.__tablename__]
+    indexed = subjects.c.nik_index if kind == "nik" else subjects.c.register_index
     with db.read_session() as session:
         found = session.execute(
-            select(SUBJECTS.c.id).where(indexed == digest, SUBJECTS.c.organization == organization)
+            select(subjects.c.id).where(indexed == digest, subjects.c.organization == organization)
         ).first()
     return None if found is None else uuid.UUID(str(found[0]))
 
