@@ -70,6 +70,8 @@ class Action(StrEnum):
     WITHDRAW_CONSENT = "consent.withdraw"
     OPEN_KIOSK = "kiosk.open"
     APPROVE_PIN_RESET = "pin.reset_approve"
+    # Asked at login: must this account give a second factor when VAULT_REQUIRE_MFA is on?
+    REQUIRE_SECOND_FACTOR = "login.second_factor"
     HANDOVER_EXPORT = "handover.export"
     HANDOVER_IMPORT = "handover.import"
     HANDOVER_READ = "handover.read"

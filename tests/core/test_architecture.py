@@ -179,3 +179,49 @@ def test_modules_are_small() -> None:
         if (count := len(path.read_text().splitlines())) > 420
     }
     assert large == {}
+
+
+# The one role set kept in code: it can only take content away (a second line behind the
+# policies), never grant anything.
+DENY_ONLY_ROLE_SETS = {"NO_CONTENT_ROLES"}
+
+
+def _role_collections(tree: ast.AST) -> list[int]:
+    """Lines holding a set, list or tuple of two or more ``Role.X`` (not the deny-only set)."""
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id in DENY_ONLY_ROLE_SETS for t in node.targets
+        ):
+            allowed |= {n.lineno for n in ast.walk(node) if hasattr(n, "lineno")}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Set | ast.List | ast.Tuple) and node.lineno not in allowed:
+            roles = [
+                e
+                for e in node.elts
+                if isinstance(e, ast.Attribute)
+                and isinstance(e.value, ast.Name)
+                and e.value.id == "Role"
+            ]
+            if len(roles) >= 2:
+                found.append(node.lineno)
+    return found
+
+
+def test_no_role_list_in_code_decides_access() -> None:
+    """Who may do what is said by the policies: no collection of roles in production code."""
+    offenders = [
+        f"{module}:{line}"
+        for module, path in _modules()
+        if module != "vault.vocabulary"
+        for line in _role_collections(ast.parse(path.read_text()))
+    ]
+    assert offenders == []
+
+
+def test_role_list_scan_sees_a_role_list() -> None:
+    """The scan finds a role set deciding access, and lets the deny-only one pass."""
+    assert _role_collections(ast.parse("STAFF_ROLES = {Role.OFFICER, Role.COUNSELOR}\n")) == [1]
+    assert _role_collections(ast.parse("NO_CONTENT_ROLES = {Role.ADMIN, Role.OFFICER}\n")) == []
+    assert _role_collections(ast.parse("ok = user.role in (Role.ADMIN, Role.OFFICER)\n")) == [1]

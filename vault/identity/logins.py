@@ -27,10 +27,15 @@ from vault.identity.core import IdentityCore, UserView, client_address, normalis
 from vault.identity.models import AuthToken, LoginFailure, LoginFailureKind, User
 from vault.identity.standing import AccountStatus, may_act, status_of
 from vault.identity.tokens import MAX_TOKEN_CHARS, new_token, token_digest
-from vault.vocabulary import AuthenticatedUser, EventAction, Principal, Role
+from vault.vocabulary import (
+    Action,
+    AuthenticatedUser,
+    EventAction,
+    OperationFacts,
+    Principal,
+    Role,
+)
 
-# Roles that must present a second factor when Settings.require_mfa is on.
-MFA_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_OFFICER})
 # The one message of every failed login: it never says which part was wrong,
 # nor whether the account exists.
 LOGIN_FAILED = "Invalid username, password or one-time code."
@@ -155,9 +160,17 @@ class Logins(IdentityCore):
             user=UserView.of(user),
         )
 
+    def _second_factor_required(self, user: User) -> bool:
+        """Whether the policies require this account to give a second factor (deny: no)."""
+        who = Principal(id=user.id, role=Role(user.role), organization=user.organization)
+        facts = OperationFacts(target_org=user.organization, on_self=True)
+        return self._engine().authorize(who, Action.REQUIRE_SECOND_FACTOR, facts).allowed
+
     def _second_factor(self, user: User, code: str | None, now: datetime) -> int | None:
         """The TOTP step the code matched, or None when no second factor is needed."""
-        mfa_required = user.totp_confirmed or (self.settings.require_mfa and user.role in MFA_ROLES)
+        mfa_required = user.totp_confirmed or (
+            self.settings.require_mfa and self._second_factor_required(user)
+        )
         if not mfa_required:
             return None
         if not user.totp_confirmed or user.totp_secret is None:

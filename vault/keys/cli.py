@@ -119,9 +119,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _services(settings: Settings) -> Any:
-    from vault.services import build_services
+    from vault.registry import open_services
 
-    return build_services(settings)
+    return open_services(settings)
 
 
 def _audit(services: Any, action: str, details: dict[str, str | int | bool | None]) -> None:
