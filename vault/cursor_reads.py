@@ -17,6 +17,7 @@ always rolled back; the one writer on this path is the audit log's
 
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -185,6 +186,9 @@ class CursorReader:
         # Set by close(): a read still running then closes its connection rather than
         # keeping it (nobody would ever close it again).
         self._closed = False
+        # A reader dropped without close() (a Database never disposed) still closes the
+        # connections it keeps, rather than leave them to the garbage collector open.
+        self._finalizer = weakref.finalize(self, _close_all, self._idle)
 
     def _prepared(self, statement: AnySelect) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
@@ -276,8 +280,12 @@ class CursorReader:
     def close(self) -> None:
         """Close the connections this reader keeps (the engine's pool is the engine's)."""
         self._closed = True
-        while self._idle:
-            self._idle.pop().close()
+        self._finalizer()
+
+
+def _close_all(connections: list[Any]) -> None:
+    while connections:
+        connections.pop().close()
 
 
 class Answer(Protocol):
