@@ -27,6 +27,7 @@ from vault.keys.rotation import (
     plan_rotation,
     rotate_keks,
 )
+from vault.vocabulary import EventAction
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -124,11 +125,13 @@ def _services(settings: Settings) -> Any:
     return open_services(settings)
 
 
-def _audit(services: Any, action: str, details: dict[str, str | int | bool | None]) -> None:
+def _audit(services: Any, action: EventAction, details: dict[str, str | int | bool | None]) -> None:
     audit = getattr(services, "audit", None)
     if audit is not None:
         audit.append(
-            AuditEvent(action=action, outcome=Outcome.INFO, actor_role="operator", details=details)
+            AuditEvent(
+                action=action.value, outcome=Outcome.INFO, actor_role="operator", details=details
+            )
         )
 
 
@@ -199,7 +202,7 @@ def cmd_rotate(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{verb} KEK version {plan.target_version}: {plan.pending} data keys to rewrap")
         _audit(
             services,
-            "key.rotation.start",
+            EventAction.KEY_ROTATION_START,
             {
                 "to_version": plan.target_version,
                 "pending": plan.pending,
@@ -222,7 +225,7 @@ def cmd_rotate(args: argparse.Namespace, settings: Settings) -> int:
             )
         _audit(
             services,
-            "key.rotation.done",
+            EventAction.KEY_ROTATION_DONE,
             {"to_version": result.target_version, "rewrapped": result.rewrapped},
         )
         print(f"done: {result.rewrapped} data keys under KEK version {result.target_version}")
@@ -253,7 +256,7 @@ def cmd_retire(args: argparse.Namespace, settings: Settings) -> int:
         if version not in provider.versions():
             raise InvalidInput(f"KEK version {version} does not exist (or is already retired)")
         # Audit first: if the event cannot be recorded, the key is not destroyed.
-        _audit(services, "key.retire", {"version": version})
+        _audit(services, EventAction.KEY_RETIRE, {"version": version})
         retire_kek(services.db, provider, version)
         print(f"KEK version {version} retired")
     finally:
@@ -268,7 +271,8 @@ def _signing_change(args: argparse.Namespace, settings: Settings, action: str) -
         provider = services.keys
         registry = provider.signing_registry()
         record = registry.find(args.kid)
-        _audit(services, f"key.signing.{action}", {"kid": record.kid, "version": record.version})
+        event = EventAction(f"key.signing.{action}")  # retire or revoke: named in EventAction
+        _audit(services, event, {"kid": record.kid, "version": record.version})
         if action == "retire":
             provider.set_signing_registry(lambda r: r.retired(args.kid, now))
         else:
@@ -283,7 +287,7 @@ def cmd_rotate_signing(args: argparse.Namespace, settings: Settings) -> int:
     services = _services(settings)
     try:
         old = services.keys.signing_registry().current
-        _audit(services, "key.signing.rotate", {"from_kid": old.kid})
+        _audit(services, EventAction.KEY_SIGNING_ROTATE, {"from_kid": old.kid})
         registry = services.keys.new_signing_key(datetime.now(UTC))
         new = registry.current
         print(f"signing key version {new.version} is current: kid {new.kid}")

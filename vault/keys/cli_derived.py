@@ -21,6 +21,7 @@ from vault.keys.derived_rotation import (
     seal_counts_by_version,
 )
 from vault.keys.versions import INDEX, SEAL, VersionState, state_of
+from vault.vocabulary import EventAction
 
 Services = Callable[[Settings], Any]
 Audit = Callable[[Any, str, dict[str, str | int | bool | None]], None]
@@ -83,7 +84,7 @@ def cmd_rotate_seals(
         print(f"{verb} seal key version {plan.target_version}: {plan.pending} values to reseal")
         audit(
             services,
-            "key.rotation.start",
+            EventAction.KEY_ROTATION_START,
             {"key": "column-seal", "to_version": plan.target_version, "pending": plan.pending},
         )
         result = _progress(
@@ -99,7 +100,7 @@ def cmd_rotate_seals(
         )
         audit(
             services,
-            "key.rotation.done",
+            EventAction.KEY_ROTATION_DONE,
             {"key": "column-seal", "to_version": result.target_version, "done": result.done},
         )
         print(f"done: {result.done} values resealed under seal key version {result.target_version}")
@@ -115,7 +116,7 @@ def cmd_retire_seals(
 ) -> int:
     services = services_of(settings)
     try:
-        audit(services, "key.retire", {"key": "column-seal", "version": args.version})
+        audit(services, EventAction.KEY_RETIRE, {"key": "column-seal", "version": args.version})
         retire_version(services.db, SEAL, args.version)
         print(f"seal key version {args.version} retired")
     finally:
@@ -135,7 +136,7 @@ def cmd_rebuild_index(
         print(f"{verb} index key version {plan.target_version}: {plan.pending} subjects")
         audit(
             services,
-            "key.rotation.start",
+            EventAction.KEY_ROTATION_START,
             {"key": "blind-index", "to_version": plan.target_version, "pending": plan.pending},
         )
         result = _progress(
@@ -152,7 +153,7 @@ def cmd_rebuild_index(
         )
         audit(
             services,
-            "key.rotation.done",
+            EventAction.KEY_ROTATION_DONE,
             {"key": "blind-index", "to_version": result.target_version, "done": result.done},
         )
         print(f"done: {result.done} subjects indexed under version {result.target_version}")
