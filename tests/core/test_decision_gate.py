@@ -19,6 +19,7 @@ from vault.app import create_app
 from vault.bootstrap import initialise
 from vault.config import Settings
 from vault.http.gate import ASKS_NOTHING, decision_gate, declared_open, is_vault_handler
+from vault.services import build_services
 from vault.vocabulary import Action, OperationFacts, Principal, Role
 
 # Every route that answers without a decision, each for a reason its handler states.
@@ -117,7 +118,12 @@ def test_a_declared_open_route_answers(gated: TestClient[Litestar]) -> None:
 
 def _routes(settings: Settings) -> list[tuple[str, Any]]:
     initialise(settings)
-    app = create_app(settings)
+    # Built here and closed here: the app is never started, so its shutdown would not.
+    services = build_services(settings)
+    try:
+        app = create_app(settings, services)
+    finally:
+        services.close()
     found = []
     for route in app.routes:
         if not isinstance(route, HTTPRoute):

@@ -167,13 +167,13 @@ class AuditLog:
 
     def close(self) -> None:
         """Write what is queued, checkpoint the tail, stop the writer, release the engine."""
-        if not self._writer.stop():
-            return
-        if self._schedule.uncheckpointed:
+        if self._writer.stop() and self._schedule.uncheckpointed:
             try:
                 self._checkpoint()
             except Exception as exc:  # noqa: BLE001  (a failed final checkpoint must not stop shutdown)
                 log.error("audit: the closing checkpoint failed (%s)", type(exc).__name__)
+        # Every time, not only the first: a proof or verify read after the first close
+        # checks out a connection again, and it must not be left to the collector.
         if self._engine is not None:
             self._engine.dispose()
 
