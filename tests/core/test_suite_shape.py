@@ -137,7 +137,6 @@ NOT_YET = {
     "audit/checkpoints.py",
     "audit/group_commit.py",
     "audit/tree.py",
-    "config.py",
     "consent/fhir.py",
     "consent/grants.py",
     "consent/pins.py",
