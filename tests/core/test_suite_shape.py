@@ -143,8 +143,6 @@ NOT_YET = {
     "consent/service.py",
     "identity/accounts.py",
     "identity/core.py",
-    "records/service.py",
-    "records/writing.py",
     "transparency/store.py",
 }
 
