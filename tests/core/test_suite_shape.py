@@ -143,7 +143,6 @@ NOT_YET = {
     "consent/service.py",
     "identity/accounts.py",
     "identity/core.py",
-    "transparency/store.py",
 }
 
 
