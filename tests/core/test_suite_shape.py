@@ -130,7 +130,6 @@ THROUGH_THE_APP = {
 # Modules with logic and no test file of their own yet (behaviour covered, if at all,
 # by the scenario tests in tests/insiders and tests/hardening). Shrink this list.
 NOT_YET = {
-    "access/facts.py",
     "audit/alert_store.py",
     "audit/cadence.py",
     "audit/chain.py",
