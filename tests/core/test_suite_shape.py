@@ -140,8 +140,6 @@ NOT_YET = {
     "consent/grants.py",
     "consent/reading.py",
     "consent/service.py",
-    "identity/accounts.py",
-    "identity/core.py",
 }
 
 
