@@ -136,7 +136,6 @@ NOT_YET = {
     "audit/checkpoints.py",
     "audit/group_commit.py",
     "audit/tree.py",
-    "consent/fhir.py",
     "consent/grants.py",
     "consent/reading.py",
     "consent/service.py",
