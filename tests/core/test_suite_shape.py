@@ -134,13 +134,9 @@ THROUGH_THE_APP = {
     "web/routes.py": "the page table: tests/web/test_pages.py",
 }
 
-# Modules with logic and no test file of their own yet. Shrink this list.
-# audit/cadence.py: the signed-head checks of `vault audit verify`. Its missing-head and
-# witness-quorum answers are exercised through the command (tests/audit/test_audit_cli.py,
-# test_audit_witness.py); the age and lag limits have no test yet.
-NOT_YET = {
-    "audit/cadence.py",
-}
+# Modules with logic and no test file of their own yet: none today. A module added
+# without its tests goes here, with what covers it meanwhile, until they are written.
+NOT_YET: set[str] = set()
 
 
 def _has_logic(tree: ast.Module) -> bool:
