@@ -111,27 +111,27 @@ TESTED_UNDER_ANOTHER_NAME = {
 
 # Modules tested only through the running app or command line, on purpose.
 THROUGH_THE_APP = {
-    "app.py": "the app's assembly: every HTTP test builds and drives it",
     "access/http.py": "assignment and break-glass routes: tests/records/test_story.py drives them",
-    "consent/cli.py": "`vault consent verify` and the form lock: tests/consent/test_http.py",
-    "identity/http.py": "account and login routes: tests/identity/test_login.py",
-    "records/http.py": "record routes, one call each: tests/records/test_story.py",
-    "subjects/http.py": "subject routes, one call each: tests/records/test_story.py",
-    "tlog/http.py": "proof routes: tests/audit/test_audit_proof_http.py",
-    "workbench/http.py": "alert routes: tests/web/test_dashboard_workbench.py",
+    "app.py": "the app's assembly: every HTTP test builds and drives it",
     "bootstrap.py": "first-run setup: tests/core/test_skeleton.py runs `vault init`",
     "cli_commands.py": "the command table: every CLI test goes through it",
-    "registry.py": "hands the CLIs their services: every CLI test goes through it",
-    "services.py": "the composition root: every service fixture is built by it",
+    "consent/cli.py": "`vault consent verify` and the form lock: tests/consent/test_http.py",
     "http/auth.py": "reads the caller off a request: every authenticated HTTP test",
     "http/authentication.py": "the bearer/session guard: tests/identity/test_login.py",
     "http/middleware.py": "request ids and headers: asserted by the HTTP tests of each area",
     "http/problems.py": "the problem+json answers: asserted by every 4xx test",
+    "identity/http.py": "account and login routes: tests/identity/test_login.py",
+    "records/http.py": "record routes, one call each: tests/records/test_story.py",
+    "registry.py": "hands the CLIs their services: every CLI test goes through it",
     "requestctx.py": "the request id in audit events: tests/audit/test_audit_log.py",
+    "services.py": "the composition root: every service fixture is built by it",
+    "subjects/http.py": "subject routes, one call each: tests/records/test_story.py",
+    "tlog/http.py": "proof routes: tests/audit/test_audit_proof_http.py",
     "web/common.py": "page plumbing shared by the kiosk and dashboard page tests",
     "web/dashboard_access.py": "dashboard gates: tests/web/test_pages.py drives every page",
     "web/dashboard_data.py": "dashboard queries: tests/web/test_pages.py drives every page",
     "web/routes.py": "the page table: tests/web/test_pages.py",
+    "workbench/http.py": "alert routes: tests/web/test_dashboard_workbench.py",
 }
 
 # Modules with logic and no test file of their own yet: none today. A module added
