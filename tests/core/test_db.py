@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from vault.config import Settings
 from vault.db import Database
 from vault.errors import ConfigurationError
 from vault.identity.models import Organization
 
 
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(migrated_db: Database) -> Database:
+    return migrated_db
 
 
 def _count(db: Database) -> int:
