@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from vault.config import Settings, load_settings
+from vault.db import Database
 
 POSTGRES_URL = os.environ.get("VAULT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -83,3 +84,12 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settin
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Test settings over an empty database and an empty keys folder."""
     return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def migrated_db(settings: Settings) -> Iterator[Database]:
+    """The test store, migrated to the newest schema, disposed of afterwards."""
+    database = Database(settings.database_url)
+    database.migrate()
+    yield database
+    database.dispose()

@@ -1,6 +1,6 @@
 """The vault's exception tree.
 
-Services raise only these; one handler in :mod:`vault.http_errors` turns them
+Services raise only these; one handler in :mod:`vault.http.problems` turns them
 into ``application/problem+json`` (RFC 9457). No exception message may carry a
 secret: the ``detail`` of every error is shown to the caller as written.
 

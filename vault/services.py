@@ -162,18 +162,7 @@ def build_services(
         inline_store=db.is_sqlite and inline_keys,
         inline_keys=inline_keys,
     )
-    records = RecordsService(
-        db=db,
-        catalog=catalog,
-        policy=policy,
-        subjects=subjects,
-        subject_keys=key_services.subject_keys,
-        audit=audit,
-        decisions=decisions,
-        writer=writer,
-        reader=reader,
-        clock=clock,
-    )
+    records = RecordsService.beside(reader, writer)
     consents.facts = records
     handover = HandoverService(
         db=db,

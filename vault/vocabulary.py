@@ -275,3 +275,21 @@ class ConsentProvider(Protocol):
     def active_consents(self, subject_id: uuid.UUID, now: datetime) -> Sequence[ConsentGrant]:
         """Every granted purpose of the subject's consents active at ``now``."""
         ...
+
+
+class PolicyDecider(Protocol):
+    """The policy engine (``vault.access.engine.PolicyEngine``) as every capability sees it:
+    ``decide`` for record reads and writes (and subject registration and search),
+    ``authorize`` for every other operation."""
+
+    def decide(
+        self, principal: Principal, action: Action, resource: Resource, context: DecisionContext
+    ) -> Decision: ...
+
+    def authorize(
+        self,
+        principal: Principal,
+        action: Action,
+        facts: OperationFacts,
+        subject_id: uuid.UUID | None = None,
+    ) -> Decision: ...

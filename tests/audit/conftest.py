@@ -16,12 +16,9 @@ from vault.db import Database
 
 
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    """The test store, migrated to the newest schema."""
-    database = Database(settings.database_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(migrated_db: Database) -> Database:
+    """The test store, migrated to the newest schema (``tests/conftest.py``)."""
+    return migrated_db
 
 
 @pytest.fixture

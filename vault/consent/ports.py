@@ -16,14 +16,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from vault.vocabulary import (
-    Action,
-    Decision,
-    DecisionContext,
-    OperationFacts,
-    Principal,
-    Resource,
-)
+from vault import vocabulary
 
 
 class PinVerifier(Protocol):
@@ -57,17 +50,5 @@ class SubjectFacts(Protocol):
         ...
 
 
-class ConsentPolicy(Protocol):
-    """The policy engine (``vault.access.engine.PolicyEngine``): who may do what, and where."""
-
-    def authorize(
-        self,
-        principal: Principal,
-        action: Action,
-        facts: OperationFacts,
-        subject_id: uuid.UUID | None = None,
-    ) -> Decision: ...
-
-    def decide(
-        self, principal: Principal, action: Action, resource: Resource, context: DecisionContext
-    ) -> Decision: ...
+# The policy engine (``vault.access.engine.PolicyEngine``), decides every consent gate.
+ConsentPolicy = vocabulary.PolicyDecider

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from vault.config import Settings
 from vault.errors import InvalidInput
 from vault.keys.derived_rotation import (
     DEFAULT_BATCH_SIZE,
+    Outcome,
+    Plan,
     index_counts_by_version,
     plan_index_rebuild,
     plan_seal_rotation,
@@ -72,43 +75,100 @@ def _progress(label: str, total: int, run: Callable[[Callable[[int], None]], Any
         return run(lambda done: progress.update(task, completed=done))
 
 
-def cmd_rotate_seals(
-    args: argparse.Namespace, settings: Settings, services_of: Services, audit: Audit
+@dataclass(frozen=True)
+class DerivedJob:
+    """One resumable batch job over a key derived from the root (seals or blind index)."""
+
+    key: str  # the ``key`` of its audit events
+    noun: str
+    starting: str
+    resuming: str
+    units: str
+    label: str  # of the progress bar
+    done: str
+    skipped: str
+    plan: Callable[[Any], Plan]
+    run: Callable[[Any, Plan, int, Callable[[int], None]], Outcome]
+
+
+SEAL_ROTATION = DerivedJob(
+    key="column-seal",
+    noun="seal",
+    starting="rotating to new",
+    resuming="resuming rotation to",
+    units="values to reseal",
+    label="resealing",
+    done="done: {done} values resealed under seal key version {version}",
+    skipped="values could not be opened (tampered or retired): left as is",
+    plan=plan_seal_rotation,
+    run=lambda services, plan, size, on_batch: reseal_all(
+        services.db, services.sealer, plan=plan, batch_size=size, on_batch=on_batch
+    ),
+)
+
+INDEX_REBUILD = DerivedJob(
+    key="blind-index",
+    noun="index",
+    starting="rebuilding under new",
+    resuming="resuming rebuild under",
+    units="subjects",
+    label="reindexing",
+    done="done: {done} subjects indexed under version {version}",
+    skipped="subjects could not be reindexed: run it again",
+    plan=plan_index_rebuild,
+    run=lambda services, plan, size, on_batch: rebuild_index(
+        services.db,
+        services.blind_index,
+        services.records.identity_fields,
+        plan=plan,
+        batch_size=size,
+        on_batch=on_batch,
+    ),
+)
+
+
+def _run_job(
+    args: argparse.Namespace,
+    settings: Settings,
+    services_of: Services,
+    audit: Audit,
+    job: DerivedJob,
 ) -> int:
+    """Plan, announce, run with a progress bar, and audit the start and the end."""
     if args.batch_size < 1:
         raise InvalidInput("--batch-size must be at least 1")
     services = services_of(settings)
     try:
-        plan = plan_seal_rotation(services.db)
-        verb = "rotating to new" if plan.new_version else "resuming rotation to"
-        print(f"{verb} seal key version {plan.target_version}: {plan.pending} values to reseal")
+        plan = job.plan(services.db)
+        verb = job.starting if plan.new_version else job.resuming
+        print(f"{verb} {job.noun} key version {plan.target_version}: {plan.pending} {job.units}")
         audit(
             services,
             EventAction.KEY_ROTATION_START,
-            {"key": "column-seal", "to_version": plan.target_version, "pending": plan.pending},
+            {"key": job.key, "to_version": plan.target_version, "pending": plan.pending},
         )
-        result = _progress(
-            "resealing",
+        result: Outcome = _progress(
+            job.label,
             plan.pending,
-            lambda on_batch: reseal_all(
-                services.db,
-                services.sealer,
-                plan=plan,
-                batch_size=args.batch_size,
-                on_batch=on_batch,
-            ),
+            lambda on_batch: job.run(services, plan, args.batch_size, on_batch),
         )
         audit(
             services,
             EventAction.KEY_ROTATION_DONE,
-            {"key": "column-seal", "to_version": result.target_version, "done": result.done},
+            {"key": job.key, "to_version": result.target_version, "done": result.done},
         )
-        print(f"done: {result.done} values resealed under seal key version {result.target_version}")
+        print(job.done.format(done=result.done, version=result.target_version))
         if result.skipped:
-            print(f"{result.skipped} values could not be opened (tampered or retired): left as is")
+            print(f"{result.skipped} {job.skipped}")
     finally:
         services.close()
     return 0
+
+
+def cmd_rotate_seals(
+    args: argparse.Namespace, settings: Settings, services_of: Services, audit: Audit
+) -> int:
+    return _run_job(args, settings, services_of, audit, SEAL_ROTATION)
 
 
 def cmd_retire_seals(
@@ -127,41 +187,7 @@ def cmd_retire_seals(
 def cmd_rebuild_index(
     args: argparse.Namespace, settings: Settings, services_of: Services, audit: Audit
 ) -> int:
-    if args.batch_size < 1:
-        raise InvalidInput("--batch-size must be at least 1")
-    services = services_of(settings)
-    try:
-        plan = plan_index_rebuild(services.db)
-        verb = "rebuilding under new" if plan.new_version else "resuming rebuild under"
-        print(f"{verb} index key version {plan.target_version}: {plan.pending} subjects")
-        audit(
-            services,
-            EventAction.KEY_ROTATION_START,
-            {"key": "blind-index", "to_version": plan.target_version, "pending": plan.pending},
-        )
-        result = _progress(
-            "reindexing",
-            plan.pending,
-            lambda on_batch: rebuild_index(
-                services.db,
-                services.blind_index,
-                services.records.identity_fields,
-                plan=plan,
-                batch_size=args.batch_size,
-                on_batch=on_batch,
-            ),
-        )
-        audit(
-            services,
-            EventAction.KEY_ROTATION_DONE,
-            {"key": "blind-index", "to_version": result.target_version, "done": result.done},
-        )
-        print(f"done: {result.done} subjects indexed under version {result.target_version}")
-        if result.skipped:
-            print(f"{result.skipped} subjects could not be reindexed: run it again")
-    finally:
-        services.close()
-    return 0
+    return _run_job(args, settings, services_of, audit, INDEX_REBUILD)
 
 
 def _age(created: datetime | None, now: datetime) -> str:

@@ -92,6 +92,70 @@ def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
+Batch = Callable[[Any], tuple[int, int, Any]]
+
+
+def _page(session: Any, query: Any, row_id: Any, after: Any, size: int) -> list[Any]:
+    """The next ``size`` rows of ``query`` after the row id ``after`` (None: from the start)."""
+    if after is not None:
+        query = query.where(row_id > after)
+    return list(session.execute(query.order_by(row_id).limit(size)).all())
+
+
+def _still_current(session: Any, kind: str, target: int, work: str, command: str) -> None:
+    current = read_state(session, kind).current
+    if current != target:
+        raise Conflict(
+            f"{kind} key version {current} became current during the "
+            f"{work} to {target}; run `vault keys {command}` again"
+        )
+
+
+def _apply(session: Any, statement: Any, updates: list[dict[str, Any]]) -> tuple[int, int]:
+    """Run the compare-and-set ``statement`` over ``updates``: (done, lost to a race)."""
+    if not updates:
+        return 0, 0
+    result = session.execute(statement, updates)
+    done = int(result.rowcount)
+    return done, len(updates) - done
+
+
+def _sweep(
+    sweeps: list[Batch],
+    on_batch: Callable[[int], None] | None,
+    settle: Callable[[], None] | None,
+) -> tuple[int, int]:
+    """Every batch of every sweep, in two passes; ``on_batch(done_so_far)``."""
+    total = 0
+
+    def one_pass() -> tuple[int, int]:
+        nonlocal total
+        done = skipped = 0
+        for next_batch in sweeps:
+            after: Any = None
+            while True:
+                n, s, after = next_batch(after)
+                if after is None:
+                    break
+                done += n
+                skipped += s
+                total += n
+                if on_batch is not None:
+                    on_batch(total)
+        return done, skipped
+
+    # Every process learns the new version within DEFAULT_TTL: waiting that long
+    # first means none refuses a value already moved to it (or searches only the old
+    # version); what one of them wrote under the old version meanwhile is caught by
+    # one more pass after another wait.
+    wait = settle or (lambda: time.sleep(DEFAULT_TTL))
+    wait()
+    done, skipped = one_pass()
+    wait()
+    more, more_skipped = one_pass()
+    return done + more, skipped + more_skipped
+
+
 @functools.cache
 def _sealed_table(spec: SealedColumn) -> TableClause:
     return table(spec.table, column("id", NullType()), column(spec.stored))
@@ -151,18 +215,11 @@ def _reseal_batch(
     sealed = _sealed_table(spec)
     value = sealed.c[spec.stored]
     query = select(sealed.c.id, value).where(_seal_pending(spec, target))
-    if after is not None:
-        query = query.where(sealed.c.id > after)
     with db.session() as session:
-        rows = session.execute(query.order_by(sealed.c.id).limit(size)).all()
+        rows = _page(session, query, sealed.c.id, after, size)
         if not rows:
             return 0, 0, None
-        current = read_state(session, SEAL).current
-        if current != target:
-            raise Conflict(
-                f"seal key version {current} became current during the "
-                f"rotation to {target}; run `vault keys rotate-seals` again"
-            )
+        _still_current(session, SEAL, target, "rotation", "rotate-seals")
         updates = []
         skipped = 0
         for row_id, stored in rows:
@@ -180,34 +237,15 @@ def _reseal_batch(
                     ),
                 }
             )
-        done = 0
-        if updates:
-            result = session.execute(
-                update(sealed)
-                .where(sealed.c.id == bindparam("row_id"))
-                .where(value == bindparam("old"))
-                .values({spec.stored: bindparam("new")}),
-                updates,
-            )
-            done = int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
-            skipped += len(updates) - done
-    return done, skipped, rows[-1][0]
-
-
-def _passes(
-    run_pass: Callable[[], tuple[int, int]],
-    settle: Callable[[], None] | None,
-) -> tuple[int, int]:
-    # Every process learns the new version within DEFAULT_TTL: waiting that long
-    # first means none refuses a value already moved to it (or searches only the old
-    # version); what one of them wrote under the old version meanwhile is caught by
-    # one more pass after another wait.
-    wait = settle or (lambda: time.sleep(DEFAULT_TTL))
-    wait()
-    done, skipped = run_pass()
-    wait()
-    more, more_skipped = run_pass()
-    return done + more, skipped + more_skipped
+        done, lost = _apply(
+            session,
+            update(sealed)
+            .where(sealed.c.id == bindparam("row_id"))
+            .where(value == bindparam("old"))
+            .values({spec.stored: bindparam("new")}),
+            updates,
+        )
+    return done, skipped + lost, rows[-1][0]
 
 
 def reseal_all(
@@ -223,26 +261,11 @@ def reseal_all(
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
     plan = plan or plan_seal_rotation(db)
-    total = [0]
-
-    def one_pass() -> tuple[int, int]:
-        done = skipped = 0
-        for spec in SEALED_COLUMNS:
-            after: Any = None
-            while True:
-                n, s, after = _reseal_batch(
-                    db, sealer, spec, plan.target_version, after, batch_size
-                )
-                if after is None:
-                    break
-                done += n
-                skipped += s
-                total[0] += n
-                if on_batch is not None:
-                    on_batch(total[0])
-        return done, skipped
-
-    done, skipped = _passes(one_pass, settle)
+    sweeps: list[Batch] = [
+        functools.partial(_reseal_batch, db, sealer, spec, plan.target_version, size=batch_size)
+        for spec in SEALED_COLUMNS
+    ]
+    done, skipped = _sweep(sweeps, on_batch, settle)
     return Outcome(plan.target_version, done, skipped)
 
 
@@ -326,18 +349,11 @@ def _reindex_batch(
     query = select(_SUBJECTS.c.id, _SUBJECTS.c.nik_index, _SUBJECTS.c.register_index).where(
         _index_pending(target)
     )
-    if after is not None:
-        query = query.where(_SUBJECTS.c.id > after)
     with db.session() as session:
-        rows = session.execute(query.order_by(_SUBJECTS.c.id).limit(size)).all()
+        rows = _page(session, query, _SUBJECTS.c.id, after, size)
         if not rows:
             return 0, 0, None
-        current = read_state(session, INDEX).current
-        if current != target:
-            raise Conflict(
-                f"index key version {current} became current during the "
-                f"rebuild to {target}; run `vault keys rebuild-index` again"
-            )
+        _still_current(session, INDEX, target, "rebuild", "rebuild-index")
         updates = []
         skipped = 0
         for row_id, nik_stored, register_stored in rows:
@@ -355,19 +371,16 @@ def _reindex_batch(
                     "register": index.digest("register_number", fields["register_number"], target),
                 }
             )
-        done = 0
-        if updates:
-            result = session.execute(
-                update(_SUBJECTS)
-                .where(_SUBJECTS.c.id == bindparam("row_id"))
-                .where(_SUBJECTS.c.nik_index == bindparam("old_nik"))
-                .where(_SUBJECTS.c.register_index == bindparam("old_register"))
-                .values(nik_index=bindparam("nik"), register_index=bindparam("register")),
-                updates,
-            )
-            done = int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
-            skipped += len(updates) - done
-    return done, skipped, rows[-1][0]
+        done, lost = _apply(
+            session,
+            update(_SUBJECTS)
+            .where(_SUBJECTS.c.id == bindparam("row_id"))
+            .where(_SUBJECTS.c.nik_index == bindparam("old_nik"))
+            .where(_SUBJECTS.c.register_index == bindparam("old_register"))
+            .values(nik_index=bindparam("nik"), register_index=bindparam("register")),
+            updates,
+        )
+    return done, skipped + lost, rows[-1][0]
 
 
 def rebuild_index(
@@ -385,25 +398,10 @@ def rebuild_index(
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
     plan = plan or plan_index_rebuild(db)
-    total = [0]
-
-    def one_pass() -> tuple[int, int]:
-        done = skipped = 0
-        after: Any = None
-        while True:
-            n, s, after = _reindex_batch(
-                db, index, identity, plan.target_version, after, batch_size
-            )
-            if after is None:
-                break
-            done += n
-            skipped += s
-            total[0] += n
-            if on_batch is not None:
-                on_batch(total[0])
-        return done, skipped
-
-    done, skipped = _passes(one_pass, settle)
+    sweep: Batch = functools.partial(
+        _reindex_batch, db, index, identity, plan.target_version, size=batch_size
+    )
+    done, skipped = _sweep([sweep], on_batch, settle)
     if index_pending_count(db, plan.target_version) == 0:
         for info in state_of(db, INDEX).versions:
             if info.version != plan.target_version and info.state != RETIRED:

@@ -9,18 +9,11 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+from vault import vocabulary
 from vault.crypto.keys import DataKey, WrappedKey
 from vault.cursor_reads import Reads
 from vault.subjects.visibility import SubjectRef
-from vault.vocabulary import (
-    Action,
-    BreakGlassGrant,
-    Decision,
-    DecisionContext,
-    OperationFacts,
-    Principal,
-    Resource,
-)
+from vault.vocabulary import Action, BreakGlassGrant, Principal
 
 
 class AccessFacts(Protocol):
@@ -33,18 +26,8 @@ class AccessFacts(Protocol):
     ) -> BreakGlassGrant | None: ...
 
 
-class PolicyDecider(Protocol):
-    def decide(
-        self, principal: Principal, action: Action, resource: Resource, context: DecisionContext
-    ) -> Decision: ...
-
-    def authorize(
-        self,
-        principal: Principal,
-        action: Action,
-        facts: OperationFacts,
-        subject_id: uuid.UUID | None = None,
-    ) -> Decision: ...
+# The policy engine, defined once beside the vocabulary it judges.
+PolicyDecider = vocabulary.PolicyDecider
 
 
 class Subjects(Protocol):

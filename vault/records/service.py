@@ -41,6 +41,23 @@ class RecordsService:
     reader: RecordReader
     clock: Callable[[], datetime]
 
+    @classmethod
+    def beside(cls, reader: RecordReader, writer: RecordWriter) -> RecordsService:
+        """The service that writes where ``reader`` reads: the same store, catalog, policy,
+        subjects, keys, audit log, decision facts and clock."""
+        return cls(
+            reader.db,
+            reader.catalog,
+            reader.policy,
+            reader.subjects,
+            reader.subject_keys,
+            reader.audit,
+            reader.decisions,
+            writer,
+            reader,
+            reader.clock,
+        )
+
     def _visible(
         self,
         session: Session,

@@ -23,11 +23,17 @@ from vault.subjects.ports import (
     IdentityRecords,
     PinHasher,
     SubjectKeyMaker,
-    SubjectPolicy,
     TwoPeople,
 )
 from vault.subjects.visibility import SubjectRef, SubjectVisibility, hidden_subject_event
-from vault.vocabulary import Action, Decision, EventAction, OperationFacts, Principal
+from vault.vocabulary import (
+    Action,
+    Decision,
+    EventAction,
+    OperationFacts,
+    PolicyDecider,
+    Principal,
+)
 
 # The audit event of each gated operation (a refused view is a refused lookup).
 EVENT_OF: dict[Action, EventAction] = {
@@ -43,7 +49,7 @@ EVENT_OF: dict[Action, EventAction] = {
 @dataclass
 class SubjectsBase:
     db: Database
-    policy: SubjectPolicy
+    policy: PolicyDecider
     audit: AuditSink
     visibility: SubjectVisibility
     blind_index: BlindIndexer

@@ -1,8 +1,9 @@
 """What the subjects capability needs from the others, as small protocols.
 
-The real objects are wired in ``vault.services``: the policy engine, the
-consent service, the key store, the blind index, the records writer and the
-identity service's two-person rule. Tests may pass fakes.
+The real objects are wired in ``vault.services``: the consent service, the key
+store, the blind index, the records writer and the identity service's
+two-person rule. Tests may pass fakes. The policy engine's protocol is the one
+every capability shares, ``vault.vocabulary.PolicyDecider``.
 """
 
 from __future__ import annotations
@@ -16,31 +17,7 @@ from sqlmodel import Session
 
 from vault.crypto.keys import DataKey
 from vault.cursor_reads import Reads
-from vault.vocabulary import (
-    Action,
-    ConsentGrant,
-    Decision,
-    DecisionContext,
-    OperationFacts,
-    Principal,
-    Resource,
-)
-
-
-class SubjectPolicy(Protocol):
-    """The policy engine: ``decide`` for register and search, ``authorize`` for the rest."""
-
-    def decide(
-        self, principal: Principal, action: Action, resource: Resource, context: DecisionContext
-    ) -> Decision: ...
-
-    def authorize(
-        self,
-        principal: Principal,
-        action: Action,
-        facts: OperationFacts,
-        subject_id: uuid.UUID | None = None,
-    ) -> Decision: ...
+from vault.vocabulary import ConsentGrant, Principal
 
 
 class ConsentReader(Protocol):

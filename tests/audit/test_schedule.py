@@ -1,0 +1,74 @@
+"""``vault.audit.schedule``: a checkpoint falls due after N events or T seconds, never idle."""
+
+from __future__ import annotations
+
+import pytest
+
+from vault.audit import schedule
+from vault.audit.schedule import CheckpointSchedule
+
+
+class Monotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
+    moving = Monotonic()
+    monkeypatch.setattr(schedule.time, "monotonic", moving)
+    return moving
+
+
+def test_nothing_written_is_never_due(clock: Monotonic) -> None:
+    """An empty tail needs no checkpoint, however long it has been; the writer may sleep."""
+    plan = CheckpointSchedule(enabled=True, every=10, seconds=5)
+    clock.now += 3600
+    assert not plan.due()
+    assert plan.idle_timeout() is None
+
+
+def test_due_after_enough_events(clock: Monotonic) -> None:
+    """The Nth event since the last checkpoint makes one due at once."""
+    plan = CheckpointSchedule(enabled=True, every=10, seconds=60)
+    plan.written(9)
+    assert not plan.due()
+    plan.written(1)
+    assert plan.due()
+
+
+def test_due_after_enough_time_with_a_tail(clock: Monotonic) -> None:
+    """A quiet log with a few events signs them once T seconds have passed."""
+    plan = CheckpointSchedule(enabled=True, every=1000, seconds=5)
+    plan.written(1)
+    clock.now += 2
+    assert not plan.due()
+    assert plan.idle_timeout() == pytest.approx(3)
+    clock.now += 3
+    assert plan.due()
+    assert plan.idle_timeout() == 0
+
+
+def test_signing_starts_a_new_period(clock: Monotonic) -> None:
+    """After a checkpoint the count and the timer start over."""
+    plan = CheckpointSchedule(enabled=True, every=2, seconds=5)
+    plan.written(5)
+    clock.now += 10
+    plan.signed()
+    assert plan.uncheckpointed == 0
+    plan.written(1)
+    assert not plan.due()
+    assert plan.idle_timeout() == pytest.approx(5)
+
+
+def test_disabled_schedule_is_never_due(clock: Monotonic) -> None:
+    """Without a signer configured no checkpoint is asked for."""
+    plan = CheckpointSchedule(enabled=False, every=1, seconds=0)
+    plan.written(100)
+    assert not plan.due()
+    assert plan.idle_timeout() is None
