@@ -31,6 +31,7 @@ import hashlib
 import json
 import re
 import sys
+import time
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -122,6 +123,16 @@ def signed_by(text: str, signatures: list[Any], key: tuple[str, int, bytes]) -> 
     return found
 
 
+def signed_time(extensions: list[str]) -> int | None:
+    """The head's ``time <POSIX seconds>`` extension line, if it has one."""
+    times = [line.split(" ") for line in extensions if line.split(" ", 1)[0] == "time"]
+    if not times:
+        return None
+    if len(times) > 1 or len(times[0]) != 2 or not DECIMAL.fullmatch(times[0][1]):
+        raise Failed("a malformed time line")
+    return int(times[0][1])
+
+
 def open_head(note: Any, log_key: tuple[str, int, bytes]) -> tuple[str, int, bytes, str, list[Any]]:
     """Origin, size and root of a checkpoint that the log key signed."""
     text, signatures = parse_note(note)
@@ -131,6 +142,10 @@ def open_head(note: Any, log_key: tuple[str, int, bytes]) -> tuple[str, int, byt
     if not signed_by(text, signatures, log_key):
         raise Failed("the signature does not verify")
     return lines[0], int(lines[1]), b64(lines[2], 32), text, signatures
+
+
+def head_time(text: str) -> int | None:
+    return signed_time(text[:-1].split("\n")[3:])
 
 
 def node(left: bytes, right: bytes) -> bytes:
@@ -212,6 +227,14 @@ def run(request: dict[str, Any], report: list[str]) -> bool:
     origin, size, root, text, signatures = open_head(request.get("head"), log_key)
     report.append(f"ok: head of {origin} at size {size} signed by {log_key[0]}")
     ok = True
+    moment = head_time(text)
+    if moment is not None:
+        report.append(f"ok: head signed at {moment} (POSIX seconds)")
+    if "max_age_seconds" in request:
+        now = number(request["now"]) if "now" in request else int(time.time())
+        passed = moment is not None and now - moment <= number(request["max_age_seconds"])
+        ok &= passed
+        report.append(f"{'ok' if passed else 'FAIL'}: head signed within the allowed age (time)")
     if "witnesses" in request:
         witnesses = request["witnesses"]
         keys = [parse_vkey(k) for k in witnesses.get("keys", [])]
@@ -235,11 +258,16 @@ def run(request: dict[str, Any], report: list[str]) -> bool:
         report.append(f"{'ok' if passed else 'FAIL'}: leaf {index} included in tree of size {at}")
     if "consistency" in request:
         item = request["consistency"]
-        old_origin, old_size, old_root, _, _ = open_head(item.get("old_head"), log_key)
+        old_origin, old_size, old_root, old_text, _ = open_head(item.get("old_head"), log_key)
         proof = [b64(p, 32) for p in item.get("proof", [])]
         passed = old_origin == origin and check_consistency(old_size, size, old_root, root, proof)
         ok &= passed
         report.append(f"{'ok' if passed else 'FAIL'}: size {size} extends size {old_size}")
+        old_moment = head_time(old_text)
+        if old_moment is not None or moment is not None:
+            ordered = old_moment is not None and moment is not None and old_moment <= moment
+            ok &= ordered
+            report.append(f"{'ok' if ordered else 'FAIL'}: the newer head's time is not earlier")
     return ok
 
 
