@@ -152,10 +152,18 @@ def test_verify_and_checkpoints_over_http(
     body = client.get("/v1/audit/verify", headers=officer).json()
     assert body["ok"] is True
     assert body["checkpoints"] == 1
+    assert (body["first_seq"], body["from_head"]) == (1, 0)
+    for n in range(3):
+        services.audit.append(sample_event(n))
+    services.audit.checkpoint_now()
+    again = client.get("/v1/audit/verify", headers=officer).json()
+    assert again["ok"] is True
+    assert again["from_head"] >= 4
+    assert again["first_seq"] == again["from_head"] + 1
     with services.db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET canonical = :c WHERE seq = 2"), {"c": b"{}"})
-    body = client.get("/v1/audit/verify", headers=officer).json()
-    assert (body["ok"], body["first_bad_seq"]) == (False, 2)
+    body = client.get("/v1/audit/verify?full=true", headers=officer).json()
+    assert (body["ok"], body["first_bad_seq"], body["full"]) == (False, 2, True)
 
 
 def test_disclosures_over_http(

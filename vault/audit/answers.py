@@ -19,6 +19,9 @@ class VerifyOut(msgspec.Struct):
     checkpoints: int
     first_bad_seq: int | None
     problem: str | None
+    first_seq: int  # events first_seq..events were walked
+    from_head: int  # on from the verified signed head of this size (0: from the start)
+    full: bool
 
 
 class ConsentMismatchOut(msgspec.Struct):

@@ -258,6 +258,7 @@ class HeadKeeper:
             "time": head.time,
             "key_id": head.key_id,
             "note": head.note,
+            "verified_at": None,
         }
         cursor.execute(self._insert.sql, self._insert.parameters(values))
         return head

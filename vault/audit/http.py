@@ -34,6 +34,7 @@ from vault.audit.answers import (
 )
 from vault.audit.checkpoints import to_jsonl
 from vault.audit.events import AuditEvent, Outcome
+from vault.audit.incremental import verify_from_head
 from vault.audit.log import AuditLog
 from vault.audit.queries import (
     DEFAULT_PAGE,
@@ -44,7 +45,6 @@ from vault.audit.queries import (
     jsonl_lines,
 )
 from vault.audit.scope import consents_of, held_subjects, subject_org
-from vault.audit.verify import verify_chain
 from vault.consent.integrity import check_consents_against_audit
 from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database
@@ -286,21 +286,29 @@ def audit_verify(
     audit: Log,
     db: Store,
     signer: Signing,
+    full: Annotated[bool, QueryParameter(name="full", required=False)] = False,
 ) -> VerifyOut:
-    """Verify the whole chain and every checkpoint; ``first_bad_seq`` names where it breaks.
+    """Verify the chain from the last verified signed head (``full=true``: all of it).
 
-    The answer holds counts, a sequence number and what kind of break it is:
-    nothing of any event's content, whichever organisation it belongs to.
+    ``first_seq``..``events`` is the range walked, on from the signed head of
+    size ``from_head``; ``first_bad_seq`` names where it breaks. The answer holds
+    counts, sequence numbers and what kind of break it is: nothing of any
+    event's content, whichever organisation it belongs to.
     """
     organization = caller(request).organization
-    _gate(request, policy, audit, EventAction.AUDIT_VERIFY, target_org=organization)
-    report = verify_chain(db.engine, public_keys=signer.verification_keys())
+    _gate(request, policy, audit, EventAction.AUDIT_VERIFY, target_org=organization, full=full)
+    report = verify_from_head(
+        db.engine, audit.heads(), public_keys=signer.verification_keys(), full=full
+    )
     return VerifyOut(
         ok=report.ok,
         events=report.events,
         checkpoints=report.checkpoints,
         first_bad_seq=report.first_bad_seq,
         problem=report.problem,
+        first_seq=report.first_seq,
+        from_head=report.from_head,
+        full=report.full,
     )
 
 
