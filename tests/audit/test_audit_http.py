@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 
 from tests.audit.conftest import sample_event
+from tests.audit.verifier import altered, verify_log
 from tests.support import create_user, insert_subject, login
 from vault.app import create_app
 from vault.audit.checkpoints import from_jsonl
@@ -178,6 +179,26 @@ def test_disclosures_over_http(
     assert len(disclosures) == 1
     assert disclosures[0]["purpose"] == "counseling"
     assert disclosures[0]["categories"] == ["psychological"]
+
+
+def test_disclosures_come_with_proofs_a_subject_checks_offline(
+    subject: uuid.UUID, services: Services, client: Client, officer: dict[str, str]
+) -> None:
+    """Each listed read has an inclusion proof under the signed head; an altered one fails."""
+    for n in range(3):
+        services.audit.append(sample_event(n, subject_id=subject))
+    body = client.get(f"/v1/subjects/{subject}/disclosures", headers=officer).json()
+    seqs = [d["seq"] for d in body["disclosures"]]
+    assert len(seqs) == 3
+    proofs = body["proofs"]
+    assert [item["index"] + 1 for item in proofs["inclusions"]] == seqs
+    assert proofs["head"].startswith("vault.local/audit\n")
+    ok, report = verify_log(body)
+    assert ok, report
+    assert report.count("record.read") == 3
+    ok, report = verify_log(altered(body, 1))
+    assert not ok
+    assert f"FAIL: event {seqs[1]}" in report
 
 
 CANARY = "CANARY-7f3a\u00e9\u4e2d<script>\"';,\n"

@@ -50,3 +50,6 @@ class AccessCheckOut(msgspec.Struct):
 class DisclosuresOut(msgspec.Struct):
     subject_id: uuid.UUID
     disclosures: list[dict[str, Any]]
+    # The signed head and each disclosure's inclusion proof, as tools/verify_log.py
+    # reads them (None when the vault's key signs no tree heads).
+    proofs: dict[str, Any] | None = None

@@ -36,6 +36,7 @@ from vault.audit.checkpoints import to_jsonl
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.incremental import verify_from_head
 from vault.audit.log import AuditLog
+from vault.audit.proofs import proofs_of
 from vault.audit.queries import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -383,8 +384,9 @@ def subject_disclosures(
     """Accounting of disclosures: who read which categories of the subject's records,
     when, for which purpose, under which consent or break-glass grant.
 
-    Only for the organisation holding the subject; any other answers as if the
-    subject did not exist."""
+    ``proofs`` holds the newest signed tree head and each read's inclusion proof,
+    as ``tools/verify_log.py`` reads them. Only for the organisation holding the
+    subject; any other answers as if the subject did not exist."""
     holder = subject_org(db, subject_id)
     _gate(
         request,
@@ -395,7 +397,8 @@ def subject_disclosures(
         subject_id=subject_id,
     )
     disclosures = AuditQueries(db).disclosures(subject_id)
-    return DisclosuresOut(subject_id=subject_id, disclosures=disclosures)
+    proofs = proofs_of(audit, [int(d["seq"]) for d in disclosures])
+    return DisclosuresOut(subject_id=subject_id, disclosures=disclosures, proofs=proofs)
 
 
 AUDIT_HANDLERS = [

@@ -116,6 +116,11 @@ EN: dict[str, str] = {
     "disclosures_title": "Who read my data",
     "disclosures_intro": "This list shows who opened your data, when, and why.",
     "no_disclosures": "Nobody has read your data yet.",
+    "proofs_title": "Proof that this list is what the audit log holds",
+    "proofs_intro": (
+        "Each read above is in the vault's signed audit log. Your lawyer can check it with "
+        "tools/verify_log.py and the text below (also in the copy of your data)."
+    ),
     "when": "When",
     "who": "Who",
     "what": "Which data",
