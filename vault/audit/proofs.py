@@ -147,6 +147,28 @@ class ProofSource:
                     items.append(_item(row, seq, head.size, store))
         return {"log_key": self.log_key(), "head": head.note, "inclusions": items}
 
+    def for_witness(self, old_size: int) -> dict[str, Any]:
+        """The newest signed head and the consistency proof from ``old_size`` to it.
+
+        What a witness that last cosigned a head of ``old_size`` needs to cosign
+        the newest; no proof from size 0, from the same size or from a larger one
+        (the witness refuses that head itself).
+        """
+        with self._cursor() as cursor:
+            head = self._keeper.last(cursor)
+            if head is None:
+                raise NotFound("No tree head has been signed yet.")
+            proof: list[bytes] = []
+            if 0 < old_size < head.size:
+                proof = consistency_proof(CursorNodeStore(cursor, self._nodes), old_size, head.size)
+        return {
+            "log_key": self.log_key(),
+            "head": head.note,
+            "size": head.size,
+            "old_size": old_size,
+            "proof": [_b64(node) for node in proof],
+        }
+
     def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
         """The proof that the signed head at ``new_size`` (newest if None) extends ``old_size``."""
         with self._cursor() as cursor:
