@@ -12,13 +12,29 @@ posts its line to the head it cosigned (:func:`cosign_head`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from vault.errors import InvalidInput, NotFound, SignatureInvalid
-from vault.transparency import Ed25519Verifier, Note, NoteMalformed, NoteSignature, VerifierKey
+from vault.transparency import (
+    Checkpoint,
+    Ed25519Verifier,
+    Note,
+    NoteMalformed,
+    NoteSignature,
+    VerifierKey,
+)
 from vault.transparency.note import COSIGNATURE_V1
 
-__all__ = ["attach_cosignature", "cosign_head", "cosigners", "witness_keys"]
+__all__ = [
+    "WitnessShortfall",
+    "attach_cosignature",
+    "cosign_head",
+    "cosigners",
+    "witness_keys",
+    "witness_shortfall",
+]
 
 _RECENT = "SELECT id, note FROM audit_heads ORDER BY size DESC LIMIT 16"
 
@@ -121,3 +137,57 @@ def cosign_head(
         raise InvalidInput("The head kept changing; try again.")
     finally:
         connection.close()
+
+
+@dataclass(frozen=True)
+class WitnessShortfall:
+    """The newest head whose witnesses' time is up, cosigned by fewer than the quorum."""
+
+    size: int
+    signed_at: datetime
+    cosigned: int
+    quorum: int
+
+
+_NEWEST = "SELECT note FROM audit_heads ORDER BY size DESC LIMIT 64"
+
+
+def witness_shortfall(
+    engine: Any,
+    verifier: Ed25519Verifier,
+    now: datetime,
+    *,
+    witnesses: Sequence[VerifierKey],
+    quorum: int,
+    witness_seconds: float,
+) -> WitnessShortfall | None:
+    """Whether the quorum of fresh cosignatures is missing (None: it is met, or none is set).
+
+    Reads the 64 newest heads only: the newest one signed more than
+    ``witness_seconds`` ago is due, and a cosignature of it or of any later head
+    counts (a witness checked consistency from its last head). What a page shows
+    on every load; ``vault audit verify`` checks the whole chain.
+    """
+    if quorum <= 0:
+        return None
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_NEWEST)
+        notes = [str(row[0]) for row in cursor.fetchall()]
+        connection.rollback()
+    finally:
+        connection.close()
+    best = 0
+    for note in notes:  # newest first
+        best = max(best, cosigners(note, witnesses, verifier))
+        signed = Checkpoint.parse(Note.parse(note).text).time
+        if signed is None:
+            continue
+        moment = datetime.fromtimestamp(signed, UTC)
+        if (now - moment).total_seconds() > witness_seconds:
+            if best >= quorum:
+                return None
+            size = int(note.split("\n", 2)[1])
+            return WitnessShortfall(size, moment, best, quorum)
+    return None

@@ -188,6 +188,10 @@ EN: dict[str, str] = {
         "Chain intact at the last verification: {events} events (verification #{seq}, {time})."
     ),
     "chain_checked_at": "checked {time}",
+    "witness_quorum_missing": (
+        "Witnesses have not cosigned in time: the tree head of size {size}, signed {time} UTC, "
+        "has {cosigned} / {quorum} required cosignatures (nor does any later head)."
+    ),
     "verify_now": "Verify now",
     "alerts": "Alerts",
     "alerts_open": "{count} of {total} alerts not reviewed yet.",

@@ -190,6 +190,11 @@ ID: dict[str, str] = {
     "chain_ok_stored": (
         "Rantai utuh pada verifikasi terakhir: {events} peristiwa (verifikasi #{seq}, {time})."
     ),
+    "witness_quorum_missing": (
+        "Saksi belum menandatangani tepat waktu: kepala pohon berukuran {size}, ditandatangani "
+        "{time} UTC, baru memiliki {cosigned} / {quorum} tanda tangan saksi yang diwajibkan "
+        "(begitu pula kepala sesudahnya)."
+    ),
     "chain_checked_at": "diperiksa {time}",
     "verify_now": "Verifikasi sekarang",
     "alerts": "Peringatan",
