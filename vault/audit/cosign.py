@@ -180,8 +180,11 @@ def witness_shortfall(
         connection.close()
     best = 0
     for note in notes:  # newest first
-        best = max(best, cosigners(note, witnesses, verifier))
-        signed = Checkpoint.parse(Note.parse(note).text).time
+        try:
+            best = max(best, cosigners(note, witnesses, verifier))
+            signed = Checkpoint.parse(Note.parse(note).text).time
+        except NoteMalformed:
+            continue  # a damaged head: `vault audit verify` names it
         if signed is None:
             continue
         moment = datetime.fromtimestamp(signed, UTC)
