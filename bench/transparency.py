@@ -12,7 +12,9 @@ batch appender, 10,000 leaves a batch, as the audit log would feed it. Then:
 - appending in batches of 1, 100 and 10,000 leaves to the big tree, per leaf,
   against bare ``hashlib`` on the same leaves just before: two SHA-256 calls
   per leaf (a leaf hash and, on average, one interior node), the floor of any
-  append.
+  append;
+- on SQLite (``bench.tlog_sqlite``): verifying the whole log and the events
+  after a verified head, and proving one event, as the vault does them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import random
 import time
 
 from bench.common import Mode, Row, Section, Target, main, median, need, percentile, pick, sample
+from bench.tlog_sqlite import run_sqlite
 
 LEAF_BYTES = 64  # about the size of an audit event's hash and sequence number
 
@@ -135,6 +138,7 @@ def run(mode: Mode) -> Section:
         "every append returns the new root, folded from the right edge (up to log2(n) hashes): "
         "a batch of one leaf pays it for one leaf, which is why batches are cheaper"
     )
+    run_sqlite(section, size, budget)
     return section
 
 

@@ -12,11 +12,18 @@ named on the command line, or standard input)::
       "inclusion": {"leaf": "<base64 leaf bytes>" | "leaf_hash": "<base64>"
                     | "event": {"canonical": "<base64>", "prev_hash": "<base64>"},
                     "index": 7, "size": 12, "path": ["<base64>", ...]},
+      "inclusions": [<more objects like "inclusion">, ...],
       "consistency": {"old_head": "<an earlier signed checkpoint>",
-                      "proof": ["<base64>", ...]}
+                      "proof": ["<base64>", ...]},
+      "max_age_seconds": 3600, "now": <POSIX seconds, default the clock>
     }
 
-``witnesses``, ``inclusion`` and ``consistency`` are optional. An audit event
+Everything but ``log_key`` and ``head`` is optional; an object with no
+``head`` but a ``proofs`` object (a subject's disclosures from the vault's API,
+or the copy of their data from the kiosk) is read as that object. A head's
+``time <POSIX seconds>`` line is when the log signed it: with
+``max_age_seconds`` the head must be younger, and a consistency proof's newer
+head must not be signed before the older one. An audit event
 is given as ``event``: its canonical bytes and the chain hash before it; the
 leaf is then ``SHA-256(prev_hash || canonical)`` (the event's chain hash), and
 the event's own ``seq`` must be ``index + 1``. It prints one
@@ -31,6 +38,7 @@ import hashlib
 import json
 import re
 import sys
+import time
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -122,6 +130,16 @@ def signed_by(text: str, signatures: list[Any], key: tuple[str, int, bytes]) -> 
     return found
 
 
+def signed_time(extensions: list[str]) -> int | None:
+    """The head's ``time <POSIX seconds>`` extension line, if it has one."""
+    times = [line.split(" ") for line in extensions if line.split(" ", 1)[0] == "time"]
+    if not times:
+        return None
+    if len(times) > 1 or len(times[0]) != 2 or not DECIMAL.fullmatch(times[0][1]):
+        raise Failed("a malformed time line")
+    return int(times[0][1])
+
+
 def open_head(note: Any, log_key: tuple[str, int, bytes]) -> tuple[str, int, bytes, str, list[Any]]:
     """Origin, size and root of a checkpoint that the log key signed."""
     text, signatures = parse_note(note)
@@ -131,6 +149,10 @@ def open_head(note: Any, log_key: tuple[str, int, bytes]) -> tuple[str, int, byt
     if not signed_by(text, signatures, log_key):
         raise Failed("the signature does not verify")
     return lines[0], int(lines[1]), b64(lines[2], 32), text, signatures
+
+
+def head_time(text: str) -> int | None:
+    return signed_time(text[:-1].split("\n")[3:])
 
 
 def node(left: bytes, right: bytes) -> bytes:
@@ -207,11 +229,47 @@ def event_leaf_hash(event: Any, index: int) -> bytes:
     return hashlib.sha256(b"\x00" + chain_hash).digest()
 
 
+def check_item(item: Any, size: int, root: bytes) -> tuple[bool, str]:
+    """One inclusion proof against the head's root: (passed, the report line)."""
+    if not isinstance(item, dict):
+        raise Failed("an inclusion proof is a JSON object")
+    index = number(item.get("index"))
+    what = f"leaf {index}"
+    if "event" in item:
+        leaf_hash = event_leaf_hash(item["event"], index)
+        what = f"event {index + 1} ({event_summary(item['event'])})"
+    elif "leaf" in item:
+        leaf_hash = hashlib.sha256(b"\x00" + b64(item["leaf"])).digest()
+    else:
+        leaf_hash = b64(item.get("leaf_hash"), 32)
+    at = number(item.get("size", size))
+    path = [b64(p, 32) for p in item.get("path", [])]
+    passed = at == size and check_inclusion(leaf_hash, index, size, path, root)
+    return passed, f"{'ok' if passed else 'FAIL'}: {what} included in tree of size {at}"
+
+
+def event_summary(event: dict[str, Any]) -> str:
+    """What an audit event says, in a few words (its action, time and actor)."""
+    document = json.loads(b64(event.get("canonical")).decode("utf-8"))
+    parts = [document.get(key) for key in ("action", "time", "actor_role", "actor_org")]
+    return " ".join(str(part) for part in parts if part)
+
+
 def run(request: dict[str, Any], report: list[str]) -> bool:
+    if "head" not in request and isinstance(request.get("proofs"), dict):
+        request = request["proofs"]  # a disclosures answer or a kiosk copy, given whole
     log_key = parse_vkey(request.get("log_key"))
     origin, size, root, text, signatures = open_head(request.get("head"), log_key)
     report.append(f"ok: head of {origin} at size {size} signed by {log_key[0]}")
     ok = True
+    moment = head_time(text)
+    if moment is not None:
+        report.append(f"ok: head signed at {moment} (POSIX seconds)")
+    if "max_age_seconds" in request:
+        now = number(request["now"]) if "now" in request else int(time.time())
+        passed = moment is not None and now - moment <= number(request["max_age_seconds"])
+        ok &= passed
+        report.append(f"{'ok' if passed else 'FAIL'}: head signed within the allowed age (time)")
     if "witnesses" in request:
         witnesses = request["witnesses"]
         keys = [parse_vkey(k) for k in witnesses.get("keys", [])]
@@ -220,26 +278,26 @@ def run(request: dict[str, Any], report: list[str]) -> bool:
         passed = len(signed) >= max(quorum, 1)
         ok &= passed
         report.append(f"{'ok' if passed else 'FAIL'}: cosigned by {len(signed)} of quorum {quorum}")
-    if "inclusion" in request:
-        item = request["inclusion"]
-        if "event" in item:
-            leaf_hash = event_leaf_hash(item["event"], number(item.get("index")))
-        elif "leaf" in item:
-            leaf_hash = hashlib.sha256(b"\x00" + b64(item["leaf"])).digest()
-        else:
-            leaf_hash = b64(item.get("leaf_hash"), 32)
-        index, at = number(item.get("index")), number(item.get("size", size))
-        path = [b64(p, 32) for p in item.get("path", [])]
-        passed = at == size and check_inclusion(leaf_hash, index, size, path, root)
+    items = [request["inclusion"]] if "inclusion" in request else []
+    listed = request.get("inclusions", [])
+    if not isinstance(listed, list):
+        raise Failed("inclusions is a list")
+    for item in [*items, *listed]:
+        passed, line = check_item(item, size, root)
         ok &= passed
-        report.append(f"{'ok' if passed else 'FAIL'}: leaf {index} included in tree of size {at}")
+        report.append(line)
     if "consistency" in request:
         item = request["consistency"]
-        old_origin, old_size, old_root, _, _ = open_head(item.get("old_head"), log_key)
+        old_origin, old_size, old_root, old_text, _ = open_head(item.get("old_head"), log_key)
         proof = [b64(p, 32) for p in item.get("proof", [])]
         passed = old_origin == origin and check_consistency(old_size, size, old_root, root, proof)
         ok &= passed
         report.append(f"{'ok' if passed else 'FAIL'}: size {size} extends size {old_size}")
+        old_moment = head_time(old_text)
+        if old_moment is not None or moment is not None:
+            ordered = old_moment is not None and moment is not None and old_moment <= moment
+            ok &= ordered
+            report.append(f"{'ok' if ordered else 'FAIL'}: the newer head's time is not earlier")
     return ok
 
 

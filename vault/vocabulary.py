@@ -137,6 +137,7 @@ class EventAction(StrEnum):
     AUDIT_HEAD_REFUSED = "audit.head_refused"
     AUDIT_HEAD_RESUMED = "audit.head_resumed"
     AUDIT_PROOF = "audit.proof"
+    AUDIT_HEAD_COSIGNED = "audit.head_cosigned"
     HANDOVER_TRUST = "handover.trust"
     HANDOVER_EXPORT = "handover.export"
     HANDOVER_IMPORT = "handover.import"

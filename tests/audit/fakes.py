@@ -15,10 +15,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import text
+
+from vault.audit.canonical import decode, encode, link_hash
 from vault.audit.chain import Head
 from vault.audit.events import AuditEvent
 from vault.audit.log import AuditLog
 from vault.db import Database
+from vault.transparency import hash_leaf
 
 
 class HmacSigner:
@@ -87,3 +91,45 @@ def audit_writes_refused(db: Database) -> Iterator[None]:
         with db.engine.begin() as conn:
             for statement in allow:
                 conn.exec_driver_sql(statement)
+
+
+def rewrite_and_rehash(db: Database, seq: int, *, nodes: bool) -> None:
+    """Change event ``seq``'s purpose, recompute the chain after it (and the tree, if asked)."""
+    with db.engine.begin() as conn:
+        canonical = conn.execute(
+            text("SELECT canonical FROM audit_events WHERE seq = :s"), {"s": seq}
+        ).scalar_one()
+        document = decode(bytes(canonical))
+        document["purpose"] = "statistics"
+        conn.execute(
+            text("UPDATE audit_events SET canonical = :c WHERE seq = :s"),
+            {"c": encode(document), "s": seq},
+        )
+        rows = conn.execute(
+            text("SELECT seq, prev_hash, canonical FROM audit_events ORDER BY seq")
+        ).all()
+        prev = bytes(rows[0][1])
+        hashes = []
+        for row_seq, _, row_canonical in rows:
+            digest = link_hash(prev, bytes(row_canonical))
+            conn.execute(
+                text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :s"),
+                {"p": prev, "h": digest, "s": row_seq},
+            )
+            hashes.append(digest)
+            prev = digest
+        if nodes:
+            conn.execute(text("DELETE FROM audit_nodes"))
+            level_nodes = [hash_leaf(h) for h in hashes]
+            level = 0
+            while level_nodes:
+                for index, node in enumerate(level_nodes):
+                    conn.execute(
+                        text("INSERT INTO audit_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
+                        {"l": level, "i": index, "h": node},
+                    )
+                level_nodes = [
+                    hashlib.sha256(b"\x01" + a + b).digest()
+                    for a, b in zip(level_nodes[::2], level_nodes[1::2], strict=False)
+                ]
+                level += 1

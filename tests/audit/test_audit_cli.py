@@ -39,10 +39,30 @@ def test_verify_exits_0_then_1_with_the_first_bad_seq(
     with services.db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET canonical = :c WHERE seq = 3"), {"c": b"{}"})
     services.close()
-    assert main(["audit", "verify", "--quiet"]) == 1
+    assert main(["audit", "verify", "--quiet", "--full"]) == 1
     captured = capsys.readouterr()
     assert captured.out.strip() == "3"
     assert "seq 3" in captured.err
+
+
+def test_verify_walks_on_from_the_last_verified_head_and_full_walks_everything(
+    vault_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The second verify names the range after the verified head; an older edit needs --full."""
+    assert main(["audit", "verify", "--quiet"]) == 0
+    assert "events 1.." in capsys.readouterr().out
+    assert main(["audit", "verify", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "events 1.." not in out
+    assert "from the verified head of size" in out
+    services = build_services(vault_env)
+    with services.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET canonical = :c WHERE seq = 2"), {"c": b"{}"})
+    services.close()
+    assert main(["audit", "verify", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "verify", "--quiet", "--full"]) == 1
+    assert capsys.readouterr().out.strip() == "2"
 
 
 def test_exported_checkpoints_pin_the_tail(

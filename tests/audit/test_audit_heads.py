@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.audit.conftest import sample_event
-from tests.audit.fakes import InterceptedLog
-from vault.audit.canonical import decode, encode, link_hash
+from tests.audit.fakes import InterceptedLog, rewrite_and_rehash
 from vault.audit.tree import CursorNodeStore, NodeStatements
 from vault.crypto.signing import Signer
 from vault.db import Database
@@ -35,48 +34,6 @@ def signed_log(make_log: Callable[..., InterceptedLog]) -> InterceptedLog:
 def stored(db: Database, query: str, **params: Any) -> list[Any]:
     with db.engine.connect() as conn:
         return list(conn.execute(text(query), params).all())
-
-
-def rewrite_and_rehash(db: Database, seq: int, *, nodes: bool) -> None:
-    """Change event ``seq``'s purpose, recompute the chain after it (and the tree, if asked)."""
-    with db.engine.begin() as conn:
-        canonical = conn.execute(
-            text("SELECT canonical FROM audit_events WHERE seq = :s"), {"s": seq}
-        ).scalar_one()
-        document = decode(bytes(canonical))
-        document["purpose"] = "statistics"
-        conn.execute(
-            text("UPDATE audit_events SET canonical = :c WHERE seq = :s"),
-            {"c": encode(document), "s": seq},
-        )
-        rows = conn.execute(
-            text("SELECT seq, prev_hash, canonical FROM audit_events ORDER BY seq")
-        ).all()
-        prev = bytes(rows[0][1])
-        hashes = []
-        for row_seq, _, row_canonical in rows:
-            digest = link_hash(prev, bytes(row_canonical))
-            conn.execute(
-                text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :s"),
-                {"p": prev, "h": digest, "s": row_seq},
-            )
-            hashes.append(digest)
-            prev = digest
-        if nodes:
-            conn.execute(text("DELETE FROM audit_nodes"))
-            level_nodes = [hash_leaf(h) for h in hashes]
-            level = 0
-            while level_nodes:
-                for index, node in enumerate(level_nodes):
-                    conn.execute(
-                        text("INSERT INTO audit_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
-                        {"l": level, "i": index, "h": node},
-                    )
-                level_nodes = [
-                    __import__("hashlib").sha256(b"\x01" + a + b).digest()
-                    for a, b in zip(level_nodes[::2], level_nodes[1::2], strict=False)
-                ]
-                level += 1
 
 
 def test_the_stored_tree_is_the_rfc9162_tree_of_the_chain_hashes(

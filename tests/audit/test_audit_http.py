@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 
 from tests.audit.conftest import sample_event
+from tests.audit.verifier import altered, verify_log
 from tests.support import create_user, insert_subject, login
 from vault.app import create_app
 from vault.audit.checkpoints import from_jsonl
@@ -152,10 +153,18 @@ def test_verify_and_checkpoints_over_http(
     body = client.get("/v1/audit/verify", headers=officer).json()
     assert body["ok"] is True
     assert body["checkpoints"] == 1
+    assert (body["first_seq"], body["from_head"]) == (1, 0)
+    for n in range(3):
+        services.audit.append(sample_event(n))
+    services.audit.checkpoint_now()
+    again = client.get("/v1/audit/verify", headers=officer).json()
+    assert again["ok"] is True
+    assert again["from_head"] >= 4
+    assert again["first_seq"] == again["from_head"] + 1
     with services.db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_events SET canonical = :c WHERE seq = 2"), {"c": b"{}"})
-    body = client.get("/v1/audit/verify", headers=officer).json()
-    assert (body["ok"], body["first_bad_seq"]) == (False, 2)
+    body = client.get("/v1/audit/verify?full=true", headers=officer).json()
+    assert (body["ok"], body["first_bad_seq"], body["full"]) == (False, 2, True)
 
 
 def test_disclosures_over_http(
@@ -170,6 +179,26 @@ def test_disclosures_over_http(
     assert len(disclosures) == 1
     assert disclosures[0]["purpose"] == "counseling"
     assert disclosures[0]["categories"] == ["psychological"]
+
+
+def test_disclosures_come_with_proofs_a_subject_checks_offline(
+    subject: uuid.UUID, services: Services, client: Client, officer: dict[str, str]
+) -> None:
+    """Each listed read has an inclusion proof under the signed head; an altered one fails."""
+    for n in range(3):
+        services.audit.append(sample_event(n, subject_id=subject))
+    body = client.get(f"/v1/subjects/{subject}/disclosures", headers=officer).json()
+    seqs = [d["seq"] for d in body["disclosures"]]
+    assert len(seqs) == 3
+    proofs = body["proofs"]
+    assert [item["index"] + 1 for item in proofs["inclusions"]] == seqs
+    assert proofs["head"].startswith("vault.local/audit\n")
+    ok, report = verify_log(body)
+    assert ok, report
+    assert report.count("record.read") == 3
+    ok, report = verify_log(altered(body, 1))
+    assert not ok
+    assert f"FAIL: event {seqs[1]}" in report
 
 
 CANARY = "CANARY-7f3a\u00e9\u4e2d<script>\"';,\n"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import text
 
 from tests.audit.conftest import sample_event
 from tests.support import create_user, login
@@ -94,3 +95,52 @@ def test_the_consistency_route_proves_growth(services: Services, client: Client)
     assert verifies(response.json())
     assert client.get("/v1/audit/consistency?from=0", headers=headers).status_code == 400
     assert client.get("/v1/audit/consistency?from=999999", headers=headers).status_code == 404
+
+
+def test_a_cosignature_is_stored_only_on_the_head_it_signs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A configured witness's line posted to another head is refused; to its own, kept once."""
+    from vault.audit.heads import NoteSigner
+    from vault.crypto.signing import Signer
+    from vault.transparency import VerifierKey, Witness
+
+    witness_signer = NoteSigner(Signer(bytes(range(32))))
+    witness_vkey = Witness("bapas.example/w", witness_signer, {}).key
+    configured = settings.model_copy(update={"audit_witness_keys": [str(witness_vkey)]})
+    built = build_services(configured, migrate=True)
+    try:
+        for n in range(3):
+            built.audit.append(sample_event(n))
+        built.audit.checkpoint_now()
+        keeper = built.audit.heads()
+        assert keeper is not None
+        log_key = VerifierKey.parse(str(keeper.current_vkey()))
+        witness = Witness("bapas.example/w", witness_signer, {log_key.name: [log_key]})
+        with TestClient(create_app(configured, built)) as client:
+            first = client.get("/v1/audit/heads/latest").json()
+            line = witness.add_checkpoint(first["head"], 0, [], now=1_796_000_000).strip()
+            for n in range(2):
+                built.audit.append(sample_event(n))
+            built.audit.checkpoint_now()
+            second = client.get("/v1/audit/heads/latest").json()
+            assert second["size"] > first["size"]
+            wrong = f"/v1/audit/heads/{second['size']}/cosignatures"
+            right = f"/v1/audit/heads/{first['size']}/cosignatures"
+            assert client.post(wrong, json={"cosignature": line}).status_code == 422
+            for _ in range(2):
+                kept = client.post(right, json={"cosignature": line})
+                assert kept.status_code == 201, kept.text
+                assert kept.json()["cosignatures"] == 1
+            missing = client.post("/v1/audit/heads/999999/cosignatures", json={"cosignature": line})
+            assert missing.status_code == 404
+        with built.db.engine.connect() as conn:
+            notes = dict(conn.execute(text("SELECT size, note FROM audit_heads")).all())
+            cosigned = conn.execute(
+                text("SELECT count(*) FROM audit_events WHERE action = 'audit.head_cosigned'")
+            ).scalar_one()
+        assert notes[first["size"]].count("bapas.example/w") == 1
+        assert "bapas.example/w" not in notes[second["size"]]
+        assert cosigned == 1
+    finally:
+        built.close()

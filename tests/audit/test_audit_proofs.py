@@ -62,7 +62,7 @@ def test_an_inclusion_proof_from_the_vault_verifies_offline(
     bundle = prove(4, capsys)
     code, out = run_tool(bundle)
     assert code == 0, out
-    assert "leaf 3 included" in out
+    assert "ok: event 4 (record.read" in out
 
 
 def _changed(bundle: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,10 @@ def vault_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("VAULT_KEYS_DIR", str(settings.keys_dir))
     monkeypatch.setenv("VAULT_TESTING", "1")
     monkeypatch.setenv("VAULT_ARGON2_PROFILE", "cheapest")
-    services = build_services(settings, migrate=True)
+    # Signed two hours ago: witnesses' time (an hour by default) is up for these heads.
+    services = build_services(
+        settings, migrate=True, clock=lambda: datetime.now(UTC) - timedelta(hours=2)
+    )
     try:
         for n in range(5):
             services.audit.append(sample_event(n))
@@ -112,12 +115,6 @@ def test_verify_says_when_no_cosignature_arrived_in_time(
     state = tmp_path / "bapas.json"
     assert main(["witness", "init", str(state), "--name", "bapas.example/w", "--log", vkey]) == 0
     witness_vkey = capsys.readouterr().out.strip()
-    services = build_services(vault_env)
-    with services.db.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE audit_heads SET time = :t"), {"t": datetime(2020, 1, 1, tzinfo=UTC)}
-        )
-    services.close()
     monkeypatch.setenv("VAULT_AUDIT_WITNESS_KEYS", json.dumps([witness_vkey]))
     monkeypatch.setenv("VAULT_AUDIT_WITNESS_QUORUM", "1")
     monkeypatch.setenv("VAULT_AUDIT_HEAD_MAX_AGE_SECONDS", "999999999")

@@ -41,6 +41,8 @@ OPEN_ROUTES = {
     "POST /dashboard/logout",
     "GET /kiosk/login",
     "GET /kiosk/ended",
+    "GET /v1/audit/heads/latest",
+    "POST /v1/audit/heads/{size}/cosignatures",
 }
 
 

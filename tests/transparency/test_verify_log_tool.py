@@ -199,3 +199,55 @@ def test_the_tool_agrees_with_the_reference_vectors() -> None:
             [d(p) for p in case["proof"] or []],
         )
         assert got is not case["wantErr"], case["file"]
+
+
+def _timed_heads(old_time: int, new_time: int) -> tuple[Log, str, str]:
+    """A log whose two heads (sizes 3 and 5) carry signed `time` lines."""
+    log = Log()
+    store, tree = log.store, log.tree
+    old_root = tree.append(events(3))
+    old = log.signer.sign_first(3, old_root, [f"time {old_time}"])
+    new_root = tree.append(events(2, 3))
+    new = log.signer.sign_next(
+        old, 5, new_root, consistency_proof(store, 3, 5), [f"time {new_time}"]
+    )
+    return log, old, new
+
+
+def test_a_head_older_than_the_allowed_age_fails() -> None:
+    """With `max_age_seconds` and `now`, the head's signed time decides; no time line fails."""
+    log, old, new = _timed_heads(NOW - 7200, NOW - 60)
+    fresh = {"log_key": str(log.signer.key), "head": new, "max_age_seconds": 3600, "now": NOW}
+    code, out = run_tool(fresh)
+    assert code == 0, out
+    assert f"signed at {NOW - 60}" in out
+    assert run_tool({**fresh, "head": old})[0] == 1
+    untimed = Log()
+    head = untimed.append(events(2))
+    code, out = run_tool({**fresh, "log_key": str(untimed.signer.key), "head": head})
+    assert code == 1
+    assert "time" in out
+
+
+def test_a_re_dated_head_fails_its_signature() -> None:
+    """Changing the `time` line of a signed head breaks the log's signature."""
+    log, _, new = _timed_heads(NOW - 7200, NOW - 7200)
+    redated = new.replace(f"time {NOW - 7200}", f"time {NOW - 60}")
+    code, out = run_tool({"log_key": str(log.signer.key), "head": redated})
+    assert code == 1, out
+
+
+def test_a_newer_head_signed_earlier_than_the_older_fails() -> None:
+    """A consistency check between heads whose signed times go backwards fails."""
+    log, old, new = _timed_heads(NOW - 60, NOW - 7200)
+    request_ = {
+        "log_key": str(log.signer.key),
+        "head": new,
+        "consistency": {
+            "old_head": old,
+            "proof": [b64(p) for p in consistency_proof(log.store, 3, 5)],
+        },
+    }
+    code, out = run_tool(request_)
+    assert code == 1
+    assert "time" in out

@@ -19,6 +19,9 @@ class VerifyOut(msgspec.Struct):
     checkpoints: int
     first_bad_seq: int | None
     problem: str | None
+    first_seq: int  # events first_seq..events were walked
+    from_head: int  # on from the verified signed head of this size (0: from the start)
+    full: bool
 
 
 class ConsentMismatchOut(msgspec.Struct):
@@ -47,3 +50,6 @@ class AccessCheckOut(msgspec.Struct):
 class DisclosuresOut(msgspec.Struct):
     subject_id: uuid.UUID
     disclosures: list[dict[str, Any]]
+    # The signed head and each disclosure's inclusion proof, as tools/verify_log.py
+    # reads them (None when the vault's key signs no tree heads).
+    proofs: dict[str, Any] | None = None

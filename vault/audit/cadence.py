@@ -3,7 +3,9 @@
 Every head names the one before (its ``prev`` line): the first names the
 empty tree, each next one the previous row exactly, and every note verifies
 under the log's keys. Each step is also proved consistent from the stored
-tree. The newest head must be younger than ``audit_head_max_age_seconds`` and
+tree. Every head signs its time (a ``time`` line): the
+row's time must be that time, and no head is signed before the one before it.
+The newest head must be younger than ``audit_head_max_age_seconds`` and
 no more than ``audit_head_max_lag`` events behind the log.
 """
 
@@ -34,12 +36,34 @@ _ALL = "SELECT size, note, time FROM audit_heads ORDER BY size"
 _EVENTS = "SELECT count(*) FROM audit_events"
 
 
-def _age(now: datetime, moment: Any) -> float:
-    """Seconds since a stored time (SQLite hands back text without a zone)."""
+def _stamp(moment: Any) -> datetime:
+    """A stored time as an aware datetime (SQLite hands back text without a zone)."""
     stamp = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return (now - stamp).total_seconds()
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+def _age(now: datetime, moment: datetime) -> float:
+    return (now - moment).total_seconds()
+
+
+def _signed_time(size: int, stored: Any, signed: int | None, before: datetime | None) -> datetime:
+    """The head's signed time, checked against its row and the head before; or ``_Broken``."""
+    if signed is None:
+        raise _Broken(f"the head of size {size} does not sign its time")
+    moment = datetime.fromtimestamp(signed, UTC)
+    if _stamp(stored) != moment:
+        raise _Broken(
+            f"the head of size {size} was re-dated: its stored time is not the signed one"
+        )
+    if before is not None and moment < before:
+        raise _Broken(f"the head of size {size} is signed at a time before the head before it")
+    return moment
+
+
+class _Broken(Exception):
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -96,9 +120,13 @@ def check_heads(
                 return HeadChainReport(
                     False, len(rows), f"the head of size {size} does not extend the one before"
                 )
-            previous, newest_time = checkpoint.head, moment
+            try:
+                signed_at = _signed_time(int(size), moment, checkpoint.time, newest_time)
+            except _Broken as broken:
+                return HeadChainReport(False, len(rows), broken.problem)
+            previous, newest_time = checkpoint.head, signed_at
             notes.append(str(note))
-            if _age(now, moment) > witness_seconds:
+            if _age(now, signed_at) > witness_seconds:
                 due = (int(size), len(notes) - 1)
         connection.rollback()
         # The due head, or any later one, cosigned by a quorum.

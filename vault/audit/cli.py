@@ -12,7 +12,7 @@ from typing import Any
 from vault.audit.checkpoints import from_jsonl, to_jsonl
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.queries import AuditQueries
-from vault.audit.verify import VerifyReport, verify_chain
+from vault.audit.verify import VerifyReport
 from vault.config import Settings
 from vault.errors import InvalidInput, NotFound, SignatureInvalid
 from vault.vocabulary import EventAction
@@ -30,8 +30,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     p = actions.add_parser(
         "verify",
-        help="verify the whole chain and every checkpoint (exit 1 and the first bad seq if not)",
-        description="Stream the chain in sequence order: check each hash link, gapless "
+        help="verify the chain from the last verified head (--full: all of it); exit 1 and "
+        "the first bad seq if broken",
+        description="Stream the chain in sequence order from the last signed tree head a "
+        "verification passed (with --full, from the first event): check each hash link, gapless "
         "sequence numbers, and every checkpoint's signature and head hash. Checkpoints "
         "pinned elsewhere (exported earlier) can be given with --pinned; they also catch "
         "a rewrite or truncation of events after the vault's own newest checkpoint.",
@@ -45,6 +47,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="a JSON Lines file of checkpoints exported earlier (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="walk every event (default: from the last signed head a verification passed)",
+    )
     p.add_argument(
         "--since-head",
         type=Path,
@@ -217,7 +224,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     services = _services(settings)
     try:
         keys = services.signer.verification_keys()
-        report = _verify_with_progress(services, keys, pinned, quiet=args.quiet)
+        report = _verify_with_progress(services, keys, pinned, quiet=args.quiet, full=args.full)
         _record(
             services,
             EventAction.AUDIT_VERIFY,
@@ -230,7 +237,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         print(f"audit log tree heads: {heads.problem}", file=sys.stderr)
         return 1
     if report.ok:
-        print(f"audit log intact: {report.events} events, {report.checkpoints} checkpoints")
+        print(f"audit log intact: {_range(report)}, {report.checkpoints} checkpoints")
         return 0
     print(f"audit log BROKEN at seq {report.first_bad_seq}: {report.problem}", file=sys.stderr)
     print(report.first_bad_seq)
@@ -258,11 +265,33 @@ def _check_heads(services: Any, settings: Settings) -> Any:
     )
 
 
+def _range(report: VerifyReport) -> str:
+    """Which events a verification walked, in words."""
+    walked = f"events {report.first_seq}..{report.events}"
+    if report.first_seq > report.events:
+        walked = "no new events"
+    if report.from_head:
+        return f"{walked} checked from the verified head of size {report.from_head}"
+    return f"{walked} checked"
+
+
 def _verify_with_progress(
-    services: Any, keys: list[dict[str, str]], pinned: list[Any], *, quiet: bool
+    services: Any, keys: list[dict[str, str]], pinned: list[Any], *, quiet: bool, full: bool
 ) -> VerifyReport:
+    from vault.audit.incremental import verify_from_head
+
+    def run(progress: Any = None) -> VerifyReport:
+        return verify_from_head(
+            services.db.engine,
+            services.audit.heads(),
+            public_keys=keys,
+            pinned=pinned,
+            full=full,
+            progress=progress,
+        )
+
     if quiet:
-        return verify_chain(services.db.engine, public_keys=keys, pinned=pinned)
+        return run()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress(
@@ -277,7 +306,7 @@ def _verify_with_progress(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return verify_chain(services.db.engine, public_keys=keys, pinned=pinned, progress=advance)
+        return run(advance)
 
 
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:

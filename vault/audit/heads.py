@@ -44,6 +44,7 @@ from vault.transparency import (
     consistency_proof,
     open_checkpoint,
     sign_text,
+    time_line,
     tree_head,
 )
 from vault.transparency.checkpoint import prev_line
@@ -241,10 +242,13 @@ class HeadKeeper:
         if new.size == 0:
             return None
         key = self.current_key()
-        checkpoint = Checkpoint(self.origin, new.size, new.root, (prev_line(previous),))
+        # The time is signed (to the second) and stored as signed: a head cannot be re-dated.
+        moment = self._clock().replace(microsecond=0)
+        extensions = (prev_line(previous), time_line(int(moment.timestamp())))
+        checkpoint = Checkpoint(self.origin, new.size, new.root, extensions)
         text = checkpoint.text()
         note = Note(text, (sign_text(text, self.origin, NoteSigner(key)),)).render()
-        head = SignedHead(new.size, new.root, self._clock(), key.key_id, note)
+        head = SignedHead(new.size, new.root, moment, key.key_id, note)
         values = {
             "id": uuid.uuid4(),
             "created_at": now,
@@ -254,6 +258,7 @@ class HeadKeeper:
             "time": head.time,
             "key_id": head.key_id,
             "note": head.note,
+            "verified_at": None,
         }
         cursor.execute(self._insert.sql, self._insert.parameters(values))
         return head

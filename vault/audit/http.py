@@ -34,7 +34,9 @@ from vault.audit.answers import (
 )
 from vault.audit.checkpoints import to_jsonl
 from vault.audit.events import AuditEvent, Outcome
+from vault.audit.incremental import verify_from_head
 from vault.audit.log import AuditLog
+from vault.audit.proofs import proofs_of
 from vault.audit.queries import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -44,7 +46,6 @@ from vault.audit.queries import (
     jsonl_lines,
 )
 from vault.audit.scope import consents_of, held_subjects, subject_org
-from vault.audit.verify import verify_chain
 from vault.consent.integrity import check_consents_against_audit
 from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database
@@ -286,21 +287,29 @@ def audit_verify(
     audit: Log,
     db: Store,
     signer: Signing,
+    full: Annotated[bool, QueryParameter(name="full", required=False)] = False,
 ) -> VerifyOut:
-    """Verify the whole chain and every checkpoint; ``first_bad_seq`` names where it breaks.
+    """Verify the chain from the last verified signed head (``full=true``: all of it).
 
-    The answer holds counts, a sequence number and what kind of break it is:
-    nothing of any event's content, whichever organisation it belongs to.
+    ``first_seq``..``events`` is the range walked, on from the signed head of
+    size ``from_head``; ``first_bad_seq`` names where it breaks. The answer holds
+    counts, sequence numbers and what kind of break it is: nothing of any
+    event's content, whichever organisation it belongs to.
     """
     organization = caller(request).organization
-    _gate(request, policy, audit, EventAction.AUDIT_VERIFY, target_org=organization)
-    report = verify_chain(db.engine, public_keys=signer.verification_keys())
+    _gate(request, policy, audit, EventAction.AUDIT_VERIFY, target_org=organization, full=full)
+    report = verify_from_head(
+        db.engine, audit.heads(), public_keys=signer.verification_keys(), full=full
+    )
     return VerifyOut(
         ok=report.ok,
         events=report.events,
         checkpoints=report.checkpoints,
         first_bad_seq=report.first_bad_seq,
         problem=report.problem,
+        first_seq=report.first_seq,
+        from_head=report.from_head,
+        full=report.full,
     )
 
 
@@ -375,8 +384,9 @@ def subject_disclosures(
     """Accounting of disclosures: who read which categories of the subject's records,
     when, for which purpose, under which consent or break-glass grant.
 
-    Only for the organisation holding the subject; any other answers as if the
-    subject did not exist."""
+    ``proofs`` holds the newest signed tree head and each read's inclusion proof,
+    as ``tools/verify_log.py`` reads them. Only for the organisation holding the
+    subject; any other answers as if the subject did not exist."""
     holder = subject_org(db, subject_id)
     _gate(
         request,
@@ -387,7 +397,8 @@ def subject_disclosures(
         subject_id=subject_id,
     )
     disclosures = AuditQueries(db).disclosures(subject_id)
-    return DisclosuresOut(subject_id=subject_id, disclosures=disclosures)
+    proofs = proofs_of(audit, [int(d["seq"]) for d in disclosures])
+    return DisclosuresOut(subject_id=subject_id, disclosures=disclosures, proofs=proofs)
 
 
 AUDIT_HANDLERS = [

@@ -85,6 +85,9 @@ class AuditHeadRow(Stamped, table=True):
     key_id: str = Field(max_length=128)
     # The signed note (checkpoint text, a blank line, signature lines, cosignatures).
     note: str = Field(sa_column=Column(Text, nullable=False))
+    # When a verification last walked the events up to this head and found them
+    # intact: the next verification starts here (``vault.audit.incremental``).
+    verified_at: datetime | None = utc_field(default=None, nullable=True)
 
 
 class AuditHaltRow(Stamped, table=True):

@@ -17,20 +17,21 @@ Each proof reads O(log n) stored nodes (plus one event for inclusion).
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
 
 from vault.audit.heads import HeadKeeper, SignedHead, head_of
+from vault.audit.log import AuditLog
 from vault.audit.models import EVENTS, HEADS
 from vault.audit.tree import CursorNodeStore, NodeStatements
 from vault.cursor_reads import PreparedQuery
 from vault.errors import InvalidInput, NotFound
 from vault.transparency import consistency_proof, inclusion_proof
 
-__all__ = ["ProofSource"]
+__all__ = ["ProofSource", "proofs_of"]
 
 _COLUMNS = (HEADS.c.size, HEADS.c.root, HEADS.c.time, HEADS.c.key_id, HEADS.c.note)
 _COVERING = select(*_COLUMNS).where(HEADS.c.size >= bindparam("size")).order_by(HEADS.c.size.desc())
@@ -40,6 +41,33 @@ _EVENT = select(EVENTS.c.canonical, EVENTS.c.prev_hash).where(EVENTS.c.seq == bi
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+def _item(row: Any, seq: int, size: int, store: CursorNodeStore) -> dict[str, Any]:
+    """One event's inclusion proof, as ``tools/verify_log.py`` reads it."""
+    return {
+        "event": {"canonical": _b64(bytes(row[0])), "prev_hash": _b64(bytes(row[1]))},
+        "index": seq - 1,
+        "size": size,
+        "path": [_b64(node) for node in inclusion_proof(store, seq - 1, size)],
+    }
+
+
+def proofs_of(audit: AuditLog, seqs: Sequence[int]) -> dict[str, Any] | None:
+    """Inclusion proofs of these events (a subject's disclosures) against a signed head.
+
+    Signs a head first if the newest signed one does not cover them all; None
+    when the vault's key signs no tree heads.
+    """
+    keeper = audit.heads()
+    if keeper is None:
+        return None
+    source = ProofSource(audit.engine, keeper)
+    bundle = source.inclusions(seqs)
+    if bundle is None or len(bundle["inclusions"]) < len(seqs):
+        audit.checkpoint_now()
+        bundle = source.inclusions(seqs)
+    return bundle
 
 
 class ProofSource:
@@ -95,17 +123,50 @@ class ProofSource:
             row = cursor.fetchone()
             if row is None:
                 raise NotFound("No such audit event.")
+            item = _item(row, seq, head.size, CursorNodeStore(cursor, self._nodes))
+        return {"log_key": self.log_key(), "head": head.note, "inclusion": item}
+
+    def inclusions(self, seqs: Sequence[int]) -> dict[str, Any] | None:
+        """The proofs of several events against the newest signed head (None if none is).
+
+        Events the head does not cover yet are left out; ``index + 1`` of each
+        proof is its event's seq.
+        """
+        with self._cursor() as cursor:
+            head = self._keeper.last(cursor)
+            if head is None:
+                return None
             store = CursorNodeStore(cursor, self._nodes)
-            path = inclusion_proof(store, seq - 1, head.size)
+            items = []
+            for seq in seqs:
+                if not 1 <= seq <= head.size:
+                    continue
+                cursor.execute(self._event.sql, self._event.parameters({"seq": seq}))
+                row = cursor.fetchone()
+                if row is not None:
+                    items.append(_item(row, seq, head.size, store))
+        return {"log_key": self.log_key(), "head": head.note, "inclusions": items}
+
+    def for_witness(self, old_size: int) -> dict[str, Any]:
+        """The newest signed head and the consistency proof from ``old_size`` to it.
+
+        What a witness that last cosigned a head of ``old_size`` needs to cosign
+        the newest; no proof from size 0, from the same size or from a larger one
+        (the witness refuses that head itself).
+        """
+        with self._cursor() as cursor:
+            head = self._keeper.last(cursor)
+            if head is None:
+                raise NotFound("No tree head has been signed yet.")
+            proof: list[bytes] = []
+            if 0 < old_size < head.size:
+                proof = consistency_proof(CursorNodeStore(cursor, self._nodes), old_size, head.size)
         return {
             "log_key": self.log_key(),
             "head": head.note,
-            "inclusion": {
-                "event": {"canonical": _b64(bytes(row[0])), "prev_hash": _b64(bytes(row[1]))},
-                "index": seq - 1,
-                "size": head.size,
-                "path": [_b64(node) for node in path],
-            },
+            "size": head.size,
+            "old_size": old_size,
+            "proof": [_b64(node) for node in proof],
         }
 
     def consistency(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:

@@ -44,6 +44,11 @@ class VerifyReport:
     checkpoints: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    # The range checked: events first_seq..events, walked on from the signed head of
+    # size from_head (0: from the start); full when everything was walked.
+    first_seq: int = 1
+    from_head: int = 0
+    full: bool = True
     # Non-fatal observations (e.g. a pinned checkpoint the vault's table lacks).
     notes: tuple[str, ...] = field(default=())
 
@@ -54,6 +59,9 @@ class VerifyReport:
             "checkpoints": self.checkpoints,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
+            "first_seq": self.first_seq,
+            "from_head": self.from_head,
+            "full": self.full,
         }
 
 
@@ -90,6 +98,9 @@ def verify_chain(
     verifier: SignatureVerifier | None = None,
     progress: Callable[[int, int], None] | None = None,
     check_index: bool = True,
+    since: int = 0,
+    since_hash: bytes = GENESIS_HASH,
+    leaves: Mapping[int, bytes] | None = None,
 ) -> VerifyReport:
     """Verify the whole chain; ``progress(done, total)`` is called every chunk.
 
@@ -98,27 +109,34 @@ def verify_chain(
     checkpoint fails (an unverifiable checkpoint proves nothing).
     ``check_index`` also checks every row's filter columns against its content
     (on by default; off only to measure the chain walk alone).
+
+    ``since``/``since_hash``: walk only the events after ``since``, whose chain
+    hash the caller has already checked (``vault.audit.incremental``); checkpoints
+    at or before it are not looked at. ``leaves`` maps a seq to the leaf hash a
+    signed tree head holds for it: the walk's chain hash there must give it.
     """
     reader = engine.execution_options(**{READ_ONLY_OPTION: True})
     # The filter-column check runs in the database, on its own connection, while
     # this thread walks the chain: on two cores the two overlap. Both look at the
     # events that existed when verification started (events never change after).
-    index_check = _IndexCheck(reader) if check_index else None
+    index_check = _IndexCheck(reader, since) if check_index else None
+    leaves = dict(leaves or {})
     with reader.connect() as conn, conn.begin():
         all_checkpoints = []
         seen: set[tuple[int, bytes]] = set()
         for checkpoint in [*stored_checkpoints(conn), *pinned]:
-            if (checkpoint.seq, checkpoint.signature) not in seen:
+            if checkpoint.seq > since and (checkpoint.seq, checkpoint.signature) not in seen:
                 seen.add((checkpoint.seq, checkpoint.signature))
                 all_checkpoints.append(checkpoint)
         total = int(conn.execute(select(func.count()).select_from(EVENTS)).scalar_one())
+        partial = partial_report(since, since == 0)
         by_seq: dict[int, list[Checkpoint]] = {}
         for checkpoint in all_checkpoints:
             by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
         check_signature = _signature_checker(public_keys, verifier)
-        last_good_checkpoint = 0
-        expected = 1
-        prev = GENESIS_HASH
+        last_good_checkpoint = since
+        expected = since + 1
+        prev = since_hash
         sha256 = hashlib.sha256
         try:
             for cp_seq in sorted(by_seq):
@@ -126,9 +144,9 @@ def verify_chain(
                     if not check_signature(checkpoint):
                         raise _Failure(cp_seq, f"checkpoint at seq {cp_seq}: bad signature")
             # Checkpoint seqs in order; the loop compares ints, not a dict per row.
-            checkpoint_seqs = iter(sorted(by_seq))
+            checkpoint_seqs = iter(sorted({*by_seq, *leaves}))
             next_checkpoint = next(checkpoint_seqs, 0)
-            for chunk in _stream(conn):
+            for chunk in _stream(conn, _ALL_EVENTS.where(EVENTS.c.seq > since)):
                 for seq, prev_hash, canonical, digest in chunk:
                     computed = sha256(prev + canonical).digest()  # == link_hash, inlined
                     if seq != expected or prev_hash != prev or digest != computed:
@@ -136,7 +154,13 @@ def verify_chain(
                             *_what_broke(seq, expected, prev_hash, prev, digest, computed)
                         )
                     if seq == next_checkpoint:
-                        if any(cp.head_hash != computed for cp in by_seq[seq]):
+                        if seq in leaves and sha256(b"\x00" + computed).digest() != leaves[seq]:
+                            raise _Failure(
+                                last_good_checkpoint + 1,
+                                f"the chain at seq {seq} differs from the signed tree head of size "
+                                f"{seq}: events {last_good_checkpoint + 1}..{seq} were rewritten",
+                            )
+                        if any(cp.head_hash != computed for cp in by_seq.get(seq, ())):
                             # The chain up to here is self-consistent, so it was rewritten
                             # from after the last checkpoint that still matches.
                             raise _Failure(
@@ -150,16 +174,16 @@ def verify_chain(
                     expected += 1
                 if progress is not None:
                     progress(expected - 1, total)
-            beyond = [cp_seq for cp_seq in by_seq if cp_seq >= expected]
+            beyond = [cp_seq for cp_seq in {*by_seq, *leaves} if cp_seq >= expected]
             if beyond:
                 raise _Failure(
                     expected,
-                    f"a signed checkpoint names seq {max(beyond)} but the chain ends at "
+                    f"a signed checkpoint or head names seq {max(beyond)} but the chain ends at "
                     f"{expected - 1}: events were removed from the end",
                 )
         except _Failure as walk_failure:
             first = _earlier(walk_failure, index_check) or walk_failure
-            return VerifyReport(
+            return partial(
                 ok=False,
                 events=expected - 1,
                 checkpoints=len(all_checkpoints),
@@ -170,29 +194,29 @@ def verify_chain(
             progress(expected - 1, total)
         bad = _earlier(None, index_check)
         if bad is not None:
-            return VerifyReport(
+            return partial(
                 ok=False,
                 events=expected - 1,
                 checkpoints=len(all_checkpoints),
                 first_bad_seq=bad.seq,
                 problem=bad.problem,
             )
-        return VerifyReport(ok=True, events=expected - 1, checkpoints=len(all_checkpoints))
+        return partial(ok=True, events=expected - 1, checkpoints=len(all_checkpoints))
 
 
 class _IndexCheck:
     """The filter-column check of every event present now, running in a worker thread."""
 
-    def __init__(self, reader: Engine) -> None:
+    def __init__(self, reader: Engine, since: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-audit-verify")
-        self._result: Future[int | None] = self._pool.submit(self._run, reader)
+        self._result: Future[int | None] = self._pool.submit(self._run, reader, since)
         self._pool.shutdown(wait=False)
 
     @staticmethod
-    def _run(reader: Engine) -> int | None:
+    def _run(reader: Engine, since: int) -> int | None:
         with reader.connect() as conn, conn.begin():
             head = conn.execute(select(func.max(EVENTS.c.seq))).scalar()
-            return None if head is None else _first_index_mismatch(conn, int(head) + 1)
+            return None if head is None else _first_index_mismatch(conn, int(head) + 1, since)
 
     def first_bad_seq(self) -> int | None:
         return self._result.result()
@@ -235,7 +259,8 @@ _FIRST_INDEX_MISMATCH = {
     "sqlite": """
 SELECT min(seq) FROM (
   SELECT seq, action, outcome, actor_id, actor_org, subject_id, break_glass, time,
-         CAST(canonical AS TEXT) AS j FROM audit_events WHERE seq < :limit)
+         CAST(canonical AS TEXT) AS j
+  FROM audit_events WHERE seq < :limit AND seq > :since)
 WHERE json_extract(j, '$.action') IS NOT action
    OR json_extract(j, '$.actor_org') IS NOT actor_org
    OR json_extract(j, '$.outcome') IS NOT outcome
@@ -247,7 +272,8 @@ WHERE json_extract(j, '$.action') IS NOT action
     "postgresql": """
 SELECT min(seq) FROM (
   SELECT seq, action, outcome, actor_id, actor_org, subject_id, break_glass, time,
-         convert_from(canonical, 'UTF8')::jsonb AS j FROM audit_events WHERE seq < :limit) e
+         convert_from(canonical, 'UTF8')::jsonb AS j
+  FROM audit_events WHERE seq < :limit AND seq > :since) e
 WHERE j->>'action' IS DISTINCT FROM action
    OR j->>'actor_org' IS DISTINCT FROM actor_org
    OR j->>'outcome' IS DISTINCT FROM outcome
@@ -259,18 +285,18 @@ WHERE j->>'action' IS DISTINCT FROM action
 }
 
 
-def _first_index_mismatch(conn: Connection, limit: int) -> int | None:
-    """The first seq below ``limit`` whose filter columns lie about its content, if any."""
+def _first_index_mismatch(conn: Connection, limit: int, since: int = 0) -> int | None:
+    """The first seq in ``since + 1..limit - 1`` whose filter columns lie about its content."""
     query = _FIRST_INDEX_MISMATCH.get(conn.dialect.name)
     if query is not None:
         try:
             with conn.begin_nested():
-                found = conn.execute(text(query), {"limit": limit}).scalar()
+                found = conn.execute(text(query), {"limit": limit, "since": since}).scalar()
             return None if found is None else int(found)
         except DBAPIError:
             pass  # content the database cannot parse: find the row the slow way below
     matches = _index_checker(conn.dialect.name)
-    for chunk in _stream(conn, _INDEXED):
+    for chunk in _stream(conn, _INDEXED.where(EVENTS.c.seq > since)):
         for row in chunk:
             if row[0] >= limit:
                 return None
@@ -324,6 +350,15 @@ def _index_checker(dialect: str) -> Callable[[tuple[Any, ...]], bool]:
     return matches
 
 
+def partial_report(since: int, full: bool) -> Callable[..., VerifyReport]:
+    """A report maker that states the range walked (events after ``since``)."""
+
+    def make(**values: Any) -> VerifyReport:
+        return VerifyReport(**values, first_seq=since + 1, from_head=since, full=full)
+
+    return make
+
+
 def _what_broke(
     seq: int, expected: int, prev_hash: bytes, prev: bytes, digest: bytes, computed: bytes
 ) -> tuple[int, str]:
@@ -346,7 +381,8 @@ def _stream(conn: Connection, query: Select[Any] = _ALL_EVENTS) -> Iterator[list
     driver = conn.connection.driver_connection
     if driver is None:  # a live connection inside conn.begin() always has one
         raise AuditUnavailable("The audit log's store connection is closed.")
-    sql = str(query.compile(dialect=conn.dialect))  # no parameters
+    # Only integers are bound (``seq > since``): rendered inline, one plain statement.
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     if conn.dialect.name == "postgresql":
         cursor = driver.cursor(name="vault_audit_verify")
         cursor.itersize = STREAM_CHUNK

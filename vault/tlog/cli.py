@@ -45,9 +45,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p = actions.add_parser("request", help="(on the vault) the add-checkpoint body for a witness")
     p.add_argument("--old-size", type=int, required=True, help="the size the witness last cosigned")
     p.set_defaults(handler=cmd_request)
-    p = actions.add_parser("cosign", help="check an add-checkpoint request; print the cosignature")
+    p = actions.add_parser(
+        "cosign",
+        help="check an add-checkpoint request (or fetch one with --url); print the cosignature",
+    )
     p.add_argument("state", type=Path)
-    p.add_argument("request", type=Path)
+    p.add_argument("request", type=Path, nargs="?", help="an add-checkpoint body (without --url)")
+    p.add_argument(
+        "--url",
+        help="the vault's address: fetch its newest head and proof, post the cosignature back",
+    )
     p.set_defaults(handler=cmd_cosign)
 
 
@@ -109,27 +116,80 @@ def cmd_request(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
-    from vault.transparency import TreeHead, VerifierKey, Witness, parse_add_checkpoint
+def _witness(state: dict[str, Any]) -> Any:
+    from vault.transparency import TreeHead, VerifierKey, Witness
 
+    return Witness(
+        state["name"],
+        _signer(bytes.fromhex(state["seed"])),
+        {origin: [VerifierKey.parse(k) for k in keys] for origin, keys in state["logs"].items()},
+        {
+            origin: TreeHead(int(size), base64.b64decode(root))
+            for origin, (size, root) in state["latest"].items()
+        },
+    )
+
+
+def _fetch(url: str, old_size: int) -> tuple[int, list[bytes], str]:
+    """(old size, consistency proof, newest signed head) from the vault's witness route."""
+    import urllib.request
+
+    with urllib.request.urlopen(  # noqa: S310  (an operator-given http(s) address)
+        f"{url.rstrip('/')}/v1/audit/heads/latest?from={old_size}", timeout=30
+    ) as answer:
+        body = json.loads(answer.read(1 << 20))
+    return int(body["old_size"]), [base64.b64decode(p) for p in body["proof"]], str(body["head"])
+
+
+def _post(url: str, size: int, line: str) -> tuple[bool, str]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310  (an operator-given http(s) address)
+        f"{url.rstrip('/')}/v1/audit/heads/{size}/cosignatures",
+        data=json.dumps({"cosignature": line}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310  (as above)
+            return True, answer.read(4096).decode("utf-8", "replace")
+    except urllib.error.HTTPError as refused:
+        return False, refused.read(4096).decode("utf-8", "replace")
+
+
+def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
+    from vault.transparency import Note, parse_add_checkpoint
+
+    if (args.url is None) == (args.request is None):
+        print("give either an add-checkpoint request file or --url", file=sys.stderr)
+        return 2
     with args.state.open("r+", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         state = json.load(lock)
-        witness = Witness(
-            state["name"],
-            _signer(bytes.fromhex(state["seed"])),
-            {
-                origin: [VerifierKey.parse(k) for k in keys]
-                for origin, keys in state["logs"].items()
-            },
-            {
-                origin: TreeHead(int(size), base64.b64decode(root))
-                for origin, (size, root) in state["latest"].items()
-            },
-        )
+        witness = _witness(state)
         try:
-            old_size, proof, note = parse_add_checkpoint(args.request.read_bytes())
-            line = witness.add_checkpoint(note, old_size, proof, now=int(time.time()))
+            if args.url is not None:
+                if len(state["logs"]) != 1:
+                    print("with --url, a witness follows exactly one log", file=sys.stderr)
+                    return 2
+                (origin,) = state["logs"]
+                try:
+                    old_size, proof, note = _fetch(
+                        args.url, int(state["latest"].get(origin, [0])[0])
+                    )
+                except (OSError, ValueError, KeyError) as exc:
+                    print(f"could not fetch the newest head: {exc}", file=sys.stderr)
+                    return 1
+                mine = (state["name"], witness.key.key_id)
+                if any((s.name, s.key_id) == mine for s in Note.parse(note).signatures):
+                    print("the newest head already carries this witness's cosignature")
+                    return 0
+                line = witness.add_checkpoint(note, old_size, proof, now=int(time.time()))
+                size = witness.state()[origin].size
+            else:
+                old_size, proof, request = parse_add_checkpoint(args.request.read_bytes())
+                line = witness.add_checkpoint(request, old_size, proof, now=int(time.time()))
         except VaultError as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 1
@@ -138,5 +198,10 @@ def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
             for origin, head in witness.state().items()
         }
         _write(args.state, state)
+    if args.url is not None:
+        posted, answer = _post(args.url, size, line.rstrip("\n"))
+        if not posted:
+            print(f"the vault did not take the cosignature: {answer}", file=sys.stderr)
+            return 1
     print(line)
     return 0

@@ -7,24 +7,35 @@
 - ``GET /v1/audit/consistency?from=&to=``: the consistency proof between two
   signed heads (``to`` omitted: the newest). Gate ``audit.read`` for the
   caller's own organisation: heads and proofs are hashes, they name no one.
+- ``GET /v1/audit/heads/latest?from=N``: for witnesses, without an account: the
+  newest signed head and the consistency proof from size N. Public hashes
+  (and the log's size).
+- ``POST /v1/audit/heads/{size}/cosignatures``: a witness's cosignature line of
+  that head. No account either: the vault stores it only if the line is by a
+  witness of ``audit_witness_keys`` and verifies over that head; each new one
+  is audited (``audit.head_cosigned``).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get
+import msgspec
+from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy import select
 
 from vault.access.engine import PolicyEngine
+from vault.audit.cosign import cosign_head, witness_keys
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.audit.models import EVENTS
 from vault.audit.proofs import ProofSource
-from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
+from vault.config import Settings
+from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound, SignatureInvalid
 from vault.http.auth import caller
+from vault.http.gate import ASKS_NOTHING
 from vault.http.problems import problem_responses
 from vault.vocabulary import Action, AuthenticatedUser, EventAction, OperationFacts
 
@@ -34,6 +45,7 @@ ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound)
 TAGS = ["audit"]
 Policy = NamedDependency[PolicyEngine]
 Log = NamedDependency[AuditLog]
+Config = NamedDependency[Settings]
 SeqParam = Annotated[int, PathParameter(ge=1, le=2**62)]
 SizeParam = Annotated[int, QueryParameter(name="from", ge=1, le=2**62)]
 ToParam = Annotated[int | None, QueryParameter(name="to", required=False, ge=1, le=2**62)]
@@ -108,4 +120,75 @@ def audit_consistency(
     return _source(audit).consistency(from_size, to_size)
 
 
-TLOG_HANDLERS = [audit_event_proof, audit_consistency]
+# Witnesses are partner agencies' processes, not users: they hold no token.
+FOR_WITNESSES = {
+    "exclude_from_auth": True,
+    ASKS_NOTHING: "public hashes for witnesses; a cosignature is accepted only when it "
+    "verifies under a configured witness key",
+}
+FromParam = Annotated[int, QueryParameter(name="from", ge=0, le=2**62)]
+HeadSizeParam = Annotated[int, PathParameter(ge=1, le=2**62)]
+
+
+class CosignatureIn(msgspec.Struct):
+    cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+
+
+class CosignedOut(msgspec.Struct):
+    size: int
+    cosignatures: int  # configured witnesses that have cosigned this head
+
+
+@get(
+    "/v1/audit/heads/latest",
+    opt=FOR_WITNESSES,
+    sync_to_thread=True,
+    responses=problem_responses(NotFound, AuditUnavailable),
+    tags=TAGS,
+)
+def audit_head_latest(audit: Log, from_size: FromParam = 0) -> dict[str, Any]:
+    """The newest signed tree head and the consistency proof from size ``from``.
+
+    For a witness that last cosigned the head of size ``from`` (0 the first
+    time): check the proof, cosign, and post the line back.
+    """
+    return _source(audit).for_witness(from_size)
+
+
+@post(
+    "/v1/audit/heads/{size:int}/cosignatures",
+    opt=FOR_WITNESSES,
+    sync_to_thread=True,
+    responses=problem_responses(InvalidInput, NotFound, SignatureInvalid, AuditUnavailable),
+    tags=TAGS,
+    status_code=201,
+)
+def audit_head_cosign(
+    audit: Log, settings: Config, size: HeadSizeParam, data: JSONBody[CosignatureIn]
+) -> CosignedOut:
+    """Store a witness's cosignature of the signed head of ``size``.
+
+    Accepted only from a witness configured in ``audit_witness_keys`` whose
+    signature verifies over that head (else 422); posting the same line again
+    changes nothing.
+    """
+    keeper = audit.heads()
+    if keeper is None:
+        raise AuditUnavailable("The audit log signs no tree heads.")
+    keys = witness_keys(settings.audit_witness_keys)
+    count, new = cosign_head(audit.engine, size, data.cosignature, keys, keeper.note_signer())
+    if new:
+        witness = data.cosignature.split(" ")[1] if " " in data.cosignature else ""
+        audit.append(
+            AuditEvent.by(
+                None,
+                EventAction.AUDIT_HEAD_COSIGNED,
+                Outcome.INFO,
+                actor_role="witness",
+                details={"size": size, "witness": witness[:128], "cosignatures": count},
+            )
+        )
+    return CosignedOut(size=size, cosignatures=count)
+
+
+TLOG_HANDLERS = [audit_event_proof, audit_consistency, audit_head_latest, audit_head_cosign]

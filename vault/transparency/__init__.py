@@ -23,6 +23,7 @@ from vault.transparency.checkpoint import (
     check_consistent,
     check_follows,
     open_checkpoint,
+    time_line,
 )
 from vault.transparency.errors import (
     InconsistentHead,
@@ -97,6 +98,7 @@ __all__ = [
     "root_of",
     "root_of_leaf_hashes",
     "sign_text",
+    "time_line",
     "tree_head",
     "verify_consistency",
     "verify_inclusion",

@@ -41,6 +41,7 @@ from vault.transparency.note import (
 
 MAX_TREE_SIZE = 2**64 - 1
 PREV = "prev"
+TIME = "time"
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
@@ -84,6 +85,21 @@ def _parse_prev(line: str) -> TreeHead:
     return TreeHead(_decimal(parts[1]), b64decode_strict(parts[2], size=HASH_SIZE))
 
 
+def time_line(seconds: int) -> str:
+    """The extension line stating when a head was signed (POSIX seconds)."""
+    return f"{TIME} {seconds}"
+
+
+def _parse_time(line: str) -> int:
+    parts = line.split(" ")
+    if len(parts) != 2 or parts[0] != TIME:
+        raise NoteMalformed("a time line is 'time <POSIX seconds>'")
+    value = _decimal(parts[1])
+    if value >= 2**63:
+        raise NoteMalformed("a time is below 2**63 seconds")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """A log's tree head at one size: origin, size, root and extension lines."""
@@ -104,6 +120,11 @@ class Checkpoint:
         for line in self.extensions:
             if line.split(" ", 1)[0] == PREV:
                 _parse_prev(line)
+        times = [line for line in self.extensions if line.split(" ", 1)[0] == TIME]
+        if len(times) > 1:
+            raise NoteMalformed("a checkpoint names at most one signing time")
+        for line in times:
+            _parse_time(line)
 
     @property
     def head(self) -> TreeHead:
@@ -115,6 +136,14 @@ class Checkpoint:
         for line in self.extensions:
             if line.split(" ", 1)[0] == PREV:
                 return _parse_prev(line)
+        return None
+
+    @property
+    def time(self) -> int | None:
+        """When the head was signed (POSIX seconds, its ``time`` line), if it says."""
+        for line in self.extensions:
+            if line.split(" ", 1)[0] == TIME:
+                return _parse_time(line)
         return None
 
     def text(self) -> str:

@@ -265,6 +265,7 @@ def dashboard(
         title=t["dashboard"],
         chart=Markup(chart),  # noqa: S704  (built from numbers and escaped text only, vault.web.chart)
         status=data_.chain_status(db),
+        witness_gap=data_.witness_gap(audit, settings, now),
         alerts=alerts,
         days=days,
         consent_mismatches=data_.consent_mismatches(db, organization),

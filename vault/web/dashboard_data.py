@@ -21,10 +21,13 @@ from sqlalchemy import select
 
 from vault.access.integrity import AccessMismatch, check_access_against_audit
 from vault.access.service import AccessService, BreakGlassView
+from vault.audit.cosign import WitnessShortfall, witness_keys, witness_shortfall
 from vault.audit.events import Outcome
+from vault.audit.log import AuditLog
 from vault.audit.models import CHECKPOINTS
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.audit.scope import consents_of, held_subjects, members
+from vault.config import Settings
 from vault.consent.integrity import ConsentMismatch, check_consents_against_audit
 from vault.db import Database
 from vault.vocabulary import Principal
@@ -135,6 +138,21 @@ def access_mismatches(db: Database, organization: str, now: datetime) -> list[Ac
     found = check_access_against_audit(db, now)
     ours = held_subjects(db, organization, {m.subject_id for m in found})
     return [m for m in found if m.subject_id in ours]
+
+
+def witness_gap(audit: AuditLog, settings: Settings, now: datetime) -> WitnessShortfall | None:
+    """The head whose required witnesses' cosignatures did not arrive in time, if any."""
+    keeper = audit.heads()
+    if keeper is None or not settings.audit_witness_quorum:
+        return None
+    return witness_shortfall(
+        audit.engine,
+        keeper.note_signer(),
+        now,
+        witnesses=witness_keys(settings.audit_witness_keys),
+        quorum=settings.audit_witness_quorum,
+        witness_seconds=settings.audit_witness_seconds,
+    )
 
 
 def chain_status(db: Database) -> ChainStatus:

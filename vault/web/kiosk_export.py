@@ -64,16 +64,20 @@ def my_data(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) 
     export["receipts"] = {
         str(view["id"]): kiosk.consents.receipt(actor, uuid.UUID(str(view["id"]))) for view in shown
     }
+    rows = port.disclosures(kiosk, subject_id)
     export["disclosures"] = [
         {
+            "seq": row.seq,
             "time": row.time.isoformat(),
             "by": row.actor,
             "categories": list(row.categories),
             "purpose": row.purpose,
             "emergency": row.break_glass,
         }
-        for row in port.disclosures(kiosk, subject_id)
+        for row in rows
     ]
+    # Offline proof that each listed read is in the signed log: tools/verify_log.py.
+    export["proofs"] = port.proofs(kiosk, rows)
     body = json.dumps(export, ensure_ascii=False, indent=2, default=str)
     return Response(
         body,

@@ -9,6 +9,7 @@ consent id of another subject is answered exactly like one that does not exist.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -175,10 +176,13 @@ def disclosures_page(request: Request[Any, Any, Any], kiosk: KioskParts, data: F
     refused = pin_refusal(kiosk, session, data, "/kiosk/disclosures", title)
     if refused is not None:
         return refused
+    rows = port.disclosures(kiosk, port.bound_subject(session))
+    proofs = port.proofs(kiosk, rows)
     return render(
         "kiosk/disclosures.html",
         session.language,
         session=session,
         title=title,
-        rows=port.disclosures(kiosk, port.bound_subject(session)),
+        rows=rows,
+        proofs=json.dumps(proofs, indent=1) if proofs else None,
     )

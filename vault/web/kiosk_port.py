@@ -17,12 +17,14 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from litestar.di import NamedDependency, Provide
 
 from vault.access.engine import PolicyEngine
 from vault.audit.events import Outcome
 from vault.audit.log import AuditLog
+from vault.audit.proofs import proofs_of
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.consent.forms import SENTRA, ConsentForm, FormPurpose
 from vault.consent.model import ADULT_AGE, age_on
@@ -44,6 +46,7 @@ def verification_code(jws: str) -> str:
 
 @dataclass(frozen=True)
 class DisclosureView:
+    seq: int
     time: datetime
     actor: str
     categories: tuple[Category | str, ...]
@@ -310,6 +313,7 @@ def disclosures(kiosk: Kiosk, subject_id: uuid.UUID) -> list[DisclosureView]:
     found.sort(key=lambda d: int(d["seq"]), reverse=True)
     return [
         DisclosureView(
+            seq=int(d["seq"]),
             time=datetime.fromisoformat(d["time"]),
             actor=" · ".join(str(x) for x in (d.get("actor_role"), d.get("actor_org")) if x),
             categories=tuple(d.get("categories") or ()),
@@ -319,3 +323,8 @@ def disclosures(kiosk: Kiosk, subject_id: uuid.UUID) -> list[DisclosureView]:
         )
         for d in found
     ]
+
+
+def proofs(kiosk: Kiosk, rows: list[DisclosureView]) -> dict[str, Any] | None:
+    """The signed head and an inclusion proof of each row (``tools/verify_log.py`` input)."""
+    return proofs_of(kiosk.audit, sorted(row.seq for row in rows))

@@ -116,6 +116,11 @@ EN: dict[str, str] = {
     "disclosures_title": "Who read my data",
     "disclosures_intro": "This list shows who opened your data, when, and why.",
     "no_disclosures": "Nobody has read your data yet.",
+    "proofs_title": "Proof that this list is what the audit log holds",
+    "proofs_intro": (
+        "Each read above is in the vault's signed audit log. Your lawyer can check it with "
+        "tools/verify_log.py and the text below (also in the copy of your data)."
+    ),
     "when": "When",
     "who": "Who",
     "what": "Which data",
@@ -183,6 +188,10 @@ EN: dict[str, str] = {
         "Chain intact at the last verification: {events} events (verification #{seq}, {time})."
     ),
     "chain_checked_at": "checked {time}",
+    "witness_quorum_missing": (
+        "Witnesses have not cosigned in time: the tree head of size {size}, signed {time} UTC, "
+        "has {cosigned} / {quorum} required cosignatures (nor does any later head)."
+    ),
     "verify_now": "Verify now",
     "alerts": "Alerts",
     "alerts_open": "{count} of {total} alerts not reviewed yet.",

@@ -119,6 +119,12 @@ ID: dict[str, str] = {
         "Daftar ini menunjukkan siapa yang membuka data Anda, kapan, dan untuk apa."
     ),
     "no_disclosures": "Belum ada yang membaca data Anda.",
+    "proofs_title": "Bukti bahwa daftar ini sama dengan catatan audit",
+    "proofs_intro": (
+        "Setiap pembacaan di atas tercatat dalam log audit yang ditandatangani. Kuasa hukum "
+        "Anda dapat memeriksanya dengan tools/verify_log.py dan teks di bawah ini (juga ada "
+        "dalam salinan data Anda)."
+    ),
     "when": "Kapan",
     "who": "Siapa",
     "what": "Data apa",
@@ -183,6 +189,11 @@ ID: dict[str, str] = {
     ),
     "chain_ok_stored": (
         "Rantai utuh pada verifikasi terakhir: {events} peristiwa (verifikasi #{seq}, {time})."
+    ),
+    "witness_quorum_missing": (
+        "Saksi belum menandatangani tepat waktu: kepala pohon berukuran {size}, ditandatangani "
+        "{time} UTC, baru memiliki {cosigned} / {quorum} tanda tangan saksi yang diwajibkan "
+        "(begitu pula kepala sesudahnya)."
     ),
     "chain_checked_at": "diperiksa {time}",
     "verify_now": "Verifikasi sekarang",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 01:26:17.047938
+Create Date: 2026-12-01 02:31:19.631654
 """
 
 from collections.abc import Sequence
@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("time", vault.stamps.UtcDateTime(timezone=True), nullable=False),
         sa.Column("key_id", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("verified_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("size"),
     )
