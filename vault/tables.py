@@ -5,6 +5,7 @@ and adds one import line here.
 """
 
 from vault.access import models as access_models
+from vault.audit import alert_models
 from vault.audit import models as audit_models
 from vault.consent import tables as consent_tables
 from vault.handover import models as handover_models
@@ -17,6 +18,7 @@ from vault.subjects import models as subjects_models
 
 __all__ = [
     "access_models",
+    "alert_models",
     "audit_models",
     "consent_tables",
     "handover_models",

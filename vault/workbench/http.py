@@ -102,7 +102,8 @@ def audit_alert_acknowledge(
     """Acknowledge one alert with a note (audited as ``audit.alert_acknowledge``)."""
     _ask(request, policy, audit, Action.ACKNOWLEDGE_ALERT, EventAction.AUDIT_ALERT_ACKNOWLEDGE)
     officer = caller(request).principal()
-    done = acknowledge(db, audit, officer, alert_id, data.note, rules_from(settings), clock())
+    rules = rules_from(settings)
+    done = acknowledge(db, audit, policy, officer, alert_id, data.note, rules, clock())
     return done.to_json()
 
 
