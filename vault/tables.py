@@ -15,6 +15,7 @@ from vault.identity import session_models as web_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
 from vault.subjects import models as subjects_models
+from vault.workbench import review_models
 
 __all__ = [
     "access_models",
@@ -26,6 +27,7 @@ __all__ = [
     "identity_models",
     "keys_models",
     "records_models",
+    "review_models",
     "subjects_models",
     "web_models",
 ]

@@ -24,7 +24,10 @@ The rules (``docs/audit.md``, thresholds in ``docs/configuration.md``):
   person within ten minutes (probing);
 - ``new_address``: a login of a privileged role (administrator, compliance
   officer) from an address that person never logged in from before;
-- ``honeytoken``: any touch of a decoy subject (``honeytoken.hit``).
+- ``honeytoken``: any touch of a decoy subject (``honeytoken.hit``);
+- ``access_review_overdue``: accounts or assignments went unconfirmed in the
+  access review for longer than ``VAULT_ACCESS_REVIEW_DAYS``
+  (``access_review.overdue``, recorded once a period).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ RULES = (
     "denied_burst",
     "new_address",
     "honeytoken",
+    "access_review_overdue",
 )
 PRIVILEGED = frozenset({Role.ADMIN.value, Role.COMPLIANCE_OFFICER.value})
 BURST_WINDOW = timedelta(minutes=10)
@@ -192,6 +196,9 @@ class AlertFold:
             self._login(e)
         elif action == EventAction.HONEYTOKEN_HIT.value:
             self._raise(_alert("honeytoken", (e["seq"],), [_entry(e)]))
+        elif action == EventAction.ACCESS_REVIEW_OVERDUE.value:
+            # About the organisation, not the officer whose look noticed it.
+            self._raise(_alert("access_review_overdue", (e["seq"],), [_entry(e)], actor_id=None))
 
     def _read(self, e: Mapping[str, Any]) -> None:
         entry = _entry(e)
