@@ -25,6 +25,15 @@ WORKBENCH_ID: dict[str, str] = {
     "role": "Peran",
     "alert_rule_access_review_overdue": "Tinjauan hak akses terlambat",
     "open_charts": "Grafik akses",
+    "chart_window": "Pembacaan catatan dalam {days} hari terakhir.",
+    "chart_refused_share": "Diizinkan: {allowed} · Ditolak: {denied}",
+    "chart_per_organization": "Pembacaan per organisasi pembaca",
+    "chart_per_purpose": "Pembacaan per tujuan",
+    "chart_per_role": "Pembacaan per peran",
+    "chart_organization": "Organisasi",
+    "chart_break_glass_month": "Akses darurat dibuka per bulan",
+    "chart_month": "Bulan",
+    "chart_purpose": "Tujuan",
 }
 
 WORKBENCH_EN: dict[str, str] = {
@@ -51,4 +60,13 @@ WORKBENCH_EN: dict[str, str] = {
     "role": "Role",
     "alert_rule_access_review_overdue": "Access review overdue",
     "open_charts": "Access charts",
+    "chart_window": "Record reads in the last {days} days.",
+    "chart_refused_share": "Allowed: {allowed} · Refused: {denied}",
+    "chart_per_organization": "Reads per reading organisation",
+    "chart_per_purpose": "Reads per purpose",
+    "chart_per_role": "Reads per role",
+    "chart_organization": "Organisation",
+    "chart_break_glass_month": "Break-glass grants opened per month",
+    "chart_month": "Month",
+    "chart_purpose": "Purpose",
 }
