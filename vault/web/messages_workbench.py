@@ -34,6 +34,7 @@ WORKBENCH_ID: dict[str, str] = {
     "chart_break_glass_month": "Akses darurat dibuka per bulan",
     "chart_month": "Bulan",
     "chart_purpose": "Tujuan",
+    "download_pdf": "Unduh PDF",
 }
 
 WORKBENCH_EN: dict[str, str] = {
@@ -69,4 +70,5 @@ WORKBENCH_EN: dict[str, str] = {
     "chart_break_glass_month": "Break-glass grants opened per month",
     "chart_month": "Month",
     "chart_purpose": "Purpose",
+    "download_pdf": "Download PDF",
 }
