@@ -16,6 +16,7 @@ Who may acknowledge which alert is the policies' decision
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from vault.audit.alert_models import AlertCursorRow, AlertRow
@@ -95,7 +97,10 @@ def refresh(db: Database, organization: str, rules: AlertRules, now: datetime) -
             mine = event["action"] == ACK and event.get("actor_org") == organization
             if mine and event["outcome"] == Outcome.ALLOW.value and details.get("alert"):
                 acks[str(details["alert"])] = event.get("reason")
-    _store(db, organization, rules, fold, acks, (after, upto, started, fresh))
+    # A look at the same moment may store the same span first (the same cursor or
+    # alert row inserted twice): its rows stand, computed from the same events.
+    with contextlib.suppress(IntegrityError):
+        _store(db, organization, rules, fold, acks, (after, upto, started, fresh))
     return read
 
 
