@@ -10,7 +10,8 @@ import uuid
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from tests.web.conftest import ORG, OTHER_ORG, World, csrf_of, staff_login
+from tests.support import create_user
+from tests.web.conftest import ORG, OTHER_ORG, PASSWORD, World, csrf_of, staff_login
 from vault.access.models import Assignment
 from vault.audit.models import EVENTS
 from vault.identity.models import User
@@ -132,3 +133,15 @@ def test_the_review_speaks_english_after_the_switch(world: World, client: Client
     client.post("/dashboard/language", data={"csrf_token": csrf_of(page), "language": "en"})
     assert "Access review" in client.get("/dashboard/review").text
     assert OTHER_ORG not in client.get("/dashboard/review").text
+
+
+def test_ending_an_administrators_account_is_left_to_another_administrator(
+    world: World, client: Client
+) -> None:
+    """The review may end staff accounts only: an admin's stays active and the refusal is audited."""
+    admin = create_user(world.services, "admin1", "admin", ORG, PASSWORD)
+    page = staff_login(client, "compliance1", "/dashboard/login")
+    assert _decide(client, page, "account", admin, "end") == 403
+    assert _user(world, "admin1").disabled_at is None
+    assert _outcomes(world, EventAction.USER_DISABLE) == ["deny"]
+    assert _outcomes(world, EventAction.ACCESS_REVIEW_END) == []
