@@ -138,7 +138,7 @@ def test_the_review_speaks_english_after_the_switch(world: World, client: Client
 def test_ending_an_administrators_account_is_left_to_another_administrator(
     world: World, client: Client
 ) -> None:
-    """The review may end staff accounts only: an admin's stays active and the refusal is audited."""
+    """The review ends staff accounts only: an admin stays active and the refusal is audited."""
     admin = create_user(world.services, "admin1", "admin", ORG, PASSWORD)
     page = staff_login(client, "compliance1", "/dashboard/login")
     assert _decide(client, page, "account", admin, "end") == 403
