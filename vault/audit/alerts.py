@@ -68,6 +68,7 @@ PRIVILEGED = frozenset({Role.ADMIN.value, Role.COMPLIANCE_OFFICER.value})
 BURST_WINDOW = timedelta(minutes=10)
 READ = EventAction.RECORD_READ.value
 SEQS_KEPT = 20  # the events named by an alert (its count says how many there were)
+FOLD_VERSION = 1  # the shape of AlertFold.state: a stored state of another shape starts over
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class AlertRules:
 
     def fingerprint(self) -> str:
         """Changes with any threshold: a stored fold of other thresholds is started over."""
-        text = json.dumps(asdict(self), sort_keys=True)
+        text = json.dumps({**asdict(self), "fold": FOLD_VERSION}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -154,7 +155,7 @@ def _entry(e: Mapping[str, Any]) -> list[Any]:
 
 
 def empty_state() -> dict[str, Any]:
-    return {"bulk": {}, "glass": {}, "holder": {}, "ended": [], "denied": {}, "seen": {}}
+    return {"bulk": {}, "glass": {}, "holder": {}, "ended": {}, "denied": {}, "seen": {}}
 
 
 class AlertFold:
@@ -186,12 +187,12 @@ class AlertFold:
             details = e.get("details") or {}
             pair = f"{details.get('user_id')}\x1f{e.get('subject_id')}"
             self.state["holder"][str(e["target_id"])] = pair
-            if pair in self.state["ended"]:
-                self.state["ended"].remove(pair)
+            self.state["ended"].pop(pair, None)
         elif action == EventAction.ASSIGNMENT_END.value and outcome != "deny":
             ended = self.state["holder"].pop(str(e.get("target_id")), None)
-            if ended and ended not in self.state["ended"]:
-                self.state["ended"].append(ended)
+            if ended:
+                self._forget_ended_before(_when(e["time"]) - timedelta(days=self.rules.window_days))
+                self.state["ended"][ended] = str(e["time"])
         elif action == EventAction.AUTH_LOGIN.value and outcome != "deny":
             self._login(e)
         elif action == EventAction.HONEYTOKEN_HIT.value:
@@ -199,6 +200,12 @@ class AlertFold:
         elif action == EventAction.ACCESS_REVIEW_OVERDUE.value:
             # About the organisation, not the officer whose look noticed it.
             self._raise(_alert("access_review_overdue", (e["seq"],), [_entry(e)], actor_id=None))
+
+    def _forget_ended_before(self, moment: datetime) -> None:
+        """Ended assignments older than the window are forgotten (the state stays small)."""
+        ended: dict[str, str] = self.state["ended"]
+        for pair in [p for p, at in ended.items() if _when(at) < moment]:
+            del ended[pair]
 
     def _read(self, e: Mapping[str, Any]) -> None:
         entry = _entry(e)
