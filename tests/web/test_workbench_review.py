@@ -10,7 +10,7 @@ import uuid
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from tests.support import create_user
+from tests.support import create_user, login
 from tests.web.conftest import ORG, OTHER_ORG, PASSWORD, World, csrf_of, staff_login
 from vault.access.models import Assignment
 from vault.audit.models import EVENTS
@@ -145,3 +145,30 @@ def test_ending_an_administrators_account_is_left_to_another_administrator(
     assert _user(world, "admin1").disabled_at is None
     assert _outcomes(world, EventAction.USER_DISABLE) == ["deny"]
     assert _outcomes(world, EventAction.ACCESS_REVIEW_END) == []
+
+
+def test_the_review_api_lists_and_decides_for_compliance_officers_only(
+    world: World, client: Client
+) -> None:
+    """GET /v1/audit/access-review lists the organisation; decisions follow the same rules."""
+    assignment = _assigned(world, "counselor1")
+    officer = login(client, "compliance1", PASSWORD)
+    listed = client.get("/v1/audit/access-review", headers=officer)
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert {(i["kind"], i["username"]) for i in items} >= {
+        ("account", "counselor1"),
+        ("assignment", "counselor1"),
+    }
+    assert all(i["username"] != "officer2" for i in items)
+    path = f"/v1/audit/access-review/assignment/{assignment}"
+    assert client.post(path, json={"decision": "confirm"}, headers=officer).status_code == 200
+    own = f"/v1/audit/access-review/account/{_user(world, 'compliance1').id}"
+    assert client.post(own, json={"decision": "confirm"}, headers=officer).status_code == 403
+    theirs = f"/v1/audit/access-review/account/{_user(world, 'officer2').id}"
+    assert client.post(theirs, json={"decision": "end"}, headers=officer).status_code == 404
+    counselor = login(client, "counselor1", PASSWORD)
+    assert client.get("/v1/audit/access-review", headers=counselor).status_code == 403
+    assert client.post(path, json={"decision": "end"}, headers=counselor).status_code == 403
+    bad = client.post(path, json={"decision": "maybe"}, headers=officer)
+    assert bad.status_code in (400, 422)
