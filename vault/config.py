@@ -207,6 +207,13 @@ class Settings(BaseSettings):
     alert_window_days: int = Field(
         default=30, ge=1, le=366, description="How many days of the log the alert rules read."
     )
+    access_review_days: int = Field(
+        default=90,
+        ge=7,
+        le=366,
+        description="An account or care-team assignment not confirmed in the access review "
+        "for this many days is overdue (quarterly by default).",
+    )
     honeytoken_disable_reader: bool = Field(
         default=False,
         description="Disable the account (ending its tokens and sessions) of anyone who "

@@ -5,6 +5,7 @@ and adds one import line here.
 """
 
 from vault.access import models as access_models
+from vault.audit import alert_models
 from vault.audit import models as audit_models
 from vault.consent import tables as consent_tables
 from vault.handover import models as handover_models
@@ -14,9 +15,11 @@ from vault.identity import session_models as web_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
 from vault.subjects import models as subjects_models
+from vault.workbench import review_models
 
 __all__ = [
     "access_models",
+    "alert_models",
     "audit_models",
     "consent_tables",
     "handover_models",
@@ -24,6 +27,7 @@ __all__ = [
     "identity_models",
     "keys_models",
     "records_models",
+    "review_models",
     "subjects_models",
     "web_models",
 ]

@@ -49,6 +49,7 @@ class Action(StrEnum):
     BREAK_GLASS = "break_glass.open"
     WITNESS_CONSENT = "consent.witness"
     MANAGE_ASSIGNMENTS = "assignment.manage"  # an operation: decided with ``authorize``
+    END_ASSIGNMENT = "assignment.end"  # an operation: decided with ``authorize``
     # Operations (decided with OperationFacts, see ``authorize``).
     CREATE_USER = "user.create"
     APPROVE_USER = "user.approve"
@@ -76,6 +77,9 @@ class Action(StrEnum):
     HANDOVER_IMPORT = "handover.import"
     HANDOVER_READ = "handover.read"
     READ_STATISTICS = "statistics.read"
+    # The periodic access review (``vault.workbench.review``).
+    CONFIRM_ACCESS = "access_review.confirm"
+    END_ACCESS = "access_review.end"
 
 
 class EventAction(StrEnum):
@@ -149,6 +153,9 @@ class EventAction(StrEnum):
     AUDIT_ALERT_ACKNOWLEDGE = "audit.alert_acknowledge"
     HONEYTOKEN_HIT = "honeytoken.hit"
     HONEYTOKEN_PLANT = "honeytoken.plant"
+    ACCESS_REVIEW_CONFIRM = "access_review.confirm"
+    ACCESS_REVIEW_END = "access_review.end"
+    ACCESS_REVIEW_OVERDUE = "access_review.overdue"
 
 
 EMERGENCY_PURPOSE = "emergency"

@@ -172,3 +172,30 @@ def test_alert_ids_are_stable_and_acknowledgements_mark_them() -> None:
     assert [a.id for a in first] == [a.id for a in again]
     assert again[0].acknowledged
     assert again[0].note == "checked with the unit head"
+
+
+def test_the_fold_fed_in_pieces_through_json_equals_one_fold() -> None:
+    """Stopping after any event, storing the state as JSON and going on changes no alert."""
+    import json
+
+    from vault.audit.alerts import AlertFold
+
+    log = normal_day()
+    for minute in range(8):
+        at = NOON + timedelta(minutes=10 + minute)
+        log.add("record.read", at, subject_id=str(uuid.uuid4()))
+        log.add("record.read", at, "deny", subject_id=str(uuid.uuid4()))
+        log.add("break_glass.open", at, subject_id=str(uuid.uuid4()))
+    log.add("honeytoken.hit", NOON + timedelta(hours=14), "info", subject_id=str(uuid.uuid4()))
+    whole = compute_alerts(log.events, RULES)
+    for size in (1, 3, 7):
+        found: dict[str, Any] = {}
+        state: dict[str, Any] | None = None
+        for start in range(0, len(log.events), size):
+            fold = AlertFold(RULES, state)
+            fold.feed(log.events[start : start + size])
+            found.update(fold.found)
+            state = json.loads(json.dumps(fold.state))
+        pieces = sorted(found.values(), key=lambda a: a.seqs[0], reverse=True)
+        assert [(a.id, a.count, a.seqs) for a in pieces] == [(a.id, a.count, a.seqs) for a in whole]
+    assert {a.rule for a in whole} >= {"bulk_read", "denied_burst", "break_glass_frequent"}

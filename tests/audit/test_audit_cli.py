@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.audit.conftest import sample_event
+from tests.support import ensure_organization
 from vault.cli import main
 from vault.config import Settings
 from vault.services import build_services
@@ -86,3 +87,18 @@ def test_exported_checkpoints_pin_the_tail(
     assert main(["audit", "verify", "--quiet", "--pinned", str(pinned)]) == 1
     # Found at or after the first missing event (the CLI's own events refill the numbers).
     assert int(capsys.readouterr().out.strip().splitlines()[-1]) >= 5
+
+
+def test_alerts_command_reads_each_organisations_new_events_once(
+    vault_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`vault audit alerts` folds each organisation's events; run again, it reads nothing old."""
+    services = build_services(vault_env)
+    try:
+        ensure_organization(services, "rutan-jakpus")
+    finally:
+        services.close()
+    assert main(["audit", "alerts"]) == 0
+    assert "rutan-jakpus:" in capsys.readouterr().out
+    assert main(["audit", "alerts"]) == 0
+    assert "rutan-jakpus: 0 new events read" in capsys.readouterr().out

@@ -335,3 +335,51 @@ def test_the_workbench_in_both_languages(page: Any, live: tuple[World, LiveServe
     page.emulate_media(media="print")
     assert not page.locator("header.bar").is_visible()
     shoot(page, "workbench-3-report-print")
+
+
+def test_the_access_review_and_the_charts_in_both_languages(
+    page: Any, live: tuple[World, LiveServer]
+) -> None:
+    """The access review lists an assignment to confirm or end and the officer's own account
+    without buttons; the charts draw reads per purpose with their table; both languages."""
+    from vault.audit.events import AuditEvent, Outcome
+    from vault.vocabulary import EventAction, Principal, Role
+
+    world, _ = live
+    officer = Principal(world.officers["rutan-jakpus"], Role.OFFICER, "rutan-jakpus")
+    subject = world.subject(pin=None)
+    counselor = world.services.identity.user_by_name("counselor1").id
+    world.services.access.assign(officer, counselor, subject)
+    reader = Principal(counselor, Role.COUNSELOR, "rutan-jakpus")
+    for purpose, outcome in (("counseling", Outcome.ALLOW), ("research", Outcome.DENY)):
+        world.services.audit.append(
+            AuditEvent.by(
+                reader, EventAction.RECORD_READ, outcome, subject_id=subject, purpose=purpose
+            )
+        )
+    page.goto("/dashboard/login")
+    page.get_by_label("Nama pengguna").fill("compliance1")
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard")
+    page.goto("/dashboard/review")
+    assert page.locator("h1").inner_text() == "Tinjauan hak akses"
+    rows = page.locator("tbody tr")
+    assert rows.filter(has_text="Penugasan tim perawatan").count() >= 1
+    own = rows.filter(has_text="compliance1").first
+    assert own.locator("button").count() == 0
+    keep(page, "workbench-4-review-id")
+    page.goto("/dashboard/charts")
+    assert page.locator("#per-purpose-h").inner_text() == "Pembacaan per tujuan"
+    assert page.locator("svg").count() == 4
+    page.locator("#per-purpose-h ~ details summary").click()
+    assert "counseling" in page.locator("#per-purpose-h ~ details table").inner_text()
+    keep(page, "workbench-5-charts-id")
+    with page.expect_navigation():
+        page.locator("button[lang=en]").click()
+    page.goto("/dashboard/charts")
+    assert page.locator("#per-purpose-h").inner_text() == "Reads per purpose"
+    keep(page, "workbench-6-charts-en")
+    page.goto("/dashboard/review")
+    assert page.locator("h1").inner_text() == "Access review"
+    keep(page, "workbench-7-review-en")

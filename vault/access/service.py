@@ -177,7 +177,7 @@ class AccessService:
             grants = self._grants(subject.id) if subject else ()
             change = care_team_change(actor, subject, user, grants)
             decision = self.policy.authorize(
-                actor, Action.MANAGE_ASSIGNMENTS, change.facts, subject.id if subject else None
+                actor, Action.END_ASSIGNMENT, change.facts, subject.id if subject else None
             )
             if not decision.allowed:
                 self._refused(

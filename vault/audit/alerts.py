@@ -1,10 +1,14 @@
 """Alerts worth reading, computed from the audit log with documented rules.
 
-Each rule reads decoded events (the canonical documents the chain hashes) and
-names who did what; nothing is stored but the acknowledgements, which are audit
-events themselves (``audit.alert_acknowledge``, with the officer's note as the
-reason). So an alert cannot be deleted by editing a table: it is recomputed from
-the log on every look, and only an audited acknowledgement marks it read.
+The rules read decoded events (the canonical documents the chain hashes) in
+chain order, as a fold: ``AlertFold`` holds what the rules must remember
+(the subjects read per person and hour, recent refused reads, break-glass
+grants opened in the window, ended assignments, the addresses each person
+logged in from) as plain JSON, so the fold can stop after any event, be
+stored with the sequence number it reached (``vault.audit.alert_store``), and
+go on with the next events only. Feeding the log in one piece or in many gives
+the same alerts (a test checks it). Acknowledgements are audit events
+themselves (``audit.alert_acknowledge``, the officer's note as the reason).
 
 The rules (``docs/audit.md``, thresholds in ``docs/configuration.md``):
 
@@ -12,30 +16,43 @@ The rules (``docs/audit.md``, thresholds in ``docs/configuration.md``):
   ``VAULT_ALERT_BULK_SUBJECTS_PER_HOUR``;
 - ``after_hours``: an allowed record read outside the working hours
   ``VAULT_ALERT_WORK_START``..``VAULT_ALERT_WORK_END`` in ``VAULT_ALERT_TIME_ZONE``;
-- ``break_glass_frequent``: one person opened more break-glass grants in the
-  window than ``VAULT_ALERT_BREAK_GLASS_MAX``;
+- ``break_glass_frequent``: one person opened more break-glass grants within
+  ``VAULT_ALERT_WINDOW_DAYS`` than ``VAULT_ALERT_BREAK_GLASS_MAX``;
 - ``ended_assignment_read``: an allowed read of a subject by someone whose
   assignment to that subject had ended (and none was made again);
 - ``denied_burst``: ``VAULT_ALERT_DENIED_BURST`` or more refused reads by one
   person within ten minutes (probing);
 - ``new_address``: a login of a privileged role (administrator, compliance
   officer) from an address that person never logged in from before;
-- ``honeytoken``: any touch of a decoy subject (``honeytoken.hit``).
+- ``honeytoken``: any touch of a decoy subject (``honeytoken.hit``);
+- ``access_review_overdue``: accounts or assignments went unconfirmed in the
+  access review for longer than ``VAULT_ACCESS_REVIEW_DAYS``
+  (``access_review.overdue``, recorded once a period).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from vault.vocabulary import EventAction, Role
 
-__all__ = ["RULES", "Alert", "AlertRules", "alert_id", "compute_alerts"]
+__all__ = [
+    "RULES",
+    "Alert",
+    "AlertFold",
+    "AlertRules",
+    "alert_id",
+    "compute_alerts",
+    "marked",
+    "newest_first",
+    "rules_from",
+]
 
 RULES = (
     "bulk_read",
@@ -45,10 +62,13 @@ RULES = (
     "denied_burst",
     "new_address",
     "honeytoken",
+    "access_review_overdue",
 )
 PRIVILEGED = frozenset({Role.ADMIN.value, Role.COMPLIANCE_OFFICER.value})
 BURST_WINDOW = timedelta(minutes=10)
 READ = EventAction.RECORD_READ.value
+SEQS_KEPT = 20  # the events named by an alert (its count says how many there were)
+FOLD_VERSION = 1  # the shape of AlertFold.state: a stored state of another shape starts over
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,11 @@ class AlertRules:
     break_glass_max: int = 3
     denied_burst: int = 10
     window_days: int = 30
+
+    def fingerprint(self) -> str:
+        """Changes with any threshold: a stored fold of other thresholds is started over."""
+        text = json.dumps({**asdict(self), "fold": FOLD_VERSION}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -99,121 +124,163 @@ def alert_id(rule: str, *parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _when(event: Mapping[str, Any]) -> datetime:
-    moment = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+def _when(text: object) -> datetime:
+    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _alert(rule: str, key: tuple[object, ...], events: list[Mapping[str, Any]], **kw: Any) -> Alert:
+def _alert(rule: str, key: tuple[object, ...], events: list[list[Any]], **kw: Any) -> Alert:
+    """An alert from ``[seq, time, actor, subject]`` entries (the first is the earliest)."""
     first = events[0]
     return Alert(
         id=alert_id(rule, *key),
         rule=rule,
-        actor_id=kw.get("actor_id", first.get("actor_id")),
-        subject_id=kw.get("subject_id", first.get("subject_id")),
-        time=str(first["time"]),
+        actor_id=kw.get("actor_id", first[2]),
+        subject_id=kw.get("subject_id", first[3]),
+        time=str(first[1]),
         count=len(events),
-        seqs=tuple(int(e["seq"]) for e in events[:20]),
+        seqs=tuple(int(e[0]) for e in events[:SEQS_KEPT]),
     )
 
 
-def _bulk(events: list[Mapping[str, Any]], rules: AlertRules) -> list[Alert]:
-    per_hour: dict[tuple[str, str], dict[str, Mapping[str, Any]]] = defaultdict(dict)
-    for e in events:
-        if e["action"] == READ and e["outcome"] == "allow" and e.get("subject_id"):
-            hour = _when(e).strftime("%Y-%m-%dT%H")
-            per_hour[(str(e["actor_id"]), hour)].setdefault(str(e["subject_id"]), e)
+def _entry(e: Mapping[str, Any]) -> list[Any]:
+    subject = e.get("subject_id")
+    actor = e.get("actor_id")
     return [
-        _alert("bulk_read", key, list(subjects.values()), subject_id=None)
-        for key, subjects in per_hour.items()
-        if len(subjects) > rules.bulk_subjects_per_hour
+        int(e["seq"]),
+        str(e["time"]),
+        None if actor is None else str(actor),
+        None if subject is None else str(subject),
     ]
 
 
-def _after_hours(events: list[Mapping[str, Any]], rules: AlertRules) -> list[Alert]:
-    zone = ZoneInfo(rules.time_zone)
-    found = []
-    for e in events:
-        if e["action"] == READ and e["outcome"] == "allow":
-            hour = _when(e).astimezone(zone).hour
-            if not rules.work_start <= hour < rules.work_end:
-                found.append(_alert("after_hours", (e["seq"],), [e]))
-    return found
+def empty_state() -> dict[str, Any]:
+    return {"bulk": {}, "glass": {}, "holder": {}, "ended": {}, "denied": {}, "seen": {}}
 
 
-def _break_glass(events: list[Mapping[str, Any]], rules: AlertRules) -> list[Alert]:
-    per_actor: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for e in events:
-        if e["action"] == EventAction.BREAK_GLASS_OPEN.value and e["outcome"] == "allow":
-            per_actor[str(e["actor_id"])].append(e)
-    return [
-        _alert("break_glass_frequent", (actor, opened[0]["seq"]), opened, subject_id=None)
-        for actor, opened in per_actor.items()
-        if len(opened) > rules.break_glass_max
-    ]
+class AlertFold:
+    """The rules as a fold over events in chain order; ``state`` is plain JSON."""
 
+    def __init__(self, rules: AlertRules, state: Mapping[str, Any] | None = None) -> None:
+        self.rules = rules
+        self.state: dict[str, Any] = json.loads(json.dumps(state)) if state else empty_state()
+        self.zone = ZoneInfo(rules.time_zone)
+        self.found: dict[str, Alert] = {}  # raised or changed by what was fed since made
 
-def _ended_assignment(events: list[Mapping[str, Any]]) -> list[Alert]:
-    holder: dict[str, tuple[str, str]] = {}  # assignment id -> (user, subject)
-    ended: set[tuple[str, str]] = set()
-    found = []
-    for e in events:
-        details = e.get("details") or {}
-        if e["action"] == EventAction.ASSIGNMENT_CREATE.value and e.get("target_id"):
-            pair = (str(details.get("user_id")), str(e.get("subject_id")))
-            holder[str(e["target_id"])] = pair
-            ended.discard(pair)
-        elif e["action"] == EventAction.ASSIGNMENT_END.value and e["outcome"] != "deny":
-            pair_ended = holder.get(str(e.get("target_id")))
-            if pair_ended:
-                ended.add(pair_ended)
-        elif (
-            e["action"] == READ
-            and e["outcome"] == "allow"
-            and not e.get("break_glass")
-            and (str(e.get("actor_id")), str(e.get("subject_id"))) in ended
-        ):
-            found.append(_alert("ended_assignment_read", (e["seq"],), [e]))
-    return found
+    def _raise(self, alert: Alert) -> None:
+        self.found[alert.id] = alert
 
+    def feed(self, events: Iterable[Mapping[str, Any]]) -> None:
+        for e in events:
+            self._one(e)
 
-def _denied_burst(events: list[Mapping[str, Any]], rules: AlertRules) -> list[Alert]:
-    per_actor: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for e in events:
-        if e["action"] == READ and e["outcome"] == "deny" and e.get("actor_id"):
-            per_actor[str(e["actor_id"])].append(e)
-    found = []
-    for actor, denied in per_actor.items():
-        start = 0
-        for end in range(len(denied)):
-            while _when(denied[end]) - _when(denied[start]) > BURST_WINDOW:
-                start += 1
-            if end - start + 1 >= rules.denied_burst:
-                burst = denied[start : end + 1]
-                found.append(_alert("denied_burst", (actor, burst[0]["seq"]), burst))
-                start = end + 1  # one alert per burst
-    return found
+    def _one(self, e: Mapping[str, Any]) -> None:
+        action, outcome = e["action"], e["outcome"]
+        if action == READ:
+            if outcome == "allow":
+                self._read(e)
+            elif outcome == "deny" and e.get("actor_id"):
+                self._denied(e)
+        elif action == EventAction.BREAK_GLASS_OPEN.value and outcome == "allow":
+            self._glass(e)
+        elif action == EventAction.ASSIGNMENT_CREATE.value and e.get("target_id"):
+            details = e.get("details") or {}
+            pair = f"{details.get('user_id')}\x1f{e.get('subject_id')}"
+            self.state["holder"][str(e["target_id"])] = pair
+            self.state["ended"].pop(pair, None)
+        elif action == EventAction.ASSIGNMENT_END.value and outcome != "deny":
+            ended = self.state["holder"].pop(str(e.get("target_id")), None)
+            if ended:
+                self._forget_ended_before(_when(e["time"]) - timedelta(days=self.rules.window_days))
+                self.state["ended"][ended] = str(e["time"])
+        elif action == EventAction.AUTH_LOGIN.value and outcome != "deny":
+            self._login(e)
+        elif action == EventAction.HONEYTOKEN_HIT.value:
+            self._raise(_alert("honeytoken", (e["seq"],), [_entry(e)]))
+        elif action == EventAction.ACCESS_REVIEW_OVERDUE.value:
+            # About the organisation, not the officer whose look noticed it.
+            self._raise(_alert("access_review_overdue", (e["seq"],), [_entry(e)], actor_id=None))
 
+    def _forget_ended_before(self, moment: datetime) -> None:
+        """Ended assignments older than the window are forgotten (the state stays small)."""
+        ended: dict[str, str] = self.state["ended"]
+        for pair in [p for p, at in ended.items() if _when(at) < moment]:
+            del ended[pair]
 
-def _new_address(events: list[Mapping[str, Any]]) -> list[Alert]:
-    seen: dict[str, set[str]] = defaultdict(set)
-    found = []
-    for e in events:
-        if e["action"] != EventAction.AUTH_LOGIN.value or e["outcome"] == "deny":
-            continue
-        actor, address = str(e.get("actor_id")), e.get("client_addr")
-        if not e.get("actor_id") or not address:
-            continue
-        known = seen[actor]
+    def _read(self, e: Mapping[str, Any]) -> None:
+        entry = _entry(e)
+        hour = _when(e["time"]).astimezone(self.zone).hour
+        if not self.rules.work_start <= hour < self.rules.work_end:
+            self._raise(_alert("after_hours", (e["seq"],), [entry]))
+        pair = f"{e.get('actor_id')}\x1f{e.get('subject_id')}"
+        if not e.get("break_glass") and pair in self.state["ended"]:
+            self._raise(_alert("ended_assignment_read", (e["seq"],), [entry]))
+        if not e.get("subject_id"):
+            return
+        clock_hour = _when(e["time"]).strftime("%Y-%m-%dT%H")
+        bulk: dict[str, dict[str, list[Any]]] = self.state["bulk"]
+        for key in [k for k in bulk if k.split("\x1f")[1] < _previous_hour(clock_hour)]:
+            del bulk[key]  # an hour long past gets no more reads
+        key = f"{e['actor_id']}\x1f{clock_hour}"
+        subjects = bulk.setdefault(key, {})
+        if str(e["subject_id"]) in subjects:
+            return
+        subjects[str(e["subject_id"])] = entry
+        if len(subjects) > self.rules.bulk_subjects_per_hour:
+            actor, hour_text = key.split("\x1f")
+            self._raise(
+                _alert("bulk_read", (actor, hour_text), list(subjects.values()), subject_id=None)
+            )
+
+    def _glass(self, e: Mapping[str, Any]) -> None:
+        actor = str(e["actor_id"])
+        mine = self.state["glass"].setdefault(actor, {"opens": [], "episode": None})
+        since = _when(e["time"]) - timedelta(days=self.rules.window_days)
+        mine["opens"] = [o for o in mine["opens"] if _when(o[1]) >= since] + [_entry(e)]
+        if len(mine["opens"]) > self.rules.break_glass_max:
+            if mine["episode"] is None:
+                mine["episode"] = mine["opens"][0][0]
+            key = (actor, mine["episode"])
+            self._raise(_alert("break_glass_frequent", key, mine["opens"], subject_id=None))
+        else:
+            mine["episode"] = None
+
+    def _denied(self, e: Mapping[str, Any]) -> None:
+        actor = str(e["actor_id"])
+        pending = self.state["denied"].setdefault(actor, [])
+        pending.append(_entry(e))
+        while _when(e["time"]) - _when(pending[0][1]) > BURST_WINDOW:
+            pending.pop(0)
+        if len(pending) >= self.rules.denied_burst:
+            self._raise(_alert("denied_burst", (actor, pending[0][0]), list(pending)))
+            pending.clear()  # one alert per burst
+
+    def _login(self, e: Mapping[str, Any]) -> None:
+        actor, address = e.get("actor_id"), e.get("client_addr")
+        if not actor or not address:
+            return
+        known = self.state["seen"].setdefault(str(actor), [])
         if known and address not in known and e.get("actor_role") in PRIVILEGED:
-            found.append(_alert("new_address", (e["seq"],), [e]))
-        known.add(str(address))
-    return found
+            self._raise(_alert("new_address", (e["seq"],), [_entry(e)]))
+        if address not in known:
+            known.append(str(address))
 
 
-def _honeytoken(events: list[Mapping[str, Any]]) -> list[Alert]:
-    hit = EventAction.HONEYTOKEN_HIT.value
-    return [_alert("honeytoken", (e["seq"],), [e]) for e in events if e["action"] == hit]
+def _previous_hour(clock_hour: str) -> str:
+    moment = datetime.strptime(clock_hour, "%Y-%m-%dT%H") - timedelta(hours=1)
+    return moment.strftime("%Y-%m-%dT%H")
+
+
+def newest_first(alerts: Iterable[Alert]) -> list[Alert]:
+    return sorted(alerts, key=lambda a: a.seqs[0] if a.seqs else 0, reverse=True)
+
+
+def marked(alerts: Iterable[Alert], acknowledgements: Mapping[str, str | None]) -> list[Alert]:
+    """The alerts, newest first, those acknowledged marked with the officer's note."""
+    return newest_first(
+        replace(a, acknowledged=a.id in acknowledgements, note=acknowledgements.get(a.id))
+        for a in alerts
+    )
 
 
 def compute_alerts(
@@ -221,37 +288,13 @@ def compute_alerts(
     rules: AlertRules,
     acknowledgements: Mapping[str, str | None] | None = None,
 ) -> list[Alert]:
-    """Every alert the events raise (in chain order), newest first, acknowledged marked.
+    """Every alert the events raise (one fold from nothing), newest first, acknowledged marked.
 
     ``acknowledgements`` maps an alert id to the officer's note.
     """
-    ordered = sorted(events, key=lambda e: int(e["seq"]))
-    found = [
-        *_bulk(ordered, rules),
-        *_after_hours(ordered, rules),
-        *_break_glass(ordered, rules),
-        *_ended_assignment(ordered),
-        *_denied_burst(ordered, rules),
-        *_new_address(ordered),
-        *_honeytoken(ordered),
-    ]
-    acks = acknowledgements or {}
-    marked = [
-        Alert(
-            id=a.id,
-            rule=a.rule,
-            actor_id=a.actor_id,
-            subject_id=a.subject_id,
-            time=a.time,
-            count=a.count,
-            seqs=a.seqs,
-            acknowledged=a.id in acks,
-            note=acks.get(a.id),
-        )
-        for a in found
-    ]
-    marked.sort(key=lambda a: a.seqs[0] if a.seqs else 0, reverse=True)
-    return marked
+    fold = AlertFold(rules)
+    fold.feed(sorted(events, key=lambda e: int(e["seq"])))
+    return marked(fold.found.values(), acknowledgements or {})
 
 
 def rules_from(settings: Any) -> AlertRules:

@@ -59,6 +59,7 @@ from vault.web.common import (
 )
 from vault.web.dashboard_access import Viewer, may_read, viewer_of
 from vault.web.dashboard_names import user_named, usernames
+from vault.web.dashboard_review import review_of
 from vault.web.i18n import language_or_default, messages
 from vault.web.kiosk import FormData, LangQuery
 from vault.web.sessions import SessionKind
@@ -250,6 +251,10 @@ def dashboard(
     _audit_view(audit, viewer, EventAction.AUDIT_QUERY, flt)
     now = clock()
     events = data_.events(db, organization, flt)
+    # Before the alerts: the first look finding overdue items records the alert's event.
+    overdue = review_of(db, audit, policy, identity, access, clock, settings).overdue(
+        viewer.principal
+    )
     alerts = alerts_of(db, organization, rules_from(settings), now)
     days = data_.accesses_per_day(db, organization, now.date())
     chart = access_chart(
@@ -267,6 +272,7 @@ def dashboard(
         status=data_.chain_status(db),
         witness_gap=data_.witness_gap(audit, settings, now),
         alerts=alerts,
+        review_overdue=overdue,
         days=days,
         consent_mismatches=data_.consent_mismatches(db, organization),
         access_mismatches=data_.access_mismatches(db, organization, now),

@@ -162,7 +162,8 @@ def dashboard_acknowledge(
         return _text(403, messages(viewer.session.language)["login_role_refused"])
     note = field(data, "note", NOTE_MAX + 1)
     try:
-        acknowledge(db, audit, principal, alert_id, note, rules_from(settings), clock())
+        # Asks again knowing whose actions the alert is about (no self-acknowledgement).
+        acknowledge(db, audit, policy, principal, alert_id, note, rules_from(settings), clock())
     except VaultError as exc:
         return _text(exc.status, exc.detail)
     return redirect("/dashboard#alerts-h")

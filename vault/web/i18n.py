@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from vault.web.messages_en import EN
 from vault.web.messages_id import ID
+from vault.web.messages_workbench import WORKBENCH_EN, WORKBENCH_ID
 
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
@@ -18,7 +19,10 @@ LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
 MESSAGES: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {"id": MappingProxyType(ID), "en": MappingProxyType(EN)}
+    {
+        "id": MappingProxyType({**ID, **WORKBENCH_ID}),
+        "en": MappingProxyType({**EN, **WORKBENCH_EN}),
+    }
 )
 
 

@@ -12,6 +12,9 @@ from litestar.template.config import TemplateConfig
 
 from vault.web import (
     dashboard,
+    dashboard_charts,
+    dashboard_pdf,
+    dashboard_review,
     dashboard_workbench,
     kiosk,
     kiosk_export,
@@ -70,6 +73,9 @@ def web_handlers() -> list[Any]:
         dashboard_workbench.dashboard_acknowledge,
         dashboard_workbench.dashboard_verify,
         dashboard_workbench.dashboard_disclosures,
+        *dashboard_review.REVIEW_HANDLERS,
+        *dashboard_charts.CHART_HANDLERS,
+        *dashboard_pdf.PDF_HANDLERS,
         create_static_files_router(
             path=STATIC_PATH,
             directories=[HERE / "static"],

@@ -1,17 +1,22 @@
-"""HTTP API of the alerts: ``GET /v1/audit/alerts`` and acknowledging one.
+"""HTTP API of the alerts (``GET /v1/audit/alerts``, acknowledging one) and of the access
+review (``GET /v1/audit/access-review``, confirming or ending one item).
 
 Listing asks ``audit.read`` for the caller's organisation, acknowledging asks
 ``audit.alert_acknowledge`` (``policies/audit.cedar``); both are audited,
 allowed or refused, before anything is answered. Only the caller's
 organisation's alerts are computed; another organisation's alert id answers
-404 like one that never existed.
+404 like one that never existed. The review's list asks ``audit.read`` (audited,
+allowed or refused); a decision asks ``access_review.confirm`` or
+``access_review.end`` in ``AccessReview.decide``, then the ordinary operation
+that ends the access; another organisation's item answers 404.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get, post
@@ -19,16 +24,19 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 
 from vault.access.engine import PolicyEngine
+from vault.access.service import AccessService
 from vault.audit.alert_store import acknowledge, alerts_of
 from vault.audit.alerts import rules_from
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.config import Settings
 from vault.db import Database
-from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound
+from vault.errors import AuditUnavailable, Conflict, Forbidden, InvalidInput, NotFound
 from vault.http.auth import caller
 from vault.http.problems import problem_responses
+from vault.identity.service import IdentityService
 from vault.vocabulary import Action, EventAction, OperationFacts
+from vault.workbench.review import AccessReview, ReviewItem
 
 __all__ = ["ALERT_HANDLERS"]
 
@@ -40,6 +48,10 @@ Store = NamedDependency[Database]
 Config = NamedDependency[Settings]
 Clock = NamedDependency[Callable[[], datetime]]
 AlertId = Annotated[str, PathParameter(max_length=24, pattern=r"^[0-9a-f]{24}$")]
+Identity = NamedDependency[IdentityService]
+Access = NamedDependency[AccessService]
+Kind = Annotated[str, PathParameter(pattern="^(account|assignment)$")]
+REVIEW_ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound, Conflict)
 
 
 class AcknowledgeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,8 +114,87 @@ def audit_alert_acknowledge(
     """Acknowledge one alert with a note (audited as ``audit.alert_acknowledge``)."""
     _ask(request, policy, audit, Action.ACKNOWLEDGE_ALERT, EventAction.AUDIT_ALERT_ACKNOWLEDGE)
     officer = caller(request).principal()
-    done = acknowledge(db, audit, officer, alert_id, data.note, rules_from(settings), clock())
+    rules = rules_from(settings)
+    done = acknowledge(db, audit, policy, officer, alert_id, data.note, rules, clock())
     return done.to_json()
 
 
-ALERT_HANDLERS = [audit_alerts, audit_alert_acknowledge]
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    decision: Literal["confirm", "end"]
+
+
+def _json(item: ReviewItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind,
+        "id": str(item.target_id),
+        "user_id": str(item.user_id),
+        "username": item.username,
+        "role": item.role,
+        "subject_id": str(item.subject_id) if item.subject_id else None,
+        "since": item.since.isoformat(),
+        "confirmed_at": item.confirmed_at.isoformat() if item.confirmed_at else None,
+        "overdue": item.overdue,
+    }
+
+
+@get("/v1/audit/access-review", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def access_review_list(
+    request: Request[Any, Any, Any],
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    settings: Config,
+    clock: Clock,
+    identity: Identity,
+    access: Access,
+) -> dict[str, Any]:
+    """Every active account and care-team assignment of the caller's organisation, to review."""
+    user = caller(request)
+    facts = OperationFacts(target_org=user.organization)
+    decision = policy.authorize(user.principal(), Action.READ_AUDIT, facts)
+    outcome = Outcome.ALLOW if decision.allowed else Outcome.DENY
+    audit.append(
+        AuditEvent.by(
+            user,
+            EventAction.AUDIT_QUERY,
+            outcome,
+            policy_ids=decision.policy_ids,
+            details={"via": "access_review"},
+        )
+    )
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
+    days = settings.access_review_days
+    review = AccessReview(db, audit, policy, identity, access, clock, days)
+    overdue = review.overdue(user.principal())
+    items = [_json(i) for i in review.items(user.organization)]
+    return {"days": days, "overdue": overdue, "items": items}
+
+
+@post(
+    "/v1/audit/access-review/{kind:str}/{target_id:uuid}",
+    sync_to_thread=True,
+    responses=REVIEW_ERRORS,
+    tags=TAGS,
+    status_code=200,
+)
+def access_review_decide(
+    request: Request[Any, Any, Any],
+    kind: Kind,
+    target_id: Annotated[uuid.UUID, PathParameter()],
+    data: JSONBody[DecisionIn],
+    policy: Policy,
+    audit: Log,
+    db: Store,
+    settings: Config,
+    clock: Clock,
+    identity: Identity,
+    access: Access,
+) -> dict[str, Any]:
+    """Confirm or end one account or assignment (audited as ``access_review.confirm``/``end``)."""
+    review = AccessReview(db, audit, policy, identity, access, clock, settings.access_review_days)
+    review.decide(caller(request), kind, target_id, data.decision)
+    return {"kind": kind, "id": str(target_id), "decision": data.decision}
+
+
+ALERT_HANDLERS = [audit_alerts, audit_alert_acknowledge, access_review_list, access_review_decide]
