@@ -107,6 +107,13 @@ TESTED_UNDER_ANOTHER_NAME = {
     "web/kiosk_port.py": "web/test_kiosk.py",
     "web/kiosk_signing.py": "web/test_kiosk.py",
     "web/sessions.py": "web/test_session_binding.py",
+    "web/chart_bars.py": "web/test_workbench_charts.py",
+    "web/dashboard_charts.py": "web/test_workbench_charts.py",
+    "web/dashboard_pdf.py": "web/test_workbench_pdf.py",
+    "web/dashboard_review.py": "web/test_workbench_review.py",
+    "workbench/charts.py": "web/test_workbench_charts.py",
+    "workbench/disclosure_pdf.py": "web/test_workbench_pdf.py",
+    "workbench/review.py": "web/test_workbench_review.py",
 }
 
 # Modules tested only through the running app or command line, on purpose.
