@@ -75,9 +75,29 @@ def _principal(services: Services, who: str, role: str, organization: str) -> Pr
     return Principal(id=user_id, role=Role(role), organization=organization)
 
 
+def _second_database(url: str, tmp_path: Path) -> str:
+    """A database for the sentra on the world's backend: a SQLite file, or a fresh schema."""
+    if url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'sentra.db'}"
+    import secrets
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    schema = f"s_{secrets.token_hex(6)}"
+    base = make_url(url)
+    engine = create_engine(base.difference_update_query(["options"]), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine.dispose()
+    return base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
 def build_pair(world: World, tmp_path: Path) -> Iterator[Pair]:
     settings = make_settings(
-        f"sqlite:///{tmp_path / 'sentra.db'}",
+        _second_database(world.services.settings.database_url, tmp_path),
         tmp_path / "sentra",
         keys_dir=tmp_path / "sentra-keys",
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from vault.audit.events import AuditEvent, AuditSink, Outcome
@@ -36,6 +37,7 @@ from vault.handover.checks import (
     consent_of,
     peek_sender,
 )
+from vault.handover.importing import write_import
 from vault.handover.models import (
     HandoverExport,
     HandoverImport,
@@ -47,7 +49,6 @@ from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields
 from vault.records.rows import ciphertexts, record_rows
 from vault.records.writing import IDENTITY_RECORD_TYPE, RecordWriter
-from vault.subjects.models import Subject
 from vault.subjects.registration import NewSubject
 from vault.subjects.service import SubjectsService
 from vault.vocabulary import Action, Category, EventAction, OperationFacts, Principal
@@ -280,11 +281,7 @@ class HandoverService:
         records = checked_records(self.catalog, self.writer, opened.content, consent["categories"])
         bundle_id = uuid.UUID(envelope["bundle_id"])
         consent_id = uuid.UUID(envelope["consent_id"])
-        with self.db.read_session() as session:
-            seen = session.exec(
-                select(HandoverImport).where(col(HandoverImport.bundle_id) == bundle_id)
-            ).first()
-        if seen is not None:
+        if self._imported(bundle_id):
             raise BundleRefused("replayed", "this bundle was imported before")
         if self.withdrawn(consent_id):
             raise BundleRefused("withdrawn", "the subject withdrew the consent of this bundle")
@@ -303,50 +300,10 @@ class HandoverService:
             )
         except (KeyError, ValueError):
             raise BundleRefused("malformed", "the identity record is incomplete") from None
-        subject_id = self.subjects.register(principal, new)
-        with self.db.session() as session:
-            registered = session.get(Subject, subject_id)
-            written = (
-                [registered.identity_record_id]
-                if registered and registered.identity_record_id
-                else []
-            )
-            dek = self.subject_keys.data_key(session, subject_id)
-            for record in records:
-                if record["type"] == IDENTITY_RECORD_TYPE:
-                    continue
-                record_id = uuid.uuid4()
-                self.writer.write(
-                    session,
-                    dek,
-                    subject_id,
-                    principal,
-                    record["type"],
-                    record["values"],
-                    None,
-                    record_id,
-                )
-                written.append(record_id)
-            for record_id in written:
-                session.add(
-                    HandoverProvenance(
-                        record_id=record_id,
-                        subject_id=subject_id,
-                        sender=partner.organization,
-                        bundle_id=bundle_id,
-                        consent_id=consent_id,
-                    )
-                )
-            session.add(
-                HandoverImport(
-                    bundle_id=bundle_id,
-                    sender=partner.organization,
-                    consent_id=consent_id,
-                    subject_id=subject_id,
-                    imported_at=now,
-                    consent_expires_at=consent["expires_at"],
-                )
-            )
+        prepared = self.subjects.prepare_registration(principal, new)
+        subject_id = prepared.subject_id
+        # Audit before the write (on SQLite the write holds the only write lock); a
+        # failure after it is audited too, and then nothing of the bundle is stored.
         self.audit.append(
             AuditEvent.by(
                 principal,
@@ -359,12 +316,52 @@ class HandoverService:
                 details={"sender": partner.organization, "bundle_id": str(bundle_id)},
             )
         )
+        try:
+            write_import(
+                self.db,
+                self.subjects,
+                self.writer,
+                principal,
+                prepared,
+                records,
+                HandoverImport(
+                    bundle_id=bundle_id,
+                    sender=partner.organization,
+                    consent_id=consent_id,
+                    subject_id=subject_id,
+                    imported_at=now,
+                    consent_expires_at=consent["expires_at"],
+                ),
+            )
+        except Exception as exc:
+            self.audit.append(
+                AuditEvent.by(
+                    principal,
+                    EventAction.HANDOVER_IMPORT,
+                    Outcome.ERROR,
+                    subject_id=subject_id,
+                    reason=f"the import failed and stored nothing ({type(exc).__name__})",
+                    details={"sender": partner.organization, "bundle_id": str(bundle_id)},
+                )
+            )
+            if isinstance(exc, IntegrityError) and self._imported(bundle_id):
+                raise BundleRefused("replayed", "this bundle was imported before") from None
+            raise
         return {
             "subject_id": str(subject_id),
             "bundle_id": str(bundle_id),
             "sender": partner.organization,
             "consent_id": str(consent_id),
         }
+
+    def _imported(self, bundle_id: uuid.UUID) -> bool:
+        with self.db.read_session() as session:
+            return (
+                session.exec(
+                    select(HandoverImport).where(col(HandoverImport.bundle_id) == bundle_id)
+                ).first()
+                is not None
+            )
 
     # -- provenance and withdrawal -------------------------------------------------
 
