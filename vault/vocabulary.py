@@ -75,6 +75,7 @@ class Action(StrEnum):
     HANDOVER_EXPORT = "handover.export"
     HANDOVER_IMPORT = "handover.import"
     HANDOVER_READ = "handover.read"
+    HANDOVER_POLL = "handover.poll"
     READ_STATISTICS = "statistics.read"
 
 
@@ -143,6 +144,7 @@ class EventAction(StrEnum):
     HANDOVER_NOTICE = "handover.notice"
     HANDOVER_WITHDRAWAL = "handover.withdrawal"
     HANDOVER_READ = "handover.read"
+    HANDOVER_POLL = "handover.poll"
     STATISTICS_READ = "statistics.read"
     AUDIT_ALERTS = "audit.alerts"
     AUDIT_ALERT_ACKNOWLEDGE = "audit.alert_acknowledge"

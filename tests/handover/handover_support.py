@@ -104,7 +104,6 @@ def build_pair(world: World, tmp_path: Path) -> Iterator[Pair]:
     initialise(settings)
     sentra = build_services(settings)
     try:
-        create_user(world.services, "sentra_admin_at_prison", "admin", SENTRA)
         prison_officer = Principal(
             id=uuid.UUID(world.user_ids["officer"]), role=Role.OFFICER, organization=PRISON
         )
@@ -124,8 +123,13 @@ def build_pair(world: World, tmp_path: Path) -> Iterator[Pair]:
 
 def trust(holder: Services, organization: str, partner: Services) -> None:
     """``holder`` records ``partner``'s published keys for ``organization``."""
+    from vault.handover.proof import ExportProver
+
     holder.handover.trust_partner(
-        organization, partner.signer.jwks(), partner.handover.key.public_jwk()
+        organization,
+        partner.signer.jwks(),
+        partner.handover.key.public_jwk(),
+        ExportProver(partner.audit).log_keys(),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -45,6 +45,7 @@ from vault.handover.models import (
     HandoverProvenance,
     HandoverWithdrawal,
 )
+from vault.handover.proof import check_export_proof, log_keys_of
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields
 from vault.records.rows import ciphertexts, record_rows
@@ -83,16 +84,27 @@ class HandoverService:
     writer: RecordWriter
     catalog: Catalog
     lifetime: timedelta = field(default=DEFAULT_LIFETIME)
+    # Signs a tree head covering the export event and returns its inclusion proof
+    # (vault.handover.proof.ExportProver); None: bundles carry no proof.
+    prove: Callable[[int], dict[str, Any] | None] | None = None
 
     # -- partners ------------------------------------------------------------------
 
     def trust_partner(
-        self, organization: str, jwks: Mapping[str, Any], encryption_jwk: Mapping[str, str]
+        self,
+        organization: str,
+        jwks: Mapping[str, Any],
+        encryption_jwk: Mapping[str, str],
+        log_keys: Sequence[str] = (),
     ) -> None:
-        """Record (or replace) a partner vault's published keys (an operator's act)."""
+        """Record (or replace) a partner vault's published keys (an operator's act).
+
+        ``log_keys``: the partner's audit log verifier keys; given, every bundle from
+        it must carry a proof, verifying under them, that its export was logged."""
         try:
             keys = read_key_set(jwks)
             public_jwk_key(encryption_jwk)
+            vkeys = log_keys_of(list(log_keys))
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"partner keys: {exc}") from None
         if not organization or len(organization) > 64:
@@ -105,6 +117,7 @@ class HandoverService:
                 row = HandoverPartner(organization=organization, signing_jwks="", encryption_jwk="")
             row.signing_jwks = json.dumps(keys)
             row.encryption_jwk = json.dumps(dict(encryption_jwk))
+            row.log_keys = json.dumps(vkeys)
             session.add(row)
         self.audit.append(
             AuditEvent.by(
@@ -118,7 +131,12 @@ class HandoverService:
         ).first()
         if row is None:
             return None
-        return Partner(organization, json.loads(row.signing_jwks), json.loads(row.encryption_jwk))
+        return Partner(
+            organization,
+            json.loads(row.signing_jwks),
+            json.loads(row.encryption_jwk),
+            json.loads(row.log_keys),
+        )
 
     # -- export --------------------------------------------------------------------
 
@@ -183,6 +201,7 @@ class HandoverService:
             },
             "notice": REDISCLOSURE_NOTICE,
             "export_event_seq": seq,
+            "export_proof": self.prove(seq) if self.prove is not None else None,
         }
         clear = {
             "bundle_id": str(bundle_id),
@@ -278,6 +297,8 @@ class HandoverService:
         )
         envelope = opened.envelope
         consent = consent_of(opened.content, envelope, partner, principal.organization, now)
+        if partner.log_keys:
+            check_export_proof(opened.content.get("export_proof"), envelope, partner.log_keys)
         records = checked_records(self.catalog, self.writer, opened.content, consent["categories"])
         bundle_id = uuid.UUID(envelope["bundle_id"])
         consent_id = uuid.UUID(envelope["consent_id"])

@@ -12,6 +12,7 @@ from litestar.template.config import TemplateConfig
 
 from vault.web import (
     dashboard,
+    dashboard_statistics,
     dashboard_workbench,
     kiosk,
     kiosk_export,
@@ -70,6 +71,7 @@ def web_handlers() -> list[Any]:
         dashboard_workbench.dashboard_acknowledge,
         dashboard_workbench.dashboard_verify,
         dashboard_workbench.dashboard_disclosures,
+        dashboard_statistics.dashboard_statistics,
         create_static_files_router(
             path=STATIC_PATH,
             directories=[HERE / "static"],
