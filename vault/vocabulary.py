@@ -25,6 +25,8 @@ class Role(StrEnum):
     OFFICER = "officer"
     COMPLIANCE_OFFICER = "compliance_officer"
     ADMIN = "admin"
+    # A program evaluator: reads the k-anonymous outcome statistics, nothing else.
+    EVALUATOR = "evaluator"
 
 
 class Category(StrEnum):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,8 @@ __all__ = ["MAX_POLL", "NOTICE_TYPE", "NoticeOutbox"]
 
 NOTICE_TYPE = "vault-handover-withdrawal/1"
 MAX_POLL = 500
+# One signer of notices at a time in this process: cursors only grow as notices are kept.
+_SIGNING = threading.Lock()
 
 
 def _iso(moment: datetime) -> str:
@@ -58,8 +60,6 @@ class NoticeOutbox:
     signer: CurrentSigner
     consents: ConsentService
     policy: Any  # vault.access.engine.PolicyEngine (authorize)
-    # One signer at a time in this process: cursors only grow as notices are kept.
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _due(self, recipient: str | None) -> list[_Due]:
         """Handed-over consents that no longer allow the handover and have no notice yet."""
@@ -95,7 +95,7 @@ class NoticeOutbox:
 
     def _sign_due(self, recipient: str | None) -> None:
         """Sign, audit and keep every notice due (for ``recipient``, or for all)."""
-        with self._lock:
+        with _SIGNING:
             for due in self._due(recipient):
                 now = self.clock()
                 notice_id = uuid.uuid5(due.consent_id, due.recipient)
