@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import make_settings
-from tests.support import create_user
+from tests.support import create_user, ensure_organization
 from tests.world import SUBJECT_PIN, World
 from vault.bootstrap import initialise
 from vault.services import Services, build_services
@@ -104,6 +104,8 @@ def build_pair(world: World, tmp_path: Path) -> Iterator[Pair]:
     initialise(settings)
     sentra = build_services(settings)
     try:
+        # The sentra is a Kemensos organisation the prison's consent forms may name.
+        ensure_organization(world.services, SENTRA)
         prison_officer = Principal(
             id=uuid.UUID(world.user_ids["officer"]), role=Role.OFFICER, organization=PRISON
         )
