@@ -25,6 +25,7 @@ from vault.crypto.hpke import HANDOVER_KEY_LABEL, HandoverKey
 from vault.crypto.providers.base import KeyProvider
 from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database, utcnow
+from vault.handover.proof import ExportProver
 from vault.handover.received import WithdrawalNotices
 from vault.handover.service import HandoverService
 from vault.honeytokens.watch import HoneytokenWatch
@@ -177,6 +178,7 @@ def build_services(
         writer=writer,
         catalog=catalog,
         lifetime=timedelta(days=settings.handover_bundle_days),
+        prove=ExportProver(audit),
     )
     handover_notices = WithdrawalNotices(
         db=db,

@@ -25,6 +25,8 @@ class Role(StrEnum):
     OFFICER = "officer"
     COMPLIANCE_OFFICER = "compliance_officer"
     ADMIN = "admin"
+    # A program evaluator: reads the k-anonymous outcome statistics, nothing else.
+    EVALUATOR = "evaluator"
 
 
 class Category(StrEnum):
@@ -76,6 +78,7 @@ class Action(StrEnum):
     HANDOVER_EXPORT = "handover.export"
     HANDOVER_IMPORT = "handover.import"
     HANDOVER_READ = "handover.read"
+    HANDOVER_POLL = "handover.poll"
     READ_STATISTICS = "statistics.read"
     # The periodic access review (``vault.workbench.review``).
     CONFIRM_ACCESS = "access_review.confirm"
@@ -148,6 +151,7 @@ class EventAction(StrEnum):
     HANDOVER_NOTICE = "handover.notice"
     HANDOVER_WITHDRAWAL = "handover.withdrawal"
     HANDOVER_READ = "handover.read"
+    HANDOVER_POLL = "handover.poll"
     STATISTICS_READ = "statistics.read"
     AUDIT_ALERTS = "audit.alerts"
     AUDIT_ALERT_ACKNOWLEDGE = "audit.alert_acknowledge"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import make_settings
-from tests.support import create_user
+from tests.support import create_user, ensure_organization
 from tests.world import SUBJECT_PIN, World
 from vault.bootstrap import initialise
 from vault.services import Services, build_services
@@ -75,16 +75,37 @@ def _principal(services: Services, who: str, role: str, organization: str) -> Pr
     return Principal(id=user_id, role=Role(role), organization=organization)
 
 
+def _second_database(url: str, tmp_path: Path) -> str:
+    """A database for the sentra on the world's backend: a SQLite file, or a fresh schema."""
+    if url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'sentra.db'}"
+    import secrets
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    schema = f"s_{secrets.token_hex(6)}"
+    base = make_url(url)
+    engine = create_engine(base.difference_update_query(["options"]), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine.dispose()
+    return base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
 def build_pair(world: World, tmp_path: Path) -> Iterator[Pair]:
     settings = make_settings(
-        f"sqlite:///{tmp_path / 'sentra.db'}",
+        _second_database(world.services.settings.database_url, tmp_path),
         tmp_path / "sentra",
         keys_dir=tmp_path / "sentra-keys",
     )
     initialise(settings)
     sentra = build_services(settings)
     try:
-        create_user(world.services, "sentra_admin_at_prison", "admin", SENTRA)
+        # The sentra is a Kemensos organisation the prison's consent forms may name.
+        ensure_organization(world.services, SENTRA)
         prison_officer = Principal(
             id=uuid.UUID(world.user_ids["officer"]), role=Role.OFFICER, organization=PRISON
         )
@@ -104,8 +125,13 @@ def build_pair(world: World, tmp_path: Path) -> Iterator[Pair]:
 
 def trust(holder: Services, organization: str, partner: Services) -> None:
     """``holder`` records ``partner``'s published keys for ``organization``."""
+    from vault.handover.proof import ExportProver
+
     holder.handover.trust_partner(
-        organization, partner.signer.jwks(), partner.handover.key.public_jwk()
+        organization,
+        partner.signer.jwks(),
+        partner.handover.key.public_jwk(),
+        ExportProver(partner.audit).log_keys(),
     )
 
 

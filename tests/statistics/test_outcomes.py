@@ -6,51 +6,10 @@ import csv
 import io
 from typing import Any
 
-from tests.support import choose_pin
-from tests.world import SUBJECT_PIN, World
-
-OUTCOME = {
-    "program": "vocational",
-    "ended_on": "2025-06-30",
-    "completed": "yes",
-    "employed_6m": "yes",
-    "reoffended_12m": "no",
-}
-
-
-def _subject(world: World, n: int) -> str:
-    body = world.post(
-        "officer",
-        "/v1/subjects",
-        {
-            "full_name": f"Subject {n}",
-            "nik": f"31710123456{n:05d}",
-            "register_number": f"AI {n}/2025",
-            "date_of_birth": "1990-04-17",
-            "organization": "rutan-jakpus",
-        },
-    )
-    subject_id = str(body["id"])
-    choose_pin(world.services, subject_id, SUBJECT_PIN)
-    world.post(
-        "admin",
-        "/v1/assignments",
-        {"user_id": world.user_ids["counselor"], "subject_id": subject_id},
-    )
-    return subject_id
-
-
-def _consent(world: World, subject_id: str, purposes: list[str]) -> str:
-    return world.sign_consent(purposes, subject_id)
-
-
-def _outcome(world: World, subject_id: str, **fields: str) -> None:
-    response = world.client.post(
-        f"/v1/subjects/{subject_id}/records",
-        json={"type": "program_outcome", "fields": {**OUTCOME, **fields}},
-        headers=world.auth("counselor"),
-    )
-    assert response.status_code == 201, response.text
+from tests.statistics.statistics_support import consent as _consent
+from tests.statistics.statistics_support import outcome as _outcome
+from tests.statistics.statistics_support import subject as _subject
+from tests.world import World
 
 
 def _table(world: World) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,8 @@ class Partner:
     organization: str
     signing_keys: list[dict[str, str]]
     encryption_jwk: dict[str, str]
+    # The partner's audit log verifier keys: with them, a bundle must prove its export logged.
+    log_keys: list[str] = field(default_factory=list)
 
 
 def checked_records(

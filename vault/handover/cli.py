@@ -11,6 +11,7 @@ from typing import Any
 
 from vault.config import Settings
 from vault.errors import VaultError
+from vault.handover.proof import ExportProver
 from vault.registry import open_services
 from vault.vocabulary import Principal, Role
 
@@ -31,7 +32,11 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     try:
         print(
             json.dumps(
-                {"jwks": services.signer.jwks(), "encryption": services.handover.key.public_jwk()},
+                {
+                    "jwks": services.signer.jwks(),
+                    "encryption": services.handover.key.public_jwk(),
+                    "log_keys": ExportProver(services.audit).log_keys(),
+                },
                 indent=2,
             )
         )
@@ -44,12 +49,13 @@ def cmd_trust(args: argparse.Namespace, settings: Settings) -> int:
     try:
         keys = json.loads(Path(args.keys).read_text(encoding="utf-8"))
         jwks, encryption = keys["jwks"], keys["encryption"]
+        log_keys = keys.get("log_keys", [])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"vault handover trust: cannot read {args.keys}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     services = open_services(settings)
     try:
-        services.handover.trust_partner(args.organization, jwks, encryption)
+        services.handover.trust_partner(args.organization, jwks, encryption, log_keys)
     except VaultError as exc:
         print(f"vault handover trust: {exc}", file=sys.stderr)
         return EXIT_REFUSED

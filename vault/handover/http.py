@@ -10,10 +10,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.handover.outbox import MAX_POLL
 from vault.handover.received import WithdrawalNotices
 from vault.handover.service import HandoverService
 from vault.http.auth import caller
@@ -99,6 +100,19 @@ def receive_notice(
     return handover_notices.receive(caller(request).principal(), data.notice)
 
 
+@get("/v1/handover/notices", sync_to_thread=True, responses=ERRORS, tags=TAGS)
+def poll_notices(
+    request: Request[Any, Any, Any],
+    handover_notices: NamedDependency[WithdrawalNotices],
+    after: Annotated[int, QueryParameter(ge=0, le=2**62, description="the last cursor seen")] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_POLL)] = 100,
+) -> dict[str, Any]:
+    """The signed withdrawal notices this vault issued to the caller's own organisation,
+    after the cursor ``after``, oldest first; ``next`` is the cursor to poll after next.
+    Each notice is for the recipient vault to verify (``POST /v1/handover/notices`` there)."""
+    return handover_notices.poll(caller(request).principal(), after, limit)
+
+
 @get(
     "/v1/handover/subjects/{subject_id:uuid}/records",
     sync_to_thread=True,
@@ -114,4 +128,11 @@ def read_imported(
     return handover_notices.read_imported(caller(request).principal(), subject_id)
 
 
-HANDLERS = [handover_key, export_bundle, import_bundle, receive_notice, read_imported]
+HANDLERS = [
+    handover_key,
+    export_bundle,
+    import_bundle,
+    receive_notice,
+    poll_notices,
+    read_imported,
+]

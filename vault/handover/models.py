@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import BigInteger, Column, Text
 from sqlmodel import Field
 
 from vault.stamps import Stamped, UtcDateTime
@@ -18,6 +18,8 @@ class HandoverPartner(Stamped, table=True):
     # The partner's JWKS (GET /v1/keys/jwks) and X25519 key (GET /v1/keys/handover), as JSON.
     signing_jwks: str = Field(sa_column=Column(Text, nullable=False))
     encryption_jwk: str = Field(sa_column=Column(Text, nullable=False))
+    # The partner's audit log verifier keys (vkeys), a JSON list; empty: none configured.
+    log_keys: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
 
 
 class HandoverExport(Stamped, table=True):
@@ -67,3 +69,20 @@ class HandoverWithdrawal(Stamped, table=True):
     consent_id: uuid.UUID = Field(unique=True, index=True)
     sender: str = Field(max_length=64)
     withdrawn_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class HandoverNoticeSent(Stamped, table=True):
+    """A withdrawal notice this vault signed for a recipient, kept for it to poll.
+
+    ``seq`` is the sequence number of the notice's audit event: the cursor a
+    recipient polls after (``GET /v1/handover/notices?after=``)."""
+
+    __tablename__ = "handover_notices_sent"
+
+    notice_id: uuid.UUID = Field(unique=True, index=True)
+    seq: int = Field(sa_column=Column(BigInteger, unique=True, index=True, nullable=False))
+    recipient: str = Field(max_length=64, index=True)
+    consent_id: uuid.UUID = Field(index=True)
+    subject_id: uuid.UUID = Field(index=True)
+    token: str = Field(sa_column=Column(Text, nullable=False))
+    issued_at: datetime = Field(sa_type=UtcDateTime)

@@ -1,8 +1,9 @@
 """Withdrawal that travels: notices the sender signs, the recipient verifies and obeys.
 
-The sender (``WithdrawalNotices.issue``) signs one notice per handed-over
-consent whose ``handover_kemensos`` grant is no longer active (withdrawn or
-expired): a compact JWS of ``vault-handover-withdrawal/1``. The recipient
+The sender (``WithdrawalNotices.issue`` and ``poll``, through
+``vault.handover.outbox``) signs one notice per handed-over consent whose
+``handover_kemensos`` grant is no longer active (withdrawn or expired): a
+compact JWS of ``vault-handover-withdrawal/1``. The recipient
 (``receive``) verifies it against the sender's published keys, records it,
 and from then on ``read_imported`` refuses every read under that consent.
 """
@@ -13,7 +14,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,8 @@ from vault.crypto.signing import b64url_decode, verify_jws
 from vault.crypto.signing_keys import CurrentSigner
 from vault.db import Database
 from vault.errors import Forbidden, InvalidInput, NotFound, SignatureInvalid
-from vault.handover.models import HandoverExport, HandoverImport, HandoverWithdrawal
+from vault.handover.models import HandoverImport, HandoverWithdrawal
+from vault.handover.outbox import MAX_POLL, NOTICE_TYPE, NoticeOutbox
 from vault.handover.service import HANDOVER_PURPOSE, HandoverService
 from vault.records.fieldcrypt import open_fields
 from vault.records.rows import ciphertexts, record_rows
@@ -33,7 +35,6 @@ from vault.vocabulary import Action, EventAction, OperationFacts, Principal
 
 __all__ = ["NOTICE_TYPE", "WithdrawalNotices"]
 
-NOTICE_TYPE = "vault-handover-withdrawal/1"
 MAX_NOTICE_CHARS = 16 * 1024
 
 
@@ -50,52 +51,27 @@ class WithdrawalNotices:
     consents: ConsentService
     handover: HandoverService
 
+    outbox: NoticeOutbox = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.outbox = NoticeOutbox(
+            db=self.db,
+            clock=self.clock,
+            audit=self.audit,
+            signer=self.signer,
+            consents=self.consents,
+            policy=self.handover.policy,
+        )
+
     # -- the sender ----------------------------------------------------------------
 
     def issue(self, recipient: str | None = None) -> list[str]:
-        """A signed notice for every handed-over consent that no longer allows the handover."""
-        now = self.clock()
-        with self.db.read_session() as session:
-            query = select(HandoverExport).order_by(col(HandoverExport.exported_at))
-            if recipient is not None:
-                query = query.where(col(HandoverExport.recipient) == recipient)
-            exports = [
-                (e.consent_id, e.recipient, e.subject_id, e.sender, e.bundle_id)
-                for e in session.exec(query).all()
-            ]
-        by_consent: dict[tuple[uuid.UUID, str], list[tuple[uuid.UUID, str, uuid.UUID]]] = {}
-        for consent, to, subject, sender, bundle in exports:
-            by_consent.setdefault((consent, to), []).append((subject, sender, bundle))
-        notices = []
-        for (consent_id, to), sent in by_consent.items():
-            subject_id, sender, _ = sent[0]
-            still = any(
-                g.consent_id == consent_id and g.purpose == HANDOVER_PURPOSE and to in g.recipients
-                for g in self.consents.active_consents(subject_id, now)
-            )
-            if still:
-                continue
-            payload = {
-                "type": NOTICE_TYPE,
-                "notice_id": str(uuid.uuid5(consent_id, to)),
-                "sender": sender,
-                "recipient": to,
-                "consent_id": str(consent_id),
-                "bundle_ids": sorted(str(bundle) for _, _, bundle in sent),
-                "iat": _iso(now),
-            }
-            notices.append(self.signer.sign_jws(payload))
-            self.audit.append(
-                AuditEvent.by(
-                    None,
-                    EventAction.HANDOVER_NOTICE,
-                    Outcome.INFO,
-                    subject_id=subject_id,
-                    consent_id=consent_id,
-                    details={"recipient": to},
-                )
-            )
-        return notices
+        """Every withdrawal notice (for ``recipient``, or all), signing those due first."""
+        return self.outbox.publish(recipient)
+
+    def poll(self, principal: Principal, after: int, limit: int = MAX_POLL) -> dict[str, Any]:
+        """The notices addressed to the caller's organisation after the cursor ``after``."""
+        return self.outbox.poll(principal, after, limit)
 
     # -- the recipient -------------------------------------------------------------
 

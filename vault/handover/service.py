@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from vault.audit.events import AuditEvent, AuditSink, Outcome
@@ -36,6 +37,7 @@ from vault.handover.checks import (
     consent_of,
     peek_sender,
 )
+from vault.handover.importing import write_import
 from vault.handover.models import (
     HandoverExport,
     HandoverImport,
@@ -43,11 +45,11 @@ from vault.handover.models import (
     HandoverProvenance,
     HandoverWithdrawal,
 )
+from vault.handover.proof import check_export_proof, log_keys_of
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields
 from vault.records.rows import ciphertexts, record_rows
 from vault.records.writing import IDENTITY_RECORD_TYPE, RecordWriter
-from vault.subjects.models import Subject
 from vault.subjects.registration import NewSubject
 from vault.subjects.service import SubjectsService
 from vault.vocabulary import Action, Category, EventAction, OperationFacts, Principal
@@ -82,16 +84,27 @@ class HandoverService:
     writer: RecordWriter
     catalog: Catalog
     lifetime: timedelta = field(default=DEFAULT_LIFETIME)
+    # Signs a tree head covering the export event and returns its inclusion proof
+    # (vault.handover.proof.ExportProver); None: bundles carry no proof.
+    prove: Callable[[int], dict[str, Any] | None] | None = None
 
     # -- partners ------------------------------------------------------------------
 
     def trust_partner(
-        self, organization: str, jwks: Mapping[str, Any], encryption_jwk: Mapping[str, str]
+        self,
+        organization: str,
+        jwks: Mapping[str, Any],
+        encryption_jwk: Mapping[str, str],
+        log_keys: Sequence[str] = (),
     ) -> None:
-        """Record (or replace) a partner vault's published keys (an operator's act)."""
+        """Record (or replace) a partner vault's published keys (an operator's act).
+
+        ``log_keys``: the partner's audit log verifier keys; given, every bundle from
+        it must carry a proof, verifying under them, that its export was logged."""
         try:
             keys = read_key_set(jwks)
             public_jwk_key(encryption_jwk)
+            vkeys = log_keys_of(list(log_keys))
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"partner keys: {exc}") from None
         if not organization or len(organization) > 64:
@@ -104,6 +117,7 @@ class HandoverService:
                 row = HandoverPartner(organization=organization, signing_jwks="", encryption_jwk="")
             row.signing_jwks = json.dumps(keys)
             row.encryption_jwk = json.dumps(dict(encryption_jwk))
+            row.log_keys = json.dumps(vkeys)
             session.add(row)
         self.audit.append(
             AuditEvent.by(
@@ -117,7 +131,12 @@ class HandoverService:
         ).first()
         if row is None:
             return None
-        return Partner(organization, json.loads(row.signing_jwks), json.loads(row.encryption_jwk))
+        return Partner(
+            organization,
+            json.loads(row.signing_jwks),
+            json.loads(row.encryption_jwk),
+            json.loads(row.log_keys),
+        )
 
     # -- export --------------------------------------------------------------------
 
@@ -182,6 +201,7 @@ class HandoverService:
             },
             "notice": REDISCLOSURE_NOTICE,
             "export_event_seq": seq,
+            "export_proof": self.prove(seq) if self.prove is not None else None,
         }
         clear = {
             "bundle_id": str(bundle_id),
@@ -277,14 +297,12 @@ class HandoverService:
         )
         envelope = opened.envelope
         consent = consent_of(opened.content, envelope, partner, principal.organization, now)
+        if partner.log_keys:
+            check_export_proof(opened.content.get("export_proof"), envelope, partner.log_keys)
         records = checked_records(self.catalog, self.writer, opened.content, consent["categories"])
         bundle_id = uuid.UUID(envelope["bundle_id"])
         consent_id = uuid.UUID(envelope["consent_id"])
-        with self.db.read_session() as session:
-            seen = session.exec(
-                select(HandoverImport).where(col(HandoverImport.bundle_id) == bundle_id)
-            ).first()
-        if seen is not None:
+        if self._imported(bundle_id):
             raise BundleRefused("replayed", "this bundle was imported before")
         if self.withdrawn(consent_id):
             raise BundleRefused("withdrawn", "the subject withdrew the consent of this bundle")
@@ -303,50 +321,10 @@ class HandoverService:
             )
         except (KeyError, ValueError):
             raise BundleRefused("malformed", "the identity record is incomplete") from None
-        subject_id = self.subjects.register(principal, new)
-        with self.db.session() as session:
-            registered = session.get(Subject, subject_id)
-            written = (
-                [registered.identity_record_id]
-                if registered and registered.identity_record_id
-                else []
-            )
-            dek = self.subject_keys.data_key(session, subject_id)
-            for record in records:
-                if record["type"] == IDENTITY_RECORD_TYPE:
-                    continue
-                record_id = uuid.uuid4()
-                self.writer.write(
-                    session,
-                    dek,
-                    subject_id,
-                    principal,
-                    record["type"],
-                    record["values"],
-                    None,
-                    record_id,
-                )
-                written.append(record_id)
-            for record_id in written:
-                session.add(
-                    HandoverProvenance(
-                        record_id=record_id,
-                        subject_id=subject_id,
-                        sender=partner.organization,
-                        bundle_id=bundle_id,
-                        consent_id=consent_id,
-                    )
-                )
-            session.add(
-                HandoverImport(
-                    bundle_id=bundle_id,
-                    sender=partner.organization,
-                    consent_id=consent_id,
-                    subject_id=subject_id,
-                    imported_at=now,
-                    consent_expires_at=consent["expires_at"],
-                )
-            )
+        prepared = self.subjects.prepare_registration(principal, new)
+        subject_id = prepared.subject_id
+        # Audit before the write (on SQLite the write holds the only write lock); a
+        # failure after it is audited too, and then nothing of the bundle is stored.
         self.audit.append(
             AuditEvent.by(
                 principal,
@@ -359,12 +337,52 @@ class HandoverService:
                 details={"sender": partner.organization, "bundle_id": str(bundle_id)},
             )
         )
+        try:
+            write_import(
+                self.db,
+                self.subjects,
+                self.writer,
+                principal,
+                prepared,
+                records,
+                HandoverImport(
+                    bundle_id=bundle_id,
+                    sender=partner.organization,
+                    consent_id=consent_id,
+                    subject_id=subject_id,
+                    imported_at=now,
+                    consent_expires_at=consent["expires_at"],
+                ),
+            )
+        except Exception as exc:
+            self.audit.append(
+                AuditEvent.by(
+                    principal,
+                    EventAction.HANDOVER_IMPORT,
+                    Outcome.ERROR,
+                    subject_id=subject_id,
+                    reason=f"the import failed and stored nothing ({type(exc).__name__})",
+                    details={"sender": partner.organization, "bundle_id": str(bundle_id)},
+                )
+            )
+            if isinstance(exc, IntegrityError) and self._imported(bundle_id):
+                raise BundleRefused("replayed", "this bundle was imported before") from None
+            raise
         return {
             "subject_id": str(subject_id),
             "bundle_id": str(bundle_id),
             "sender": partner.organization,
             "consent_id": str(consent_id),
         }
+
+    def _imported(self, bundle_id: uuid.UUID) -> bool:
+        with self.db.read_session() as session:
+            return (
+                session.exec(
+                    select(HandoverImport).where(col(HandoverImport.bundle_id) == bundle_id)
+                ).first()
+                is not None
+            )
 
     # -- provenance and withdrawal -------------------------------------------------
 

@@ -10,12 +10,14 @@ compliance officers.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session, col, select
 
 from vault.audit.events import AuditEvent, Outcome
+from vault.crypto.keys import DataKey
 from vault.errors import Conflict, Forbidden, InvalidInput
 from vault.subjects.gate import SubjectsBase
 from vault.subjects.models import Subject
@@ -34,6 +36,23 @@ class NewSubject:
 
     def __repr__(self) -> str:  # identifiers never reach a log through repr
         return f"NewSubject(organization={self.organization!r})"
+
+
+@dataclass(frozen=True)
+class PreparedSubject:
+    """A registration checked and audited, not yet written (``write_registration``)."""
+
+    subject_id: uuid.UUID
+    record_id: uuid.UUID
+    organization: str
+    nik_index: str
+    register_index: str
+    niks: tuple[str, ...]
+    registers: tuple[str, ...]
+    identity: Mapping[str, str]
+
+    def __repr__(self) -> str:  # identifiers never reach a log through repr
+        return f"PreparedSubject(subject_id={self.subject_id!s})"
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,16 @@ class Registration(SubjectsBase):
 
     def register(self, principal: Principal, new: NewSubject) -> uuid.UUID:
         """An officer registers a subject into their own organisation; returns its id."""
+        prepared = self.prepare_registration(principal, new)
+        with self.db.session() as session:
+            self.write_registration(session, principal, prepared)
+        return prepared.subject_id
+
+    def prepare_registration(self, principal: Principal, new: NewSubject) -> PreparedSubject:
+        """Every check and audit event of a registration, nothing written yet.
+
+        ``write_registration`` then writes it inside the caller's transaction (an
+        import writes the subject and its handed-over records in one)."""
         self._require(principal, Action.REGISTER_SUBJECT, new.organization)
         self._check_date_of_birth(new.date_of_birth)
         identity = self.records.validate_identity(
@@ -150,23 +179,39 @@ class Registration(SubjectsBase):
                     },
                 )
             )
-        with self.db.session() as session:
-            if _holders(session, new.organization, niks, registers).same_org:
-                raise Conflict("A subject with this NIK or register number is already registered.")
-            session.add(
-                Subject(
-                    id=subject_id,
-                    organization=new.organization,
-                    nik_index=nik_index,
-                    register_index=register_index,
-                    pin_hash=None,  # the subject chooses it at the kiosk
-                    identity_record_id=record_id,
-                )
+        return PreparedSubject(
+            subject_id=subject_id,
+            record_id=record_id,
+            organization=new.organization,
+            nik_index=nik_index,
+            register_index=register_index,
+            niks=niks,
+            registers=registers,
+            identity=identity,
+        )
+
+    def write_registration(
+        self, session: Session, principal: Principal, prepared: PreparedSubject
+    ) -> DataKey:
+        """Write a prepared subject, its data key and identity record in ``session``."""
+        if _holders(session, prepared.organization, prepared.niks, prepared.registers).same_org:
+            raise Conflict("A subject with this NIK or register number is already registered.")
+        session.add(
+            Subject(
+                id=prepared.subject_id,
+                organization=prepared.organization,
+                nik_index=prepared.nik_index,
+                register_index=prepared.register_index,
+                pin_hash=None,  # the subject chooses it at the kiosk
+                identity_record_id=prepared.record_id,
             )
-            session.flush()
-            dek = self.subject_keys.create(session, subject_id)
-            self.records.write_identity(session, dek, principal, subject_id, record_id, identity)
-        return subject_id
+        )
+        session.flush()
+        dek: DataKey = self.subject_keys.create(session, prepared.subject_id)
+        self.records.write_identity(
+            session, dek, principal, prepared.subject_id, prepared.record_id, prepared.identity
+        )
+        return dek
 
     def find(
         self, principal: Principal, *, nik: str | None, register_number: str | None

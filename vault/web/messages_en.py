@@ -226,4 +226,18 @@ EN: dict[str, str] = {
     "open_report": "Accounting of disclosures",
     "chart_table": "The numbers behind the chart (table)",
     "report_no_disclosures": "No disclosure of this subject's data is recorded.",
+    "outcome_statistics": "Outcome statistics",
+    "statistics_intro": (
+        "Subjects who consented to statistics, by program and the year it ended. A cell of "
+        "fewer than {k} subjects, and any cell that would let one be worked out from the "
+        "totals, is suppressed: it shows no number."
+    ),
+    "completion": "Program completed",
+    "employment": "Employed at 6 months",
+    "reoffending": "Re-offended within 12 months",
+    "suppressed": "suppressed",
+    "all_values": "all",
+    "program": "Program",
+    "period": "Year",
+    "subjects_counted": "Subjects",
 }

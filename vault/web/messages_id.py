@@ -229,4 +229,18 @@ ID: dict[str, str] = {
     "open_report": "Laporan pengungkapan",
     "chart_table": "Angka di balik grafik (tabel)",
     "report_no_disclosures": "Tidak ada pengungkapan data warga binaan ini yang tercatat.",
+    "outcome_statistics": "Statistik hasil program",
+    "statistics_intro": (
+        "Warga binaan yang menyetujui statistik, menurut program dan tahun program berakhir. "
+        "Sel dengan kurang dari {k} orang, dan setiap sel yang memungkinkan angka itu dihitung "
+        "dari totalnya, disembunyikan: tidak menampilkan angka."
+    ),
+    "completion": "Program selesai",
+    "employment": "Bekerja pada 6 bulan",
+    "reoffending": "Mengulangi tindak pidana dalam 12 bulan",
+    "suppressed": "disembunyikan",
+    "all_values": "semua",
+    "program": "Program",
+    "period": "Tahun",
+    "subjects_counted": "Jumlah orang",
 }

@@ -15,6 +15,7 @@ from vault.web import (
     dashboard_charts,
     dashboard_pdf,
     dashboard_review,
+    dashboard_statistics,
     dashboard_workbench,
     kiosk,
     kiosk_export,
@@ -76,6 +77,7 @@ def web_handlers() -> list[Any]:
         *dashboard_review.REVIEW_HANDLERS,
         *dashboard_charts.CHART_HANDLERS,
         *dashboard_pdf.PDF_HANDLERS,
+        dashboard_statistics.dashboard_statistics,
         create_static_files_router(
             path=STATIC_PATH,
             directories=[HERE / "static"],

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 03:34:03.590029
+Create Date: 2026-12-01 03:36:20.276330
 """
 
 from collections.abc import Sequence
@@ -250,6 +250,35 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "handover_notices_sent",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("notice_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("recipient", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("consent_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("token", sa.Text(), nullable=False),
+        sa.Column("issued_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handover_notices_sent", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_notices_sent_consent_id"), ["consent_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_notices_sent_notice_id"), ["notice_id"], unique=True
+        )
+        batch_op.create_index(
+            batch_op.f("ix_handover_notices_sent_recipient"), ["recipient"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_handover_notices_sent_seq"), ["seq"], unique=True)
+        batch_op.create_index(
+            batch_op.f("ix_handover_notices_sent_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
         "handover_partners",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
@@ -257,6 +286,7 @@ def upgrade() -> None:
         sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("signing_jwks", sa.Text(), nullable=False),
         sa.Column("encryption_jwk", sa.Text(), nullable=False),
+        sa.Column("log_keys", sa.Text(), server_default="[]", nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("handover_partners", schema=None) as batch_op:
@@ -734,6 +764,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_handover_partners_organization"))
 
     op.drop_table("handover_partners")
+    with op.batch_alter_table("handover_notices_sent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_notices_sent_subject_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_notices_sent_seq"))
+        batch_op.drop_index(batch_op.f("ix_handover_notices_sent_recipient"))
+        batch_op.drop_index(batch_op.f("ix_handover_notices_sent_notice_id"))
+        batch_op.drop_index(batch_op.f("ix_handover_notices_sent_consent_id"))
+
+    op.drop_table("handover_notices_sent")
     with op.batch_alter_table("handover_imports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_handover_imports_subject_id"))
         batch_op.drop_index(batch_op.f("ix_handover_imports_consent_id"))
