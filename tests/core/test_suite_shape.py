@@ -114,6 +114,11 @@ TESTED_UNDER_ANOTHER_NAME = {
     "workbench/charts.py": "web/test_workbench_charts.py",
     "workbench/disclosure_pdf.py": "web/test_workbench_pdf.py",
     "workbench/review.py": "web/test_workbench_review.py",
+    "handover/importing.py": "handover/test_atomic_import.py",
+    "handover/outbox.py": "handover/test_polling.py",
+    "handover/proof.py": "handover/test_export_proof.py",
+    "web/dashboard_statistics.py": "statistics/test_dashboard_chart.py",
+    "web/statistics_chart.py": "statistics/test_dashboard_chart.py",
 }
 
 # Modules tested only through the running app or command line, on purpose.
