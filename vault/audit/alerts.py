@@ -20,7 +20,10 @@ The rules (``docs/audit.md``, thresholds in ``docs/configuration.md``):
   person within ten minutes (probing);
 - ``new_address``: a login of a privileged role (administrator, compliance
   officer) from an address that person never logged in from before;
-- ``honeytoken``: any touch of a decoy subject (``honeytoken.hit``).
+- ``honeytoken``: any touch of a decoy subject (``honeytoken.hit``);
+- ``pin_disowned``: a subject said at the kiosk they did not choose their PIN
+  (``consent.pin_disowned``; the staff member of the session in which it was set
+  is named in the event).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ RULES = (
     "denied_burst",
     "new_address",
     "honeytoken",
+    "pin_disowned",
 )
 PRIVILEGED = frozenset({Role.ADMIN.value, Role.COMPLIANCE_OFFICER.value})
 BURST_WINDOW = timedelta(minutes=10)
@@ -216,6 +220,11 @@ def _honeytoken(events: list[Mapping[str, Any]]) -> list[Alert]:
     return [_alert("honeytoken", (e["seq"],), [e]) for e in events if e["action"] == hit]
 
 
+def _pin_disowned(events: list[Mapping[str, Any]]) -> list[Alert]:
+    disowned = EventAction.PIN_DISOWNED.value
+    return [_alert("pin_disowned", (e["seq"],), [e]) for e in events if e["action"] == disowned]
+
+
 def compute_alerts(
     events: Iterable[Mapping[str, Any]],
     rules: AlertRules,
@@ -234,6 +243,7 @@ def compute_alerts(
         *_denied_burst(ordered, rules),
         *_new_address(ordered),
         *_honeytoken(ordered),
+        *_pin_disowned(ordered),
     ]
     acks = acknowledgements or {}
     marked = [
