@@ -10,8 +10,9 @@ deleted or emptied in the same transaction: the consent receipts (a signed
 JWS naming the subject), the guardian's enrolment (identity sealed under the
 shredded key, PIN hash), the PIN hash and its failure counters and block,
 the kiosk sessions bound to the subject, and the blind-index digests. The
-consent rows themselves stay (form, version, purposes, dates: the history of what was allowed, which the audit log refers
-to). After the commit the storage is made to drop the old bytes
+consent rows themselves stay (form, version, purposes, dates: the history of
+what was allowed, which the audit log refers to). After the commit the
+storage is made to drop the old bytes
 (``purge_freed_pages``: a truncating WAL checkpoint on SQLite, ``VACUUM`` of
 the touched tables on PostgreSQL); docs/keys.md says what still stays.
 """
