@@ -156,7 +156,8 @@ def test_the_officer_who_opened_the_session_cannot_be_the_witness(
     checked = _enrol_at_kiosk(kiosk_client, own.text, "counselor1")
     assert checked.status_code == 200, checked.text
     enrolled = kiosk_world.services.consents.enrolled_guardian(child)
-    assert enrolled is not None and enrolled.checked_by == _counselor(kiosk_world).id
+    assert enrolled is not None
+    assert enrolled.checked_by == _counselor(kiosk_world).id
     summary = kiosk_client.get(f"/kiosk/forms/{FORM}/summary").text
     assert 'name="guardian_pin"' in summary
     signed = kiosk_client.post(
@@ -214,7 +215,8 @@ def test_the_guardians_identity_is_sealed_under_the_childs_key(kiosk_world: Worl
         row = session.get(ConsentGuardian, guardian_id)
         assert row is not None
         sealed = bytes(row.sealed_identity)
-    assert NAME.encode() not in sealed and DOCUMENT.encode() not in sealed
+    assert NAME.encode() not in sealed
+    assert DOCUMENT.encode() not in sealed
     kiosk_world.services.records.rotate_subject_key(child)
     identity = kiosk_world.services.consents.guardian_identity(child, guardian_id)
     assert (identity.name, identity.relation, identity.document_number) == (
@@ -223,7 +225,9 @@ def test_the_guardians_identity_is_sealed_under_the_childs_key(kiosk_world: Worl
         DOCUMENT,
     )
     logged = str(list(AuditQueries(kiosk_world.services.db).iter_events(AuditFilters())))
-    assert NAME not in logged and DOCUMENT not in logged and GUARDIAN_PIN not in logged
+    assert NAME not in logged
+    assert DOCUMENT not in logged
+    assert GUARDIAN_PIN not in logged
 
 
 def test_the_age_check_runs_only_after_the_pin_and_is_audited(kiosk_world: World) -> None:

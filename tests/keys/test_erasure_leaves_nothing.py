@@ -163,7 +163,8 @@ def test_erasure_leaves_no_key_ciphertext_receipt_guardian_or_digest(world: Worl
     needles = _needles(world, child)
     before = _stored_bytes(world)
     # The guardian's identity is ciphertext under the child's key, never plaintext.
-    assert GUARDIAN.encode() not in before and DOCUMENT.encode() not in before
+    assert GUARDIAN.encode() not in before
+    assert DOCUMENT.encode() not in before
     # The search would find them before: it is a real search, not an empty file.
     assert [name for name, needle in needles.items() if needle not in before] == []
 
@@ -188,7 +189,8 @@ def test_erasure_leaves_no_key_ciphertext_receipt_guardian_or_digest(world: Worl
             conn.exec_driver_sql("VACUUM (FULL) record_fields")
         after = _stored_bytes(world)
         assert [name for name, needle in needles.items() if needle in after] == []
-    assert GUARDIAN.encode() not in after and DOCUMENT.encode() not in after
+    assert GUARDIAN.encode() not in after
+    assert DOCUMENT.encode() not in after
     consent = _rows(world, "SELECT receipt_jws FROM consents WHERE subject_id = :s", child)
     assert consent == [(ERASED_RECEIPT,)]
     # Nothing opens the guardian's identity any more: neither the row nor the key is left.
