@@ -15,9 +15,15 @@ from sqlmodel import col, select
 from tests.web.conftest import PASSWORD, PIN, World, csrf_of, open_kiosk
 from tests.web.kiosk_support import FORM
 from vault.audit.queries import AuditFilters, AuditQueries
-from vault.consent.service import Guardian, GuardianIdentity, GuardianNeeded, SignRequest
+from vault.consent.service import (
+    Guardian,
+    GuardianIdentity,
+    GuardianNeeded,
+    PinRefused,
+    SignRequest,
+)
 from vault.consent.tables import Consent, ConsentGuardian
-from vault.errors import Forbidden, RateLimited
+from vault.errors import Forbidden, InvalidInput, RateLimited
 from vault.vocabulary import EventAction, Principal, Role
 
 ORG = "rutan-jakpus"
@@ -258,3 +264,37 @@ def test_the_kiosk_asks_nothing_of_the_age_before_the_pin(
     summary = _walk_to_summary(kiosk_client)
     assert 'name="guardian_pin"' not in summary
     assert _events(kiosk_world, child, EventAction.AGE_CHECK) == []
+
+
+def test_no_guardian_is_enrolled_before_the_childs_pin_or_for_an_adult(
+    kiosk_world: World, kiosk_client: Client
+) -> None:
+    """The enrolment page opens only after the child's right PIN showed them under 18:
+    staff going there first are sent home; an adult gets no guardian at all."""
+    child = kiosk_world.minor()
+    home = open_kiosk(kiosk_client, child)
+    assert kiosk_client.get("/kiosk/guardian").url.path == "/kiosk/home"
+    posted = _enrol_at_kiosk(kiosk_client, home, "counselor1")
+    assert posted.url.path == "/kiosk/home"
+    assert kiosk_world.services.consents.enrolled_guardian(child) is None
+    adult = kiosk_world.subject()
+    with pytest.raises(InvalidInput):
+        _enrol(kiosk_world, adult)
+    assert kiosk_world.services.consents.enrolled_guardian(adult) is None
+
+
+def test_the_guardian_cannot_choose_the_childs_pin(kiosk_world: World) -> None:
+    """A guardian PIN equal to the child's would make one person both signatures: refused."""
+    child = kiosk_world.minor()
+    with pytest.raises(PinRefused) as refused:
+        kiosk_world.services.consents.enrol_guardian(
+            _officer(kiosk_world),
+            child,
+            GuardianIdentity(NAME, "mother", "ktp", DOCUMENT),
+            checked_by=_counselor(kiosk_world),
+            pin=PIN,
+            again=PIN,
+            kiosk_session=None,
+        )
+    assert refused.value.reason == "pin_same_as_child"
+    assert kiosk_world.services.consents.enrolled_guardian(child) is None

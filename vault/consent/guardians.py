@@ -224,8 +224,13 @@ class Guardians(PinChoosing):
         if pin != again:
             raise PinRefused("pin_mismatch", "The two PINs are not the same.")
         reason = obvious(pin, born)
-        if reason is None and subject.pin_hash is not None and hasher.verify(subject.pin_hash, pin):
-            reason = "pin_same_as_child"
+        if reason is None and subject.pin_hash is not None:
+            # Comparing with the child's PIN is a guess at it: counted against the child's
+            # limit like any other, so enrolments cannot be used to probe the child's PIN.
+            with self.db.session() as session:
+                self.pins.reserve(session, subject_id, self.clock())
+            if hasher.verify(subject.pin_hash, pin):
+                reason = "pin_same_as_child"
         if reason is not None:
             raise PinRefused(reason, "This PIN may not be chosen; choose another.")
         guardian_id = uuid.uuid4()
