@@ -53,6 +53,10 @@ def _colleague_chooses_the_pin(client: Client, subject: uuid.UUID) -> None:
     client.post("/kiosk/end", data={"csrf_token": csrf_of(page.text)})
 
 
+def home_page(client: Client) -> str:
+    return str(client.get("/kiosk/home").text)
+
+
 def _disowned(kiosk_world: World, kiosk_client: Client, subject: uuid.UUID) -> str:
     """The subject, at their next visit (opened by officer1), presses the button; the
     reset number the kiosk then shows."""
@@ -92,7 +96,14 @@ def test_a_disowned_pin_is_blocked_alerted_and_replaced_only_by_two_people(
     officer = Principal(kiosk_world.officers[ORG], Role.OFFICER, ORG)
     with pytest.raises(PinBlocked):
         services.consents.sign(officer, subject, _request(COLLEAGUE_PIN))
-    assert not services.consents.verify_pin(subject, COLLEAGUE_PIN, officer)
+    with pytest.raises(PinBlocked):
+        services.consents.verify_pin(subject, COLLEAGUE_PIN, officer)
+    blocked = kiosk_client.post(
+        "/kiosk/consents",
+        data={"csrf_token": csrf_of(home_page(kiosk_client)), "pin": COLLEAGUE_PIN},
+    )
+    assert blocked.status_code == 403
+    assert "PIN Anda diblokir" in blocked.text
     [event] = AuditQueries(services.db).iter_events(
         AuditFilters(subject_id=subject, action=EventAction.PIN_DISOWNED.value)
     )

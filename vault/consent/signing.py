@@ -228,7 +228,8 @@ class ConsentSigning(ConsentLifecycle, Guardians):
 
         ``witness`` is the staff member who opened the kiosk session: a wrong PIN
         is audited under their name. Raises RateLimited when too many wrong PINs
-        were given; a wrong PIN is counted.
+        were given, PinBlocked when the subject disowned the PIN; a wrong PIN is
+        counted.
         """
         audit = self._need(self.audit, "audit log")
         hasher = self._need(self.hasher, "PIN hasher")
@@ -241,6 +242,8 @@ class ConsentSigning(ConsentLifecycle, Guardians):
         actor = Actor.subject(subject_id, witness)
         try:
             self._check_pin(hasher, audit, actor, subject_id, pin_hash, pin, now)
+        except PinBlocked:
+            raise  # not a wrong PIN: the kiosk says the PIN is blocked
         except Forbidden:
             return False
         return True
