@@ -48,14 +48,9 @@ class ConsentSigning(ConsentLifecycle, Guardians):
         witness: Principal,
         subject_id: uuid.UUID,
         request: SignRequest,
-        *,
-        pin_already_verified: bool = False,
     ) -> SignedConsent:
-        """Record a consent signed by the subject (or a guardian) before ``witness``.
-
-        ``pin_already_verified`` is for the kiosk, whose session checked the
-        subject's PIN through the same gate.
-        """
+        """Record a consent signed by the subject (and for a minor their guardian) before
+        ``witness``; the subject's PIN is checked here, every time."""
         audit = self._need(self.audit, "audit log")
         signer = self._need(self.signer, "signing key")
         hasher = self._need(self.hasher, "PIN hasher")
@@ -70,8 +65,7 @@ class ConsentSigning(ConsentLifecycle, Guardians):
         form = self._signable_form(request)
         pin_hash, holding = subject.pin_hash, subject.organization
         # The subject's PIN first: nothing about the person (their age) is read before it.
-        if not pin_already_verified:
-            self._check_pin(hasher, audit, actor, subject_id, pin_hash, request.pin, now)
+        self._check_pin(hasher, audit, actor, subject_id, pin_hash, request.pin, now)
         minor, born = self.is_minor(witness, subject_id)
         guardian = request.guardian
         if not minor and guardian is not None:
