@@ -17,7 +17,7 @@ from typing import Any
 
 from vault.config import Settings
 from vault.consent.choosing import obvious
-from vault.consent.service import Guardian, SignRequest
+from vault.consent.service import Guardian, GuardianIdentity, SignRequest
 from vault.honeytokens.cli import plant
 from vault.services import Services, build_services
 from vault.subjects.registration import NewSubject
@@ -49,7 +49,7 @@ class DemoSubject:
     register_number: str
     date_of_birth: date
     purposes: tuple[str, ...]
-    guardian: Guardian | None = None
+    guardian: GuardianIdentity | None = None
 
 
 SUBJECTS = (
@@ -73,7 +73,7 @@ SUBJECTS = (
         "AN 103/2026",
         date(2010, 3, 3),
         ("counseling",),
-        Guardian(name="Ibu Rina (demo)", relation="mother", assent=True),
+        GuardianIdentity("Ibu Rina (demo)", "mother", "ktp", "3171019999990000"),
     ),
 )
 RECORDS: tuple[tuple[str, str, dict[str, str]], ...] = (
@@ -166,6 +166,22 @@ def load_demo(services: Services) -> list[str] | None:
         # subject chooses their PIN (real subjects choose theirs privately at the kiosk).
         services.consents.choose_pin(subject_id, pin, pin, witness=None, kiosk_session=None)
         _care_team(services, principals, subject_id)
+        guardian = None
+        if subject.guardian is not None:
+            # As at the kiosk: one staff member opens, a second checks the guardian's
+            # identity document, the guardian chooses their own PIN.
+            guardian_pin = _secret_pin()
+            services.consents.enrol_guardian(
+                principals["counselor.rutan"],
+                subject_id,
+                subject.guardian,
+                checked_by=officer,
+                pin=guardian_pin,
+                again=guardian_pin,
+                kiosk_session=None,
+            )
+            guardian = Guardian(pin=guardian_pin, assent=True)
+            lines.append(f"  (guardian of {subject.full_name}: guardian PIN {guardian_pin})")
         services.consents.sign(
             officer,
             subject_id,
@@ -175,7 +191,7 @@ def load_demo(services: Services) -> list[str] | None:
                 language="id",
                 granted_purposes=frozenset(subject.purposes),
                 pin=pin,
-                guardian=subject.guardian,
+                guardian=guardian,
                 recipients={"handover_kemensos": [SENTRA]},
             ),
         )

@@ -165,6 +165,9 @@ def build_services(
     )
     records = RecordsService.beside(reader, writer)
     consents.facts = records
+    # A guardian's identity is sealed under the child's data key: rotated with it.
+    consents.keys = key_services.subject_keys
+    records.also_resealed.append(consents.reseal_guardians)
     handover = HandoverService(
         db=db,
         clock=clock,

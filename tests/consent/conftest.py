@@ -16,6 +16,7 @@ from vault.audit.log import AuditLog
 from vault.config import Settings
 from vault.consent.service import ConsentService
 from vault.crypto.columns import ColumnSealer
+from vault.crypto.keys import DataKey
 from vault.crypto.signing import Signer
 from vault.db import Database
 from vault.identity.models import Organization
@@ -80,6 +81,23 @@ class FakeFacts:
         return self.births[subject_id]
 
 
+class FakeKeys:
+    """One data key per subject, kept in memory; forgotten like a shredded one."""
+
+    def __init__(self) -> None:
+        self.keys: dict[uuid.UUID, DataKey] = {}
+
+    def data_key(self, session: Session, subject_id: uuid.UUID) -> DataKey:
+        return self.keys.setdefault(subject_id, DataKey.generate())
+
+
+class FakePeople:
+    """The two-person rule: two different ids are two people."""
+
+    def distinct_people(self, first: uuid.UUID, second: uuid.UUID) -> bool:
+        return first != second
+
+
 # Kemensos organisations a handover may name.
 SENTRAS = {"sentra-handayani": "Sentra Handayani", "sentra-ciungwanara": "Sentra Ciungwanara"}
 
@@ -130,7 +148,7 @@ def consents(
     facts: FakeFacts,
     signer: Signer,
 ) -> ConsentService:
-    return ConsentService(
+    service = ConsentService(
         settings,
         db,
         clock,
@@ -141,6 +159,9 @@ def consents(
         sealer=ColumnSealer(bytes(range(32))),
         policy=PolicyEngine.from_directory(settings.policies_dir),
     )
+    service.keys = FakeKeys()
+    service.people = FakePeople()
+    return service
 
 
 def add_subject(

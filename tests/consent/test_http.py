@@ -23,7 +23,9 @@ from vault.app import create_app
 from vault.audit.models import AuditRow
 from vault.cli import main as cli_main
 from vault.config import Settings
+from vault.consent.service import GuardianIdentity
 from vault.services import Services, build_services
+from vault.vocabulary import Principal, Role
 
 ORG = "rutan-jakpus"
 PIN = "2468"
@@ -223,8 +225,11 @@ def test_forms_endpoints(client: TestClient[Any], services: Services) -> None:
 
 
 def test_minor_over_http(client: TestClient[Any], services: Services, facts: FakeFacts) -> None:
-    """Over HTTP too, a minor's consent needs a guardian; with one it is recorded with assent."""
+    """Over HTTP too, a minor's consent needs a guardian, who signs with their own PIN;
+    a name and relation in place of the guardian's PIN are refused."""
     child = add_subject(services.db, ORG, pin_hash=services.hasher.hash(PIN))
+    with services.db.session() as session:
+        services.subject_keys.create(session, child)
     facts.births[child] = date(2009, 4, 4)
     officer = staff(services, client, "officer")
     url = f"/v1/subjects/{child}/consents"
@@ -232,12 +237,27 @@ def test_minor_over_http(client: TestClient[Any], services: Services, facts: Fak
     alone = client.post(url, json=sign_body(["counseling"]), headers=kiosk)
     assert alone.status_code == 403
     assert "guardian" in alone.json()["detail"]
-    guardian = {"name": "Siti", "relation": "ibu", "assent": True}
+    by_name = {"name": "Siti", "relation": "ibu", "assent": True}
+    named = client.post(url, json=sign_body(["counseling"], guardian=by_name), headers=kiosk)
+    assert named.status_code == 400
+    opener = create_user(services, f"o-{uuid.uuid4().hex[:6]}", "officer", ORG)
+    checker = create_user(services, f"c-{uuid.uuid4().hex[:6]}", "counselor", ORG)
+    guardian_id = services.consents.enrol_guardian(
+        Principal(opener, Role.OFFICER, ORG),
+        child,
+        GuardianIdentity("Siti Aminah", "ibu", "ktp", "3171015508800002"),
+        checked_by=Principal(checker, Role.COUNSELOR, ORG),
+        pin="975310",
+        again="975310",
+        kiosk_session=None,
+    )
+    guardian = {"pin": "975310", "assent": True}
     signed = client.post(url, json=sign_body(["counseling"], guardian=guardian), headers=kiosk)
     assert signed.status_code == 201, signed.text
     [listed] = client.get(url, headers=officer).json()
-    assert (listed["signed_by"], listed["guardian_relation"], listed["assent"]) == (
+    assert (listed["signed_by"], listed["guardian_id"], listed["assent"]) == (
         "guardian",
-        "ibu",
+        str(guardian_id),
         True,
     )
+    assert "Siti" not in json.dumps(listed)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from tests.consent.conftest import T0, Clock, FakeAudit, FakeFacts, add_subject
-from tests.consent.signing_support import ORG, officer, request
+from tests.consent.signing_support import GUARDIAN_PIN, ORG, enrol, officer, request
 from vault.consent.service import Actor, ConsentService, Guardian, SignRequest
 from vault.consent.views import ConsentStatus
 from vault.db import Database
@@ -93,14 +93,13 @@ def test_minor_needs_a_guardian_and_turning_18_ends_it(
     facts.births[child] = date(2008, 1, 10)  # 17 at T0, 18 on 2026-01-10 (before a year passes)
     with pytest.raises(Forbidden, match="guardian"):
         consents.sign(officer(), child, request())
-    signed = consents.sign(
-        officer(), child, request(guardian=Guardian("Siti Aminah", "ibu", assent=True))
-    )
+    guardian_id = enrol(consents, child)
+    signed = consents.sign(officer(), child, request(guardian=Guardian(GUARDIAN_PIN, assent=True)))
     assert signed.expires_at == datetime(2026, 1, 10, tzinfo=UTC)
     [record] = consents.list_for_subject(consents_actor(), child)
-    assert (record.row.signed_by, record.row.guardian_relation, record.row.assent) == (
+    assert (record.row.signed_by, record.row.guardian_id, record.row.assent) == (
         "guardian",
-        "ibu",
+        guardian_id,
         True,
     )
     assert consents.active_consents(child, datetime(2026, 1, 9, 23, tzinfo=UTC))
@@ -113,7 +112,8 @@ def test_child_without_assent_grants_nothing(
     """When the child does not agree, every purpose is recorded as refused."""
     child = add_subject(db)
     facts.births[child] = date(2010, 1, 1)
-    guardian = Guardian("Budi", "ayah", assent=False)
+    enrol(consents, child)
+    guardian = Guardian(GUARDIAN_PIN, assent=False)
     consents.sign(officer(), child, request(ALL - {"handover_kemensos"}, guardian=guardian))
     assert consents.active_consents(child, T0) == []
 
@@ -121,7 +121,7 @@ def test_child_without_assent_grants_nothing(
 def test_adult_cannot_sign_through_a_guardian(consents: ConsentService, adult: uuid.UUID) -> None:
     """An adult's consent is their own: a guardian is refused."""
     with pytest.raises(InvalidInput):
-        consents.sign(officer(), adult, request(guardian=Guardian("X", "kakak")))
+        consents.sign(officer(), adult, request(guardian=Guardian(GUARDIAN_PIN)))
 
 
 def test_handover_names_the_sentra(consents: ConsentService, adult: uuid.UUID) -> None:

@@ -119,6 +119,9 @@ TESTED_UNDER_ANOTHER_NAME = {
     "handover/proof.py": "handover/test_export_proof.py",
     "web/dashboard_statistics.py": "statistics/test_dashboard_chart.py",
     "web/statistics_chart.py": "statistics/test_dashboard_chart.py",
+    "consent/guardians.py": "insiders/test_guardian.py",
+    "consent/pin_reports.py": "insiders/test_first_pin.py",
+    "web/kiosk_guardian.py": "insiders/test_guardian.py",
 }
 
 # Modules tested only through the running app or command line, on purpose.

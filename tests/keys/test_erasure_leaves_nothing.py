@@ -1,6 +1,7 @@
 """Erasure leaves nothing of the subject in the storage: neither the SQLite files (main
 and WAL) nor PostgreSQL's table and index pages hold the wrapped key, a ciphertext, the
-consent receipt, the guardian's name or a blind-index digest once it returns."""
+consent receipt, the guardian's sealed identity or PIN hash, or a blind-index digest once
+it returns; the guardian's identity can no longer be opened."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from sqlalchemy import text
 
 from tests.support import choose_pin
 from tests.world import SUBJECT_PIN, World
-from vault.consent.service import Guardian, SignRequest
+from vault.consent.service import Guardian, GuardianIdentity, SignRequest
+from vault.errors import NotFound
 from vault.keys.service import purge_freed_pages
 from vault.subjects.erasure import ERASED_RECEIPT, TOUCHED_TABLES
 from vault.subjects.registration import NewSubject
 from vault.vocabulary import Principal, Role
 
 GUARDIAN = "Ibu Kartini Canary"
+DOCUMENT = "3171015508809911"
+GUARDIAN_PIN = "860431"
 
 
 def _principal(world: World, who: str) -> Principal:
@@ -48,15 +52,17 @@ def _needles(world: World, subject: uuid.UUID) -> dict[str, bytes]:
     for number, (blob,) in enumerate(fields):
         # 32 bytes of a ciphertext's body are enough to recognise it anywhere.
         needles[f"ciphertext {number}"] = bytes(blob)[-32:]  # type: ignore[arg-type]  # bytes
-    consent = _rows(
+    consent = _rows(world, "SELECT receipt_jws FROM consents WHERE subject_id = :s", subject)
+    assert consent
+    needles["sealed receipt"] = str(consent[0][0])[-40:].encode()
+    guardian = _rows(
         world,
-        "SELECT receipt_jws, guardian_name FROM consents WHERE subject_id = :s",
+        "SELECT sealed_identity, pin_hash FROM consent_guardians WHERE subject_id = :s",
         subject,
     )
-    assert consent
-    assert consent[0][1] is not None
-    needles["sealed receipt"] = str(consent[0][0])[-40:].encode()
-    needles["sealed guardian"] = str(consent[0][1])[-40:].encode()
+    assert guardian
+    needles["sealed guardian"] = bytes(guardian[0][0])[-32:]  # type: ignore[arg-type]  # bytes
+    needles["guardian pin hash"] = str(guardian[0][1])[-32:].encode()
     subject_row = _rows(
         world, "SELECT nik_index, register_index, pin_hash FROM subjects WHERE id = :s", subject
     )
@@ -132,6 +138,16 @@ def test_erasure_leaves_no_key_ciphertext_receipt_guardian_or_digest(world: Worl
         ),
     )
     choose_pin(world.services, child, SUBJECT_PIN)
+    guardian_id = world.services.consents.enrol_guardian(
+        _principal(world, "counselor"),
+        child,
+        GuardianIdentity(GUARDIAN, "mother", "ktp", DOCUMENT),
+        checked_by=officer,
+        pin=GUARDIAN_PIN,
+        again=GUARDIAN_PIN,
+        kiosk_session=None,
+    )
+    assert world.services.consents.guardian_identity(child, guardian_id).name == GUARDIAN
     world.services.consents.sign(
         officer,
         child,
@@ -141,11 +157,14 @@ def test_erasure_leaves_no_key_ciphertext_receipt_guardian_or_digest(world: Worl
             language="id",
             granted_purposes=frozenset({"counseling"}),
             pin=SUBJECT_PIN,
-            guardian=Guardian(name=GUARDIAN, relation="mother"),
+            guardian=Guardian(GUARDIAN_PIN),
         ),
     )
     needles = _needles(world, child)
     before = _stored_bytes(world)
+    # The guardian's identity is ciphertext under the child's key, never plaintext.
+    assert GUARDIAN.encode() not in before
+    assert DOCUMENT.encode() not in before
     # The search would find them before: it is a real search, not an empty file.
     assert [name for name, needle in needles.items() if needle not in before] == []
 
@@ -171,12 +190,12 @@ def test_erasure_leaves_no_key_ciphertext_receipt_guardian_or_digest(world: Worl
         after = _stored_bytes(world)
         assert [name for name, needle in needles.items() if needle in after] == []
     assert GUARDIAN.encode() not in after
-    consent = _rows(
-        world,
-        "SELECT receipt_jws, guardian_name, guardian_relation FROM consents WHERE subject_id = :s",
-        child,
-    )
-    assert consent == [(ERASED_RECEIPT, None, None)]
+    assert DOCUMENT.encode() not in after
+    consent = _rows(world, "SELECT receipt_jws FROM consents WHERE subject_id = :s", child)
+    assert consent == [(ERASED_RECEIPT,)]
+    # Nothing opens the guardian's identity any more: neither the row nor the key is left.
+    with pytest.raises(NotFound):
+        world.services.consents.guardian_identity(child, guardian_id)
 
 
 def test_a_busy_wal_checkpoint_is_retried_until_it_truncates(world: World) -> None:

@@ -1,13 +1,15 @@
 """System-held secrets beside the records are sealed too: a database dump alone does not
-reveal TOTP seeds, break-glass justifications, guardians' names or consent receipts."""
+reveal TOTP seeds, break-glass justifications, guardians' identities or consent receipts."""
 
 from __future__ import annotations
+
+import base64
 
 from sqlalchemy import text
 
 from tests.support import choose_pin
 from tests.world import SUBJECT_PIN, World
-from vault.consent.service import Guardian, SignRequest
+from vault.consent.service import Guardian, GuardianIdentity, SignRequest
 from vault.subjects.registration import NewSubject
 from vault.vocabulary import Principal, Role
 
@@ -46,8 +48,9 @@ def test_totp_seed_is_sealed(world: World) -> None:
     assert seed not in stored[0]
 
 
-def test_guardian_name_and_receipt_are_sealed(world: World) -> None:
-    """A guardian's name and the signed receipt are ciphertext at rest, readable via the API."""
+def test_guardian_identity_and_receipt_are_sealed(world: World) -> None:
+    """A guardian's identity is ciphertext under the child's key and appears in no API
+    answer, receipt or FHIR export; the signed receipt is ciphertext at rest too."""
     officer = world.services.identity.user_by_name("officer")
     principal = Principal(officer.id, Role.OFFICER, officer.organization)
     child = world.services.subjects.register(
@@ -61,6 +64,16 @@ def test_guardian_name_and_receipt_are_sealed(world: World) -> None:
         ),
     )
     choose_pin(world.services, child, SUBJECT_PIN)
+    counselor = world.services.identity.user_by_name("counselor")
+    world.services.consents.enrol_guardian(
+        Principal(counselor.id, Role.COUNSELOR, counselor.organization),
+        child,
+        GuardianIdentity("Ibu Kartini Canary", "mother", "ktp", "3171015508809911"),
+        checked_by=principal,
+        pin="860431",
+        again="860431",
+        kiosk_session=None,
+    )
     signed = world.services.consents.sign(
         principal,
         child,
@@ -70,19 +83,27 @@ def test_guardian_name_and_receipt_are_sealed(world: World) -> None:
             language="id",
             granted_purposes=frozenset({"counseling"}),
             pin=SUBJECT_PIN,
-            guardian=Guardian(name="Ibu Kartini Canary", relation="mother"),
+            guardian=Guardian("860431"),
         ),
     )
-    stored = raw_values(
-        world,
-        "SELECT guardian_name FROM consents WHERE guardian_name IS NOT NULL",
-    )
+    with world.services.db.read_session() as session:
+        stored = [
+            bytes(v)
+            for v in session.execute(
+                text("SELECT sealed_identity FROM consent_guardians")
+            ).scalars()
+        ]
     assert stored
-    assert all("Kartini" not in value for value in stored)
+    assert all(b"Kartini" not in value and b"3171015508809911" not in value for value in stored)
     receipts = raw_values(world, "SELECT receipt_jws FROM consents")
     assert signed.receipt not in receipts
     fhir = world.client.get(f"/v1/consents/{signed.id}/fhir", headers=world.auth("officer"))
     assert fhir.status_code == 200, fhir.text
-    assert "Ibu Kartini Canary" in fhir.text
+    assert "Kartini" not in fhir.text
+    assert "RelatedPerson" in fhir.text
     receipt = world.client.get(f"/v1/consents/{signed.id}/receipt", headers=world.auth("officer"))
     assert receipt.json()["receipt"] == signed.receipt
+    payload = signed.receipt.split(".")[1]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert b"Kartini" not in decoded
+    assert b"identity_checked_by" in decoded

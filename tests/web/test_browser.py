@@ -57,7 +57,12 @@ def page(browser: Browser, live: tuple[World, LiveServer]) -> Iterator[Any]:
 
 
 def open_session(
-    page: Any, subject: uuid.UUID, language: str = "id", user: str = "officer1", sentra: str = ""
+    page: Any,
+    subject: uuid.UUID,
+    language: str = "id",
+    user: str = "officer1",
+    sentra: str = "",
+    to: str = "**/kiosk/home",
 ) -> None:
     page.goto("/kiosk/login")
     page.get_by_label(re.compile("Nama pengguna|Username")).fill(user)
@@ -69,7 +74,7 @@ def open_session(
         page.locator("#sentra").select_option(sentra)
     page.locator("#language").select_option(language)
     page.locator("form[action='/kiosk/start'] button").click()
-    page.wait_for_url("**/kiosk/home")
+    page.wait_for_url(to)
 
 
 def walk_purposes(page: Any, world: World, refuse: set[str], shots: str) -> None:
@@ -132,30 +137,6 @@ def test_refusing_one_purpose_leaves_it_out_of_the_consent(
     assert purposes == {p.code for p in world.services.consents.form(FORM).purposes} - {
         "health_treatment"
     }
-
-
-def test_minor_signs_with_a_guardian(page: Any, live: tuple[World, LiveServer]) -> None:
-    """A 15-year-old's page asks for the guardian and the child's assent; both are recorded."""
-    world, _ = live
-    subject = world.minor()
-    open_session(page, subject, language="en")
-    walk_purposes(page, world, {"handover_kemensos"}, "minor")
-    assert page.get_by_label("Name of the parent or guardian").is_visible()
-    page.get_by_label("Name of the parent or guardian").fill("Siti <b>Aminah</b>")
-    page.get_by_label(re.compile("Relation to the child")).fill("mother")
-    page.get_by_label(re.compile("I \\(the child\\)")).check()
-    page.locator("#pin").fill(PIN)
-    shoot(page, "minor-1-sign")
-    page.locator("form[action$='/sign'] button[type=submit]").click()
-    page.wait_for_url("**/kiosk/receipts/*")
-    shoot(page, "minor-2-receipt")
-    from vault.consent.tables import Consent
-
-    consent_id = uuid.UUID(page.url.rsplit("/", 1)[1])
-    with world.services.db.read_session() as session:
-        row = session.get(Consent, consent_id)
-        assert row is not None
-        assert (row.signed_by, row.guardian_relation, row.assent) == ("guardian", "mother", True)
 
 
 def test_withdrawal_needs_the_pin_and_takes_effect(
@@ -245,6 +226,7 @@ def test_dashboard_shows_a_denied_access(page: Any, live: tuple[World, LiveServe
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "vault" / "web" / "static" / "screenshots"
 SENTRA = "sentra-handayani"
 CHOSEN_PIN = "275093"
+GUARDIAN_PIN = "860431"
 
 
 def keep(page: Any, name: str) -> None:
@@ -304,6 +286,63 @@ def test_the_kiosk_as_the_subject_lives_it(
     keep(page, f"kiosk-{language}-4-receipt")
     grants = world.services.consents.active_consents(subject, world.clock())
     assert {g.purpose for g in grants} == {p.code for p in purposes}
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_a_child_and_guardian_live_it(
+    page: Any, live: tuple[World, LiveServer], language: str
+) -> None:
+    """A 15-year-old's later visit: the home page says when and in whose session the PIN
+    was made; the first signature asks for a guardian, a second staff member checks the
+    guardian's document, the guardian chooses a PIN, then child and guardian sign."""
+    world, _ = live
+    today = world.clock().date()
+    subject = world.subject(born=today.replace(year=today.year - 15), pin=None)
+    open_session(page, subject, language=language, user="counselor1", to="**/kiosk/pin/new")
+    page.locator("#pin").fill(CHOSEN_PIN)
+    page.locator("#pin_again").fill(CHOSEN_PIN)
+    with page.expect_navigation():
+        page.locator("form[action='/kiosk/pin/new'] button[type=submit]").click()
+    with page.expect_navigation():
+        page.locator("form[action='/kiosk/end'] button").click()
+    open_session(page, subject, language=language)
+    assert "counselor1" in page.locator("main").inner_text()
+    assert page.locator("form[action='/kiosk/pin/disown']").is_visible()
+    keep(page, f"kiosk-{language}-5-pin-origin")
+    walk_purposes(page, world, {"handover_kemensos"}, f"minor-{language}")
+    assert page.locator("#guardian_pin").count() == 0  # the age is not read before the PIN
+    page.locator("#pin").fill(CHOSEN_PIN)
+    page.locator("form[action$='/sign'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/guardian*")
+    page.locator("#guardian_name").fill("Siti <b>Aminah</b>")
+    page.locator("#guardian_relation").fill("ibu" if language == "id" else "mother")
+    page.locator("#document_type").select_option("ktp")
+    page.locator("#document_number").fill("3171015508800002")
+    # The session was opened by officer1: a second staff member confirms the document.
+    page.locator("#checker_username").fill("counselor1")
+    page.locator("#checker_password").fill(PASSWORD)
+    page.locator("#pin").fill(GUARDIAN_PIN)
+    page.locator("#pin_again").fill(GUARDIAN_PIN)
+    keep(page, f"kiosk-{language}-6-guardian")
+    with page.expect_navigation():
+        page.locator("form[action='/kiosk/guardian'] button[type=submit]").click()
+    page.locator("main a.button").first.click()
+    page.wait_for_url("**/summary")
+    page.locator("#assent").check()
+    page.locator("#pin").fill(CHOSEN_PIN)
+    page.locator("#guardian_pin").fill(GUARDIAN_PIN)
+    keep(page, f"kiosk-{language}-7-guardian-sign")
+    page.locator("form[action$='/sign'] button[type=submit]").click()
+    page.wait_for_url("**/kiosk/receipts/*")
+    assert "Aminah" not in page.content()
+    from vault.consent.tables import Consent
+
+    consent_id = uuid.UUID(page.url.rsplit("/", 1)[1])
+    with world.services.db.read_session() as session:
+        row = session.get(Consent, consent_id)
+        assert row is not None
+        assert (row.signed_by, row.assent) == ("guardian", True)
+        assert row.guardian_id is not None
 
 
 def test_the_workbench_in_both_languages(page: Any, live: tuple[World, LiveServer]) -> None:

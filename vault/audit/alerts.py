@@ -28,6 +28,9 @@ The rules (``docs/audit.md``, thresholds in ``docs/configuration.md``):
 - ``access_review_overdue``: accounts or assignments went unconfirmed in the
   access review for longer than ``VAULT_ACCESS_REVIEW_DAYS``
   (``access_review.overdue``, recorded once a period).
+- ``pin_disowned``: a subject said at the kiosk they did not choose their PIN
+  (``consent.pin_disowned``; the staff member of the session in which it was set
+  is named in the event).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ RULES = (
     "new_address",
     "honeytoken",
     "access_review_overdue",
+    "pin_disowned",
 )
 PRIVILEGED = frozenset({Role.ADMIN.value, Role.COMPLIANCE_OFFICER.value})
 BURST_WINDOW = timedelta(minutes=10)
@@ -200,6 +204,8 @@ class AlertFold:
         elif action == EventAction.ACCESS_REVIEW_OVERDUE.value:
             # About the organisation, not the officer whose look noticed it.
             self._raise(_alert("access_review_overdue", (e["seq"],), [_entry(e)], actor_id=None))
+        elif action == EventAction.PIN_DISOWNED.value:
+            self._raise(_alert("pin_disowned", (e["seq"],), [_entry(e)]))
 
     def _forget_ended_before(self, moment: datetime) -> None:
         """Ended assignments older than the window are forgotten (the state stays small)."""

@@ -30,13 +30,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import delete
 from sqlmodel import col, select
 
 from vault.audit.events import Outcome
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.consent.core import NO_SUCH_SUBJECT, ConsentCore
 from vault.consent.model import Actor
-from vault.consent.tables import PinReset
+from vault.consent.tables import PinBlock, PinReset
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.subjects.models import Subject
 from vault.vocabulary import Action, EventAction, OperationFacts, Principal
@@ -92,6 +93,7 @@ class PinState:
     has_pin: bool
     reset_pending: uuid.UUID | None  # asked for in this session, awaiting approval
     may_choose: bool
+    blocked: bool = False  # the subject said they did not choose it (vault.consent.pin_reports)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -166,6 +168,9 @@ class PinChoosing(ConsentCore):
             subject = self._live_subject(session, subject_id)
             if subject is None:
                 raise NotFound(NO_SUCH_SUBJECT)
+            blocked = session.exec(
+                select(PinBlock.id).where(col(PinBlock.subject_id) == subject_id)
+            ).first()
         resets = self._open_resets(subject_id, kiosk_session)
         waiting = [r.id for r in resets if not r.approved]
         approved = any(r.approved for r in resets)
@@ -174,6 +179,7 @@ class PinChoosing(ConsentCore):
             has_pin=has_pin,
             reset_pending=waiting[0] if waiting else None,
             may_choose=not has_pin or approved,
+            blocked=blocked is not None,
         )
 
     def choose_pin(
@@ -266,6 +272,8 @@ class PinChoosing(ConsentCore):
                     raise Conflict("This PIN reset was used already.")
                 used.used_at = now
                 session.add(used)
+                # A PIN the subject disowned is replaced now: the block has done its work.
+                session.execute(delete(PinBlock).where(col(PinBlock.subject_id) == subject_id))
             self.pins.clear(session, subject_id)
 
     def request_reset(

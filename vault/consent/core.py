@@ -23,7 +23,13 @@ from vault.config import Settings
 from vault.consent.forms import FormLibrary, load_forms
 from vault.consent.grants import active_grants
 from vault.consent.pins import PinGate
-from vault.consent.ports import ConsentPolicy, PinVerifier, ReceiptSigner, SubjectFacts
+from vault.consent.ports import (
+    ConsentPolicy,
+    PinVerifier,
+    ReceiptSigner,
+    SubjectDataKeys,
+    SubjectFacts,
+)
 from vault.consent.views import ConsentRecord
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
@@ -42,7 +48,7 @@ from vault.vocabulary import (
 
 _T = TypeVar("_T")
 FORMS_FOLDER = "consent-forms"
-CONSENTS_TABLE = "consents"  # where sealed guardian names and receipts live
+CONSENTS_TABLE = "consents"  # where sealed receipts live
 NO_SUCH_SUBJECT = "No such subject."
 NO_SUCH_CONSENT = "No such consent."
 # The agency whose organisations (sentra) receive a person at handover.
@@ -84,10 +90,12 @@ class ConsentCore:
         self.signer = signer
         self.audit = audit
         self.facts = facts
-        # The guardian's name and the signed receipt are stored sealed (the receipt names
+        # The signed receipt is stored sealed (it names
         # the purposes, health treatment among them); opened only when a caller may see them.
         self.sealer = sealer
         self.policy = policy
+        # The subjects' data keys: a guardian's identity is sealed under the child's.
+        self.keys: SubjectDataKeys | None = None
         self.pins = PinGate(settings)
 
     @staticmethod
@@ -210,9 +218,3 @@ class ConsentCore:
     def _open_receipt(self, record: ConsentRecord) -> str:
         sealer = self._need(self.sealer, "column sealer")
         return sealer.open(CONSENTS_TABLE, "receipt_jws", record.id, record.row.receipt_jws)
-
-    def _guardian_name(self, record: ConsentRecord) -> str | None:
-        if record.row.guardian_name is None:
-            return None
-        sealer = self._need(self.sealer, "column sealer")
-        return sealer.open(CONSENTS_TABLE, "guardian_name", record.id, record.row.guardian_name)

@@ -31,6 +31,7 @@ PURPOSE_SYSTEM = f"{VAULT_SYSTEM}/CodeSystem/consent-purpose"
 CATEGORY_SYSTEM = f"{VAULT_SYSTEM}/CodeSystem/data-category"
 STATUS_SYSTEM = f"{VAULT_SYSTEM}/CodeSystem/consent-lifecycle"
 ORG_SYSTEM = f"{VAULT_SYSTEM}/NamingSystem/organization"
+GUARDIAN_SYSTEM = f"{VAULT_SYSTEM}/NamingSystem/guardian-enrolment"
 REFUSED_EXTENSION = f"{VAULT_SYSTEM}/StructureDefinition/refused-purpose"
 DPV_SYSTEM = "https://w3id.org/dpv"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
@@ -64,8 +65,6 @@ def consent_resource(
     form: ConsentForm,
     controller: str,
     now: datetime,
-    *,
-    guardian_name: str | None,
 ) -> dict[str, Any]:
     row = record.row
     status = record.status(now)
@@ -73,14 +72,16 @@ def consent_resource(
     decision = "deny"
     period = {"start": _iso(row.signed_at), "end": _iso(record.ended_at(now) or row.expires_at)}
     patient = {"reference": f"Patient/{row.subject_id}"}
-    if guardian_name is not None:
-        grantor: list[dict[str, Any]] = [
-            {"type": "RelatedPerson", "display": f"{guardian_name} ({row.guardian_relation})"}
-        ]
-        verified_with: dict[str, Any] = {
+    if row.guardian_id is not None:
+        # The guardian by their enrolment only: their identity stays sealed under the
+        # subject's data key.
+        guardian = {
             "type": "RelatedPerson",
-            "display": f"guardian ({row.guardian_relation})",
+            "identifier": {"system": GUARDIAN_SYSTEM, "value": str(row.guardian_id)},
+            "display": "guardian",
         }
+        grantor: list[dict[str, Any]] = [guardian]
+        verified_with: dict[str, Any] = guardian
     else:
         grantor = [patient]
         verified_with = patient

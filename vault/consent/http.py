@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from vault.consent.service import Actor, ConsentService, Guardian, SignRequest
@@ -36,10 +36,15 @@ class SignatureIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class GuardianIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    relation: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """The enrolled guardian's own PIN (enrolled at the kiosk after a witnessed identity
+    check); the guardian's name and relation are not sent: they were checked then."""
+
+    pin: Pin
     # Whether the child agrees (assent). Without it nothing is granted.
     assent: bool = True
+
+    def __repr__(self) -> str:  # the PIN never reaches a log through repr
+        return f"GuardianIn(pin=<redacted>, assent={self.assent})"
 
 
 class SignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -91,7 +96,8 @@ class ConsentOut(msgspec.Struct):
     ended_at: datetime | None
     witness_id: uuid.UUID
     signed_by: str
-    guardian_relation: str | None
+    # The guardian's enrolment (their identity stays sealed under the subject's data key).
+    guardian_id: uuid.UUID | None
     assent: bool | None
     purposes: list[PurposeOut]
 
@@ -135,7 +141,7 @@ def consent_out(record: ConsentRecord, now: datetime) -> ConsentOut:
         ended_at=record.ended_at(now),
         witness_id=row.witness_id,
         signed_by=row.signed_by,
-        guardian_relation=row.guardian_relation,
+        guardian_id=row.guardian_id,
         assent=row.assent,
         purposes=[
             PurposeOut(
@@ -242,11 +248,7 @@ def sign_consent(
             "A consent is signed by the person at the kiosk: send the X-Kiosk-Session of "
             "the kiosk session you opened for this person."
         )
-    guardian = (
-        Guardian(data.guardian.name, data.guardian.relation, data.guardian.assent)
-        if data.guardian
-        else None
-    )
+    guardian = Guardian(data.guardian.pin, data.guardian.assent) if data.guardian else None
     signed = consents.sign(
         witness,
         subject_id,
@@ -348,6 +350,46 @@ def approve_pin_reset(
     return StatusOut(id=reset_id, status="approved")
 
 
+class PendingResetOut(msgspec.Struct):
+    id: uuid.UUID
+    subject_id: uuid.UUID
+    requested_by: uuid.UUID
+    requested_at: datetime
+    expires_at: datetime
+    # Asked for because the person said they did not choose their PIN: check with them.
+    disowned: bool
+
+
+@get(
+    "/v1/pin-resets",
+    sync_to_thread=True,
+    tags=["consent"],
+    responses=problem_responses(Forbidden, InvalidInput),
+)
+def list_pin_resets(
+    request: Request[Any, Any, Any],
+    consents: Consents,
+    wanted: Annotated[
+        Literal["pending"],
+        QueryParameter(name="state", description="only `pending` (awaiting a second person)"),
+    ] = "pending",
+) -> list[PendingResetOut]:
+    """The PIN resets of the caller's organisation waiting for a second person that the
+    caller may approve (never one the caller asked for); approve one with
+    POST /v1/pin-resets/{id}/approve."""
+    return [
+        PendingResetOut(
+            id=r.id,
+            subject_id=r.subject_id,
+            requested_by=r.requested_by,
+            requested_at=r.requested_at,
+            expires_at=r.expires_at,
+            disowned=r.disowned,
+        )
+        for r in consents.pending_resets(caller(request).principal())
+    ]
+
+
 CONSENT_HANDLERS = [
     list_forms,
     show_form,
@@ -357,4 +399,5 @@ CONSENT_HANDLERS = [
     consent_receipt,
     consent_fhir,
     approve_pin_reset,
+    list_pin_resets,
 ]

@@ -79,13 +79,14 @@ class Actor:
 
 @dataclass(frozen=True)
 class Guardian:
-    """The guardian who signs for a minor, and whether the child agrees (assent)."""
+    """The enrolled guardian's signature for a minor (their own PIN), and whether the
+    child agrees (assent). Who the guardian is was checked at their enrolment
+    (``vault.consent.guardians``)."""
 
-    name: str
-    relation: str
+    pin: str = field(repr=False)
     assent: bool = True
 
-    def __repr__(self) -> str:  # a name never reaches a log through repr
+    def __repr__(self) -> str:  # a PIN never reaches a log through repr
         return f"Guardian(assent={self.assent})"
 
 
@@ -129,15 +130,6 @@ def expired(record: ConsentRecord, now: datetime) -> bool:
 
 def categories_of(decisions: Iterable[PurposeDecision]) -> tuple[str, ...]:
     return tuple(sorted({c.value for d in decisions for c in d.categories}))
-
-
-def checked_guardian(guardian: Guardian | None) -> Guardian | None:
-    if guardian is None:
-        return None
-    name, relation = guardian.name.strip(), guardian.relation.strip()
-    if not 1 <= len(name) <= 200 or not 1 <= len(relation) <= 64:
-        raise InvalidInput("A guardian needs a name (up to 200) and a relation (up to 64).")
-    return Guardian(name, relation, guardian.assent)
 
 
 def withdrawal_reason(reason: str | None) -> str | None:

@@ -30,17 +30,25 @@ class PinGate:
         self.max_failures = settings.pin_max_failures
         self.window = timedelta(seconds=settings.pin_window_seconds)
 
-    def reserve(self, session: Session, subject_id: uuid.UUID, now: datetime) -> None:
-        """Claim one PIN attempt for the subject, counted as a failure until cleared.
+    def reserve(
+        self,
+        session: Session,
+        subject_id: uuid.UUID,
+        now: datetime,
+        *,
+        lock: uuid.UUID | None = None,
+    ) -> None:
+        """Claim one PIN attempt for ``subject_id``, counted as a failure until cleared.
 
-        Call in a write transaction of its own, committed before the PIN is checked.
-        Raises RateLimited (recording nothing) when the limit is reached.
+        ``subject_id`` is whose PIN it is: the subject's, or a guardian enrolment's
+        id (then ``lock`` is the subject the guardian signs for). Call in a write
+        transaction of its own, committed before the PIN is checked. Raises
+        RateLimited (recording nothing) when the limit is reached.
         """
         # Serialise the attempts on one subject (a no-op lock on SQLite, whose write
         # transactions are already exclusive).
-        session.execute(
-            select(col(Subject.id)).where(col(Subject.id) == subject_id).with_for_update()
-        )
+        held = lock or subject_id
+        session.execute(select(col(Subject.id)).where(col(Subject.id) == held).with_for_update())
         since = now - self.window
         count, oldest = session.execute(
             select(func.count(), func.min(col(PinFailure.at))).where(

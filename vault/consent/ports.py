@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlmodel import Session
 
 from vault import vocabulary
+from vault.crypto.keys import DataKey
 
 
 class PinVerifier(Protocol):
@@ -47,6 +48,12 @@ class ReceiptSigner(Protocol):
 class SubjectFacts(Protocol):
     def date_of_birth(self, session: Session, subject_id: uuid.UUID) -> date:
         """The subject's date of birth (raises NotFound if it is not recorded)."""
+        ...
+
+
+class SubjectDataKeys(Protocol):
+    def data_key(self, session: Session, subject_id: uuid.UUID) -> DataKey:
+        """The subject's data key (NotFound once shredded)."""
         ...
 
 

@@ -148,7 +148,6 @@ class ConsentReading(ConsentLifecycle):
             form,
             self.settings.controller_name,
             self.clock(),
-            guardian_name=self._guardian_name(record),
         )
 
     def active_for_display(self, subject_id: uuid.UUID, lang: str) -> list[dict[str, Any]]:

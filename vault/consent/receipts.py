@@ -42,8 +42,10 @@ class ReceiptFacts:
     witness_org: str
     method: str
     signed_by: str
-    guardian_name: str | None
-    guardian_relation: str | None
+    # The guardian's enrolment and who checked their identity document (the guardian's
+    # identity itself is sealed under the subject's data key, never in a receipt).
+    guardian_id: uuid.UUID | None
+    guardian_checked_by: uuid.UUID | None
     assent: bool | None
 
 
@@ -84,8 +86,12 @@ def build_receipt(facts: ReceiptFacts) -> dict[str, Any]:
         & {"health_sensitive", "psychological"}
     )
     guardian: Mapping[str, str] | None = None
-    if facts.guardian_name is not None:
-        guardian = {"name": facts.guardian_name, "relation": facts.guardian_relation or ""}
+    if facts.guardian_id is not None:
+        guardian = {
+            "enrolment_id": str(facts.guardian_id),
+            "identity_checked_by": str(facts.guardian_checked_by),
+            "credential": "guardian_pin",
+        }
     return {
         "schema_version": RECEIPT_SCHEMA,
         "kantara_version": KANTARA_VERSION,

@@ -13,17 +13,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from vault.consent.choosing import PinChoosing, PinRefused, PinState
+from vault.consent.choosing import PinRefused, PinState
 from vault.consent.core import FORMS_FOLDER
 from vault.consent.grants import active_grants
+from vault.consent.guardians import GuardianIdentity, GuardianNeeded, GuardianPinWrong
 from vault.consent.model import Actor, Guardian, SignedConsent, SignRequest
+from vault.consent.pin_reports import PendingReset, PinBlocked, PinOrigin, PinReports
 from vault.consent.reading import ConsentReading
 from vault.consent.signing import ConsentSigning
 from vault.cursor_reads import Reads
 from vault.vocabulary import ConsentGrant
 
 
-class ConsentService(ConsentSigning, ConsentReading, PinChoosing):
+class ConsentService(ConsentSigning, ConsentReading, PinReports):
     """Implements ``vault.vocabulary.ConsentProvider`` and the consent operations."""
 
     def active_consents(
@@ -47,6 +49,12 @@ __all__ = [
     "Actor",
     "ConsentService",
     "Guardian",
+    "GuardianIdentity",
+    "GuardianNeeded",
+    "GuardianPinWrong",
+    "PendingReset",
+    "PinBlocked",
+    "PinOrigin",
     "PinRefused",
     "PinState",
     "SignRequest",

@@ -1,4 +1,5 @@
-"""Signing a consent: the subject's PIN (rate limited), the rules on minors, the receipt.
+"""Signing a consent: the subject's PIN (rate limited), then the rules on minors (the
+guardian's own PIN, ``vault.consent.guardians``), the receipt.
 
 The staff member who witnesses must be let by the policies (``consent.witness``,
 ``ops.witness-consent``) for the subject's organisation. Refused purposes are
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -18,19 +19,18 @@ from vault.audit.events import AuditSink, Outcome
 from vault.consent.attestation import expiry_detail, recipients_detail
 from vault.consent.core import CONSENTS_TABLE, NO_SUCH_SUBJECT
 from vault.consent.forms import HOLDING, SENTRA, ConsentForm, FormPurpose
+from vault.consent.guardians import GuardianNeeded, Guardians
 from vault.consent.lifecycle import ConsentLifecycle
 from vault.consent.model import (
-    ADULT_AGE,
     Actor,
     SignedConsent,
     SignRequest,
     adulthood,
-    age_on,
     categories_of,
-    checked_guardian,
     expired,
 )
-from vault.consent.ports import PinVerifier, SubjectFacts
+from vault.consent.pin_reports import PinBlocked, pin_blocked
+from vault.consent.ports import PinVerifier
 from vault.consent.receipts import ReceiptFacts, build_receipt
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingKind, SignedBy
 from vault.consent.views import ConsentStatus, PurposeDecision, join_codes, load_consents
@@ -40,7 +40,7 @@ from vault.subjects.models import Subject
 from vault.vocabulary import EventAction, Principal
 
 
-class ConsentSigning(ConsentLifecycle):
+class ConsentSigning(ConsentLifecycle, Guardians):
     """Signing, and the subject's PIN check it shares with the kiosk."""
 
     def sign(
@@ -48,17 +48,11 @@ class ConsentSigning(ConsentLifecycle):
         witness: Principal,
         subject_id: uuid.UUID,
         request: SignRequest,
-        *,
-        pin_already_verified: bool = False,
     ) -> SignedConsent:
-        """Record a consent signed by the subject (or a guardian) before ``witness``.
-
-        ``pin_already_verified`` is for the kiosk, whose session checked the
-        subject's PIN through the same gate.
-        """
+        """Record a consent signed by the subject (and for a minor their guardian) before
+        ``witness``; the subject's PIN is checked here, every time."""
         audit = self._need(self.audit, "audit log")
         signer = self._need(self.signer, "signing key")
-        facts = self._need(self.facts, "subject records (date of birth)")
         hasher = self._need(self.hasher, "PIN hasher")
         sealer = self._need(self.sealer, "column sealer")
         now = self.clock()
@@ -69,21 +63,24 @@ class ConsentSigning(ConsentLifecycle):
                 raise NotFound(NO_SUCH_SUBJECT)
             self._witness_gate(witness, subject)
         form = self._signable_form(request)
-        guardian = checked_guardian(request.guardian)
+        pin_hash, holding = subject.pin_hash, subject.organization
+        # The subject's PIN first: nothing about the person (their age) is read before it.
+        self._check_pin(hasher, audit, actor, subject_id, pin_hash, request.pin, now)
+        minor, born = self.is_minor(witness, subject_id)
+        guardian = request.guardian
+        if not minor and guardian is not None:
+            raise InvalidInput("An adult signs for themselves; a guardian signs only for a minor.")
+        enrolled = None
+        if minor:
+            if guardian is None:
+                raise GuardianNeeded(enrolled=self.enrolled_guardian(subject_id) is not None)
+            # The guardian's own credential (rate limited like the subject's PIN).
+            enrolled = self.check_guardian_pin(witness, subject_id, guardian.pin, now)
         with self.db.read_session() as session:
-            born = self._date_of_birth(facts, session, subject_id)
             due_expiry = [
                 r for r in load_consents(session, subject_id=subject_id) if expired(r, now)
             ]
             receiving = self.receiving_organizations(session)
-        pin_hash, holding = subject.pin_hash, subject.organization
-        minor = age_on(born, now.date()) < ADULT_AGE
-        if minor and guardian is None:
-            raise Forbidden("A person under 18 cannot sign alone: a guardian must sign too.")
-        if not minor and guardian is not None:
-            raise InvalidInput("An adult signs for themselves; a guardian signs only for a minor.")
-        if not pin_already_verified:
-            self._check_pin(hasher, audit, actor, subject_id, pin_hash, request.pin, now)
         assent = guardian.assent if guardian is not None else None
         decisions = tuple(
             self._decide_purpose(p, request, holding, receiving, assent is not False)
@@ -114,8 +111,8 @@ class ConsentSigning(ConsentLifecycle):
                     witness_org=witness.organization,
                     method="pin",
                     signed_by=signed_by,
-                    guardian_name=guardian.name if guardian else None,
-                    guardian_relation=guardian.relation if guardian else None,
+                    guardian_id=enrolled.id if enrolled else None,
+                    guardian_checked_by=enrolled.checked_by if enrolled else None,
                     assent=assent,
                 )
             )
@@ -173,12 +170,7 @@ class ConsentSigning(ConsentLifecycle):
             witness_org=witness.organization,
             method="pin",
             signed_by=signed_by.value,
-            guardian_name=(
-                sealer.seal(CONSENTS_TABLE, "guardian_name", consent_id, guardian.name)
-                if guardian
-                else None
-            ),
-            guardian_relation=guardian.relation if guardian else None,
+            guardian_id=enrolled.id if enrolled else None,
             assent=assent,
             receipt_id=receipt_id,
             receipt_jws=sealer.seal(CONSENTS_TABLE, "receipt_jws", consent_id, receipt),
@@ -230,7 +222,8 @@ class ConsentSigning(ConsentLifecycle):
 
         ``witness`` is the staff member who opened the kiosk session: a wrong PIN
         is audited under their name. Raises RateLimited when too many wrong PINs
-        were given; a wrong PIN is counted.
+        were given, PinBlocked when the subject disowned the PIN; a wrong PIN is
+        counted.
         """
         audit = self._need(self.audit, "audit log")
         hasher = self._need(self.hasher, "PIN hasher")
@@ -243,6 +236,8 @@ class ConsentSigning(ConsentLifecycle):
         actor = Actor.subject(subject_id, witness)
         try:
             self._check_pin(hasher, audit, actor, subject_id, pin_hash, pin, now)
+        except PinBlocked:
+            raise  # not a wrong PIN: the kiosk says the PIN is blocked
         except Forbidden:
             return False
         return True
@@ -315,6 +310,9 @@ class ConsentSigning(ConsentLifecycle):
             raise Conflict("This person has not chosen a PIN yet; they choose it at the kiosk.")
         if not pin:
             raise InvalidInput("The person's PIN is required.")
+        with self.db.read_session() as session:
+            if pin_blocked(session, subject_id):
+                raise PinBlocked()
         # The attempt is counted (as a failure) before the PIN is evaluated: racing
         # requests cannot get more than the limit evaluated (vault.consent.pins).
         with self.db.session() as session:
@@ -334,16 +332,6 @@ class ConsentSigning(ConsentLifecycle):
             actor.event(EventAction.CONSENT_PIN_FAILED, Outcome.DENY, subject_id=subject_id)
         )
         raise Forbidden("The PIN is wrong.")
-
-    @staticmethod
-    def _date_of_birth(facts: SubjectFacts, session: Session, subject_id: uuid.UUID) -> date:
-        try:
-            return facts.date_of_birth(session, subject_id)
-        except NotFound:
-            raise Conflict(
-                "This person's date of birth is not recorded, so it is unknown whether a "
-                "guardian must sign."
-            ) from None
 
     @staticmethod
     def _supersede(

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field
 
 from vault.stamps import Stamped, utc_field
@@ -44,9 +44,9 @@ class Consent(Stamped, table=True):
     witness_org: str = Field(max_length=64)
     method: str = Field(max_length=16)  # "pin"
     signed_by: str = Field(max_length=16)  # SignedBy
-    # Sealed (vault.crypto.columns), like receipt_jws below.
-    guardian_name: str | None = Field(default=None, max_length=512)
-    guardian_relation: str | None = Field(default=None, max_length=64)
+    # The enrolled guardian who signed for a minor (their identity is sealed under the
+    # subject's data key in consent_guardians, so erasure removes it).
+    guardian_id: uuid.UUID | None = Field(default=None)
     assent: bool | None = Field(default=None)  # a minor's own agreement, beside the guardian's
     receipt_id: uuid.UUID = Field(unique=True)
     receipt_jws: str = Field(sa_column=Column(Text, nullable=False))
@@ -106,3 +106,39 @@ class PinReset(Stamped, table=True):
     approved_by: uuid.UUID | None = Field(default=None)
     approved_at: datetime | None = utc_field(default=None, nullable=True)
     used_at: datetime | None = utc_field(default=None, nullable=True)
+
+
+class ConsentGuardian(Stamped, table=True):
+    """The guardian of a minor: enrolled at the kiosk after an identity check witnessed
+    by a second staff member, with a PIN the guardian chose there.
+
+    ``sealed_identity`` (name, relation, identity document type and number) is
+    field ciphertext under the subject's data key (``vault.consent.guardians``):
+    a crypto-erasure of the subject leaves it unreadable, and erasure deletes the
+    row. A newer enrolment ends the older one (``ended_at``).
+    """
+
+    __tablename__ = "consent_guardians"
+
+    subject_id: uuid.UUID = Field(index=True)
+    organization: str = Field(max_length=64)
+    sealed_identity: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    pin_hash: str = Field(max_length=255)
+    # The staff member who opened the kiosk session, and the second one who saw the
+    # guardian's identity document: two distinct people.
+    opened_by: uuid.UUID
+    checked_by: uuid.UUID
+    kiosk_session_id: uuid.UUID | None = Field(default=None)
+    enrolled_at: datetime = utc_field(nullable=False)
+    ended_at: datetime | None = utc_field(default=None, nullable=True)
+
+
+class PinBlock(Stamped, table=True):
+    """The subject said at the kiosk "I did not choose this PIN": the PIN signs nothing
+    until a two-person reset lets the subject choose a new one."""
+
+    __tablename__ = "consent_pin_blocks"
+
+    subject_id: uuid.UUID = Field(unique=True)
+    kiosk_session_id: uuid.UUID
+    reported_at: datetime = utc_field(nullable=False)

@@ -1,5 +1,5 @@
 """Sealing small system-held secrets kept in ordinary columns (TOTP seeds, justifications,
-guardian names, receipts, account and session seals): the field format of
+receipts, account and session seals): the field format of
 :mod:`vault.crypto.fields`, under a seal key derived from the key provider's root secret,
 bound to the table, the column and the row.
 

@@ -36,7 +36,7 @@ def register(actions: argparse._SubParsersAction[Any]) -> None:
         help="make a new column-seal key version current and reseal every sealed column",
         description="Create a new column-seal key version, make it current, and reseal "
         "every sealed column of every table under it in batches (TOTP seeds, account and "
-        "session seals, break-glass justifications, guardians' names, consent receipts). "
+        "session seals, break-glass justifications, consent receipts). "
         "If a previous run was interrupted, finish it instead. Resumable.",
     )
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)

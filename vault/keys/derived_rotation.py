@@ -61,7 +61,6 @@ SEALED_COLUMNS = (
     SealedColumn("users", "authz_seal", "authz"),
     SealedColumn("web_sessions", "binding_seal", "binding"),
     SealedColumn("break_glass_grants", "justification", "justification"),
-    SealedColumn("consents", "guardian_name", "guardian_name"),
     SealedColumn("consents", "receipt_jws", "receipt_jws"),
 )
 

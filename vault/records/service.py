@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlmodel import Session
@@ -23,7 +23,12 @@ from vault.records.models import Record
 from vault.records.ports import PolicyDecider, SubjectKeyStore, Subjects
 from vault.records.reading import RecordReader
 from vault.records.rows import RecordMeta, record_rows
-from vault.records.writing import IDENTITY_RECORD_TYPE, RecordWriter, rotate_subject_key
+from vault.records.writing import (
+    IDENTITY_RECORD_TYPE,
+    RecordWriter,
+    Resealer,
+    rotate_subject_key,
+)
 from vault.subjects.visibility import SubjectRef
 from vault.vocabulary import Action, Category, EventAction, Principal, Resource
 
@@ -40,6 +45,9 @@ class RecordsService:
     writer: RecordWriter
     reader: RecordReader
     clock: Callable[[], datetime]
+    # Values of other capabilities under the subject's data key, re-encrypted at its
+    # rotation (a guardian's identity: ConsentService.reseal_guardians).
+    also_resealed: list[Resealer] = field(default_factory=list)
 
     @classmethod
     def beside(cls, reader: RecordReader, writer: RecordWriter) -> RecordsService:
@@ -233,4 +241,6 @@ class RecordsService:
 
     def rotate_subject_key(self, subject_id: uuid.UUID) -> int:
         """Re-encrypt every field of the subject under a new data key (an operator's job)."""
-        return rotate_subject_key(self.db, self.audit, self.subject_keys, subject_id)
+        return rotate_subject_key(
+            self.db, self.audit, self.subject_keys, subject_id, self.also_resealed
+        )

@@ -7,7 +7,7 @@ subject's erasure, and the re-encryption of every field at a key rotation.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -103,14 +103,24 @@ class RecordWriter:
         session.execute(delete(RecordField).where(col(RecordField.record_id).in_(record_ids)))
 
 
+# Another capability's values sealed under the subject's data key (a guardian's
+# identity): re-encrypted in the rotation's transaction; returns how many.
+Resealer = Callable[[Session, uuid.UUID, DataKey, DataKey], int]
+
+
 def rotate_subject_key(
-    db: Database, audit: AuditSink, subject_keys: SubjectKeyStore, subject_id: uuid.UUID
+    db: Database,
+    audit: AuditSink,
+    subject_keys: SubjectKeyStore,
+    subject_id: uuid.UUID,
+    also: Sequence[Resealer] = (),
 ) -> int:
     """Give the subject a new data key and re-encrypt every field under it.
 
     An operator's job (``vault keys rotate-subject``), e.g. after a key may
-    have been exposed. One transaction: either every field is under the new
-    key, or nothing changed. Returns the number of fields re-encrypted.
+    have been exposed. One transaction: either every field (and every value
+    of ``also``) is under the new key, or nothing changed. Returns the number
+    of fields re-encrypted.
     """
     audit.append(
         AuditEvent.by(
@@ -150,6 +160,8 @@ def rotate_subject_key(
                     row.ciphertext = sealed[name]
                     session.add(row)
                     rewritten += 1
+            for reseal in also:
+                rewritten += reseal(session, subject_id, old, new)
 
         subject_keys.rotate_subject(session, subject_id, reencrypt)
     return rewritten

@@ -7,11 +7,12 @@ data key and every ciphertext are deleted, the audit trail stays.
 
 Beside the records, whatever else names the subject and is not audit is
 deleted or emptied in the same transaction: the consent receipts (a signed
-JWS naming the subject), the guardian's name and relation, the PIN hash and
-its failure counters, the kiosk sessions bound to the subject, and the
-blind-index digests. The consent rows themselves stay (form, version,
-purposes, dates: the history of what was allowed, which the audit log refers
-to). After the commit the storage is made to drop the old bytes
+JWS naming the subject), the guardian's enrolment (identity sealed under the
+shredded key, PIN hash), the PIN hash and its failure counters and block,
+the kiosk sessions bound to the subject, and the blind-index digests. The
+consent rows themselves stay (form, version, purposes, dates: the history of
+what was allowed, which the audit log refers to). After the commit the
+storage is made to drop the old bytes
 (``purge_freed_pages``: a truncating WAL checkpoint on SQLite, ``VACUUM`` of
 the touched tables on PostgreSQL); docs/keys.md says what still stays.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import column, delete, table, update
+from sqlalchemy import column, delete, select, table, update
 from sqlmodel import Session
 
 from vault.audit.events import AuditEvent, Outcome
@@ -33,15 +34,11 @@ from vault.vocabulary import Action, EventAction, Principal
 
 # Tables of other capabilities, named rather than imported (no package cycle):
 # erasure only empties or deletes what they wrote about the subject.
-_CONSENTS = table(
-    "consents",
-    column("subject_id"),
-    column("guardian_name"),
-    column("guardian_relation"),
-    column("receipt_jws"),
-)
+_CONSENTS = table("consents", column("subject_id"), column("receipt_jws"))
 _PIN_FAILURES = table("consent_pin_failures", column("subject_id"))
 _PIN_RESETS = table("consent_pin_resets", column("subject_id"))
+_PIN_BLOCKS = table("consent_pin_blocks", column("subject_id"))
+_GUARDIANS = table("consent_guardians", column("id"), column("subject_id"))
 _WEB_SESSIONS = table("web_sessions", column("subject_id"))
 # A receipt is NOT NULL: an erased one is this marker, which names no one.
 ERASED_RECEIPT = "erased"
@@ -55,6 +52,8 @@ REWRITTEN_TABLES = (
     "consents",
     "consent_pin_failures",
     "consent_pin_resets",
+    "consent_pin_blocks",
+    "consent_guardians",
     "web_sessions",
 )
 TOUCHED_TABLES = (*REWRITTEN_TABLES, "records", "record_fields")
@@ -180,8 +179,14 @@ class Erasure(SubjectsBase):
         session.execute(
             update(_CONSENTS)
             .where(_CONSENTS.c.subject_id == subject.id)
-            .values(guardian_name=None, guardian_relation=None, receipt_jws=ERASED_RECEIPT)
+            .values(receipt_jws=ERASED_RECEIPT)
         )
+        # The guardian's identity is under the shredded key already; the rows, their PIN
+        # hashes and their wrong-PIN counters go too.
+        guardians = select(_GUARDIANS.c.id).where(_GUARDIANS.c.subject_id == subject.id)
+        session.execute(delete(_PIN_FAILURES).where(_PIN_FAILURES.c.subject_id.in_(guardians)))
+        session.execute(delete(_GUARDIANS).where(_GUARDIANS.c.subject_id == subject.id))
+        session.execute(delete(_PIN_BLOCKS).where(_PIN_BLOCKS.c.subject_id == subject.id))
         session.execute(delete(_PIN_FAILURES).where(_PIN_FAILURES.c.subject_id == subject.id))
         session.execute(delete(_PIN_RESETS).where(_PIN_RESETS.c.subject_id == subject.id))
         session.execute(delete(_WEB_SESSIONS).where(_WEB_SESSIONS.c.subject_id == subject.id))

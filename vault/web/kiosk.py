@@ -230,7 +230,8 @@ def kiosk_home(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page:
     if session is None:
         return _to_login(request)
     # The first time, the subject chooses their own PIN before anything else.
-    if not kiosk.consents.pin_state(port.bound_subject(session), session.id).has_pin:
+    state = kiosk.consents.pin_state(port.bound_subject(session), session.id)
+    if not state.has_pin:
         return redirect("/kiosk/pin/new")
     return render(
         "kiosk/home.html",
@@ -238,6 +239,10 @@ def kiosk_home(request: Request[Any, Any, Any], kiosk: KioskParts) -> Page:
         session=session,
         title=messages(session.language)["home_title"],
         forms=port.forms(kiosk),
+        # When and in whose session the PIN was made, every visit: a PIN the subject
+        # did not choose is disowned here (vault.consent.pin_reports).
+        origin=port.pin_origin_text(kiosk, session),
+        blocked=state.blocked,
     )
 
 

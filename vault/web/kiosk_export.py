@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
+from vault.consent.service import PinBlocked
 from vault.errors import AuthenticationFailed, Forbidden, RateLimited
 from vault.web import kiosk_port as port
 from vault.web.common import SECURITY_HEADERS, csrf_ok, field, render, threaded
@@ -52,6 +53,8 @@ def my_data(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) 
     subject_id = port.bound_subject(session)
     try:
         port.check_pin(kiosk, session, field(data, "pin", 64))
+    except PinBlocked:
+        return _page(request, kiosk, t["pin_blocked"], 403)
     except RateLimited:
         return _page(request, kiosk, t["pin_locked"], 429)
     except (AuthenticationFailed, Forbidden):

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.params import QueryParameter
 
+from vault.consent.service import PinBlocked
 from vault.errors import AuthenticationFailed, Forbidden, NotFound, RateLimited, VaultError
 from vault.web import kiosk_port as port
 from vault.web.common import csrf_ok, field, redirect, render, threaded
@@ -57,6 +58,8 @@ def pin_refusal(
     t = messages(session.language)
     try:
         port.check_pin(kiosk, session, field(data, "pin", 64))
+    except PinBlocked:
+        return pin_page(session, action, title, error=t["pin_blocked"], status=403)
     except RateLimited:
         return pin_page(session, action, title, error=t["pin_locked"], status=429)
     except (AuthenticationFailed, Forbidden):
@@ -147,6 +150,8 @@ def withdraw(
         port.withdraw(kiosk, session, consent_id, pin=field(data, "pin", 64))
     except NotFound:
         return _not_found(session)
+    except PinBlocked:
+        return _withdraw_page(request, kiosk, consent_id, t["pin_blocked"], 403)
     except RateLimited:
         return _withdraw_page(request, kiosk, consent_id, t["pin_locked"], 429)
     except (AuthenticationFailed, Forbidden):

@@ -129,3 +129,29 @@ def request_reset(request: Request[Any, Any, Any], kiosk: KioskParts, data: Form
         except (NotFound, Forbidden):
             return _to_login(request)
     return redirect("/kiosk/pin/forgot")
+
+
+@post("/kiosk/pin/disown", **KIOSK_PAGE)
+@threaded
+def disown_pin(request: Request[Any, Any, Any], kiosk: KioskParts, data: FormData) -> Page:
+    """ "I did not choose this PIN": the PIN is blocked, the compliance officer alerted,
+    and a reset asked for (a second staff member approves; then a new PIN is chosen)."""
+    session = _kiosk(request, kiosk)
+    if session is None:
+        return _to_login(request)
+    if not csrf_ok(session.csrf_token, data.get("csrf_token")):
+        return csrf_failed(session)
+    try:
+        reset_id = kiosk.consents.disown_pin(
+            port.witness_principal(session), port.bound_subject(session), session.id
+        )
+    except (NotFound, Forbidden):
+        return redirect("/kiosk/home")
+    return render(
+        "kiosk/pin_reset.html",
+        session.language,
+        session=session,
+        title=messages(session.language)["reset_title"],
+        reset_id=reset_id,
+        notice=messages(session.language)["pin_disowned"],
+    )

@@ -27,7 +27,6 @@ from vault.audit.log import AuditLog
 from vault.audit.proofs import proofs_of
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.consent.forms import SENTRA, ConsentForm, FormPurpose
-from vault.consent.model import ADULT_AGE, age_on
 from vault.consent.service import Actor, ConsentService, SignRequest
 from vault.consent.service import Guardian as ConsentGuardian
 from vault.errors import ConfigurationError, Forbidden, NotFound
@@ -35,6 +34,7 @@ from vault.identity.service import IdentityService
 from vault.records.service import RecordsService
 from vault.vocabulary import AuthenticatedUser, Category, EventAction, Principal
 from vault.web.common import sessions_over
+from vault.web.i18n import messages
 from vault.web.sessions import ActiveSession, SessionKind, WebSessions
 
 
@@ -163,13 +163,12 @@ def forms(kiosk: Kiosk) -> list[ConsentForm]:
 
 @dataclass(frozen=True)
 class Guardian:
-    """Who signs for a minor, and the child's own assent. Posted once, never stored here."""
+    """The enrolled guardian's PIN and the child's own assent. Posted once, never stored."""
 
-    name: str
-    relation: str
+    pin: str
     assent: bool
 
-    def __repr__(self) -> str:  # a name and a PIN never reach a log through repr
+    def __repr__(self) -> str:  # a PIN never reaches a log through repr
         return f"Guardian(assent={self.assent})"
 
 
@@ -182,21 +181,6 @@ class ReceiptView:
     expires_at: datetime
     granted: tuple[str, ...]  # purpose titles in the session's language
     refused: tuple[str, ...]
-
-
-def is_minor(kiosk: Kiosk, subject_id: uuid.UUID) -> bool:
-    """Under 18 today by the date of birth the consent service itself reads (so the page
-    asks for a guardian exactly when the service will require one). Unknown: not a minor;
-    the consent service then refuses to sign and says why."""
-    consents = kiosk.consents
-    if consents.facts is None:
-        return False
-    try:
-        with consents.db.read_session() as session:
-            born = consents.facts.date_of_birth(session, subject_id)
-    except NotFound:
-        return False
-    return age_on(born, consents.clock().date()) < ADULT_AGE
 
 
 @dataclass(frozen=True)
@@ -234,7 +218,8 @@ def sign(
     guardian: Guardian | None,
 ) -> uuid.UUID:
     """Sign the choices on ``form`` for the bound subject, witnessed by the session's staff
-    member; the consent service checks the PIN (rate limited) and the rules on minors."""
+    member; the consent service checks the PIN (rate limited), then the rules on minors
+    (GuardianNeeded: a guardian must sign too, with their own PIN)."""
     sentra = session.flow.get("sentra")
     recipients = {
         p.code: [str(sentra)]
@@ -251,9 +236,7 @@ def sign(
             granted_purposes=frozenset(granted),
             pin=pin,
             guardian=(
-                ConsentGuardian(
-                    name=guardian.name, relation=guardian.relation, assent=guardian.assent
-                )
+                ConsentGuardian(pin=guardian.pin, assent=guardian.assent)
                 if guardian is not None
                 else None
             ),
@@ -261,6 +244,23 @@ def sign(
         ),
     )
     return signed.id
+
+
+def pin_origin_text(kiosk: Kiosk, session: ActiveSession) -> str | None:
+    """ "Your PIN was made on ..., in the session of staff member ...", in the session's
+    language (None when no PIN is set)."""
+    origin = kiosk.consents.pin_origin(bound_subject(session))
+    if origin is None:
+        return None
+    t = messages(session.language)
+    when = origin.set_at.strftime("%d-%m-%Y %H:%M") + " UTC"
+    if origin.opened_by is None:
+        return t["pin_origin_host"].format(when=when)
+    try:
+        who = kiosk.identity.user(origin.opened_by).username
+    except NotFound:
+        who = str(origin.opened_by)[:8]
+    return t["pin_origin"].format(when=when, who=who)
 
 
 def check_pin(kiosk: Kiosk, session: ActiveSession, pin: str) -> None:

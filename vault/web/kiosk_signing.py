@@ -1,9 +1,13 @@
 """The kiosk's signing flow: the form's introduction, one purpose per screen, a
-summary, the PIN (and for a minor the guardian and the child's assent), the receipt.
+summary, the PIN (and for a minor the guardian's PIN and the child's assent), the receipt.
 
 The choices made so far live in the kiosk session row (purpose codes and
-yes/no only); the PIN and the guardian's details are posted once, with the
-signature, and never stored by the kiosk.
+yes/no only); the PINs are posted once, with the signature, and never stored by
+the kiosk. Whether the subject is a minor is not known before their PIN is
+right: the first signature answers "a guardian must sign too" (after the
+consent service's audited age check), the session remembers it, and the page
+then asks for the guardian's PIN and the child's assent, or first sends them
+to enrol the guardian (``vault.web.kiosk_guardian``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from litestar.params import PathParameter
 from litestar.response import Template
 
 from vault.consent.forms import ConsentForm
+from vault.consent.service import GuardianNeeded, GuardianPinWrong, PinBlocked
 from vault.errors import AuthenticationFailed, Forbidden, NotFound, RateLimited, VaultError
 from vault.web import kiosk_port as port
 from vault.web.common import csrf_ok, field, redirect, render, threaded
@@ -170,7 +175,9 @@ def _summary_context(
             }
             for n, p in enumerate(form.purposes, start=1)
         ],
-        "minor": port.is_minor(kiosk, port.bound_subject(session)),
+        # Known only after the subject's PIN was right once in this session (the consent
+        # service reads the date of birth only then, audited): a guardian signs too.
+        "minor": session.flow.get("minor") is True,
     }
 
 
@@ -218,20 +225,10 @@ def sign(
     guardian: port.Guardian | None = None
     if context["minor"]:
         guardian = port.Guardian(
-            name=field(data, "guardian_name", 200),
-            relation=field(data, "guardian_relation", 64),
-            assent=field(data, "assent", 8) == "yes",
+            pin=field(data, "guardian_pin", 64), assent=field(data, "assent", 8) == "yes"
         )
-        if not guardian.name or not guardian.relation:
-            return render(
-                "kiosk/summary.html",
-                session.language,
-                session=session,
-                title=t["summary_title"],
-                error=t["assent_needed"],
-                status_code=422,
-                **context,
-            )
+        if not guardian.pin or not guardian.assent:
+            return _summary(session, context, t["assent_needed"], 422)
     try:
         consent_id = port.sign(
             kiosk,
@@ -241,23 +238,38 @@ def sign(
             pin=field(data, "pin", 64),
             guardian=guardian,
         )
+    except GuardianNeeded as needed:
+        # The subject's PIN was right and they are under 18: the guardian signs too.
+        kiosk.sessions.update(session.id, flow={**session.flow, "minor": True})
+        if not needed.enrolled:
+            return redirect(f"/kiosk/guardian?form={form.id}")
+        context["minor"] = True
+        return _summary(session, context, t["guardian_needed"], 422)
+    except PinBlocked:
+        error, status = t["pin_blocked"], 403
     except RateLimited:
-        error = t["pin_locked"]
-        status = 429
+        error, status = t["pin_locked"], 429
+    except GuardianPinWrong:
+        error, status = t["guardian_pin_wrong"], 403
     except (AuthenticationFailed, Forbidden):
-        error = t["wrong_pin"]
-        status = 403
+        error, status = t["wrong_pin"], 403
     except VaultError as exc:
-        error = exc.detail
-        status = exc.status
+        error, status = exc.detail, exc.status
     else:
-        kiosk.sessions.update(session.id, flow={"sentra": session.flow.get("sentra")})
+        kept: dict[str, Any] = {
+            k: session.flow[k] for k in ("sentra", "minor") if k in session.flow
+        }
+        kiosk.sessions.update(session.id, flow=kept)
         return redirect(f"/kiosk/receipts/{consent_id}")
+    return _summary(session, context, error, status)
+
+
+def _summary(session: ActiveSession, context: dict[str, Any], error: str, status: int) -> Page:
     return render(
         "kiosk/summary.html",
         session.language,
         session=session,
-        title=t["summary_title"],
+        title=messages(session.language)["summary_title"],
         error=error,
         status_code=status,
         **context,

@@ -55,10 +55,6 @@ EN: dict[str, str] = {
     "sign_intro": "Enter your PIN to sign your choices.",
     "pin": "Your PIN",
     "sign": "Sign",
-    "minor_intro": "You are under 18. Your parent or guardian signs with you.",
-    "guardian_name": "Name of the parent or guardian",
-    "guardian_relation": "Relation to the child (for example mother, father, guardian)",
-    "guardian_pin": "Guardian's PIN (if any)",
     "child_assent": "I (the child) have heard this explanation and I agree.",
     "choose_pin_title": "Choose your PIN",
     "choose_pin_intro": (
@@ -85,9 +81,6 @@ EN: dict[str, str] = {
     "reset_ready": "The second staff member agreed. Now choose a new PIN.",
     "wrong_pin": "Wrong PIN. Try again.",
     "pin_locked": "Too many wrong PINs. Ask the staff for help.",
-    "assent_needed": (
-        "The child must agree, and the guardian's name and relation must be filled in."
-    ),
     "receipt_title": "Consent receipt",
     "receipt_intro": "Your consent is saved and signed by the system.",
     "verification_code": "Verification code",
@@ -206,6 +199,7 @@ EN: dict[str, str] = {
     "alert_rule_ended_assignment_read": "Read after the assignment ended",
     "alert_rule_denied_burst": "A burst of refused reads",
     "alert_rule_new_address": "Privileged login from a new address",
+    "alert_rule_pin_disowned": "A person says they did not choose their PIN",
     "alert_rule_honeytoken": "A decoy subject was touched",
     "find_subject": "Find a subject",
     "find_subject_help": (
@@ -240,4 +234,54 @@ EN: dict[str, str] = {
     "program": "Program",
     "period": "Year",
     "subjects_counted": "Subjects",
+    "minor_intro": (
+        "You are under 18. Your guardian signs with you. The guardian types their own PIN."
+    ),
+    "guardian_name": "Guardian's full name, as on the document",
+    "guardian_relation": "Relation to the child (for example mother, father, guardian)",
+    "guardian_pin": "Guardian's PIN",
+    "assent_needed": "The child must agree, and the guardian must type their own PIN.",
+    "guardian_needed": "You are under 18. Your guardian must sign with you.",
+    "guardian_title": "Your guardian",
+    "guardian_intro": (
+        "You are under 18. Your guardian signs with you. First the staff check the "
+        "guardian's identity card."
+    ),
+    "guardian_check_title": "1. Staff: the guardian's identity document",
+    "guardian_document_type": "Type of document",
+    "document_ktp": "KTP (identity card)",
+    "document_kk": "Kartu Keluarga (family card)",
+    "document_passport": "Passport",
+    "document_sim": "SIM (driving licence)",
+    "guardian_document_number": "Document number",
+    "guardian_witness_title": "2. A second staff member looks at the document and logs in",
+    "guardian_witness_intro": "Not the staff member who opened this session.",
+    "one_time_code_optional": "One-time code (if asked)",
+    "guardian_pin_title": "3. Guardian: choose your own PIN",
+    "guardian_pin_intro": (
+        "Only the guardian knows this PIN. The child and the staff must not look."
+    ),
+    "guardian_save": "Save the guardian",
+    "guardian_saved": "The guardian is saved. Now sign together.",
+    "guardian_invalid": "Fill in the name, relation, type and number of the document.",
+    "guardian_witness_same": (
+        "The second staff member must be another person, not the one who opened this session."
+    ),
+    "guardian_witness_refused": "This staff member may not check identities here.",
+    "pin_same_as_child": "The guardian's PIN must not be the child's PIN.",
+    "guardian_pin_wrong": "The guardian's PIN is wrong. Try again.",
+    "pin_origin": "Your PIN was made on {when}, in the session of staff member {who}.",
+    "pin_origin_host": "Your PIN was made on {when}.",
+    "pin_disown_intro": (
+        "Did someone else choose this PIN? Press the button. Your PIN stops working, and "
+        "the compliance officer is told."
+    ),
+    "pin_disown": "I did not choose this PIN",
+    "pin_disowned": (
+        "Your PIN is blocked. The compliance officer is told. A second staff member must "
+        "agree; then you choose a new PIN."
+    ),
+    "pin_blocked": (
+        "Your PIN is blocked. A second staff member must agree; then you choose a new PIN."
+    ),
 }

@@ -58,10 +58,6 @@ ID: dict[str, str] = {
     "sign_intro": "Masukkan PIN Anda untuk menandatangani pilihan Anda.",
     "pin": "PIN Anda",
     "sign": "Tanda tangani",
-    "minor_intro": "Anda berusia di bawah 18 tahun. Orang tua atau wali Anda ikut menandatangani.",
-    "guardian_name": "Nama orang tua atau wali",
-    "guardian_relation": "Hubungan dengan anak (misalnya ibu, ayah, wali)",
-    "guardian_pin": "PIN wali (jika ada)",
     "child_assent": "Saya (anak) sudah mendengar penjelasan ini dan saya setuju.",
     "choose_pin_title": "Buat PIN Anda",
     "choose_pin_intro": (
@@ -88,7 +84,6 @@ ID: dict[str, str] = {
     "reset_ready": "Petugas kedua sudah setuju. Sekarang buat PIN baru.",
     "wrong_pin": "PIN salah. Coba lagi.",
     "pin_locked": "Terlalu banyak PIN salah. Minta bantuan petugas.",
-    "assent_needed": "Anak harus menyatakan setuju, dan nama serta hubungan wali harus diisi.",
     "receipt_title": "Tanda terima persetujuan",
     "receipt_intro": "Persetujuan Anda sudah tersimpan dan ditandatangani oleh sistem.",
     "verification_code": "Kode verifikasi",
@@ -210,6 +205,7 @@ ID: dict[str, str] = {
     "alert_rule_ended_assignment_read": "Dibaca setelah penugasan berakhir",
     "alert_rule_denied_burst": "Banyak pembacaan ditolak berturut-turut",
     "alert_rule_new_address": "Login peran istimewa dari alamat baru",
+    "alert_rule_pin_disowned": "Seseorang berkata tidak memilih PIN-nya",
     "alert_rule_honeytoken": "Data umpan disentuh",
     "find_subject": "Cari warga binaan",
     "find_subject_help": (
@@ -243,4 +239,49 @@ ID: dict[str, str] = {
     "program": "Program",
     "period": "Tahun",
     "subjects_counted": "Jumlah orang",
+    "minor_intro": (
+        "Anda berusia di bawah 18 tahun. Wali Anda ikut menandatangani. Wali mengetik PIN"
+        " wali sendiri."
+    ),
+    "guardian_name": "Nama lengkap wali, sesuai dokumen",
+    "guardian_relation": "Hubungan dengan anak (misalnya ibu, ayah, wali)",
+    "guardian_pin": "PIN wali",
+    "assent_needed": "Anak harus menyatakan setuju, dan wali harus mengetik PIN wali sendiri.",
+    "guardian_needed": "Anda berusia di bawah 18 tahun. Wali Anda harus ikut menandatangani.",
+    "guardian_title": "Wali Anda",
+    "guardian_intro": (
+        "Anda berusia di bawah 18 tahun. Wali Anda ikut menandatangani. Petugas memeriksa"
+        " kartu identitas wali dulu."
+    ),
+    "guardian_check_title": "1. Petugas: dokumen identitas wali",
+    "guardian_document_type": "Jenis dokumen",
+    "document_ktp": "KTP",
+    "document_kk": "Kartu Keluarga",
+    "document_passport": "Paspor",
+    "document_sim": "SIM",
+    "guardian_document_number": "Nomor dokumen",
+    "guardian_witness_title": "2. Petugas kedua melihat dokumen, lalu masuk",
+    "guardian_witness_intro": "Bukan petugas yang membuka sesi ini.",
+    "one_time_code_optional": "Kode sekali pakai (jika diminta)",
+    "guardian_pin_title": "3. Wali: buat PIN wali sendiri",
+    "guardian_pin_intro": "Hanya wali yang tahu PIN ini. Anak dan petugas tidak boleh melihat.",
+    "guardian_save": "Simpan data wali",
+    "guardian_saved": "Data wali sudah tersimpan. Sekarang tanda tangani bersama.",
+    "guardian_invalid": "Isi nama, hubungan, jenis dan nomor dokumen.",
+    "guardian_witness_same": "Petugas kedua harus orang lain, bukan petugas yang membuka sesi ini.",
+    "guardian_witness_refused": "Petugas ini tidak boleh memeriksa identitas di sini.",
+    "pin_same_as_child": "PIN wali tidak boleh sama dengan PIN anak.",
+    "guardian_pin_wrong": "PIN wali salah. Coba lagi.",
+    "pin_origin": "PIN Anda dibuat pada {when}, di sesi petugas {who}.",
+    "pin_origin_host": "PIN Anda dibuat pada {when}.",
+    "pin_disown_intro": (
+        "Apakah orang lain yang memilih PIN ini? Tekan tombol ini. PIN Anda berhenti "
+        "berlaku, dan petugas kepatuhan diberi tahu."
+    ),
+    "pin_disown": "Saya tidak memilih PIN ini",
+    "pin_disowned": (
+        "PIN Anda diblokir. Petugas kepatuhan sudah diberi tahu. Petugas kedua harus "
+        "setuju; lalu Anda membuat PIN baru."
+    ),
+    "pin_blocked": "PIN Anda diblokir. Petugas kedua harus setuju; lalu Anda membuat PIN baru.",
 }

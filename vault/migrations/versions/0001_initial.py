@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 03:36:20.276330
+Create Date: 2026-12-01 03:40:21.354209
 """
 
 from collections.abc import Sequence
@@ -146,6 +146,38 @@ def upgrade() -> None:
         sa.Column("idx", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("hash", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("level", "idx"),
+    )
+    op.create_table(
+        "consent_guardians",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("sealed_identity", sa.LargeBinary(), nullable=False),
+        sa.Column("pin_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("opened_by", sa.Uuid(), nullable=False),
+        sa.Column("checked_by", sa.Uuid(), nullable=False),
+        sa.Column("kiosk_session_id", sa.Uuid(), nullable=True),
+        sa.Column("enrolled_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("consent_guardians", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_consent_guardians_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
+        "consent_pin_blocks",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("subject_id", sa.Uuid(), nullable=False),
+        sa.Column("kiosk_session_id", sa.Uuid(), nullable=False),
+        sa.Column("reported_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("subject_id"),
     )
     op.create_table(
         "consent_pin_failures",
@@ -470,8 +502,7 @@ def upgrade() -> None:
         sa.Column("witness_org", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("signed_by", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("guardian_name", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
-        sa.Column("guardian_relation", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("guardian_id", sa.Uuid(), nullable=True),
         sa.Column("assent", sa.Boolean(), nullable=True),
         sa.Column("receipt_id", sa.Uuid(), nullable=False),
         sa.Column("receipt_jws", sa.Text(), nullable=False),
@@ -798,6 +829,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consent_pin_failures_at"))
 
     op.drop_table("consent_pin_failures")
+    op.drop_table("consent_pin_blocks")
+    with op.batch_alter_table("consent_guardians", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_consent_guardians_subject_id"))
+
+    op.drop_table("consent_guardians")
     op.drop_table("audit_nodes")
     op.drop_table("audit_heads")
     op.drop_table("audit_halts")
