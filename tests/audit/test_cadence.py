@@ -28,10 +28,12 @@ def _grow(log: InterceptedLog, events: int) -> None:
     log.checkpoint_now()
 
 
-def _check(log: InterceptedLog, *, age: float = 3600, lag: int = 1000) -> HeadChainReport:
+def _check(
+    log: InterceptedLog, *, age: float = 3600, lag: int = 1000, later: timedelta = timedelta(0)
+) -> HeadChainReport:
     keeper = log.heads()
     assert keeper is not None
-    return check_heads(log.engine, keeper, utcnow(), max_age_seconds=age, max_lag=lag)
+    return check_heads(log.engine, keeper, utcnow() + later, max_age_seconds=age, max_lag=lag)
 
 
 def test_chain_of_fresh_heads_passes(signed_log: InterceptedLog) -> None:
@@ -42,14 +44,24 @@ def test_chain_of_fresh_heads_passes(signed_log: InterceptedLog) -> None:
     assert report == HeadChainReport(True, 2)
 
 
-def test_old_newest_head_fails(signed_log: InterceptedLog, db: Database) -> None:
+def test_old_newest_head_fails(signed_log: InterceptedLog) -> None:
     """A newest head older than the limit means heads stopped being signed."""
+    _grow(signed_log, 2)
+    assert _check(signed_log, age=3600).ok
+    report = _check(signed_log, age=3600, later=timedelta(hours=2))
+    assert not report.ok
+    assert report.problem == "the newest signed tree head is too old"
+
+
+def test_a_head_redated_in_the_table_fails(signed_log: InterceptedLog, db: Database) -> None:
+    """The head's time is signed inside its note: a changed time column is found."""
     _grow(signed_log, 2)
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE audit_heads SET time = :t"), {"t": utcnow() - timedelta(hours=2)})
     report = _check(signed_log, age=3600)
     assert not report.ok
-    assert report.problem == "the newest signed tree head is too old"
+    assert report.problem is not None
+    assert "re-dated" in report.problem
 
 
 def test_events_far_beyond_the_newest_head_fail(signed_log: InterceptedLog) -> None:

@@ -27,7 +27,14 @@ COUNSELING = PurposeDecision(
 HEALTH_REFUSED = PurposeDecision("health_treatment", False, (Category.HEALTH_SENSITIVE,), ())
 
 
-def _record(*purposes: PurposeDecision, ending: ConsentEnding | None = None) -> ConsentRecord:
+GUARDIAN = uuid.UUID(int=7)
+
+
+def _record(
+    *purposes: PurposeDecision,
+    ending: ConsentEnding | None = None,
+    guardian: uuid.UUID | None = None,
+) -> ConsentRecord:
     row = Consent(
         subject_id=uuid.UUID(int=1),
         form_id="rehabilitation",
@@ -39,17 +46,17 @@ def _record(*purposes: PurposeDecision, ending: ConsentEnding | None = None) -> 
         witness_id=uuid.UUID(int=2),
         witness_org="lapas-a",
         method="pin",
-        signed_by="guardian",
-        guardian_relation="mother",
+        signed_by="guardian" if guardian else "subject",
+        guardian_id=guardian,
         receipt_id=uuid.UUID(int=3),
         receipt_jws="x.y.z",
     )
     return ConsentRecord(row, purposes, ending)
 
 
-def _resource(record: ConsentRecord, guardian: str | None = None, days: int = 1) -> dict[str, Any]:
+def _resource(record: ConsentRecord, days: int = 1) -> dict[str, Any]:
     now = SIGNED + timedelta(days=days)
-    return consent_resource(record, FORM, "Lapas A", now, guardian_name=guardian)
+    return consent_resource(record, FORM, "Lapas A", now)
 
 
 def test_granted_purposes_are_provisions_and_refused_ones_an_extension() -> None:
@@ -89,9 +96,11 @@ def test_text_hash_is_the_sha256_of_what_was_shown() -> None:
 
 
 def test_guardian_signs_for_a_minor() -> None:
-    """A guardian's consent names them as grantor, with the relation."""
-    grantor = _resource(_record(COUNSELING), guardian="Ibu Sari")["grantor"]
-    assert grantor == [{"type": "RelatedPerson", "display": "Ibu Sari (mother)"}]
+    """A guardian's consent names them as grantor by their enrolment, never by name."""
+    grantor = _resource(_record(COUNSELING, guardian=GUARDIAN))["grantor"]
+    assert [g["type"] for g in grantor] == ["RelatedPerson"]
+    assert grantor[0]["identifier"]["value"] == str(GUARDIAN)
+    assert grantor[0]["display"] == "guardian"
     assert _resource(_record(COUNSELING))["grantor"] == [
         {"reference": "Patient/" + str(uuid.UUID(int=1))}
     ]

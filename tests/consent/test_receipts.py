@@ -22,7 +22,11 @@ SIGNED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 EXPIRES = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
 
 
-def _receipt(*purposes: PurposeDecision, guardian: str | None = None) -> dict[str, Any]:
+GUARDIAN = uuid.UUID(int=7)
+CHECKED_BY = uuid.UUID(int=8)
+
+
+def _receipt(*purposes: PurposeDecision, guardian: uuid.UUID | None = None) -> dict[str, Any]:
     form = load_forms(FORMS).latest("rehabilitation")
     facts = ReceiptFacts(
         receipt_id=uuid.UUID(int=1),
@@ -40,8 +44,8 @@ def _receipt(*purposes: PurposeDecision, guardian: str | None = None) -> dict[st
         witness_org="lapas-a",
         method="PIN",
         signed_by="guardian" if guardian else "subject",
-        guardian_name=guardian,
-        guardian_relation="mother" if guardian else None,
+        guardian_id=guardian,
+        guardian_checked_by=CHECKED_BY if guardian else None,
         assent=True if guardian else None,
     )
     return build_receipt(facts)
@@ -97,9 +101,11 @@ def test_disclosure_to_another_organisation_is_a_third_party() -> None:
 
 
 def test_guardian_appears_only_when_one_signed() -> None:
-    """A minor's receipt names the guardian and the child's assent; an adult's has none."""
+    """A minor's receipt names the guardian's enrolment and its checker; an adult's none."""
     assert _receipt(COUNSELING)["guardian"] is None
-    minor = _receipt(COUNSELING, guardian="Ibu Sari")
-    assert minor["guardian"] == {"name": "Ibu Sari", "relation": "mother"}
+    minor = _receipt(COUNSELING, guardian=GUARDIAN)
+    assert minor["guardian"]["enrolment_id"] == str(GUARDIAN)
+    assert minor["guardian"]["identity_checked_by"] == str(CHECKED_BY)
+    assert minor["guardian"]["credential"] == "guardian_pin"
     assert minor["assent"] is True
     assert minor["signed_by"] == "guardian"

@@ -169,7 +169,16 @@ def test_verify_covers_the_whole_chain_and_names_no_content(world: World) -> Non
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True
-    assert set(body) == {"ok", "events", "checkpoints", "first_bad_seq", "problem"}
+    assert set(body) == {
+        "ok",
+        "events",
+        "checkpoints",
+        "first_bad_seq",
+        "problem",
+        "first_seq",
+        "from_head",
+        "full",
+    }
     assert world.subject_id not in response.text
 
 
