@@ -66,7 +66,7 @@ def test_forbid_reason_is_the_policys_own_words(cedar: CedarPolicies) -> None:
     )
     assert not verdict.allowed
     assert cedar.reason_of(verdict.parser_ids) == (
-        "administrators and compliance officers never read record content"
+        "administrators, compliance officers and evaluators never read record content"
     )
     assert "release.no-content-for-admin-and-compliance" in cedar.ids(verdict.parser_ids)
 
