@@ -1,16 +1,20 @@
 """The database writer of THREATS.md, against break-glass and accounts: a forged lift of a
 block, a review verdict rubbed out, an ended grant revived, grant rows deleted to reset
-the limits: all open nothing."""
+the limits, and a whole earlier version of an account copied back, all open nothing."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from tests.insiders.ward import Ward
+from tests.support import DEFAULT_PASSWORD
 from vault.access.models import BreakGlass
+from vault.identity import totp
+from vault.identity.models import AuthToken, User
 
 
 def _row(ward: Ward, table: Any, **where: object) -> dict[str, Any]:
@@ -87,3 +91,44 @@ def test_deleting_the_open_grant_row_does_not_allow_a_second_one(ward: Ward) -> 
         session.execute(delete(BreakGlass))
     again = ward.open("health")
     assert again.status_code == 409, again.text
+
+
+def test_an_account_copied_back_from_before_it_was_disabled_stays_refused(ward: Ward) -> None:
+    """The whole row of an account, and of its token, copied back from before the account
+    was disabled: its seal is genuine, but the audit log knows a later version; refused."""
+    headers = ward.headers["health"]
+    user_id = ward.ids["health"]
+    before = _row(ward, User, id=user_id)
+    tokens = [_row(ward, AuthToken, id=token_id) for token_id in _token_ids(ward, user_id)]
+    ward.services.identity.disable_user(user_id)
+    assert ward.client.get("/v1/me", headers=headers).status_code == 401
+    _put_back(ward, User, before)
+    for token in tokens:
+        _put_back(ward, AuthToken, token)
+    assert ward.client.get("/v1/me", headers=headers).status_code == 401
+    credentials = {"username": "health", "password": DEFAULT_PASSWORD}
+    assert ward.client.post("/v1/auth/login", json=credentials).status_code == 401
+    assert ward.open("health").status_code == 401
+
+
+def test_an_account_copied_back_from_before_its_second_factor_needs_it_still(
+    ward: Ward,
+) -> None:
+    """Copying back the row from before the second factor was enrolled does not let the
+    password alone log in."""
+    user_id = ward.ids["compliance"]
+    before = _row(ward, User, id=user_id)
+    enrolment = ward.services.identity.start_totp(user_id)
+    ward.services.identity.confirm_totp(user_id, totp.code_at(enrolment.secret, ward.clock()))
+    credentials = {"username": "compliance", "password": DEFAULT_PASSWORD}
+    assert ward.client.post("/v1/auth/login", json=credentials).status_code == 401
+    _put_back(ward, User, before)
+    assert ward.client.post("/v1/auth/login", json=credentials).status_code == 401
+    assert ward.client.get("/v1/me", headers=ward.headers["compliance"]).status_code == 401
+
+
+def _token_ids(ward: Ward, user_id: uuid.UUID) -> list[uuid.UUID]:
+    with ward.services.db.read_session() as session:
+        return list(
+            session.execute(select(AuthToken.id).where(AuthToken.user_id == user_id)).scalars()
+        )

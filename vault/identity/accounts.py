@@ -23,6 +23,7 @@ from sqlmodel import col
 from vault.audit.events import AuditEvent, Outcome
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vault.identity.core import USERNAME_PATTERN, IdentityCore, UserView, normalise_username, via
+from vault.identity.epochs import EPOCH_DETAIL
 from vault.identity.models import AuthToken, User
 from vault.identity.passwords import check_password
 from vault.identity.session_models import WebSession
@@ -136,6 +137,7 @@ class Accounts(IdentityCore):
                     "organization": organization,
                     "via": via(actor),
                     "status": status_of(user.approved_at, None).value,
+                    EPOCH_DETAIL: user.epoch,
                 },
             )
         )
@@ -167,12 +169,13 @@ class Accounts(IdentityCore):
                     "role": target.role,
                     "created_by": str(target.created_by) if target.created_by else "host",
                     "approved_by": str(actor.id),
+                    EPOCH_DETAIL: target.epoch + 1,
                 },
             )
         )
         now = self.clock()
         with self.db.session() as session:
-            user = self._locked(session, user_id)
+            user = self._locked_at(session, user_id, target.epoch)
             if user is None or user.approved_at is not None or user.disabled_at is not None:
                 raise Conflict("The account is not waiting for approval.")
             user.approved_at = now
@@ -203,14 +206,16 @@ class Accounts(IdentityCore):
                 EventAction.USER_DISABLE,
                 Outcome.INFO,
                 target_id=user_id,
-                details={"via": via(actor), "role": target.role},
+                details={"via": via(actor), "role": target.role, EPOCH_DETAIL: target.epoch + 1},
             )
         )
         now = self.clock()
         with self.db.session() as session:
-            user = self._locked(session, user_id)
+            user = self._locked_at(session, user_id, target.epoch)
             if user is None:
-                raise NotFound(NO_SUCH_USER)
+                # Changed since it was read: the audit log now names a newer epoch than the
+                # row, so the account is refused until it is disabled again.
+                raise Conflict("The account changed meanwhile; disable it again.")
             if user.disabled_at is None:
                 user.disabled_at = now
                 self._seal_authz(user)

@@ -115,13 +115,14 @@ class Logins(IdentityCore):
         attempt = self._take_place(name, client_address(), now)
         with self.db.read_session() as session:
             user = self._user_by_name(session, name)
+            intact = user is not None and self._authz_intact(user, session)
         if user is None or user.disabled_at is not None:
             # Same work as a real check, so timing does not tell the account exists.
             self.hasher.verify_dummy(password)
             self._fail(user, "credentials")
         if not self.hasher.verify(user.password_hash, password):
             self._fail(user, "credentials")
-        if not self._authz_intact(user):
+        if not intact:
             self._fail(user, "account changed outside the vault")
         if status_of(user.approved_at, user.disabled_at) is AccountStatus.PENDING:
             # Only someone who knows the password learns this.
@@ -145,7 +146,7 @@ class Logins(IdentityCore):
             rehashed = self._locked(session, user.id) if new_hash is not None else None
             if rehashed is not None and new_hash is not None:
                 rehashed.password_hash = new_hash
-                self._seal_authz(rehashed)
+                self._seal_authz(rehashed, next_epoch=False)  # the same password
                 session.add(rehashed)
             session.execute(
                 delete(LoginFailure)
@@ -271,14 +272,19 @@ class Logins(IdentityCore):
         # disabled account takes effect on the very next request, in every process.
         with self.db.read_cursor(one_statement=True) as reads:
             row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
-        if row is None:
+            account = None if row is None else _TokenAccount(*row[3:])
+            live = row is not None and row[2] is None and row[1] > now
+            # The epoch check reads the account events appended since this process last
+            # looked: a second small statement after the token's own. (Nothing raises in
+            # here: an exception would cost the reader its connection.)
+            stands = (
+                live and account is not None and may_act(self.sealer, account, self.epochs, reads)
+            )
+        if row is None or account is None:
             raise AuthenticationFailed("A valid bearer token is required.")
-        token_id, expires_at, revoked_at, *account_columns = row
-        account = _TokenAccount(*account_columns)
-        if revoked_at is not None or expires_at <= now:
+        if not stands:
             raise AuthenticationFailed("The token has expired or was revoked.")
-        if not may_act(self.sealer, account):
-            raise AuthenticationFailed("The token has expired or was revoked.")
+        token_id = row[0]
         return AuthenticatedUser(
             id=account.id,
             username=account.username,

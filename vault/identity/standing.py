@@ -9,7 +9,9 @@ hash, the second factor (sealed seed and whether it is on) and an epoch that
 increases on every change. A row changed outside the vault (a role raised, an
 approval or a re-enabling written by hand, a password hash swapped, a second
 factor switched off) no longer matches its seal and is refused at once, in
-every process.
+every process. A whole earlier row copied back matches its seal but carries an
+older epoch than the audit log records for the account (``vault.identity.epochs``),
+and is refused too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from vault.crypto.columns import ColumnSealer
+from vault.cursor_reads import Reads
+from vault.identity.epochs import AccountEpochs
 
 log = logging.getLogger("vault.identity")
 
@@ -100,8 +104,11 @@ def sealed_as_stored(sealer: ColumnSealer, account: SealedAccount) -> bool:
     return False
 
 
-def may_act(sealer: ColumnSealer, account: SealedAccount) -> bool:
-    """Whether the account may act now: approved, not disabled, and intact."""
+def may_act(
+    sealer: ColumnSealer, account: SealedAccount, epochs: AccountEpochs, reads: Reads
+) -> bool:
+    """Whether the account may act now: approved, not disabled, intact, and the latest
+    version of itself the audit log records (read through ``reads``)."""
     if status_of(account.approved_at, account.disabled_at) is not AccountStatus.ACTIVE:
         return False
-    return sealed_as_stored(sealer, account)
+    return sealed_as_stored(sealer, account) and epochs.current(reads, account)
