@@ -5,7 +5,7 @@ the limits, and a whole earlier version of an account copied back, all open noth
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,6 +15,7 @@ from tests.support import DEFAULT_PASSWORD
 from vault.access.models import BreakGlass
 from vault.identity import totp
 from vault.identity.models import AuthToken, User
+from vault.identity.tokens import token_digest
 
 
 def _row(ward: Ward, table: Any, **where: object) -> dict[str, Any]:
@@ -132,3 +133,44 @@ def _token_ids(ward: Ward, user_id: uuid.UUID) -> list[uuid.UUID]:
         return list(
             session.execute(select(AuthToken.id).where(AuthToken.user_id == user_id)).scalars()
         )
+
+
+def test_a_token_revoked_at_logout_and_revived_in_the_database_stays_refused(
+    ward: Ward,
+) -> None:
+    """Logging out revokes the token; clearing revoked_at, or copying the token's row back
+    from before the logout, does not make it work again (the logout is in the audit log)."""
+    headers = ward.headers["health"]
+    token_ids = _token_ids(ward, ward.ids["health"])
+    before = [_row(ward, AuthToken, id=token_id) for token_id in token_ids]
+    assert ward.client.post("/v1/auth/logout", headers=headers).status_code in (200, 204)
+    assert ward.client.get("/v1/me", headers=headers).status_code == 401
+    for token in before:
+        _put_back(ward, AuthToken, token)
+    assert ward.client.get("/v1/me", headers=headers).status_code == 401
+    assert ward.open("health").status_code == 401
+
+
+def test_a_token_written_into_the_database_opens_nothing(ward: Ward) -> None:
+    """A token row inserted by hand for someone else's account, with the digest of a value
+    the writer chose, and a real token's expiry pushed out, are both refused."""
+    chosen = "a-token-value-the-database-writer-chose-0123456789"
+    with ward.services.db.session() as session:
+        session.add(
+            AuthToken(
+                user_id=ward.ids["compliance"],
+                token_hash=token_digest(chosen),
+                expires_at=ward.clock() + timedelta(days=365),
+            )
+        )
+    forged = {"Authorization": f"Bearer {chosen}"}
+    assert ward.client.get("/v1/me", headers=forged).status_code == 401
+    assert ward.client.get("/v1/break-glass", headers=forged).status_code == 401
+    extended = ward.headers["health"]
+    with ward.services.db.session() as session:
+        session.execute(
+            update(AuthToken)
+            .where(AuthToken.user_id == ward.ids["health"])
+            .values(expires_at=ward.clock() + timedelta(days=365))
+        )
+    assert ward.client.get("/v1/me", headers=extended).status_code == 401

@@ -9,6 +9,10 @@ matters (``user.create``, ``user.approve``, ``user.disable``,
 row whose sealed epoch is lower than the latest epoch the hash-chained audit
 log records for its account is refused.
 
+The same holds for bearer tokens: a logout names the token it revokes
+(``auth.logout``), and a token a logout named stays refused whatever its row
+says.
+
 Each process keeps what it has read of those events and, on every check, reads
 only the events appended since (by the index ``(subject_id, action, seq)``:
 account events have no subject), so the check costs one small indexed query.
@@ -40,9 +44,11 @@ ANCHORING_ACTIONS = (
     EventAction.USER_DISABLE.value,
     EventAction.USER_MFA_ENROL.value,
 )
+# A logout names the token it revokes: a token row revived in the database stays revoked.
+LOGOUT = EventAction.AUTH_LOGOUT.value
 _SINCE = select(EVENTS.c.seq, EVENTS.c.canonical).where(
     EVENTS.c.subject_id.is_(None),
-    EVENTS.c.action.in_([literal_column(f"'{action}'") for action in ANCHORING_ACTIONS]),
+    EVENTS.c.action.in_([literal_column(f"'{action}'") for action in (*ANCHORING_ACTIONS, LOGOUT)]),
     EVENTS.c.seq > bindparam("after"),
 )
 
@@ -61,24 +67,39 @@ class AccountEpochs:
         self._lock = threading.Lock()
         self._after = 0  # the last event sequence number read
         self._latest: dict[uuid.UUID, int] = {}
+        self._revoked: set[uuid.UUID] = set()  # tokens a logout event names
 
     def _catch_up(self, reads: Reads) -> None:
         after = self._after
         found: dict[uuid.UUID, int] = {}
+        revoked: set[uuid.UUID] = set()
         high = after
         for seq, canonical in reads.execute(_SINCE, {"after": after}):
             high = max(high, int(seq))
             event = decode_remembered(bytes(canonical))
-            epoch = (event.get("details") or {}).get(EPOCH_DETAIL)
             target = event.get("target_id")
-            if target is None or not isinstance(epoch, int) or event.get("outcome") == "deny":
+            if target is None or event.get("outcome") == "deny":
                 continue
-            account = uuid.UUID(str(target))
-            found[account] = max(found.get(account, 0), epoch)
+            if event.get("action") == LOGOUT:
+                revoked.add(uuid.UUID(str(target)))
+                continue
+            epoch = (event.get("details") or {}).get(EPOCH_DETAIL)
+            if isinstance(epoch, int):
+                account = uuid.UUID(str(target))
+                found[account] = max(found.get(account, 0), epoch)
         with self._lock:
             for account, epoch in found.items():
                 self._latest[account] = max(self._latest.get(account, 0), epoch)
+            self._revoked |= revoked
             self._after = max(self._after, high)
+
+    def revoked(self, reads: Reads, token_id: uuid.UUID) -> bool:
+        """Whether a logout in the audit log revoked the token (whatever its row says)."""
+        self._catch_up(reads)
+        if token_id not in self._revoked:
+            return False
+        log.critical("token %s: revoked at a logout, but its row says otherwise", token_id)
+        return True
 
     def latest(self, reads: Reads, account_id: uuid.UUID) -> int:
         """The latest epoch of the account the audit log records (0: none)."""

@@ -11,6 +11,7 @@ removes its own place again.
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from dataclasses import dataclass
@@ -26,7 +27,14 @@ from vault.identity import totp
 from vault.identity.core import IdentityCore, UserView, client_address, normalise_username
 from vault.identity.models import AuthToken, LoginFailure, LoginFailureKind, User
 from vault.identity.standing import AccountStatus, may_act, status_of
-from vault.identity.tokens import MAX_TOKEN_CHARS, new_token, token_digest
+from vault.identity.tokens import (
+    BINDING_COLUMN,
+    MAX_TOKEN_CHARS,
+    TOKENS_TABLE,
+    new_token,
+    token_binding,
+    token_digest,
+)
 from vault.vocabulary import (
     Action,
     AuthenticatedUser,
@@ -35,6 +43,8 @@ from vault.vocabulary import (
     Principal,
     Role,
 )
+
+log = logging.getLogger("vault.identity")
 
 # The one message of every failed login: it never says which part was wrong,
 # nor whether the account exists.
@@ -49,6 +59,7 @@ _TOKEN_LOOKUP = (
         col(AuthToken.id),
         col(AuthToken.expires_at),
         col(AuthToken.revoked_at),
+        col(AuthToken.binding_seal),
         col(User.id),
         col(User.username),
         col(User.role),
@@ -138,6 +149,12 @@ class Logins(IdentityCore):
             user_id=user.id,
             token_hash=token_digest(token),
             expires_at=now + timedelta(seconds=self.settings.token_ttl_seconds),
+        )
+        row.binding_seal = self.sealer.seal(
+            TOKENS_TABLE,
+            BINDING_COLUMN,
+            row.id,
+            token_binding(user.id, row.token_hash, row.expires_at),
         )
         with self.db.session() as session:
             if step is not None and not self._consume_totp_step(session, user.id, step):
@@ -272,13 +289,22 @@ class Logins(IdentityCore):
         # disabled account takes effect on the very next request, in every process.
         with self.db.read_cursor(one_statement=True) as reads:
             row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
-            account = None if row is None else _TokenAccount(*row[3:])
-            live = row is not None and row[2] is None and row[1] > now
+            account = None if row is None else _TokenAccount(*row[4:])
+            live = (
+                row is not None
+                and account is not None
+                and row[2] is None
+                and row[1] > now
+                and self._token_intact(row[0], row[3], account.id, digest, row[1])
+            )
             # The epoch check reads the account events appended since this process last
             # looked: a second small statement after the token's own. (Nothing raises in
             # here: an exception would cost the reader its connection.)
             stands = (
-                live and account is not None and may_act(self.sealer, account, self.epochs, reads)
+                live
+                and account is not None
+                and may_act(self.sealer, account, self.epochs, reads)
+                and not self.epochs.revoked(reads, row[0])
             )
         if row is None or account is None:
             raise AuthenticationFailed("A valid bearer token is required.")
@@ -293,9 +319,27 @@ class Logins(IdentityCore):
             token_id=token_id,
         )
 
+    def _token_intact(
+        self,
+        token_id: uuid.UUID,
+        seal: str | None,
+        user_id: uuid.UUID,
+        digest: str,
+        expires_at: datetime,
+    ) -> bool:
+        """Whether the token row is one the vault issued, as issued (vault.identity.tokens)."""
+        binding = token_binding(user_id, digest, expires_at)
+        if self.sealer.holds(TOKENS_TABLE, BINDING_COLUMN, token_id, seal, binding):
+            return True
+        log.critical("token %s: the row was written or changed outside the vault", token_id)
+        return False
+
     def logout(self, user: AuthenticatedUser) -> None:
         """Revoke the token the caller used."""
-        self.audit.append(AuditEvent.by(user, EventAction.AUTH_LOGOUT, Outcome.INFO))
+        # The event names the token: it stays revoked even if its row is revived.
+        self.audit.append(
+            AuditEvent.by(user, EventAction.AUTH_LOGOUT, Outcome.INFO, target_id=user.token_id)
+        )
         with self.db.session() as session:
             session.execute(
                 update(AuthToken)

@@ -65,6 +65,9 @@ class AuthToken(Stamped, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     expires_at: datetime = utc_field()
     revoked_at: datetime | None = utc_field(default=None, nullable=True)
+    # Account, digest and expiry sealed to this row (vault.identity.tokens): a row
+    # written or extended by hand does not open.
+    binding_seal: str | None = Field(default=None, max_length=512)
 
 
 class LoginFailureKind(StrEnum):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 01:26:17.047938
+Create Date: 2026-12-01 02:48:49.608076
 """
 
 from collections.abc import Sequence
@@ -488,6 +488,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("expires_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("binding_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
