@@ -217,3 +217,27 @@ def test_a_browser_session_ends_after_its_absolute_lifetime(world: World) -> Non
             )
         after = browser.get("/dashboard", follow_redirects=False)
         assert after.status_code in (302, 303)
+
+
+def test_an_admin_cannot_bring_a_disabled_account_back_alone(world: World) -> None:
+    """Once disabled, an account stays disabled: no approval re-enables it, its username
+    cannot be taken again, and it neither logs in nor keeps its token."""
+    victim = world.user_ids["counselor"]
+    headers = world.auth("counselor")
+    admin = world.auth("admin")
+    assert world.client.post(f"/v1/users/{victim}/disable", headers=admin).status_code == 200
+    for who in ("admin", "compliance"):
+        again = world.client.post(f"/v1/users/{victim}/approve", headers=world.auth(who))
+        assert again.status_code in (403, 409), again.text
+    body = {
+        "username": "counselor",
+        "password": DEFAULT_PASSWORD,
+        "role": "counselor",
+        "organization": ORG,
+    }
+    assert world.client.post("/v1/users", json=body, headers=admin).status_code == 409
+    credentials = {"username": "counselor", "password": DEFAULT_PASSWORD}
+    assert world.client.post("/v1/auth/login", json=credentials).status_code == 401
+    assert world.client.get("/v1/me", headers=headers).status_code == 401
+    shown = world.client.get(f"/v1/users/{victim}", headers=admin)
+    assert shown.json()["status"] == "disabled"

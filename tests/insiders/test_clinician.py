@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.insiders.ward import JUSTIFICATION_TEXT, ORG, Ward
+from tests.records.story import ASSESSMENT
 from tests.support import insert_subject
+from tests.world import World
 from vault.errors import Conflict, RateLimited
 from vault.identity.models import User
 from vault.services import Services, build_services
@@ -195,3 +197,29 @@ def test_two_processes_opening_at_once_give_one_grant(ward: Ward) -> None:
         assert more.count("opened") == cap - 1, more
     finally:
         second.close()
+
+
+def test_access_ends_with_the_assignment_though_the_decision_was_remembered(
+    world: World,
+) -> None:
+    """A counselor reads the same record again and again (the decision is remembered), then
+    the assignment ends: the very next read is refused, and so is a read after it."""
+    record = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    for _ in range(3):
+        read = world.read("counselor", record, "counseling")
+        assert read.json()["fields"] == ASSESSMENT
+    assignment = world.assignment_ids["counselor"]
+    ended = world.client.delete(f"/v1/assignments/{assignment}", headers=world.auth("admin"))
+    assert ended.status_code == 204, ended.text
+    for _ in range(2):
+        refused = world.read("counselor", record, "counseling")
+        assert refused.status_code == 404, refused.text
+        assert ASSESSMENT["summary"] not in refused.text
+    # A colleague still assigned reads on; the withdrawal of the consent ends that too.
+    assert world.read("social_worker", record, "social_reintegration").status_code == 200
+    withdrawn = world.client.post(
+        f"/v1/consents/{world.consent_id}/withdraw", json={}, headers=world.auth("officer")
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    after = world.read("social_worker", record, "social_reintegration")
+    assert ASSESSMENT["summary"] not in after.text
