@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from vault.audit.events import AuditEvent, Outcome
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.identity.activation import ApprovedAccount, activation_digest, new_activation_code
 from vault.identity.core import USERNAME_PATTERN, IdentityCore, UserView, normalise_username, via
 from vault.identity.epochs import EPOCH_DETAIL
 from vault.identity.models import AuthToken, User
@@ -150,8 +151,9 @@ class Accounts(IdentityCore):
 
     # -- approve ------------------------------------------------------------------
 
-    def approve_user(self, user_id: uuid.UUID, actor: AuthenticatedUser) -> UserView:
-        """A second person approves a pending account: from now on it may log in."""
+    def approve_user(self, user_id: uuid.UUID, actor: AuthenticatedUser) -> ApprovedAccount:
+        """A second person approves a pending account; its holder then activates it with the
+        first password and the code returned here (vault.identity.activation)."""
         target = self._load(user_id)
         facts = self._facts(actor, target)
         self._gate(actor, Action.APPROVE_USER, facts, target_id=target.id if target else None)
@@ -180,9 +182,11 @@ class Accounts(IdentityCore):
                 raise Conflict("The account is not waiting for approval.")
             user.approved_at = now
             user.approved_by = actor.id
+            code = new_activation_code()
+            user.activation_digest = activation_digest(code)
             self._seal_authz(user)
             session.add(user)
-        return UserView.of(user)
+        return ApprovedAccount(UserView.of(user), code)
 
     # -- disable ------------------------------------------------------------------
 

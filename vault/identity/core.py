@@ -89,7 +89,7 @@ class UserView:
             username=user.username,
             role=user.role,
             organization=user.organization,
-            status=status_of(user.approved_at, user.disabled_at),
+            status=status_of(user.approved_at, user.disabled_at, user.activation_digest),
             mfa_enabled=user.totp_confirmed,
             created_by=user.created_by,
             approved_by=user.approved_by,

@@ -5,7 +5,7 @@ vault wrote, but not that it is the latest: a database writer could copy back a
 whole earlier row (from before the account was disabled, or before its second
 factor was enrolled) and its seal would be genuine. So every change that
 matters (``user.create``, ``user.approve``, ``user.disable``,
-``user.mfa_enrol``) names, in its audit event, the epoch the row takes, and a
+``user.mfa_enrol``, ``user.activate``) names, in its audit event, the epoch the row takes, and a
 row whose sealed epoch is lower than the latest epoch the hash-chained audit
 log records for its account is refused.
 
@@ -43,6 +43,7 @@ ANCHORING_ACTIONS = (
     EventAction.USER_APPROVE.value,
     EventAction.USER_DISABLE.value,
     EventAction.USER_MFA_ENROL.value,
+    EventAction.USER_ACTIVATE.value,
 )
 # A logout names the token it revokes: a token row revived in the database stays revoked.
 LOGOUT = EventAction.AUTH_LOGOUT.value

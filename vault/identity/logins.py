@@ -66,6 +66,7 @@ _TOKEN_LOOKUP = (
         col(User.organization),
         col(User.disabled_at),
         col(User.approved_at),
+        col(User.activation_digest),
         col(User.password_hash),
         col(User.totp_secret),
         col(User.totp_confirmed),
@@ -98,6 +99,7 @@ class _TokenAccount:
     organization: str
     disabled_at: datetime | None
     approved_at: datetime | None
+    activation_digest: str | None
     password_hash: str
     totp_secret: str | None
     totp_confirmed: bool
@@ -135,10 +137,17 @@ class Logins(IdentityCore):
             self._fail(user, "credentials")
         if not intact:
             self._fail(user, "account changed outside the vault")
-        if status_of(user.approved_at, user.disabled_at) is AccountStatus.PENDING:
+        status = status_of(user.approved_at, user.disabled_at, user.activation_digest)
+        if status is AccountStatus.PENDING:
             # Only someone who knows the password learns this.
             self._audit_login(user, Outcome.DENY, "waiting for approval")
             raise AuthenticationFailed("This account is waiting for a second person to approve it.")
+        if status is AccountStatus.AWAITING_ACTIVATION:
+            self._audit_login(user, Outcome.DENY, "waiting for activation")
+            raise AuthenticationFailed(
+                "Activate this account first (POST /v1/auth/activate) with the code its "
+                "approver gave you, choosing your own password."
+            )
         step = self._second_factor(user, code, now)
         new_hash = (
             self.hasher.hash(password) if self.hasher.needs_rehash(user.password_hash) else None
@@ -165,18 +174,23 @@ class Logins(IdentityCore):
                 rehashed.password_hash = new_hash
                 self._seal_authz(rehashed, next_epoch=False)  # the same password
                 session.add(rehashed)
-            session.execute(
-                delete(LoginFailure)
-                .where(col(LoginFailure.kind) == LoginFailureKind.ACCOUNT.value)
-                .where(col(LoginFailure.key) == name)
-            )
-            session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt.address_row))
+            self._release_place(session, name, attempt)
         return IssuedToken(
             access_token=token,
             expires_in=self.settings.token_ttl_seconds,
             token_id=row.id,
             user=UserView.of(user),
         )
+
+    @staticmethod
+    def _release_place(session: Session, name: str, attempt: _Attempt) -> None:
+        """A success: the account's failures are forgiven and this attempt's place freed."""
+        session.execute(
+            delete(LoginFailure)
+            .where(col(LoginFailure.kind) == LoginFailureKind.ACCOUNT.value)
+            .where(col(LoginFailure.key) == name)
+        )
+        session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt.address_row))
 
     def _second_factor_required(self, user: User) -> bool:
         """Whether the policies require this account to give a second factor (deny: no)."""

@@ -35,6 +35,9 @@ AUTHZ_COLUMN = "authz"
 
 class AccountStatus(StrEnum):
     PENDING = "pending"  # made over the API, waiting for a second person's approval
+    # Approved, waiting for its holder to activate it with the first password and the
+    # approver's code (vault.identity.activation).
+    AWAITING_ACTIVATION = "awaiting_activation"
     ACTIVE = "active"
     DISABLED = "disabled"
 
@@ -55,6 +58,8 @@ class SealedAccount(Protocol):
     @property
     def disabled_at(self) -> datetime | None: ...
     @property
+    def activation_digest(self) -> str | None: ...
+    @property
     def password_hash(self) -> str: ...
     @property
     def totp_secret(self) -> str | None: ...
@@ -66,11 +71,15 @@ class SealedAccount(Protocol):
     def authz_seal(self) -> str | None: ...
 
 
-def status_of(approved_at: datetime | None, disabled_at: datetime | None) -> AccountStatus:
+def status_of(
+    approved_at: datetime | None, disabled_at: datetime | None, activation: str | None = None
+) -> AccountStatus:
     if disabled_at is not None:
         return AccountStatus.DISABLED
     if approved_at is None:
         return AccountStatus.PENDING
+    if activation is not None:
+        return AccountStatus.AWAITING_ACTIVATION
     return AccountStatus.ACTIVE
 
 
@@ -85,7 +94,7 @@ def authz_value(account: SealedAccount) -> str:
             account.username,
             account.role,
             account.organization,
-            status_of(account.approved_at, account.disabled_at).value,
+            status_of(account.approved_at, account.disabled_at, account.activation_digest).value,
             _digest(account.password_hash),
             _digest(account.totp_secret),
             "mfa" if account.totp_confirmed else "no-mfa",
@@ -109,6 +118,7 @@ def may_act(
 ) -> bool:
     """Whether the account may act now: approved, not disabled, intact, and the latest
     version of itself the audit log records (read through ``reads``)."""
-    if status_of(account.approved_at, account.disabled_at) is not AccountStatus.ACTIVE:
+    status = status_of(account.approved_at, account.disabled_at, account.activation_digest)
+    if status is not AccountStatus.ACTIVE:
         return False
     return sealed_as_stored(sealer, account) and epochs.current(reads, account)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 02:48:49.608076
+Create Date: 2026-12-01 03:00:00.559881
 """
 
 from collections.abc import Sequence
@@ -442,6 +442,7 @@ def upgrade() -> None:
         sa.Column("disabled_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
         sa.Column("approved_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
         sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("activation_digest", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("authz_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
