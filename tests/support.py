@@ -63,15 +63,21 @@ def create_user_over_api(
     if approver is not None:
         approved = client.post(f"/v1/users/{user_id}/approve", headers=approver)
         assert approved.status_code == 200, approved.text
-        activation = {
-            "username": username,
-            "password": first,
-            "activation_code": approved.json()["activation_code"],
-            "new_password": password,
-        }
-        activated = client.post("/v1/auth/activate", json=activation)
-        assert activated.status_code == 200, activated.text
+        activate(client, username, first, approved.json()["activation_code"], password)
     return user_id
+
+
+def activate(client: Any, username: str, first: str, code: str, password: str) -> None:
+    """The holder of an approved account activates it with its first password and the
+    approver's code, choosing ``password``."""
+    activation = {
+        "username": username,
+        "password": first,
+        "activation_code": code,
+        "new_password": password,
+    }
+    activated = client.post("/v1/auth/activate", json=activation)
+    assert activated.status_code == 200, activated.text
 
 
 def login(client: Any, username: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:

@@ -24,19 +24,22 @@ import logging
 import threading
 import uuid
 import weakref
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import bindparam, literal_column, select
 
-from vault.audit.canonical import decode_remembered
+from vault.audit.canonical import decode_remembered, parse_time
 from vault.audit.models import EVENTS
-from vault.cursor_reads import Reads
+from vault.cursor_reads import CursorReads, Reads
 from vault.db import Database
 from vault.vocabulary import EventAction
 
 log = logging.getLogger("vault.identity")
 
 EPOCH_DETAIL = "epoch"
+# How many logouts to keep before forgetting those older than any live token.
+KEEP_LOGOUTS = 4096
 # The account changes whose events carry the epoch the row takes.
 ANCHORING_ACTIONS = (
     EventAction.USER_CREATE.value,
@@ -54,6 +57,9 @@ _SINCE = select(EVENTS.c.seq, EVENTS.c.canonical).where(
 )
 
 
+_CAUGHT_UP = ("account-events", "caught-up")
+
+
 class Versioned(Protocol):
     @property
     def id(self) -> uuid.UUID: ...
@@ -68,12 +74,18 @@ class AccountEpochs:
         self._lock = threading.Lock()
         self._after = 0  # the last event sequence number read
         self._latest: dict[uuid.UUID, int] = {}
-        self._revoked: set[uuid.UUID] = set()  # tokens a logout event names
+        # Tokens a logout event names, with the logout's time.
+        self._revoked: dict[uuid.UUID, datetime] = {}
 
     def _catch_up(self, reads: Reads) -> None:
+        memo = reads.memo if isinstance(reads, CursorReads) else None
+        if memo is not None:
+            if _CAUGHT_UP in memo:
+                return  # once per read: the epoch and the logout checks share it
+            memo[_CAUGHT_UP] = True
         after = self._after
         found: dict[uuid.UUID, int] = {}
-        revoked: set[uuid.UUID] = set()
+        revoked: dict[uuid.UUID, datetime] = {}
         high = after
         for seq, canonical in reads.execute(_SINCE, {"after": after}):
             high = max(high, int(seq))
@@ -82,7 +94,7 @@ class AccountEpochs:
             if target is None or event.get("outcome") == "deny":
                 continue
             if event.get("action") == LOGOUT:
-                revoked.add(uuid.UUID(str(target)))
+                revoked[uuid.UUID(str(target))] = parse_time(str(event["time"]))
                 continue
             epoch = (event.get("details") or {}).get(EPOCH_DETAIL)
             if isinstance(epoch, int):
@@ -91,12 +103,20 @@ class AccountEpochs:
         with self._lock:
             for account, epoch in found.items():
                 self._latest[account] = max(self._latest.get(account, 0), epoch)
-            self._revoked |= revoked
+            self._revoked.update(revoked)
             self._after = max(self._after, high)
 
-    def revoked(self, reads: Reads, token_id: uuid.UUID) -> bool:
-        """Whether a logout in the audit log revoked the token (whatever its row says)."""
+    def revoked(self, reads: Reads, token_id: uuid.UUID, oldest: datetime) -> bool:
+        """Whether a logout in the audit log revoked the token (whatever its row says).
+
+        ``oldest``: logouts before it are forgotten once many are kept (a token is sealed
+        with its expiry, so one issued before then has expired anyway).
+        """
         self._catch_up(reads)
+        if len(self._revoked) > KEEP_LOGOUTS:
+            with self._lock:
+                for old in [key for key, at in self._revoked.items() if at < oldest]:
+                    del self._revoked[old]
         if token_id not in self._revoked:
             return False
         log.critical("token %s: revoked at a logout, but its row says otherwise", token_id)

@@ -182,6 +182,10 @@ class Logins(IdentityCore):
             user=UserView.of(user),
         )
 
+    @property
+    def _token_lifetime(self) -> timedelta:
+        return timedelta(seconds=self.settings.token_ttl_seconds)
+
     @staticmethod
     def _release_place(session: Session, name: str, attempt: _Attempt) -> None:
         """A success: the account's failures are forgiven and this attempt's place freed."""
@@ -318,7 +322,7 @@ class Logins(IdentityCore):
                 live
                 and account is not None
                 and may_act(self.sealer, account, self.epochs, reads)
-                and not self.epochs.revoked(reads, row[0])
+                and not self.epochs.revoked(reads, row[0], now - self._token_lifetime)
             )
         if row is None or account is None:
             raise AuthenticationFailed("A valid bearer token is required.")
