@@ -52,16 +52,32 @@ def create_user_over_api(
     password: str = DEFAULT_PASSWORD,
 ) -> str:
     """An account made by ``admin`` over the API, then approved by ``approver`` (a second
-    person: a compliance officer for staff, another admin for an admin); None leaves it
-    pending. Returns the new account's id."""
-    body = {"username": username, "password": password, "role": role, "organization": organization}
+    person: a compliance officer for staff, another admin for an admin) and activated by
+    its holder, who sets ``password``; None leaves it pending (with ``password`` as its
+    first password). Returns the new account's id."""
+    first = password if approver is None else f"first {password}"
+    body = {"username": username, "password": first, "role": role, "organization": organization}
     created = client.post("/v1/users", json=body, headers=admin)
     assert created.status_code == 201, created.text
     user_id = str(created.json()["id"])
     if approver is not None:
         approved = client.post(f"/v1/users/{user_id}/approve", headers=approver)
         assert approved.status_code == 200, approved.text
+        activate(client, username, first, approved.json()["activation_code"], password)
     return user_id
+
+
+def activate(client: Any, username: str, first: str, code: str, password: str) -> None:
+    """The holder of an approved account activates it with its first password and the
+    approver's code, choosing ``password``."""
+    activation = {
+        "username": username,
+        "password": first,
+        "activation_code": code,
+        "new_password": password,
+    }
+    activated = client.post("/v1/auth/activate", json=activation)
+    assert activated.status_code == 200, activated.text
 
 
 def login(client: Any, username: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:

@@ -95,6 +95,7 @@ class EventAction(StrEnum):
     USER_APPROVE = "user.approve"
     USER_DISABLE = "user.disable"
     USER_MFA_ENROL = "user.mfa_enrol"
+    USER_ACTIVATE = "user.activate"
     POLICY_LOAD = "policy.load"
     SUBJECT_REGISTER = "subject.register"
     SUBJECT_SEARCH = "subject.search"

@@ -28,6 +28,7 @@ OPEN_ROUTES = {
     "GET /health",
     "GET /v1/keys/handover",
     "POST /v1/auth/login",
+    "POST /v1/auth/activate",
     "POST /v1/auth/logout",
     "GET /v1/me",
     "POST /v1/me/totp",

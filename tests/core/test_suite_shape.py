@@ -122,6 +122,9 @@ TESTED_UNDER_ANOTHER_NAME = {
     "consent/guardians.py": "insiders/test_guardian.py",
     "consent/pin_reports.py": "insiders/test_first_pin.py",
     "web/kiosk_guardian.py": "insiders/test_guardian.py",
+    "access/grant_ledger.py": "insiders/test_clinician.py",
+    "identity/activation.py": "insiders/test_administrator.py",
+    "identity/epochs.py": "insiders/test_database_writer.py",
 }
 
 # Modules tested only through the running app or command line, on purpose.

@@ -18,6 +18,7 @@ from tests.world import ORG
 
 SUMMARY = "CANARY-LEAK-SUMMARY-9d2f"
 NEW_PASSWORD = "CANARY-LEAK-PASSWORD-51ab"
+NEWBIE_OWN_PASSWORD = "CANARY-LEAK-OWN-PASSWORD-7c2d"
 WRONG_PASSWORD = "CANARY-LEAK-WRONGPW-77c0"
 PIN = "730519"
 NIK = "3171067788990011"
@@ -74,7 +75,14 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             compliance = login("compliance", DEFAULT_PASSWORD)
             approved = call("POST", f"/v1/users/{created.json()['id']}/approve", compliance)
             assert approved.status_code == 200, approved.text
-            newbie = login("newbie", NEW_PASSWORD)
+            activation = {
+                "username": "newbie",
+                "password": NEW_PASSWORD,
+                "activation_code": approved.json()["activation_code"],
+                "new_password": NEWBIE_OWN_PASSWORD,
+            }
+            assert call("POST", "/v1/auth/activate", json=activation).status_code == 200
+            newbie = login("newbie", NEWBIE_OWN_PASSWORD)
             assert (
                 call(
                     "POST",
@@ -199,7 +207,16 @@ def leak_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def secrets_of(run: dict[str, Any]) -> list[str]:
-    return [SUMMARY, NEW_PASSWORD, WRONG_PASSWORD, DEFAULT_PASSWORD, NIK, NAME, *run["tokens"]]
+    return [
+        SUMMARY,
+        NEW_PASSWORD,
+        NEWBIE_OWN_PASSWORD,
+        WRONG_PASSWORD,
+        DEFAULT_PASSWORD,
+        NIK,
+        NAME,
+        *run["tokens"],
+    ]
 
 
 @pytest.mark.parametrize("where", ["log", "audit", "openapi"])
@@ -221,7 +238,8 @@ def test_the_server_did_log_at_debug(leak_run: dict[str, Any]) -> None:
 def test_no_secret_in_any_response_but_the_authorised_read(leak_run: dict[str, Any]) -> None:
     """Error bodies and every other answer echo no canary (the login's own token aside)."""
     for body in leak_run["bodies"]:
-        for secret in [SUMMARY, NEW_PASSWORD, WRONG_PASSWORD, DEFAULT_PASSWORD, NIK, NAME, PIN]:
+        secrets = [SUMMARY, NEW_PASSWORD, NEWBIE_OWN_PASSWORD, WRONG_PASSWORD, DEFAULT_PASSWORD]
+        for secret in [*secrets, NIK, NAME, PIN]:
             assert secret not in body, f"{secret[:12]}... in a response: {body[:200]}"
     assert SUMMARY in leak_run["allowed_reads"][0], "the canary was really there to find"
 

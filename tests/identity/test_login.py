@@ -132,8 +132,15 @@ def test_only_admins_create_users(client: TestClient[Litestar], services: Servic
         f"/v1/users/{created.json()['id']}/approve", headers=login(client, "kartika")
     )
     assert approved.status_code == 200
-    assert approved.json()["status"] == "active"
-    login(client, "hadi", "a long enough password")
+    assert approved.json()["status"] == "awaiting_activation"
+    activation = {
+        "username": "hadi",
+        "password": "a long enough password",
+        "activation_code": approved.json()["activation_code"],
+        "new_password": "hadi's very own password",
+    }
+    assert client.post("/v1/auth/activate", json=activation).status_code == 200
+    login(client, "hadi", "hadi's very own password")
 
 
 def test_user_for_unknown_organisation_is_refused(

@@ -1,5 +1,6 @@
-"""Fixtures of the insider tests: the world of tests/world.py, and the kiosk's world of
-tests/web (two organisations, officers, a counselor, a compliance officer)."""
+"""Fixtures of the insider tests: the world of tests/world.py, the kiosk's world of
+tests/web (two organisations, officers, a counselor, a compliance officer) and the
+break-glass ward."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -7,13 +8,14 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from tests.insiders.ward import Ward, ward_over
 from tests.web.conftest import World as KioskWorld
 from tests.web.conftest import build_world as build_kiosk_world
 from tests.world import world
 from vault.app import create_app
 from vault.config import Settings
 
-__all__ = ["kiosk_client", "kiosk_world", "world"]
+__all__ = ["kiosk_client", "kiosk_world", "ward", "world"]
 
 
 @pytest.fixture
@@ -29,3 +31,11 @@ def kiosk_client(kiosk_world: KioskWorld) -> Iterator[TestClient[Any]]:
     app = create_app(kiosk_world.services.settings, kiosk_world.services)
     with TestClient(app, "http://127.0.0.1") as client:
         yield client
+
+
+@pytest.fixture
+def ward(settings: Settings) -> Iterator[Ward]:
+    """A health officer and two compliance officers of one organisation, one of another,
+    and a subject, on a clock the test moves."""
+    with ward_over(settings) as found:
+        yield found

@@ -97,8 +97,15 @@ def test_an_account_made_by_an_admin_is_inactive_until_a_second_person_approves(
     assert [user["id"] for user in pending.json()["users"]] == [new_id]
     approved = world.client.post(f"/v1/users/{new_id}/approve", headers=world.auth("compliance"))
     assert approved.status_code == 200, approved.text
-    assert (approved.json()["status"], approved.json()["active"]) == ("active", True)
-    login(world.client, "newcounselor")
+    assert (approved.json()["status"], approved.json()["active"]) == ("awaiting_activation", False)
+    activation = {
+        "username": "newcounselor",
+        "password": DEFAULT_PASSWORD,
+        "activation_code": approved.json()["activation_code"],
+        "new_password": "the counselor's own password",
+    }
+    assert world.client.post("/v1/auth/activate", json=activation).status_code == 200
+    login(world.client, "newcounselor", "the counselor's own password")
     with world.services.db.read_session() as session:
         events = session.execute(
             select(col(AuditRow.actor_id), col(AuditRow.outcome), col(AuditRow.canonical)).where(
@@ -217,3 +224,67 @@ def test_a_browser_session_ends_after_its_absolute_lifetime(world: World) -> Non
             )
         after = browser.get("/dashboard", follow_redirects=False)
         assert after.status_code in (302, 303)
+
+
+def test_an_admin_cannot_bring_a_disabled_account_back_alone(world: World) -> None:
+    """Once disabled, an account stays disabled: no approval re-enables it, its username
+    cannot be taken again, and it neither logs in nor keeps its token."""
+    victim = world.user_ids["counselor"]
+    headers = world.auth("counselor")
+    admin = world.auth("admin")
+    assert world.client.post(f"/v1/users/{victim}/disable", headers=admin).status_code == 200
+    for who in ("admin", "compliance"):
+        again = world.client.post(f"/v1/users/{victim}/approve", headers=world.auth(who))
+        assert again.status_code in (403, 409), again.text
+    body = {
+        "username": "counselor",
+        "password": DEFAULT_PASSWORD,
+        "role": "counselor",
+        "organization": ORG,
+    }
+    assert world.client.post("/v1/users", json=body, headers=admin).status_code == 409
+    credentials = {"username": "counselor", "password": DEFAULT_PASSWORD}
+    assert world.client.post("/v1/auth/login", json=credentials).status_code == 401
+    assert world.client.get("/v1/me", headers=headers).status_code == 401
+    shown = world.client.get(f"/v1/users/{victim}", headers=admin)
+    assert shown.json()["status"] == "disabled"
+
+
+def test_the_admin_who_chose_the_first_password_cannot_use_the_approved_account(
+    world: World,
+) -> None:
+    """The admin types the new counselor's first password, so after a compliance officer
+    approves the account the admin could log in as it, assign it and read. The first
+    password alone opens nothing: the account's holder activates it with that password
+    and the code the approver handed them, choosing a password neither knows."""
+    first = "the admin typed this first password"
+    new_id = create_user_over_api(
+        world.client, world.auth("admin"), None, "dewi", "counselor", ORG, password=first
+    )
+    approved = world.client.post(f"/v1/users/{new_id}/approve", headers=world.auth("compliance"))
+    assert approved.status_code == 200, approved.text
+    code = approved.json()["activation_code"]
+    assert approved.json()["status"] == "awaiting_activation"
+    # The admin, alone with the first password:
+    assert _tries_login(world, "dewi", first) == 401
+    # The compliance officer, alone with the code, does not know the first password:
+    guessed = {"username": "dewi", "password": "a guess", "activation_code": code}
+    attempt = world.client.post(
+        "/v1/auth/activate", json={**guessed, "new_password": "the approver's own choice"}
+    )
+    assert attempt.status_code == 401, attempt.text
+    wrong_code = {"username": "dewi", "password": first, "activation_code": "WRONG-CODE"}
+    attempt = world.client.post(
+        "/v1/auth/activate", json={**wrong_code, "new_password": "the admin's own choice!"}
+    )
+    assert attempt.status_code == 401, attempt.text
+    # Dewi, with both halves, chooses her own password.
+    mine = "dewi chose this one herself"
+    both = {"username": "dewi", "password": first, "activation_code": code}
+    activated = world.client.post("/v1/auth/activate", json={**both, "new_password": mine})
+    assert activated.status_code == 200, activated.text
+    assert activated.json()["status"] == "active"
+    assert _tries_login(world, "dewi", first) == 401
+    login(world.client, "dewi", mine)
+    again = world.client.post("/v1/auth/activate", json={**both, "new_password": "once more!!"})
+    assert again.status_code == 401

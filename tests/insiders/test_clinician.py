@@ -5,81 +5,19 @@ person of the grant's own organisation."""
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
-from litestar import Litestar
-from litestar.testing import TestClient
-
-from tests.support import Clock, create_user, insert_subject, login
-from vault.app import create_app
-from vault.config import Settings
+from tests.insiders.ward import JUSTIFICATION_TEXT, ORG, Ward
+from tests.records.story import ASSESSMENT
+from tests.support import insert_subject
+from tests.world import World
+from vault.errors import Conflict, RateLimited
 from vault.identity.models import User
 from vault.services import Services, build_services
-
-ORG = "rutan-jakpus"
-OTHER = "lapas-cipinang"
-JUSTIFICATION = {
-    "justification": "Subject collapsed in the cell block; the treating team needs the "
-    "current medication history before the ambulance arrives."
-}
-
-
-@dataclass
-class Ward:
-    client: TestClient[Litestar]
-    services: Services
-    clock: Clock
-    subject: uuid.UUID
-    ids: dict[str, uuid.UUID]
-    headers: dict[str, dict[str, str]]
-
-    def open(self, who: str, subject: uuid.UUID | None = None) -> Any:
-        return self.client.post(
-            f"/v1/subjects/{subject or self.subject}/break-glass",
-            json=JUSTIFICATION,
-            headers=self.headers[who],
-        )
-
-    def review(self, who: str, grant_id: str, outcome: str = "unjustified") -> Any:
-        return self.client.post(
-            f"/v1/break-glass/{grant_id}/review",
-            json={"outcome": outcome},
-            headers=self.headers[who],
-        )
-
-    def expire(self) -> None:
-        self.clock.advance(self.services.settings.break_glass_ttl_seconds)
-
-    def later(self, seconds: float) -> None:
-        """Move the clock on, logging everyone in again (bearer tokens expire too)."""
-        self.clock.advance(seconds)
-        self.headers = {who: login(self.client, who) for who in self.headers}
-
-
-@pytest.fixture
-def ward(settings: Settings) -> Iterator[Ward]:
-    """A health officer and two compliance officers of one organisation, one of another,
-    and a subject, on a clock the test moves."""
-    clock = Clock()
-    services = build_services(settings, clock=clock, migrate=True)
-    staff = {
-        "health": ("health_officer", ORG),
-        "compliance": ("compliance_officer", ORG),
-        "compliance2": ("compliance_officer", ORG),
-        "compliance_other": ("compliance_officer", OTHER),
-    }
-    try:
-        with TestClient(create_app(settings, services)) as client:
-            ids = {who: create_user(services, who, *spec) for who, spec in staff.items()}
-            headers = {who: login(client, who) for who in staff}
-            subject = insert_subject(services, ORG)
-            yield Ward(client, services, clock, subject, ids, headers)
-    finally:
-        services.close()
 
 
 def _problem(response: Any) -> dict[str, Any]:
@@ -206,3 +144,82 @@ def test_the_openers_of_the_last_30_days_are_counted_per_person(ward: Ward) -> N
     ward.later(31 * 24 * 3600)
     later = ward.client.get("/v1/break-glass/openers", headers=ward.headers["compliance"])
     assert later.json() == []
+
+
+def _race(ward: Ward, subjects: Sequence[uuid.UUID], services: Sequence[Services]) -> list[str]:
+    """Open a grant on each subject at the same moment, from threads spread over the
+    given service instances (each its own connection pool, like separate processes)."""
+    start = threading.Barrier(len(subjects))
+    who = ward.principal("health")
+
+    def attempt(n: int) -> str:
+        access = services[n % len(services)].access
+        start.wait()
+        try:
+            access.open_break_glass(who, subjects[n], JUSTIFICATION_TEXT)
+        except Conflict:
+            return "open"
+        except RateLimited:
+            return "capped"
+        return "opened"
+
+    with ThreadPoolExecutor(max_workers=len(subjects)) as pool:
+        return list(pool.map(attempt, range(len(subjects))))
+
+
+def test_parallel_opens_on_one_subject_give_one_grant(ward: Ward) -> None:
+    """Eight requests at once for the same subject: exactly one grant opens."""
+    outcomes = _race(ward, [ward.subject] * 8, [ward.services])
+    assert outcomes.count("opened") == 1, outcomes
+    assert outcomes.count("open") == 7, outcomes
+
+
+def test_parallel_opens_on_many_subjects_stop_at_the_daily_cap(ward: Ward) -> None:
+    """Requests at once for as many subjects as the cap and four more: no more than the
+    cap open."""
+    cap = ward.services.settings.break_glass_daily_cap
+    subjects = [insert_subject(ward.services, ORG) for _ in range(cap + 4)]
+    outcomes = _race(ward, subjects, [ward.services])
+    assert outcomes.count("opened") == cap, outcomes
+    assert outcomes.count("capped") == 4, outcomes
+
+
+def test_two_processes_opening_at_once_give_one_grant(ward: Ward) -> None:
+    """Two vault instances over the same store (two connection pools, as two processes
+    have) opening for the same person and subject at once: one grant."""
+    second = build_services(ward.services.settings, clock=ward.clock)
+    try:
+        outcomes = _race(ward, [ward.subject] * 6, [ward.services, second])
+        assert outcomes.count("opened") == 1, outcomes
+        subjects = [insert_subject(ward.services, ORG) for _ in range(5)]
+        more = _race(ward, subjects, [ward.services, second])
+        cap = ward.services.settings.break_glass_daily_cap
+        assert more.count("opened") == cap - 1, more
+    finally:
+        second.close()
+
+
+def test_access_ends_with_the_assignment_though_the_decision_was_remembered(
+    world: World,
+) -> None:
+    """A counselor reads the same record again and again (the decision is remembered), then
+    the assignment ends: the very next read is refused, and so is a read after it."""
+    record = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    for _ in range(3):
+        read = world.read("counselor", record, "counseling")
+        assert read.json()["fields"] == ASSESSMENT
+    assignment = world.assignment_ids["counselor"]
+    ended = world.client.delete(f"/v1/assignments/{assignment}", headers=world.auth("admin"))
+    assert ended.status_code == 204, ended.text
+    for _ in range(2):
+        refused = world.read("counselor", record, "counseling")
+        assert refused.status_code == 404, refused.text
+        assert ASSESSMENT["summary"] not in refused.text
+    # A colleague still assigned reads on; the withdrawal of the consent ends that too.
+    assert world.read("social_worker", record, "social_reintegration").status_code == 200
+    withdrawn = world.client.post(
+        f"/v1/consents/{world.consent_id}/withdraw", json={}, headers=world.auth("officer")
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    after = world.read("social_worker", record, "social_reintegration")
+    assert ASSESSMENT["summary"] not in after.text

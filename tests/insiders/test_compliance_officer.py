@@ -311,3 +311,40 @@ def test_another_organisations_grant_cannot_be_reviewed_from_the_dashboard(
         assert response.text == "No such break-glass grant."
     pending = world.services.access.break_glass_grants(lapas, pending=True)
     assert grant.id in {g.id for g in pending}
+
+
+@pytest.mark.parametrize(
+    "purpose", ["counseling", "social_reintegration", "administration", "emergency"]
+)
+def test_the_compliance_officer_reads_no_field_of_their_own_organisations_subject(
+    world: World, purpose: str
+) -> None:
+    """Neither the record, the listing, the audit log, its exports nor the disclosures give
+    the compliance officer of the subject's own organisation a field's value."""
+    summary = "calm-and-cooperative-CANARY"
+    record = world.create_record(
+        "counselor",
+        "psychological_assessment",
+        {"instrument": "SRQ-20", "summary": summary, "risk_level": "low"},
+    )
+    assert world.read("counselor", record, "counseling").status_code == 200
+    read = world.read("compliance", record, purpose)
+    assert read.status_code in (403, 404), read.text
+    assert summary not in read.text
+    listing = world.client.get(
+        f"/v1/subjects/{world.subject_id}/records",
+        params={"purpose": purpose},
+        headers=world.auth("compliance"),
+    )
+    assert summary not in listing.text
+    assert listing.status_code in (403, 404) or listing.json() == [], listing.text
+    for path, params in (
+        ("/v1/audit/events", {}),
+        ("/v1/audit/export", {"format": "jsonl"}),
+        ("/v1/audit/export", {"format": "csv"}),
+        (f"/v1/subjects/{world.subject_id}/disclosures", {}),
+    ):
+        answer = world.client.get(path, params=params, headers=world.auth("compliance"))
+        assert answer.status_code == 200, (path, answer.text)
+        assert summary not in answer.text
+        assert "SRQ-20" not in answer.text

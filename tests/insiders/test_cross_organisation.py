@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.support import DEFAULT_PASSWORD, answer, login
+from tests.support import DEFAULT_PASSWORD, activate, answer, login
 from tests.world import ORG, World, world
 from vault.vocabulary import AuthenticatedUser
 
@@ -86,14 +86,17 @@ def test_an_admin_cannot_approve_their_own_erasure_through_an_account_they_made(
         organization=ORG,
         token_id=uuid.uuid4(),
     )
+    first = f"first {DEFAULT_PASSWORD}"
     puppet = world.services.identity.create_user(
-        "puppet", DEFAULT_PASSWORD, "compliance_officer", ORG, actor=admin
+        "puppet", first, "compliance_officer", ORG, actor=admin
     )
     world.user_ids["puppet"] = str(puppet.id)
     # The organisation's real compliance officer approves the account (it is a person):
     # the admin's trick is to use it for their own erasure.
     approved = world.client.post(f"/v1/users/{puppet.id}/approve", headers=world.auth("compliance"))
     assert approved.status_code == 200, approved.text
+    code = approved.json()["activation_code"]
+    activate(world.client, "puppet", first, code, DEFAULT_PASSWORD)
     world.headers["puppet"] = login(world.client, "puppet")
     approval = world.post("puppet", f"/v1/subjects/{world.subject_id}/erasure-approvals", {})
     erased = world.client.delete(

@@ -1,9 +1,7 @@
 """Break-glass grants as the service reads them: views, the justification rule, the limits.
 
-The limits on opening a grant (``vault.access.service.AccessService.open_break_glass``):
-at most one open grant per person and subject; none while an unjustified
-review of that person's stands unlifted; at most ``break_glass_daily_cap``
-grants per person in any 24 hours.
+The limits on opening a grant are read from the audit log and the rows together
+(``vault.access.grant_ledger``).
 """
 
 from __future__ import annotations
@@ -16,11 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
-from vault.access.facts import AccessFacts
 from vault.access.models import BreakGlass, ReviewOutcome
-from vault.audit.canonical import format_time
 from vault.crypto.columns import ColumnSealer
-from vault.errors import Conflict, Forbidden, InvalidInput, RateLimited, VaultError
+from vault.errors import InvalidInput
 from vault.identity.models import User
 
 JUSTIFICATION_TABLE = "break_glass_grants"
@@ -28,7 +24,6 @@ MIN_JUSTIFICATION_CHARS = 30
 MIN_JUSTIFICATION_WORDS = 5
 MAX_JUSTIFICATION_CHARS = 2000
 MAX_NOTE_CHARS = 2000
-CAP_WINDOW = timedelta(hours=24)
 OPENERS_WINDOW = timedelta(days=30)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
@@ -105,31 +100,6 @@ def check_review(outcome: str, note: str | None) -> ReviewOutcome:
     return verdict
 
 
-def blocking_grants(session: Session, user_id: uuid.UUID) -> list[BreakGlass]:
-    """The person's grants reviewed unjustified whose block no one has lifted."""
-    return list(
-        session.execute(
-            select(BreakGlass)
-            .where(col(BreakGlass.user_id) == user_id)
-            .where(col(BreakGlass.outcome) == ReviewOutcome.UNJUSTIFIED.value)
-            .where(col(BreakGlass.block_lifted_at).is_(None))
-        ).scalars()
-    )
-
-
-def opened_in_window(session: Session, user_id: uuid.UUID, now: datetime) -> list[datetime]:
-    """When the person opened each grant of the last 24 hours, oldest first."""
-    return [
-        row[0]
-        for row in session.execute(
-            select(col(BreakGlass.created_at))
-            .where(col(BreakGlass.user_id) == user_id)
-            .where(col(BreakGlass.created_at) > now - CAP_WINDOW)
-            .order_by(col(BreakGlass.created_at))
-        ).all()
-    ]
-
-
 def grants_of_org(session: Session, organization: str, *, pending: bool) -> list[BreakGlass]:
     """Grants held by staff of the organisation, oldest first (only pending ones if asked)."""
     query = (
@@ -166,30 +136,3 @@ def openers_of_org(session: Session, organization: str, now: datetime) -> list[O
         Opener(user_id=uid, username=name, role=role, grants=int(n), unjustified=int(u or 0))
         for uid, name, role, n, u in rows
     ]
-
-
-def limit_refusal(
-    session: Session, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime, cap: int
-) -> VaultError | None:
-    """Why the person may not open a grant on the subject now, or None."""
-    # Only a grant the audit log attests counts: a row written into the database
-    # neither opens access nor keeps its holder from opening a real one.
-    already = AccessFacts().break_glass(session, user_id, subject_id, now)
-    if already is not None:
-        return Conflict(
-            "A break-glass grant of yours on this subject is still open "
-            f"(until {format_time(already.expires_at)})."
-        )
-    if blocking_grants(session, user_id):
-        return Forbidden(
-            "Break-glass is blocked for you after a grant was reviewed as unjustified, "
-            "until a compliance officer of your organisation lifts the block."
-        )
-    opened = opened_in_window(session, user_id, now)
-    if len(opened) >= cap:
-        retry = opened[-cap] + CAP_WINDOW - now
-        return RateLimited(
-            f"At most {cap} break-glass grants per person in 24 hours.",
-            retry_after=max(1, int(retry.total_seconds()) + 1),
-        )
-    return None

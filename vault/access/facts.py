@@ -7,7 +7,8 @@ Both are plain rows, so each is also checked against the audit event that
 created it (like consent grants, ``vault.consent.attestation``): an assignment
 counts only if ``assignment.create`` named this user for this subject and no
 ``assignment.end`` followed; a break-glass grant only if ``break_glass.open``
-was this user's, for this subject, with an expiry no earlier than the row's.
+was this user's, for this subject, with an expiry no earlier than the row's,
+and no ``break_glass.review`` found it unjustified (which ends it at once).
 A row inserted or revived in the database grants nothing; the service logs it
 as critical.
 """
@@ -27,6 +28,7 @@ from vault.audit.attesting import (
     ASSIGNMENT_CREATE,
     ASSIGNMENT_END,
     BREAK_GLASS_OPEN,
+    BREAK_GLASS_REVIEW,
     subject_events,
 )
 from vault.audit.canonical import format_time
@@ -57,6 +59,7 @@ class AccessEvents:
     assigned: dict[str, str] = field(default_factory=dict)  # assignment id -> user id
     ended: set[str] = field(default_factory=set)
     grants: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (user, exp)
+    unjustified: set[str] = field(default_factory=set)  # grants a review ended at once
 
     @classmethod
     def of_subject(cls, session: Reads, subject_id: uuid.UUID) -> AccessEvents:
@@ -71,6 +74,10 @@ class AccessEvents:
                 found.ended.add(target)
             elif event.get("action") == BREAK_GLASS_OPEN and event.get("outcome") == "allow":
                 found.grants[target] = (str(event.get("actor_id")), details.get("expires_at"))
+            elif event.get("action") == BREAK_GLASS_REVIEW and (
+                details.get("outcome") == "unjustified"
+            ):
+                found.unjustified.add(target)
         return found
 
     def assignment_problem(self, assignment_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
@@ -89,6 +96,8 @@ class AccessEvents:
         opened = self.grants.get(str(grant_id))
         if opened is None or opened[0] != str(user_id):
             return "no break_glass.open by this user"
+        if str(grant_id) in self.unjustified:
+            return "a review found it unjustified and ended it"
         # Ending a grant early (an unjustified review) is allowed; extending it is not.
         if opened[1] is None or format_time(expires_at) > opened[1]:
             return "it expires later than it was opened for"

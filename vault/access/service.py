@@ -13,26 +13,28 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import delete
+from sqlmodel import col
+
 from vault.access.break_glass import (
     JUSTIFICATION_TABLE,
     BreakGlassView,
     Opener,
-    blocking_grants,
     check_justification,
     check_review,
     grants_of_org,
-    limit_refusal,
     openers_of_org,
 )
 from vault.access.care_team import active_assignment, care_team_change, live_subject
 from vault.access.engine import PolicyEngine
+from vault.access.grant_ledger import person_ledger, reserve
 from vault.access.models import Assignment, BreakGlass, ReviewOutcome
 from vault.audit.canonical import format_time
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.config import Settings
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
-from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.errors import Conflict, DecryptionFailed, Forbidden, InvalidInput, NotFound
 from vault.identity.models import User
 from vault.vocabulary import (
     Action,
@@ -211,6 +213,14 @@ class AccessService:
 
     # -- break-glass: opening ----------------------------------------------------
 
+    def _genuine(self, row: BreakGlass) -> bool:
+        """Whether the vault wrote the grant row (its justification opens, bound to its id)."""
+        try:
+            self.sealer.open(JUSTIFICATION_TABLE, "justification", row.id, row.justification)
+        except DecryptionFailed:
+            return False
+        return True
+
     def open_break_glass(
         self, actor: Principal, subject_id: uuid.UUID, justification: str
     ) -> BreakGlassView:
@@ -236,13 +246,6 @@ class AccessService:
                     raise NotFound(NO_SUBJECT)  # not allowed to know it exists
                 raise Forbidden(f"Not allowed: {decision.reason}")
             text = check_justification(justification)
-            refusal = limit_refusal(
-                session, actor.id, subject_id, now, self.settings.break_glass_daily_cap
-            )
-            if refusal is not None:
-                limit = Decision(allowed=False, policy_ids=(), reason=refusal.detail)
-                self._refused(actor, EventAction.BREAK_GLASS_OPEN, limit, subject_id=subject_id)
-                raise refusal
         grant_id = uuid.uuid4()
         row = BreakGlass(
             id=grant_id,
@@ -253,25 +256,35 @@ class AccessService:
             created_at=now,
             updated_at=now,
         )
+        # Limits checked and the grant reserved in one serialised transaction; the audit
+        # event follows, and until it is durable the grant opens nothing.
+        cap = self.settings.break_glass_daily_cap
+        refusal = reserve(self.db, row, now, cap, self._genuine)
+        if refusal is not None:
+            limit = Decision(allowed=False, policy_ids=(), reason=refusal.detail)
+            self._refused(actor, EventAction.BREAK_GLASS_OPEN, limit, subject_id=subject_id)
+            raise refusal
         # The audit names the grant, never the justification (it may mention health data).
-        self.audit.append(
-            AuditEvent.by(
-                actor,
-                EventAction.BREAK_GLASS_OPEN,
-                Outcome.ALLOW,
-                subject_id=subject_id,
-                target_id=row.id,
-                break_glass_id=row.id,
-                policy_ids=decision.policy_ids,
-                details={
-                    "expires_in": self.settings.break_glass_ttl_seconds,
-                    # What decisions compare the stored grant with (vault.access.facts).
-                    "expires_at": format_time(row.expires_at),
-                },
-            )
+        event = AuditEvent.by(
+            actor,
+            EventAction.BREAK_GLASS_OPEN,
+            Outcome.ALLOW,
+            subject_id=subject_id,
+            target_id=row.id,
+            break_glass_id=row.id,
+            policy_ids=decision.policy_ids,
+            details={
+                "expires_in": self.settings.break_glass_ttl_seconds,
+                # What decisions compare the stored grant with (vault.access.facts).
+                "expires_at": format_time(row.expires_at),
+            },
         )
-        with self.db.session() as session:
-            session.add(row)
+        try:
+            self.audit.append(event)
+        except BaseException:
+            with self.db.session() as session:  # no event, no grant: give the place back
+                session.execute(delete(BreakGlass).where(col(BreakGlass.id) == grant_id))
+            raise
         return BreakGlassView.of(row, self.sealer)
 
     # -- break-glass: compliance -------------------------------------------------
@@ -370,7 +383,8 @@ class AccessService:
 
     def lift_break_glass_block(self, actor: Principal, user_id: uuid.UUID) -> int:
         """Let a person blocked by an unjustified review open grants again; returns how many
-        unjustified grants the lift covers."""
+        unjustified grants the lift covers. The ``break_glass.unblock`` event is the lift
+        (``vault.access.grant_ledger``); the rows only show it."""
         with self.db.read_session() as session:
             user = session.get(User, user_id)
             facts = self._person_facts(actor, user)
@@ -380,7 +394,7 @@ class AccessService:
                 if user is None or user.organization != actor.organization:
                     raise NotFound(NO_USER)  # another organisation's: as if missing
                 raise Forbidden(f"Not allowed: {decision.reason}")
-            blocking = [row.id for row in blocking_grants(session, user_id)]
+            blocking = person_ledger(session, user_id, self._genuine).blocking()
         if not blocking:
             raise Conflict("This person's break-glass is not blocked.")
         self.audit.append(

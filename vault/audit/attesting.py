@@ -24,8 +24,10 @@ CONSENT_ENDINGS = (EventAction.CONSENT_WITHDRAW.value, EventAction.CONSENT_SUPER
 ASSIGNMENT_CREATE = EventAction.ASSIGNMENT_CREATE.value
 ASSIGNMENT_END = EventAction.ASSIGNMENT_END.value
 BREAK_GLASS_OPEN = EventAction.BREAK_GLASS_OPEN.value
+# An unjustified review ends a grant at once: a shortened expiry written back opens nothing.
+BREAK_GLASS_REVIEW = EventAction.BREAK_GLASS_REVIEW.value
 CONSENT_ACTIONS = (CONSENT_SIGN, CONSENT_GRANT, *CONSENT_ENDINGS)
-ACCESS_ACTIONS = (ASSIGNMENT_CREATE, ASSIGNMENT_END, BREAK_GLASS_OPEN)
+ACCESS_ACTIONS = (ASSIGNMENT_CREATE, ASSIGNMENT_END, BREAK_GLASS_OPEN, BREAK_GLASS_REVIEW)
 
 # By the index (subject_id, action, seq). The actions are literals in the SQL (no
 # expanding parameter), so the statement is the same text on every call and on

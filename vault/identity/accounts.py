@@ -22,7 +22,9 @@ from sqlmodel import col
 
 from vault.audit.events import AuditEvent, Outcome
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vault.identity.activation import ApprovedAccount, activation_digest, new_activation_code
 from vault.identity.core import USERNAME_PATTERN, IdentityCore, UserView, normalise_username, via
+from vault.identity.epochs import EPOCH_DETAIL
 from vault.identity.models import AuthToken, User
 from vault.identity.passwords import check_password
 from vault.identity.session_models import WebSession
@@ -136,6 +138,7 @@ class Accounts(IdentityCore):
                     "organization": organization,
                     "via": via(actor),
                     "status": status_of(user.approved_at, None).value,
+                    EPOCH_DETAIL: user.epoch,
                 },
             )
         )
@@ -148,8 +151,9 @@ class Accounts(IdentityCore):
 
     # -- approve ------------------------------------------------------------------
 
-    def approve_user(self, user_id: uuid.UUID, actor: AuthenticatedUser) -> UserView:
-        """A second person approves a pending account: from now on it may log in."""
+    def approve_user(self, user_id: uuid.UUID, actor: AuthenticatedUser) -> ApprovedAccount:
+        """A second person approves a pending account; its holder then activates it with the
+        first password and the code returned here (vault.identity.activation)."""
         target = self._load(user_id)
         facts = self._facts(actor, target)
         self._gate(actor, Action.APPROVE_USER, facts, target_id=target.id if target else None)
@@ -167,19 +171,22 @@ class Accounts(IdentityCore):
                     "role": target.role,
                     "created_by": str(target.created_by) if target.created_by else "host",
                     "approved_by": str(actor.id),
+                    EPOCH_DETAIL: target.epoch + 1,
                 },
             )
         )
         now = self.clock()
         with self.db.session() as session:
-            user = self._locked(session, user_id)
+            user = self._locked_at(session, user_id, target.epoch)
             if user is None or user.approved_at is not None or user.disabled_at is not None:
                 raise Conflict("The account is not waiting for approval.")
             user.approved_at = now
             user.approved_by = actor.id
+            code = new_activation_code()
+            user.activation_digest = activation_digest(code)
             self._seal_authz(user)
             session.add(user)
-        return UserView.of(user)
+        return ApprovedAccount(UserView.of(user), code)
 
     # -- disable ------------------------------------------------------------------
 
@@ -203,14 +210,16 @@ class Accounts(IdentityCore):
                 EventAction.USER_DISABLE,
                 Outcome.INFO,
                 target_id=user_id,
-                details={"via": via(actor), "role": target.role},
+                details={"via": via(actor), "role": target.role, EPOCH_DETAIL: target.epoch + 1},
             )
         )
         now = self.clock()
         with self.db.session() as session:
-            user = self._locked(session, user_id)
+            user = self._locked_at(session, user_id, target.epoch)
             if user is None:
-                raise NotFound(NO_SUCH_USER)
+                # Changed since it was read: the audit log now names a newer epoch than the
+                # row, so the account is refused until it is disabled again.
+                raise Conflict("The account changed meanwhile; disable it again.")
             if user.disabled_at is None:
                 user.disabled_at = now
                 self._seal_authz(user)

@@ -21,8 +21,10 @@ from sqlmodel import Session, col
 from vault.audit.events import AuditSink
 from vault.config import Settings
 from vault.crypto.columns import ColumnSealer
+from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.errors import ConfigurationError
+from vault.identity.epochs import AccountEpochs, epochs_of
 from vault.identity.models import Organization, User
 from vault.identity.passwords import SecretHasher
 from vault.identity.standing import (
@@ -87,7 +89,7 @@ class UserView:
             username=user.username,
             role=user.role,
             organization=user.organization,
-            status=status_of(user.approved_at, user.disabled_at),
+            status=status_of(user.approved_at, user.disabled_at, user.activation_digest),
             mfa_enabled=user.totp_confirmed,
             created_by=user.created_by,
             approved_by=user.approved_by,
@@ -137,13 +139,31 @@ class IdentityCore:
             raise ConfigurationError("the identity service was built without a policy engine")
         return self.policy
 
-    def _authz_intact(self, user: User) -> bool:
-        return sealed_as_stored(self.sealer, user)
+    @property
+    def epochs(self) -> AccountEpochs:
+        """The latest epoch of each account the audit log records (vault.identity.epochs)."""
+        return epochs_of(self.db)
 
-    def _seal_authz(self, user: User) -> None:
-        """Seal the account as it now is, one epoch on: call it after every change."""
-        user.epoch += 1
+    def _authz_intact(self, user: User, reads: Reads) -> bool:
+        return sealed_as_stored(self.sealer, user) and self.epochs.current(reads, user)
+
+    def _seal_authz(self, user: User, *, next_epoch: bool = True) -> None:
+        """Seal the account as it now is, one epoch on: call it after every change.
+
+        A change that matters (status, second factor) takes the next epoch, named in its
+        audit event; ``next_epoch=False`` reseals a change that gives no one anything if
+        undone (a password rehashed, a second factor started but not confirmed).
+        """
+        if next_epoch:
+            user.epoch += 1
         user.authz_seal = self.sealer.seal(USERS_TABLE, AUTHZ_COLUMN, user.id, authz_value(user))
+
+    @staticmethod
+    def _locked_at(session: Session, user_id: uuid.UUID, epoch: int) -> User | None:
+        """The account's row, locked, if it is still at the epoch its change was judged on
+        (and announced in the audit log as ``epoch + 1``); None if it changed meanwhile."""
+        user = session.get(User, user_id, with_for_update=True)
+        return user if user is not None and user.epoch == epoch else None
 
     @staticmethod
     def _locked(session: Session, user_id: uuid.UUID) -> User | None:

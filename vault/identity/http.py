@@ -70,6 +70,22 @@ class UserOut(msgspec.Struct):
     approved_by: uuid.UUID | None
 
 
+class ApprovedOut(UserOut):
+    """The approved account and the code its holder activates it with (shown only here)."""
+
+    activation_code: str
+
+
+class ActivateIn(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    password: Password  # the first password, typed by the account's creator
+    activation_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    new_password: Password
+
+    def __repr__(self) -> str:
+        return "ActivateIn(<redacted>)"
+
+
 class UserListOut(msgspec.Struct):
     users: list[UserOut]
 
@@ -231,9 +247,37 @@ def get_user(request: Request[Any, Any, Any], identity: Identity, user_id: UserI
     tags=["users"],
     responses=problem_responses(Forbidden, NotFound, Conflict),
 )
-def approve_user(request: Request[Any, Any, Any], identity: Identity, user_id: UserId) -> UserOut:
-    """Approve a pending account as its second person (user.approve): it may then log in."""
-    return _user_out(identity.approve_user(user_id, caller(request)))
+def approve_user(
+    request: Request[Any, Any, Any], identity: Identity, user_id: UserId
+) -> ApprovedOut:
+    """Approve a pending account as its second person (user.approve). Hand the returned
+    activation code to the account's holder: with it and the first password they activate
+    the account, choosing their own password."""
+    approved = identity.approve_user(user_id, caller(request))
+    out = _user_out(approved.user)
+    fields = {name: getattr(out, name) for name in out.__struct_fields__}
+    return ApprovedOut(**fields, activation_code=approved.activation_code)
+
+
+@post(
+    "/v1/auth/activate",
+    opt={
+        "exclude_from_auth": True,
+        "asks_nothing": "the holder's first act: first password and activation code, "
+        "limits and audit apply",
+    },
+    sync_to_thread=True,
+    status_code=HTTP_200_OK,
+    tags=["auth"],
+    security=[],
+    responses=problem_responses(InvalidInput, RateLimited),
+)
+def activate(identity: Identity, data: JSONBody[ActivateIn]) -> UserOut:
+    """Activate an approved account with its first password and the approver's activation
+    code, choosing a new password; then log in with that password."""
+    return _user_out(
+        identity.activate(data.username, data.password, data.activation_code, data.new_password)
+    )
 
 
 @post(
@@ -250,6 +294,7 @@ def disable_user(request: Request[Any, Any, Any], identity: Identity, user_id: U
 
 HANDLERS = [
     login,
+    activate,
     logout,
     me,
     start_totp,

@@ -11,6 +11,7 @@ removes its own place again.
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from dataclasses import dataclass
@@ -26,7 +27,14 @@ from vault.identity import totp
 from vault.identity.core import IdentityCore, UserView, client_address, normalise_username
 from vault.identity.models import AuthToken, LoginFailure, LoginFailureKind, User
 from vault.identity.standing import AccountStatus, may_act, status_of
-from vault.identity.tokens import MAX_TOKEN_CHARS, new_token, token_digest
+from vault.identity.tokens import (
+    BINDING_COLUMN,
+    MAX_TOKEN_CHARS,
+    TOKENS_TABLE,
+    new_token,
+    token_binding,
+    token_digest,
+)
 from vault.vocabulary import (
     Action,
     AuthenticatedUser,
@@ -35,6 +43,8 @@ from vault.vocabulary import (
     Principal,
     Role,
 )
+
+log = logging.getLogger("vault.identity")
 
 # The one message of every failed login: it never says which part was wrong,
 # nor whether the account exists.
@@ -49,12 +59,14 @@ _TOKEN_LOOKUP = (
         col(AuthToken.id),
         col(AuthToken.expires_at),
         col(AuthToken.revoked_at),
+        col(AuthToken.binding_seal),
         col(User.id),
         col(User.username),
         col(User.role),
         col(User.organization),
         col(User.disabled_at),
         col(User.approved_at),
+        col(User.activation_digest),
         col(User.password_hash),
         col(User.totp_secret),
         col(User.totp_confirmed),
@@ -87,6 +99,7 @@ class _TokenAccount:
     organization: str
     disabled_at: datetime | None
     approved_at: datetime | None
+    activation_digest: str | None
     password_hash: str
     totp_secret: str | None
     totp_confirmed: bool
@@ -115,18 +128,26 @@ class Logins(IdentityCore):
         attempt = self._take_place(name, client_address(), now)
         with self.db.read_session() as session:
             user = self._user_by_name(session, name)
+            intact = user is not None and self._authz_intact(user, session)
         if user is None or user.disabled_at is not None:
             # Same work as a real check, so timing does not tell the account exists.
             self.hasher.verify_dummy(password)
             self._fail(user, "credentials")
         if not self.hasher.verify(user.password_hash, password):
             self._fail(user, "credentials")
-        if not self._authz_intact(user):
+        if not intact:
             self._fail(user, "account changed outside the vault")
-        if status_of(user.approved_at, user.disabled_at) is AccountStatus.PENDING:
+        status = status_of(user.approved_at, user.disabled_at, user.activation_digest)
+        if status is AccountStatus.PENDING:
             # Only someone who knows the password learns this.
             self._audit_login(user, Outcome.DENY, "waiting for approval")
             raise AuthenticationFailed("This account is waiting for a second person to approve it.")
+        if status is AccountStatus.AWAITING_ACTIVATION:
+            self._audit_login(user, Outcome.DENY, "waiting for activation")
+            raise AuthenticationFailed(
+                "Activate this account first (POST /v1/auth/activate) with the code its "
+                "approver gave you, choosing your own password."
+            )
         step = self._second_factor(user, code, now)
         new_hash = (
             self.hasher.hash(password) if self.hasher.needs_rehash(user.password_hash) else None
@@ -138,6 +159,12 @@ class Logins(IdentityCore):
             token_hash=token_digest(token),
             expires_at=now + timedelta(seconds=self.settings.token_ttl_seconds),
         )
+        row.binding_seal = self.sealer.seal(
+            TOKENS_TABLE,
+            BINDING_COLUMN,
+            row.id,
+            token_binding(user.id, row.token_hash, row.expires_at),
+        )
         with self.db.session() as session:
             if step is not None and not self._consume_totp_step(session, user.id, step):
                 raise AuthenticationFailed(LOGIN_FAILED)  # replayed by a concurrent login
@@ -145,20 +172,29 @@ class Logins(IdentityCore):
             rehashed = self._locked(session, user.id) if new_hash is not None else None
             if rehashed is not None and new_hash is not None:
                 rehashed.password_hash = new_hash
-                self._seal_authz(rehashed)
+                self._seal_authz(rehashed, next_epoch=False)  # the same password
                 session.add(rehashed)
-            session.execute(
-                delete(LoginFailure)
-                .where(col(LoginFailure.kind) == LoginFailureKind.ACCOUNT.value)
-                .where(col(LoginFailure.key) == name)
-            )
-            session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt.address_row))
+            self._release_place(session, name, attempt)
         return IssuedToken(
             access_token=token,
             expires_in=self.settings.token_ttl_seconds,
             token_id=row.id,
             user=UserView.of(user),
         )
+
+    @property
+    def _token_lifetime(self) -> timedelta:
+        return timedelta(seconds=self.settings.token_ttl_seconds)
+
+    @staticmethod
+    def _release_place(session: Session, name: str, attempt: _Attempt) -> None:
+        """A success: the account's failures are forgiven and this attempt's place freed."""
+        session.execute(
+            delete(LoginFailure)
+            .where(col(LoginFailure.kind) == LoginFailureKind.ACCOUNT.value)
+            .where(col(LoginFailure.key) == name)
+        )
+        session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt.address_row))
 
     def _second_factor_required(self, user: User) -> bool:
         """Whether the policies require this account to give a second factor (deny: no)."""
@@ -271,14 +307,28 @@ class Logins(IdentityCore):
         # disabled account takes effect on the very next request, in every process.
         with self.db.read_cursor(one_statement=True) as reads:
             row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
-        if row is None:
+            account = None if row is None else _TokenAccount(*row[4:])
+            live = (
+                row is not None
+                and account is not None
+                and row[2] is None
+                and row[1] > now
+                and self._token_intact(row[0], row[3], account.id, digest, row[1])
+            )
+            # The epoch check reads the account events appended since this process last
+            # looked: a second small statement after the token's own. (Nothing raises in
+            # here: an exception would cost the reader its connection.)
+            stands = (
+                live
+                and account is not None
+                and may_act(self.sealer, account, self.epochs, reads)
+                and not self.epochs.revoked(reads, row[0], now - self._token_lifetime)
+            )
+        if row is None or account is None:
             raise AuthenticationFailed("A valid bearer token is required.")
-        token_id, expires_at, revoked_at, *account_columns = row
-        account = _TokenAccount(*account_columns)
-        if revoked_at is not None or expires_at <= now:
+        if not stands:
             raise AuthenticationFailed("The token has expired or was revoked.")
-        if not may_act(self.sealer, account):
-            raise AuthenticationFailed("The token has expired or was revoked.")
+        token_id = row[0]
         return AuthenticatedUser(
             id=account.id,
             username=account.username,
@@ -287,9 +337,27 @@ class Logins(IdentityCore):
             token_id=token_id,
         )
 
+    def _token_intact(
+        self,
+        token_id: uuid.UUID,
+        seal: str | None,
+        user_id: uuid.UUID,
+        digest: str,
+        expires_at: datetime,
+    ) -> bool:
+        """Whether the token row is one the vault issued, as issued (vault.identity.tokens)."""
+        binding = token_binding(user_id, digest, expires_at)
+        if self.sealer.holds(TOKENS_TABLE, BINDING_COLUMN, token_id, seal, binding):
+            return True
+        log.critical("token %s: the row was written or changed outside the vault", token_id)
+        return False
+
     def logout(self, user: AuthenticatedUser) -> None:
         """Revoke the token the caller used."""
-        self.audit.append(AuditEvent.by(user, EventAction.AUTH_LOGOUT, Outcome.INFO))
+        # The event names the token: it stays revoked even if its row is revived.
+        self.audit.append(
+            AuditEvent.by(user, EventAction.AUTH_LOGOUT, Outcome.INFO, target_id=user.token_id)
+        )
         with self.db.session() as session:
             session.execute(
                 update(AuthToken)

@@ -9,6 +9,7 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.errors import Conflict, InvalidInput, NotFound
 from vault.identity import totp
 from vault.identity.core import IdentityCore
+from vault.identity.epochs import EPOCH_DETAIL
 from vault.identity.models import User
 from vault.identity.standing import USERS_TABLE
 from vault.vocabulary import EventAction, Principal, Role
@@ -35,7 +36,9 @@ class SecondFactors(IdentityCore):
                 raise Conflict("A second factor is already enrolled.")
             user.totp_secret = self.sealer.seal(USERS_TABLE, "totp_secret", user.id, secret)
             user.totp_last_step = None
-            self._seal_authz(user)
+            # Not a new epoch: a second factor not yet confirmed protects nothing, so a row
+            # copied back from before it gives no one anything.
+            self._seal_authz(user, next_epoch=False)
             session.add(user)
             username = user.username
         return TotpEnrolment(
@@ -56,12 +59,18 @@ class SecondFactors(IdentityCore):
             raise InvalidInput("The one-time code does not match.")
         who = Principal(id=user.id, role=Role(user.role), organization=user.organization)
         self.audit.append(
-            AuditEvent.by(who, EventAction.USER_MFA_ENROL, Outcome.INFO, target_id=user.id)
+            AuditEvent.by(
+                who,
+                EventAction.USER_MFA_ENROL,
+                Outcome.INFO,
+                target_id=user.id,
+                details={EPOCH_DETAIL: user.epoch + 1},
+            )
         )
         with self.db.session() as session:
             if not self._consume_totp_step(session, user_id, step):
                 raise InvalidInput("The one-time code was already used.")
-            enrolled = self._locked(session, user_id)
+            enrolled = self._locked_at(session, user_id, user.epoch)
             if enrolled is None or enrolled.totp_confirmed:
                 raise Conflict("A second factor is already enrolled.")
             enrolled.totp_confirmed = True

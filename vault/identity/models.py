@@ -40,6 +40,12 @@ class User(Stamped, table=True):
     # the command line are approved when they are made (approved_by None).
     approved_at: datetime | None = utc_field(default=None, nullable=True)
     approved_by: uuid.UUID | None = Field(default=None)
+    # Set at approval for an account made over the API: the SHA-256 of the activation
+    # code the approver hands its holder. Until the holder activates the account with it
+    # and the first password, choosing their own (vault.identity.activation), it cannot
+    # log in: neither its creator (who typed the first password) nor its approver (who
+    # holds the code) can use it alone.
+    activation_digest: str | None = Field(default=None, max_length=64)
     # Who created the account (None: made on the host with the command line). The
     # two-person rule (IdentityService.distinct_people) reads it.
     created_by: uuid.UUID | None = Field(default=None, index=True)
@@ -65,6 +71,9 @@ class AuthToken(Stamped, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     expires_at: datetime = utc_field()
     revoked_at: datetime | None = utc_field(default=None, nullable=True)
+    # Account, digest and expiry sealed to this row (vault.identity.tokens): a row
+    # written or extended by hand does not open.
+    binding_seal: str | None = Field(default=None, max_length=512)
 
 
 class LoginFailureKind(StrEnum):

@@ -9,7 +9,9 @@ hash, the second factor (sealed seed and whether it is on) and an epoch that
 increases on every change. A row changed outside the vault (a role raised, an
 approval or a re-enabling written by hand, a password hash swapped, a second
 factor switched off) no longer matches its seal and is refused at once, in
-every process.
+every process. A whole earlier row copied back matches its seal but carries an
+older epoch than the audit log records for the account (``vault.identity.epochs``),
+and is refused too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from vault.crypto.columns import ColumnSealer
+from vault.cursor_reads import Reads
+from vault.identity.epochs import AccountEpochs
 
 log = logging.getLogger("vault.identity")
 
@@ -31,6 +35,9 @@ AUTHZ_COLUMN = "authz"
 
 class AccountStatus(StrEnum):
     PENDING = "pending"  # made over the API, waiting for a second person's approval
+    # Approved, waiting for its holder to activate it with the first password and the
+    # approver's code (vault.identity.activation).
+    AWAITING_ACTIVATION = "awaiting_activation"
     ACTIVE = "active"
     DISABLED = "disabled"
 
@@ -51,6 +58,8 @@ class SealedAccount(Protocol):
     @property
     def disabled_at(self) -> datetime | None: ...
     @property
+    def activation_digest(self) -> str | None: ...
+    @property
     def password_hash(self) -> str: ...
     @property
     def totp_secret(self) -> str | None: ...
@@ -62,11 +71,15 @@ class SealedAccount(Protocol):
     def authz_seal(self) -> str | None: ...
 
 
-def status_of(approved_at: datetime | None, disabled_at: datetime | None) -> AccountStatus:
+def status_of(
+    approved_at: datetime | None, disabled_at: datetime | None, activation: str | None = None
+) -> AccountStatus:
     if disabled_at is not None:
         return AccountStatus.DISABLED
     if approved_at is None:
         return AccountStatus.PENDING
+    if activation is not None:
+        return AccountStatus.AWAITING_ACTIVATION
     return AccountStatus.ACTIVE
 
 
@@ -81,7 +94,7 @@ def authz_value(account: SealedAccount) -> str:
             account.username,
             account.role,
             account.organization,
-            status_of(account.approved_at, account.disabled_at).value,
+            status_of(account.approved_at, account.disabled_at, account.activation_digest).value,
             _digest(account.password_hash),
             _digest(account.totp_secret),
             "mfa" if account.totp_confirmed else "no-mfa",
@@ -100,8 +113,12 @@ def sealed_as_stored(sealer: ColumnSealer, account: SealedAccount) -> bool:
     return False
 
 
-def may_act(sealer: ColumnSealer, account: SealedAccount) -> bool:
-    """Whether the account may act now: approved, not disabled, and intact."""
-    if status_of(account.approved_at, account.disabled_at) is not AccountStatus.ACTIVE:
+def may_act(
+    sealer: ColumnSealer, account: SealedAccount, epochs: AccountEpochs, reads: Reads
+) -> bool:
+    """Whether the account may act now: approved, not disabled, intact, and the latest
+    version of itself the audit log records (read through ``reads``)."""
+    status = status_of(account.approved_at, account.disabled_at, account.activation_digest)
+    if status is not AccountStatus.ACTIVE:
         return False
-    return sealed_as_stored(sealer, account)
+    return sealed_as_stored(sealer, account) and epochs.current(reads, account)

@@ -59,6 +59,7 @@ class SealedColumn:
 SEALED_COLUMNS = (
     SealedColumn("users", "totp_secret", "totp_secret"),
     SealedColumn("users", "authz_seal", "authz"),
+    SealedColumn("auth_tokens", "binding_seal", "binding"),
     SealedColumn("web_sessions", "binding_seal", "binding"),
     SealedColumn("break_glass_grants", "justification", "justification"),
     SealedColumn("consents", "receipt_jws", "receipt_jws"),

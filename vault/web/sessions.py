@@ -24,10 +24,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
+from vault.identity.epochs import epochs_of
 from vault.identity.models import User
 from vault.identity.session_models import WebSession
 from vault.identity.standing import may_act
@@ -174,10 +175,10 @@ class WebSessions:
         log.critical("web session %s was changed outside the vault; it is ended", row.id)
         return False
 
-    def _account_stands(self, user: User | None, row: WebSession) -> bool:
+    def _account_stands(self, session: Session, user: User | None, row: WebSession) -> bool:
         """Whether the session's staff member may still act, as the role and organisation
         the session was opened for (re-read from the account on every request)."""
-        if user is None or not may_act(self._sealer, user):
+        if user is None or not may_act(self._sealer, user, epochs_of(self._db), session):
             return False
         return (user.username, user.role, user.organization) == (
             row.username,
@@ -206,7 +207,7 @@ class WebSessions:
             if (
                 now - row.last_seen_at >= timedelta(seconds=self._idle[kind])
                 or now - row.created_at >= self._lifetime
-                or not self._account_stands(session.get(User, row.user_id), row)
+                or not self._account_stands(session, session.get(User, row.user_id), row)
             ):
                 _finish(row, now)
                 session.add(row)

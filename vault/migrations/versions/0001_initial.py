@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 03:40:21.354209
+Create Date: 2026-12-01 03:53:29.927878
 """
 
 from collections.abc import Sequence
@@ -552,6 +552,7 @@ def upgrade() -> None:
         sa.Column("disabled_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
         sa.Column("approved_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
         sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("activation_digest", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("epoch", sa.Integer(), nullable=False),
         sa.Column("authz_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
@@ -598,6 +599,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("expires_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("binding_seal", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
