@@ -41,7 +41,9 @@ def test_second_person_approves_a_pending_account_once(services: Services) -> No
         "counselor-new", DEFAULT_PASSWORD, "counselor", ORG, actor=admin
     )
     approved = services.identity.approve_user(made.id, compliance)
-    assert approved.status is AccountStatus.ACTIVE
+    # Its holder, not the admin who typed the first password, activates it.
+    assert approved.user.status is AccountStatus.AWAITING_ACTIVATION
+    assert approved.activation_code
     with pytest.raises(Conflict, match="not waiting for approval"):
         services.identity.approve_user(made.id, compliance)
 
@@ -53,7 +55,8 @@ def test_creator_cannot_approve_their_own_account(services: Services) -> None:
     made = services.identity.create_user("admin-new", DEFAULT_PASSWORD, "admin", ORG, actor=admin)
     with pytest.raises(Forbidden):
         services.identity.approve_user(made.id, admin)
-    assert services.identity.approve_user(made.id, other_admin).status is AccountStatus.ACTIVE
+    approved = services.identity.approve_user(made.id, other_admin)
+    assert approved.user.status is AccountStatus.AWAITING_ACTIVATION
 
 
 def test_other_organisations_accounts_look_missing(services: Services) -> None:

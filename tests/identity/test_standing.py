@@ -35,6 +35,21 @@ class Account:
     totp_confirmed: bool = True
     epoch: int = 3
     authz_seal: str | None = None
+    activation_digest: str | None = None
+
+
+class Epochs:
+    """The audit log's latest epoch of every account, as the test sets it."""
+
+    def __init__(self, latest: int = 3) -> None:
+        self._latest = latest
+
+    def current(self, reads: object, account: Account) -> bool:
+        return account.epoch >= self._latest
+
+
+def _may_act(sealer: ColumnSealer, account: Account, latest: int = 3) -> bool:
+    return may_act(sealer, account, Epochs(latest), None)  # type: ignore[arg-type]  # fakes
 
 
 @pytest.fixture
@@ -57,13 +72,13 @@ def test_status_follows_approval_and_disabling() -> None:
 
 def test_intact_active_account_may_act(sealer: ColumnSealer) -> None:
     """An approved account whose row matches its seal may act."""
-    assert may_act(sealer, _sealed(sealer, Account()))
+    assert _may_act(sealer, _sealed(sealer, Account()))
 
 
 def test_pending_or_disabled_account_may_not_act(sealer: ColumnSealer) -> None:
     """Even intact, an account waiting for approval or disabled is refused."""
-    assert not may_act(sealer, _sealed(sealer, Account(approved_at=None)))
-    assert not may_act(sealer, _sealed(sealer, Account(disabled_at=APPROVED)))
+    assert not _may_act(sealer, _sealed(sealer, Account(approved_at=None)))
+    assert not _may_act(sealer, _sealed(sealer, Account(disabled_at=APPROVED)))
 
 
 @pytest.mark.parametrize(
@@ -84,18 +99,32 @@ def test_row_changed_outside_the_vault_is_refused(
 ) -> None:
     """A role raised, a hash swapped or a second factor switched off by hand breaks the seal."""
     tampered = dataclasses.replace(_sealed(sealer, Account()), **change)
-    assert not may_act(sealer, tampered)
+    assert not _may_act(sealer, tampered)
 
 
 def test_approval_written_by_hand_is_refused(sealer: ColumnSealer) -> None:
     """A pending account approved in the database, not by a second person, stays refused."""
     pending = _sealed(sealer, Account(approved_at=None))
-    assert not may_act(sealer, dataclasses.replace(pending, approved_at=APPROVED))
+    assert not _may_act(sealer, dataclasses.replace(pending, approved_at=APPROVED))
+
+
+def test_an_account_waiting_for_its_holder_may_not_act(sealer: ColumnSealer) -> None:
+    """Approved but not yet activated by its holder, an intact account is refused."""
+    assert not _may_act(sealer, _sealed(sealer, Account(activation_digest="digest")))
+
+
+def test_an_older_version_of_the_account_than_the_log_knows_is_refused(
+    sealer: ColumnSealer,
+) -> None:
+    """A row sealed at epoch 3 is refused once the audit log records epoch 4."""
+    account = _sealed(sealer, Account())
+    assert _may_act(sealer, account, latest=3)
+    assert not _may_act(sealer, account, latest=4)
 
 
 def test_account_without_a_seal_is_refused(sealer: ColumnSealer) -> None:
     """A row inserted by hand, with no seal, may not act."""
-    assert not may_act(sealer, Account())
+    assert not _may_act(sealer, Account())
 
 
 def test_sealed_value_holds_digests_not_secrets() -> None:
