@@ -54,7 +54,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(target: str, env: dict[str, str], log: Path, port: int) -> Iterator[int]:
+def _server(
+    target: str, env: dict[str, str], log: Path, port: int, cwd: Path = REPO
+) -> Iterator[int]:
     """Run ``target`` (an app factory) under uvicorn on ``port`` of 127.0.0.1; yield its pid."""
     command = [
         sys.executable,
@@ -72,25 +74,34 @@ def _server(target: str, env: dict[str, str], log: Path, port: int) -> Iterator[
         "--log-level",
         "warning",
     ]
+    with listening(command, env, log, port, cwd) as pid:
+        yield pid
+
+
+@contextmanager
+def listening(
+    command: list[str], env: dict[str, str], log: Path, port: int, cwd: Path = REPO
+) -> Iterator[int]:
+    """Run ``command`` until it listens on ``port`` of 127.0.0.1; yield its pid, then stop it."""
     with log.open("w") as out:
-        proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"{target} exited: {log.read_text()[-800:]}")
+                raise RuntimeError(f"{command[2:5]} exited: {log.read_text()[-800:]}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{target} did not start within 60 s") from None
+                    raise RuntimeError(f"{command[2:5]} did not start within 90 s") from None
                 time.sleep(0.2)
         yield proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -24,12 +24,14 @@ from contextlib import contextmanager
 from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Column, Dialect, Engine, select
-from sqlalchemy.sql import Insert, Select
+from sqlalchemy.sql import CompoundSelect, Insert, Select
 from sqlmodel import SQLModel
 
 _Converter = Callable[[Any], Any] | None
 # Any SELECT, whatever its columns (Select is generic over their types).
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+# What the hot path runs: a SELECT, or a UNION ALL of SELECTs.
+AnyQuery: TypeAlias = AnySelect | CompoundSelect[*tuple[Any, ...]]
 
 
 def table_columns(model: type[SQLModel], *names: str) -> list[Column[Any]]:
@@ -60,7 +62,7 @@ class PreparedQuery:
 
     def __init__(
         self,
-        statement: AnySelect | Insert,
+        statement: AnyQuery | Insert,
         dialect: Dialect,
         column_keys: list[str] | None = None,
     ) -> None:
@@ -88,7 +90,11 @@ class PreparedQuery:
             else:
                 value = bind.effective_value
                 self._fixed[name] = convert(value) if convert is not None else value
-        columns = list(statement.selected_columns) if isinstance(statement, Select) else []
+        columns = (
+            list(statement.selected_columns)
+            if isinstance(statement, Select | CompoundSelect)
+            else []
+        )
         self._result_converters: list[tuple[int, Callable[[Any], Any]]] = []
         for index, column in enumerate(columns):
             convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -142,13 +148,13 @@ class Rows:
 class CursorReads:
     """A read transaction on a pooled DBAPI connection; ``execute`` like a Session's."""
 
-    def __init__(self, cursor: Any, prepared: Callable[[AnySelect], PreparedQuery]) -> None:
+    def __init__(self, cursor: Any, prepared: Callable[[AnyQuery], PreparedQuery]) -> None:
         self._cursor = cursor
         self._prepared = prepared
         # Answers kept for the rest of this transaction (one snapshot), by their users.
         self.memo: dict[Any, Any] = {}
 
-    def execute(self, statement: AnySelect, params: Mapping[str, Any]) -> Rows:
+    def execute(self, statement: AnyQuery, params: Mapping[str, Any]) -> Rows:
         query = self._prepared(statement)
         self._cursor.execute(query.sql, query.parameters(params))
         return Rows([query.row(raw) for raw in self._cursor.fetchall()])
@@ -181,7 +187,7 @@ class CursorReader:
         self._engine = engine
         self._dialect = engine.dialect
         self._sqlite = engine.dialect.name == "sqlite"
-        self._queries: dict[int, tuple[AnySelect, PreparedQuery]] = {}
+        self._queries: dict[int, tuple[AnyQuery, PreparedQuery]] = {}
         self._idle: list[Any] = []  # DBAPI connections, owned by this reader
         # Set by close(): a read still running then closes its connection rather than
         # keeping it (nobody would ever close it again).
@@ -190,7 +196,7 @@ class CursorReader:
         # connections it keeps, rather than leave them to the garbage collector open.
         self._finalizer = weakref.finalize(self, _close_all, self._idle)
 
-    def _prepared(self, statement: AnySelect) -> PreparedQuery:
+    def _prepared(self, statement: AnyQuery) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
         found = self._queries.get(id(statement))
         if found is None or found[0] is not statement:
@@ -305,4 +311,4 @@ class Reads(Protocol):
     this, not either class.
     """
 
-    def execute(self, statement: AnySelect, params: Mapping[str, Any], /) -> Answer: ...
+    def execute(self, statement: AnyQuery, params: Mapping[str, Any], /) -> Answer: ...

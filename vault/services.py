@@ -209,6 +209,7 @@ def build_services(
     )
     subjects.on_touch = watch.touched
     reader.on_touch = watch.touched
+    reader.decoys = watch
     return Services(
         settings=settings,
         db=db,

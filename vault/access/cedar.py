@@ -18,7 +18,7 @@ from typing import Any
 
 import cedarpy
 
-from vault.access.memo import Memo
+from vault.access.memo import MEMO_SIZE, Memo
 from vault.access.policies import LoadedPolicies
 from vault.vocabulary import Category, Principal, Role
 
@@ -75,7 +75,7 @@ def principal_entities(user_id: uuid.UUID, role: Role) -> Any:
 class CedarPolicies:
     """Pre-parsed policies; one instance per engine, safe to share between threads."""
 
-    def __init__(self, policies: LoadedPolicies) -> None:
+    def __init__(self, policies: LoadedPolicies, memo_size: int = MEMO_SIZE) -> None:
         self.policies = policies
         # Which ids can change an answer: when no policy names a user (or a subject)
         # by id, a user is only its role to Cedar (its one parent, no attributes),
@@ -87,9 +87,14 @@ class CedarPolicies:
         )
         self._key_by_user = "Vault::User" in named
         self._key_by_subject = "Vault::Subject" in named
-        self._memo: Memo[Verdict] = Memo()
+        self._memo: Memo[Verdict] = Memo(memo_size)
         # Evaluation errors so far: a decision that met one is not remembered.
         self.errors_seen = 0
+
+    @property
+    def remembered(self) -> int:
+        """How many of Cedar's answers are remembered now."""
+        return len(self._memo)
 
     def ids(self, parser_ids: Iterable[str]) -> tuple[str, ...]:
         """The ``@id`` of each policy cedarpy names by its parser id, sorted."""

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from vault.access.cedar import CedarPolicies, Verdict, action_uid, principal_entities, uid
 from vault.access.decision_facts import DecisionFacts
-from vault.access.memo import Memo
+from vault.access.memo import MEMO_SIZE, Memo
 from vault.access.policies import LoadedPolicies, load_policies
 from vault.access.release import release, write_decision
 from vault.requestctx import note_decision
@@ -63,17 +63,23 @@ DENIED_BY_FAILURE = "the decision could not be made"
 class PolicyEngine:
     """Pre-parsed policies and schema; one instance per process, safe to share."""
 
-    def __init__(self, policies: LoadedPolicies) -> None:
+    def __init__(self, policies: LoadedPolicies, memo_size: int = MEMO_SIZE) -> None:
         self.policies = policies
-        self.cedar = CedarPolicies(policies)
-        # Whole decisions, keyed by everything _decide reads (see decide()).
-        self._decisions: Memo[Decision] = Memo()
+        self.cedar = CedarPolicies(policies, memo_size)
+        # Whole decisions, keyed by everything _decide reads (see decide()); at most
+        # ``memo_size`` of them, and as many Cedar answers.
+        self._decisions: Memo[Decision] = Memo(memo_size)
         self._read = self.cedar.matrix("category.read")
         self._write = self.cedar.matrix("category.write")
 
     @classmethod
     def from_directory(cls, directory: Path) -> PolicyEngine:
         return cls(load_policies(directory))
+
+    @property
+    def remembered(self) -> int:
+        """How many answers are remembered now (whole decisions and Cedar's)."""
+        return len(self._decisions) + self.cedar.remembered
 
     @property
     def policy_count(self) -> int:

@@ -27,6 +27,9 @@ class Memo(Generic[V]):
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def get(self, key: Hashable) -> V | None:
         with self._lock:
             answer = self._entries.get(key)

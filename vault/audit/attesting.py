@@ -34,12 +34,13 @@ ACCESS_ACTIONS = (ASSIGNMENT_CREATE, ASSIGNMENT_END, BREAK_GLASS_OPEN, BREAK_GLA
 # the bare cursor. No ORDER BY: the attestation rules do not depend on order, and
 # with one the planner chose the (subject_id, seq) index and walked every event
 # of the subject (one per read of its records).
-SUBJECT_ATTESTING_EVENTS = select(EVENTS.c.canonical).where(
+ATTESTING = (
     EVENTS.c.subject_id == bindparam("subject_id"),
     EVENTS.c.action.in_(
         [literal_column(f"'{action}'") for action in (*CONSENT_ACTIONS, *ACCESS_ACTIONS)]
     ),
 )
+SUBJECT_ATTESTING_EVENTS = select(EVENTS.c.canonical).where(*ATTESTING)
 
 
 def subject_events(reads: Reads, subject_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -50,7 +51,15 @@ def subject_events(reads: Reads, subject_id: uuid.UUID) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = memo[key]
         return found
     rows = reads.execute(SUBJECT_ATTESTING_EVENTS, {"subject_id": subject_id})
-    found = [decode_remembered(bytes(row[0])) for row in rows]
-    if memo is not None:
-        memo[key] = found
+    return remember_events(reads, subject_id, [bytes(row[0]) for row in rows])
+
+
+def remember_events(
+    reads: Reads, subject_id: uuid.UUID, documents: list[bytes]
+) -> list[dict[str, Any]]:
+    """The subject's attesting events read by another statement of this transaction
+    (every row ``SUBJECT_ATTESTING_EVENTS`` gives), decoded and kept for its rest."""
+    found = [decode_remembered(document) for document in documents]
+    if isinstance(reads, CursorReads):
+        reads.memo[("attesting-events", subject_id)] = found
     return found

@@ -14,17 +14,20 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from vault.audit.events import AuditEvent, AuditSink, Outcome
+from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.honeytokens.models import Honeytoken
 from vault.vocabulary import EventAction, Principal
 
-__all__ = ["HONEYTOKENS", "HoneytokenWatch"]
+__all__ = ["DECOY", "HONEYTOKENS", "HoneytokenWatch"]
 
 HONEYTOKENS = Honeytoken.metadata.tables[Honeytoken.__tablename__]
 log = logging.getLogger("vault.honeytokens")
+# Built once: the record read asks it of every subject it reads, in its own transaction.
+DECOY = select(HONEYTOKENS.c.subject_id).where(HONEYTOKENS.c.subject_id == bindparam("subject_id"))
 
 
 @dataclass
@@ -43,9 +46,17 @@ class HoneytokenWatch:
         with self.db.read_session() as session:
             return {uuid.UUID(str(found)) for found in session.execute(query).scalars()}
 
+    @staticmethod
+    def is_decoy(reads: Reads, subject_id: uuid.UUID) -> bool:
+        """Whether ``subject_id`` is a decoy, read in the caller's read transaction."""
+        return reads.execute(DECOY, {"subject_id": subject_id}).first() is not None
+
     def touched(self, principal: Principal, subject_ids: Collection[uuid.UUID], via: str) -> None:
         """Record a hit for each decoy among ``subject_ids`` touched by ``principal``."""
-        decoys = self.decoys_among(subject_ids)
+        self.hit(principal, self.decoys_among(subject_ids), via)
+
+    def hit(self, principal: Principal, decoys: Collection[uuid.UUID], via: str) -> None:
+        """Record a hit for each of ``decoys`` (known decoys) touched by ``principal``."""
         for decoy in sorted(decoys):
             self.audit.append(
                 AuditEvent.by(

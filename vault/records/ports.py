@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -41,6 +41,14 @@ class Subjects(Protocol):
         purpose: str | None = None,
     ) -> SubjectRef | None: ...
 
+    def admitted(
+        self,
+        reads: Reads,
+        principal: Principal,
+        subject: SubjectRef | None,
+        purpose: str | None = None,
+    ) -> SubjectRef | None: ...
+
     def gate(
         self,
         reads: Reads,
@@ -51,6 +59,14 @@ class Subjects(Protocol):
         on_self: bool = False,
         created_by_principal: bool = False,
     ) -> SubjectRef: ...
+
+
+class Decoys(Protocol):
+    """The honeytokens capability: whether a subject is a decoy, and recording a touch."""
+
+    def is_decoy(self, reads: Reads, subject_id: uuid.UUID) -> bool: ...
+
+    def hit(self, principal: Principal, decoys: Collection[uuid.UUID], via: str) -> None: ...
 
 
 class SubjectKeyStore(Protocol):

@@ -23,22 +23,24 @@ from sqlmodel import Session
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.crypto.keys import WrappedKey
+from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.errors import DecryptionFailed, InvalidInput, NotFound, RateLimited, VaultError
 from vault.records.catalog import Catalog
 from vault.records.decisions import DecisionFacts, decision_event
 from vault.records.fieldcrypt import open_fields
-from vault.records.ports import PolicyDecider, SubjectKeyStore, Subjects
+from vault.records.ports import Decoys, PolicyDecider, SubjectKeyStore, Subjects
 from vault.records.ratelimit import ReadLimiter
 from vault.records.rows import (
-    FIELDS,
     RECORD,
+    RECORD_READ,
     RecordMeta,
     RecordView,
     ciphertexts,
     record_rows,
 )
 from vault.subjects.models import Subject
+from vault.subjects.visibility import SubjectRef
 from vault.threads import run_store_work
 from vault.vocabulary import Action, Category, Decision, EventAction, Principal, Resource
 
@@ -62,6 +64,7 @@ class ReadPlan:
     event: AuditEvent
     refusal: VaultError | None = None
     opening: _Opening | None = None
+    decoy: bool = False  # the subject is a honeytoken: record a hit once the event is durable
 
 
 @dataclass
@@ -79,8 +82,10 @@ class RecordReader:
     # an embedded store, and keys held in memory.
     inline_store: bool = False
     inline_keys: bool = False
-    # Called with a read subject (``vault.honeytokens.watch``): a decoy raises an alert.
+    # Called with a listed subject (``vault.honeytokens.watch``): a decoy raises an alert.
     on_touch: Callable[[Principal, Collection[uuid.UUID], str], None] | None = None
+    # Which subjects are decoys; a read of one (allowed or refused) records a hit.
+    decoys: Decoys | None = None
 
     async def read(
         self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
@@ -96,19 +101,29 @@ class RecordReader:
             )
             # Durable first: if this raises AuditUnavailable nothing is decrypted.
             await self.audit.append_async(plan.event, slot)
-        if self.on_touch is not None:
-            touch = partial(self.on_touch, principal, (subject_id,), EventAction.RECORD_READ.value)
-            await run_store_work(self.inline_store, touch)
+        if plan.decoy and self.decoys is not None:
+            hit = partial(self.decoys.hit, principal, (subject_id,), EventAction.RECORD_READ.value)
+            # In a worker thread: the hit's own audit event is waited for, and may
+            # disable the reader's account.
+            await run_store_work(False, hit)
         # Unwrap (from the key cache, or the provider) and decrypt: no store access.
         return await run_store_work(self.inline_keys, partial(self.disclose, plan))
 
     def _refused(
-        self, principal: Principal, subject_id: uuid.UUID, refusal: VaultError, **fields: Any
+        self,
+        principal: Principal,
+        subject_id: uuid.UUID,
+        refusal: VaultError,
+        decoy: bool,
+        **fields: Any,
     ) -> ReadPlan:
         event = AuditEvent.by(
             principal, EventAction.RECORD_READ, Outcome.DENY, subject_id=subject_id, **fields
         )
-        return ReadPlan(event, refusal=refusal)
+        return ReadPlan(event, refusal=refusal, decoy=decoy)
+
+    def _is_decoy(self, reads: Reads, subject_id: uuid.UUID) -> bool:
+        return self.decoys is not None and self.decoys.is_decoy(reads, subject_id)
 
     def plan(
         self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
@@ -125,21 +140,43 @@ class RecordReader:
             try:
                 limit.check(principal.id)
             except RateLimited as limited:
-                return self._refused(principal, subject_id, limited, reason="read rate limit")
+                with self.db.read_cursor(one_statement=True) as reads:
+                    decoy = self._is_decoy(reads, subject_id)
+                return self._refused(
+                    principal, subject_id, limited, decoy, reason="read rate limit"
+                )
         with self.db.read_cursor() as reads:
+            # Subject, record, fields, wrapped key and decoy mark: one statement.
+            rows = reads.execute(
+                RECORD_READ, {"subject_id": subject_id, "record_id": record_id}
+            ).all()
+            found = rows[0] if rows else None
+            decoy = (
+                found.decoy is not None if found is not None else self._is_decoy(reads, subject_id)
+            )
+            if self.decoys is None:
+                decoy = False
             if limit is not None:
                 try:
                     limit.check_logged(reads, principal.id, self.clock())
                 except RateLimited as limited:
-                    return self._refused(principal, subject_id, limited, reason="read rate limit")
-            subject = self.subjects.visible_to(reads, principal, subject_id, purpose)
+                    return self._refused(
+                        principal, subject_id, limited, decoy, reason="read rate limit"
+                    )
+            live = (
+                SubjectRef(subject_id, found.organization, found.status, found.legal_hold)
+                if found is not None and found.erased_at is None
+                else None
+            )
+            subject = self.subjects.admitted(reads, principal, live, purpose)
             if subject is None:
                 return ReadPlan(
                     self.decisions.unseen(principal, Action.READ_RECORD, subject_id, purpose),
                     refusal=NotFound("No such subject."),
+                    decoy=decoy,
                 )
-            record = reads.execute(RECORD, {"record_id": record_id}).first()
-            if record is None or record.subject_id != subject_id:
+            record = found if found is not None and found.id is not None else None
+            if record is None:
                 # Decided like any read of this subject: a caller who may not read it
                 # gets the answer of an existing record it may not read, so record
                 # ids cannot be probed.
@@ -155,11 +192,12 @@ class RecordReader:
                     event = decision_event(
                         principal, EventAction.RECORD_READ, subject_id, record_id, decision, purpose
                     )
-                    return ReadPlan(event, refusal=NotFound("No such subject."))
+                    return ReadPlan(event, refusal=NotFound("No such subject."), decoy=decoy)
                 return self._refused(
                     principal,
                     subject_id,
                     NotFound("No such record."),
+                    decoy,
                     target_id=record_id,
                     purpose=purpose,
                     reason="no such record",
@@ -168,10 +206,15 @@ class RecordReader:
             # relabelled in the database must not widen who may decrypt it.
             known = self.catalog.record_type(record.record_type).fields
             stored: dict[str, tuple[str, bytes]] = {}
-            for row in reads.execute(FIELDS, {"record_id": record_id}):
-                if row.name not in known:
+            for row in rows:
+                if row.field_name is None:
+                    continue  # a record without fields
+                if row.field_name not in known:
                     raise DecryptionFailed()
-                stored[row.name] = (known[row.name].category.value, bytes(row.ciphertext))
+                stored[row.field_name] = (
+                    known[row.field_name].category.value,
+                    bytes(row.ciphertext),
+                )
             categories = frozenset(Category(cat) for cat, _ in stored.values())
             decision = self.policy.decide(
                 principal,
@@ -185,15 +228,19 @@ class RecordReader:
                 ),
                 self.decisions.context(reads, principal, subject_id, purpose),
             )
-            readable = sorted(
-                n for n, (cat, _) in stored.items() if Category(cat) in decision.categories
-            )
-            # The wrapped key is read in the same snapshot; it is unwrapped only after
-            # the audit event is durable. The read transaction ends before the audit
-            # append: on SQLite a reader still open while the audit writer commits
-            # keeps the WAL from being checkpointed to its end (measured: the append
-            # took twice as long, and the WAL kept growing).
-            wrapped = self.subject_keys.wrapped_key(reads, subject_id) if readable else None
+        readable = sorted(
+            n for n, (cat, _) in stored.items() if Category(cat) in decision.categories
+        )
+        # The wrapped key was read in the same snapshot; it is unwrapped only after
+        # the audit event is durable. The read transaction ends before the audit
+        # append: on SQLite a reader still open while the audit writer commits
+        # keeps the WAL from being checkpointed to its end (measured: the append
+        # took twice as long, and the WAL kept growing).
+        wrapped = (
+            WrappedKey(int(record.kek_version), bytes(record.wrapped_dek))
+            if readable and record.wrapped_dek is not None
+            else None
+        )
         event = decision_event(
             principal,
             EventAction.RECORD_READ,
@@ -206,9 +253,11 @@ class RecordReader:
         if not decision.allowed and not decision.withheld:
             # The same answer as for a subject that does not exist: a caller who
             # may not read this subject may not learn that it exists either.
-            return ReadPlan(event, refusal=NotFound("No such subject."))
+            return ReadPlan(event, refusal=NotFound("No such subject."), decoy=decoy)
         return ReadPlan(
-            event, opening=_Opening(subject_id, record, stored, readable, wrapped, decision)
+            event,
+            opening=_Opening(subject_id, record, stored, readable, wrapped, decision),
+            decoy=decoy,
         )
 
     def disclose(self, plan: ReadPlan) -> RecordView:

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, select
 from sqlmodel import col
 
-from vault.cursor_reads import Reads, row_select
+from vault.cursor_reads import Reads, row_select, table_columns
+from vault.honeytokens.models import Honeytoken
+from vault.keys.models import SubjectKey
 from vault.records.models import Record, RecordField
+from vault.subjects.models import Subject
 
 # Every column of a record version (metadata only: the fields are another table).
 RECORD = row_select(Record).where(col(Record.id) == bindparam("record_id"))
@@ -28,6 +31,60 @@ RECORDS_OF_SUBJECT = (
 FIELDS = row_select(RecordField, "name", "category", "ciphertext").where(
     col(RecordField.record_id) == bindparam("record_id")
 )
+
+
+def _record_read() -> Any:
+    """Everything a record read needs before its decision, in one statement.
+
+    The subject (organisation, status, legal hold, erasure), the record version
+    (only if it is this subject's), one row per field with its ciphertext, the
+    subject's wrapped data key and whether the subject is a decoy. No subject:
+    no row. One row per field; a record without fields (or none at all) gives one
+    row whose record or field columns are NULL.
+    """
+    subject, key, decoy = (
+        table_columns(Subject, "organization", "status", "legal_hold", "erased_at"),
+        table_columns(SubjectKey, "kek_version", "wrapped_dek"),
+        table_columns(Honeytoken, "subject_id")[0],
+    )
+    record = table_columns(
+        Record,
+        "id",
+        "subject_id",
+        "record_type",
+        "version",
+        "lineage_id",
+        "supersedes_id",
+        "superseded_at",
+        "created_at",
+    )
+    field_name, ciphertext = table_columns(RecordField, "name", "ciphertext")
+    subjects, records, fields = Subject.__table__, Record.__table__, RecordField.__table__  # type: ignore[attr-defined]  # SQLModel table models have one
+    keys, decoys = SubjectKey.__table__, Honeytoken.__table__  # type: ignore[attr-defined]  # SQLModel table models have one
+    joined = (
+        subjects.outerjoin(
+            records,
+            and_(records.c.id == bindparam("record_id"), records.c.subject_id == subjects.c.id),
+        )
+        .outerjoin(fields, fields.c.record_id == records.c.id)
+        .outerjoin(keys, keys.c.subject_id == subjects.c.id)
+        .outerjoin(decoys, decoys.c.subject_id == subjects.c.id)
+    )
+    return (
+        select(
+            *subject,
+            *record,
+            field_name.label("field_name"),
+            ciphertext,
+            *key,
+            decoy.label("decoy"),
+        )
+        .select_from(joined)
+        .where(subjects.c.id == bindparam("subject_id"))
+    )
+
+
+RECORD_READ = _record_read()
 
 
 class RecordColumns(Protocol):

@@ -75,6 +75,16 @@ class SubjectsBase:
         """
         return self.visibility.visible_to(reads, principal, subject_id, purpose)
 
+    def admitted(
+        self,
+        reads: Reads,
+        principal: Principal,
+        subject: SubjectRef | None,
+        purpose: str | None = None,
+    ) -> SubjectRef | None:
+        """``visible_to`` for a subject row the caller read itself (``None``: not live)."""
+        return self.visibility.admitted(reads, principal, subject, purpose)
+
     def gate(
         self,
         reads: Reads,

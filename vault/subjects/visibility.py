@@ -73,11 +73,20 @@ class SubjectVisibility:
         purpose: str | None = None,
     ) -> SubjectRef | None:
         """The subject, if ``principal`` may know it exists; ``None`` exactly as if missing."""
-        subject = self.live(reads, subject_id)
+        return self.admitted(reads, principal, self.live(reads, subject_id), purpose)
+
+    def admitted(
+        self,
+        reads: Reads,
+        principal: Principal,
+        subject: SubjectRef | None,
+        purpose: str | None = None,
+    ) -> SubjectRef | None:
+        """``visible_to`` for a subject the caller already read (``live``'s answer)."""
         if subject is None:
             return None
         if subject.organization == principal.organization or self.consent_recipient(
-            reads, principal, subject_id, purpose
+            reads, principal, subject.id, purpose
         ):
             return subject
         return None
