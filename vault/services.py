@@ -190,6 +190,7 @@ def build_services(
         signer=key_services.signer,
         consents=consents,
         handover=handover,
+        assignments=access_facts,
     )
     statistics = StatisticsService(
         db=db,

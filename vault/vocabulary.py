@@ -216,6 +216,9 @@ class OperationFacts:
     # The organisation of the account the operation is about, when it differs from
     # the target's (a care-team member of a subject: the subject is the target).
     account_org: str | None = None
+    # The principal is on the subject's care team (an active assignment the audit log
+    # attests); only gates that read what was handed over ask for it.
+    assigned: bool = False
 
     def context(self, principal: Principal) -> dict[str, object]:
         return {
@@ -226,6 +229,7 @@ class OperationFacts:
             "consent_recipient": self.consent_recipient,
             "account_same_org": self.account_org is not None
             and self.account_org == principal.organization,
+            "assigned": self.assigned,
         }
 
 

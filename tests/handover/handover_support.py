@@ -57,6 +57,14 @@ class Pair:
         )
         return json.dumps(bundle)
 
+    def import_for_worker(self, bundle: str) -> dict[str, Any]:
+        """The sentra's officer imports the bundle and puts the worker on the care team."""
+        result: dict[str, Any] = self.sentra.handover.import_bundle(self.sentra_officer, bundle)
+        self.sentra.access.assign(
+            self.sentra_officer, self.sentra_worker.id, uuid.UUID(result["subject_id"])
+        )
+        return result
+
     def stored_counts(self) -> tuple[int, int]:
         """How many subjects and records the sentra's vault holds."""
         from sqlalchemy import func, select

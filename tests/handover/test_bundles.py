@@ -22,7 +22,7 @@ def test_a_subject_is_handed_over_end_to_end(pair: Pair) -> None:
     consent_id = pair.consent_to_handover()
     bundle = pair.export()
     assert "CANARY" not in bundle
-    result = pair.sentra.handover.import_bundle(pair.sentra_officer, bundle)
+    result = pair.import_for_worker(bundle)
     assert result["sender"] == PRISON
     assert result["consent_id"] == consent_id
     assert result["subject_id"] != pair.world.subject_id
@@ -231,3 +231,17 @@ def test_garbage_is_refused_as_malformed(pair: Pair) -> None:
     """Text that is not a bundle is refused as malformed, with nothing stored."""
     _refused(pair, "{not json", "malformed")
     _refused(pair, json.dumps({"envelope": {}, "kid": "x", "signature": ""}), "malformed")
+
+
+def test_staff_of_the_sentra_off_the_care_team_read_nothing_handed_over(pair: Pair) -> None:
+    """A social worker of the receiving sentra whom no officer put on the subject's care
+    team is refused, though the consent names the sentra; once assigned, they read."""
+    pair.world.create_record("social_worker", "family_data", FAMILY)
+    pair.consent_to_handover()
+    result = pair.sentra.handover.import_bundle(pair.sentra_officer, pair.export())
+    subject_id = uuid.UUID(result["subject_id"])
+    with pytest.raises(Forbidden):
+        pair.sentra.handover_notices.read_imported(pair.sentra_worker, subject_id)
+    pair.sentra.access.assign(pair.sentra_officer, pair.sentra_worker.id, subject_id)
+    case = pair.sentra.handover_notices.read_imported(pair.sentra_worker, subject_id)
+    assert any(r["type"] == "family_data" for r in case["records"])

@@ -34,7 +34,7 @@ def test_a_polled_withdrawal_reaches_the_sentra_which_stops_serving(pair: Pair) 
     gives nothing new, and from the start the same notice again."""
     pair.world.join("sentra_at_prison", "officer", SENTRA)
     consent_id = pair.consent_to_handover()
-    imported = pair.sentra.handover.import_bundle(pair.sentra_officer, pair.export())
+    imported = pair.import_for_worker(pair.export())
     subject_id = uuid.UUID(imported["subject_id"])
     assert _poll(pair, "sentra_at_prison") == {"notices": [], "next": 0}
     pair.world.post("officer", f"/v1/consents/{consent_id}/withdraw", {"reason": "moved"})

@@ -13,7 +13,7 @@ from vault.errors import Forbidden, InvalidInput, NotFound
 
 def _handed_over(pair: Pair) -> tuple[str, uuid.UUID]:
     consent_id = pair.consent_to_handover()
-    result = pair.sentra.handover.import_bundle(pair.sentra_officer, pair.export())
+    result = pair.import_for_worker(pair.export())
     return consent_id, uuid.UUID(result["subject_id"])
 
 

@@ -50,6 +50,9 @@ class WithdrawalNotices:
     signer: CurrentSigner
     consents: ConsentService
     handover: HandoverService
+    # Who is on a subject's care team (vault.access.facts.AccessFacts.is_assigned);
+    # None: nobody is, and no handed-over record is read.
+    assignments: Any = None
 
     outbox: NoticeOutbox = field(init=False, repr=False)
 
@@ -143,8 +146,11 @@ class WithdrawalNotices:
     def read_imported(self, principal: Principal, subject_id: uuid.UUID) -> dict[str, Any]:
         """The records handed over for a subject, while the sender's consent stands."""
         with self.db.read_session() as session:
+            assigned = self.assignments is not None and bool(
+                self.assignments.is_assigned(session, principal.id, subject_id)
+            )
             subject = self.handover.subjects.gate(
-                session, principal, Action.HANDOVER_READ, subject_id
+                session, principal, Action.HANDOVER_READ, subject_id, assigned=assigned
             )
             imported = _plain(
                 session.exec(

@@ -94,6 +94,7 @@ class SubjectsBase:
         *,
         on_self: bool = False,
         created_by_principal: bool = False,
+        assigned: bool = False,
     ) -> SubjectRef:
         """The subject, once the policy allowed ``action`` on it.
 
@@ -115,6 +116,7 @@ class SubjectsBase:
                 on_self=on_self,
                 created_by_principal=created_by_principal,
                 consent_recipient=recipient,
+                assigned=assigned,
             ),
             subject_id,
         )
