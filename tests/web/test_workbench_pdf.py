@@ -4,12 +4,14 @@ officer only, its bytes' hash and the report's digest recorded in the log first.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import uuid
 
 from litestar.testing import TestClient
 from sqlalchemy import select
 
+from tests.audit.verifier import altered, verify_log
 from tests.web.conftest import OTHER_ORG, World, staff_login
 from vault.audit.canonical import decode
 from vault.audit.events import AuditEvent, Outcome
@@ -76,3 +78,39 @@ def test_another_organisations_pdf_answers_as_a_missing_subject(
     assert theirs.status_code == missing.status_code == 404
     assert theirs.text == missing.text
     assert _disclosure_events(world) == []
+
+
+def test_the_report_and_its_pdf_carry_proofs_a_court_can_check(
+    world: World, client: Client
+) -> None:
+    """The printed report's proofs verify with tools/verify_log.py; one altered read fails;
+    the PDF carries the same signed head."""
+    subject = world.subject(pin=None)
+    with world.services.db.read_session() as session:
+        user = session.execute(select(User).where(User.username == "counselor1")).scalar_one()
+        reader = Principal(user.id, Role(user.role), user.organization)
+    for purpose in ("counseling", "social_reintegration"):
+        world.services.audit.append(
+            AuditEvent.by(
+                reader,
+                EventAction.RECORD_READ,
+                Outcome.ALLOW,
+                subject_id=subject,
+                target_id=uuid.uuid4(),
+                categories=("psychological",),
+                purpose=purpose,
+                consent_id=uuid.uuid4(),
+            )
+        )
+    staff_login(client, "compliance1", "/dashboard/login")
+    page = client.get(f"/dashboard/subjects/{subject}/disclosures").text
+    block = page.split('<pre class="proofs">', 1)[1].split("</pre>", 1)[0]
+    proofs = json.loads(html.unescape(block))
+    assert len(proofs["inclusions"]) == 2
+    ok, report = verify_log(proofs)
+    assert ok, report
+    ok, _ = verify_log(altered(proofs, 1))
+    assert not ok
+    pdf = client.get(f"/dashboard/subjects/{subject}/disclosures.pdf").content
+    first_line = proofs["head"].splitlines()[0]
+    assert first_line.encode() in pdf

@@ -21,6 +21,7 @@ from litestar.response import Redirect
 from vault.access.engine import PolicyEngine
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
+from vault.audit.proofs import proofs_of
 from vault.audit.report import disclosure_report
 from vault.audit.scope import subject_org
 from vault.db import Database
@@ -67,7 +68,8 @@ def disclosures_pdf(
         return _text(404, t["subject_not_found"])
     report = disclosure_report(db, subject_id, clock())
     names = usernames(db, {row.get("actor_id") for row in report.rows})
-    pdf = disclosure_pdf(report, names, t)
+    proofs = proofs_of(audit, [int(str(row["seq"])) for row in report.rows])
+    pdf = disclosure_pdf(report, names, t, proofs)
     audit.append(
         AuditEvent.by(
             viewer.principal,

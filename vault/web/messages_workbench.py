@@ -2,6 +2,12 @@
 (merged into the catalogue by ``vault.web.i18n``; the same keys in each)."""
 
 WORKBENCH_ID: dict[str, str] = {
+    "report_proofs_title": "Bukti inklusi setiap pembacaan dalam log audit",
+    "report_proofs_intro": (
+        "Setiap pembacaan di atas tercatat dalam log audit yang ditandatangani. Siapa pun "
+        "(pengacara, pengadilan) dapat memeriksanya tanpa brankas ini dengan tools/verify_log.py "
+        "dan teks di bawah."
+    ),
     "access_review": "Tinjauan hak akses",
     "access_review_intro": (
         "Setiap akun aktif dan setiap penugasan tim perawatan organisasi Anda, untuk "
@@ -38,6 +44,11 @@ WORKBENCH_ID: dict[str, str] = {
 }
 
 WORKBENCH_EN: dict[str, str] = {
+    "report_proofs_title": "Inclusion proof of every read in the audit log",
+    "report_proofs_intro": (
+        "Each read above is in the vault's signed audit log. Anyone (a lawyer, a court) can "
+        "check it without this vault, with tools/verify_log.py and the text below."
+    ),
     "access_review": "Access review",
     "access_review_intro": (
         "Every active account and care-team assignment of your organisation, to be "

@@ -13,10 +13,12 @@ streams are left uncompressed, so the text can be searched with plain tools.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 
 from vault.audit.report import DisclosureReport
 
@@ -45,7 +47,10 @@ def _basis(row: Mapping[str, object], t: Mapping[str, str]) -> str:
 
 
 def disclosure_pdf(
-    report: DisclosureReport, names: Mapping[str, str], t: Mapping[str, str]
+    report: DisclosureReport,
+    names: Mapping[str, str],
+    t: Mapping[str, str],
+    proofs: Mapping[str, object] | None = None,
 ) -> DisclosurePdf:
     """The report as PDF bytes and their SHA-256 (``names``: actor id -> username)."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
@@ -87,5 +92,16 @@ def disclosure_pdf(
     pdf.multi_cell(0, 5, _plain(t["report_seal"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Courier", "", 9)
     pdf.cell(0, 6, f"SHA-256 {report.sha256}", new_x="LMARGIN", new_y="NEXT")
+    if proofs and report.rows:
+        # The inclusion proofs as JSON text: copied out of the PDF, they are what
+        # tools/verify_log.py reads.
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 8, _plain(t["report_proofs_title"]), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(0, 5, _plain(t["report_proofs_intro"]), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Courier", "", 6)
+        text = json.dumps(proofs, indent=1)
+        pdf.multi_cell(0, 2.6, _plain(text), new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR)
     content = bytes(pdf.output())
     return DisclosurePdf(content, hashlib.sha256(content).hexdigest())
