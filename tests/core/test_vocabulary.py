@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from vault.vocabulary import AuthenticatedUser, OperationFacts, Principal, Role
 
@@ -25,13 +26,15 @@ def test_account_org_is_judged_apart_from_the_target() -> None:
 
 
 def test_context_carries_every_fact_the_schema_names() -> None:
-    """The Cedar context has each OperationFacts field, passed as given."""
+    """The Cedar context has each OperationFacts field, passed as given, and exactly the
+    attributes the schema's OperationFacts type declares."""
     context = OperationFacts(
         target_org="lapas-a",
         on_self=True,
         created_by_principal=True,
         target_role="admin",
         consent_recipient=True,
+        assigned=True,
     ).context(OFFICER)
     assert context == {
         "same_org": True,
@@ -40,7 +43,12 @@ def test_context_carries_every_fact_the_schema_names() -> None:
         "target_role": "admin",
         "consent_recipient": True,
         "account_same_org": False,
+        "assigned": True,
     }
+    schema = (Path(__file__).resolve().parents[2] / "policies" / "vault.cedarschema").read_text()
+    declared = schema.split("type OperationFacts = {", 1)[1].split("};", 1)[0]
+    names = {line.split(":", 1)[0].strip() for line in declared.splitlines() if ":" in line}
+    assert names == set(context)
 
 
 def test_logged_in_user_becomes_a_principal_with_a_known_role() -> None:
