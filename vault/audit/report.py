@@ -30,6 +30,11 @@ class DisclosureReport:
     rows: list[dict[str, Any]]
     sha256: str
 
+    @property
+    def seqs(self) -> list[int]:
+        """The audit sequence numbers of the listed reads (what their proofs name)."""
+        return [int(row["seq"]) for row in self.rows]
+
 
 def _digest(subject_id: uuid.UUID, made_at: datetime, rows: list[dict[str, Any]]) -> str:
     document = {"subject_id": str(subject_id), "made_at": made_at.isoformat(), "rows": rows}

@@ -9,20 +9,27 @@ the browser session is never trusted.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
+from litestar.response import Redirect
 
 from vault.access.engine import PolicyEngine
+from vault.audit.scope import subject_org
+from vault.db import Database
 from vault.errors import NotFound
 from vault.identity.service import IdentityService, UserView
 from vault.vocabulary import Action, OperationFacts, Principal, Role
 from vault.web.common import (
     DASHBOARD_COOKIE,
+    plain,
+    redirect,
     services_of,
     web_sessions,
 )
+from vault.web.i18n import messages
 from vault.web.sessions import ActiveSession, SessionKind
 
 
@@ -73,3 +80,24 @@ def may_read(policy: PolicyEngine, viewer: Viewer) -> bool:
     principal = viewer.principal
     facts = OperationFacts(target_org=principal.organization)
     return policy.authorize(principal, Action.READ_AUDIT, facts).allowed
+
+
+def subject_report_viewer(
+    request: Request[Any, Any, Any],
+    subject_id: uuid.UUID,
+    identity: IdentityService,
+    policy: PolicyEngine,
+    db: Database,
+) -> Viewer | Response[str] | Redirect:
+    """The viewer of a subject's accounting of disclosures (page or PDF), or the answer
+    that turns them away: the login page, 403 without ``audit.read``, and another
+    organisation's subject as a missing one."""
+    viewer = viewer_of(request, identity, policy)
+    if viewer is None:
+        return redirect("/dashboard/login")
+    t = messages(viewer.session.language)
+    if not may_read(policy, viewer):
+        return plain(t["login_role_refused"], 403)
+    if subject_org(db, subject_id) != viewer.principal.organization:
+        return plain(t["subject_not_found"], 404)
+    return viewer

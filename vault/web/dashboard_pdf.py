@@ -23,12 +23,11 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.audit.proofs import proofs_of
 from vault.audit.report import disclosure_report
-from vault.audit.scope import subject_org
 from vault.db import Database
 from vault.identity.service import IdentityService
 from vault.vocabulary import EventAction
-from vault.web.common import SECURITY_HEADERS, WEB_OPT, redirect, threaded
-from vault.web.dashboard_access import may_read, viewer_of
+from vault.web.common import SECURITY_HEADERS, WEB_OPT, threaded
+from vault.web.dashboard_access import Viewer, subject_report_viewer
 from vault.web.dashboard_names import usernames
 from vault.web.i18n import messages
 from vault.workbench.disclosure_pdf import disclosure_pdf
@@ -40,10 +39,6 @@ Policy = NamedDependency[PolicyEngine]
 Log = NamedDependency[AuditLog]
 Store = NamedDependency[Database]
 Clock = NamedDependency[Callable[[], datetime]]
-
-
-def _text(status: int, body: str) -> Response[str]:
-    return Response(body, status_code=status, media_type="text/plain", headers=SECURITY_HEADERS)
 
 
 @get("/dashboard/subjects/{subject_id:uuid}/disclosures.pdf", opt=WEB_OPT, include_in_schema=False)
@@ -58,17 +53,13 @@ def disclosures_pdf(
     clock: Clock,
 ) -> Response[bytes] | Response[str] | Redirect:
     """The report as PDF, in the dashboard's language; its hashes are audited first."""
-    viewer = viewer_of(request, identity, policy)
-    if viewer is None:
-        return redirect("/dashboard/login")
+    viewer = subject_report_viewer(request, subject_id, identity, policy, db)
+    if not isinstance(viewer, Viewer):
+        return viewer
     t = messages(viewer.session.language)
-    if not may_read(policy, viewer):
-        return _text(403, t["login_role_refused"])
-    if subject_org(db, subject_id) != viewer.principal.organization:
-        return _text(404, t["subject_not_found"])
     report = disclosure_report(db, subject_id, clock())
     names = usernames(db, {row.get("actor_id") for row in report.rows})
-    proofs = proofs_of(audit, [int(str(row["seq"])) for row in report.rows])
+    proofs = proofs_of(audit, report.seqs)
     pdf = disclosure_pdf(report, names, t, proofs)
     audit.append(
         AuditEvent.by(

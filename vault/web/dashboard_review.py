@@ -28,7 +28,7 @@ from vault.db import Database
 from vault.errors import VaultError
 from vault.identity.service import IdentityService
 from vault.vocabulary import AuthenticatedUser, EventAction
-from vault.web.common import SECURITY_HEADERS, WEB_OPT, csrf_ok, field, redirect, render, threaded
+from vault.web.common import WEB_OPT, csrf_ok, field, plain, redirect, render, threaded
 from vault.web.dashboard_access import Viewer, may_read, viewer_of
 from vault.web.i18n import messages
 from vault.web.kiosk import FormData
@@ -43,10 +43,6 @@ Store = NamedDependency[Database]
 Access = NamedDependency[AccessService]
 Config = NamedDependency[Settings]
 Clock = NamedDependency[Callable[[], datetime]]
-
-
-def _text(status: int, body: str) -> Response[str]:
-    return Response(body, status_code=status, media_type="text/plain", headers=SECURITY_HEADERS)
 
 
 def review_of(
@@ -68,7 +64,7 @@ def _reader(
     if viewer is None:
         return redirect("/dashboard/login")
     if not may_read(policy, viewer):
-        return _text(403, messages(viewer.session.language)["login_role_refused"])
+        return plain(messages(viewer.session.language)["login_role_refused"], 403)
     return viewer
 
 
@@ -132,9 +128,9 @@ def review_decide(
         return viewer
     session = viewer.session
     if not csrf_ok(session.csrf_token, data.get("csrf_token")):
-        return _text(403, messages(session.language)["csrf_failed"])
+        return plain(messages(session.language)["csrf_failed"], 403)
     if kind not in KINDS:
-        return _text(404, messages(session.language)["review_not_found"])
+        return plain(messages(session.language)["review_not_found"], 404)
     reviewer = AuthenticatedUser(
         id=session.user_id,
         username=session.username,
@@ -147,8 +143,8 @@ def review_decide(
         review.decide(reviewer, kind, target_id, field(data, "decision", 16))
     except VaultError as exc:
         if exc.status == 404:
-            return _text(404, messages(session.language)["review_not_found"])
-        return _text(exc.status, exc.detail)
+            return plain(messages(session.language)["review_not_found"], 404)
+        return plain(exc.detail, exc.status)
     return redirect("/dashboard/review")
 
 

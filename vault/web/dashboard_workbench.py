@@ -27,7 +27,6 @@ from vault.audit.incremental import verify_from_head
 from vault.audit.log import AuditLog
 from vault.audit.proofs import proofs_of
 from vault.audit.report import disclosure_report
-from vault.audit.scope import subject_org
 from vault.config import Settings
 from vault.crypto.blind_index import BlindIndex
 from vault.crypto.signing_keys import CurrentSigner
@@ -36,17 +35,17 @@ from vault.errors import VaultError
 from vault.identity.service import IdentityService
 from vault.vocabulary import Action, EventAction, OperationFacts
 from vault.web.common import (
-    SECURITY_HEADERS,
     WEB_OPT,
     csrf_ok,
     field,
+    plain,
     redirect,
     render,
     services_of,
     threaded,
     web_sessions,
 )
-from vault.web.dashboard_access import Viewer, may_read, viewer_of
+from vault.web.dashboard_access import Viewer, may_read, subject_report_viewer, viewer_of
 from vault.web.dashboard_names import IDENTIFIERS, find_subject, usernames
 from vault.web.i18n import LANGUAGES, messages
 from vault.web.kiosk import FormData
@@ -69,10 +68,6 @@ Signing = NamedDependency[CurrentSigner]
 Clock = NamedDependency[Callable[[], datetime]]
 
 
-def _text(status: int, body: str) -> Response[str]:
-    return Response(body, status_code=status, media_type="text/plain", headers=SECURITY_HEADERS)
-
-
 def _checked(
     request: Request[Any, Any, Any], identity: IdentityService, policy: PolicyEngine, data: Any
 ) -> Viewer | Redirect | Response[str]:
@@ -82,9 +77,9 @@ def _checked(
         return redirect("/dashboard/login")
     t = messages(viewer.session.language)
     if not may_read(policy, viewer):
-        return _text(403, t["login_role_refused"])
+        return plain(t["login_role_refused"], 403)
     if not csrf_ok(viewer.session.csrf_token, data.get("csrf_token")):
-        return _text(403, t["csrf_failed"])
+        return plain(t["csrf_failed"], 403)
     return viewer
 
 
@@ -125,7 +120,7 @@ def dashboard_find(
     kind = field(data, "kind", 32)
     value = field(data, "identifier", 64)
     if kind not in IDENTIFIERS:
-        return _text(422, messages(viewer.session.language)["bad_filter"])
+        return plain(messages(viewer.session.language)["bad_filter"], 422)
     found = find_subject(db, blind_index, viewer.principal.organization, kind, value)
     audit.append(
         AuditEvent.by(
@@ -161,13 +156,13 @@ def dashboard_acknowledge(
     principal = viewer.principal
     facts = OperationFacts(target_org=principal.organization)
     if not policy.authorize(principal, Action.ACKNOWLEDGE_ALERT, facts).allowed:
-        return _text(403, messages(viewer.session.language)["login_role_refused"])
+        return plain(messages(viewer.session.language)["login_role_refused"], 403)
     note = field(data, "note", NOTE_MAX + 1)
     try:
         # Asks again knowing whose actions the alert is about (no self-acknowledgement).
         acknowledge(db, audit, policy, principal, alert_id, note, rules_from(settings), clock())
     except VaultError as exc:
-        return _text(exc.status, exc.detail)
+        return plain(exc.detail, exc.status)
     return redirect("/dashboard#alerts-h")
 
 
@@ -222,14 +217,10 @@ def dashboard_disclosures(
     Another organisation's subject answers as a missing one. The report's digest
     is recorded in the audit log before the page is shown.
     """
-    viewer = viewer_of(request, identity, policy)
-    if viewer is None:
-        return redirect("/dashboard/login")
+    viewer = subject_report_viewer(request, subject_id, identity, policy, db)
+    if not isinstance(viewer, Viewer):
+        return viewer
     t = messages(viewer.session.language)
-    if not may_read(policy, viewer):
-        return _text(403, t["login_role_refused"])
-    if subject_org(db, subject_id) != viewer.principal.organization:
-        return _text(404, t["subject_not_found"])
     report = disclosure_report(db, subject_id, clock())
     audit.append(
         AuditEvent.by(
@@ -242,7 +233,7 @@ def dashboard_disclosures(
     )
     # Each listed read with its inclusion proof against a signed tree head, so a
     # lawyer or a court can check the list with tools/verify_log.py, without the vault.
-    proofs = proofs_of(audit, [int(str(row["seq"])) for row in report.rows])
+    proofs = proofs_of(audit, report.seqs)
     return render(
         "dashboard/disclosures.html",
         viewer.session.language,
