@@ -74,6 +74,31 @@ class World:
             )
         return subject_id
 
+    def record_read(self, username: str, subject: uuid.UUID, purpose: str = "counseling") -> None:
+        """An allowed read of a psychological record of ``subject`` by ``username``, logged
+        as the read path logs one (what the accounting of disclosures lists)."""
+        from sqlalchemy import select
+
+        from vault.audit.events import AuditEvent, Outcome
+        from vault.identity.models import User
+        from vault.vocabulary import EventAction
+
+        with self.services.db.read_session() as session:
+            user = session.execute(select(User).where(User.username == username)).scalar_one()
+            reader = Principal(user.id, Role(user.role), user.organization)
+        self.services.audit.append(
+            AuditEvent.by(
+                reader,
+                EventAction.RECORD_READ,
+                Outcome.ALLOW,
+                subject_id=subject,
+                target_id=uuid.uuid4(),
+                categories=("psychological",),
+                purpose=purpose,
+                consent_id=uuid.uuid4(),
+            )
+        )
+
     def minor(self) -> uuid.UUID:
         today = self.clock().date()
         return self.subject(born=today.replace(year=today.year - 15))

@@ -213,23 +213,7 @@ def test_the_accounting_of_disclosures_is_printable_and_its_digest_is_in_the_log
 ) -> None:
     """The report lists who read which categories for what, and the log holds its digest."""
     subject = world.subject()
-    from vault.identity.models import User
-
-    with world.services.db.read_session() as session:
-        user = session.execute(select(User).where(User.username == "counselor1")).scalar_one()
-        reader = Principal(user.id, Role(user.role), user.organization)
-    world.services.audit.append(
-        AuditEvent.by(
-            reader,
-            EventAction.RECORD_READ,
-            Outcome.ALLOW,
-            subject_id=subject,
-            target_id=uuid.uuid4(),
-            categories=("psychological",),
-            purpose="counseling",
-            consent_id=uuid.uuid4(),
-        )
-    )
+    world.record_read("counselor1", subject)
     staff_login(client, "compliance1", "/dashboard/login")
     page = client.get(f"/dashboard/subjects/{subject}/disclosures").text
     assert "Laporan pengungkapan data" in page

@@ -14,10 +14,8 @@ from sqlalchemy import select
 from tests.audit.verifier import altered, verify_log
 from tests.web.conftest import OTHER_ORG, World, staff_login
 from vault.audit.canonical import decode
-from vault.audit.events import AuditEvent, Outcome
 from vault.audit.models import EVENTS
-from vault.identity.models import User
-from vault.vocabulary import EventAction, Principal, Role
+from vault.vocabulary import EventAction
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -33,21 +31,7 @@ def _disclosure_events(world: World) -> list[dict[str, object]]:
 def test_the_pdf_is_downloaded_and_its_hash_is_in_the_log(world: World, client: Client) -> None:
     """The PDF names the reader; the log holds the SHA-256 of exactly the bytes sent."""
     subject = world.subject(pin=None)
-    with world.services.db.read_session() as session:
-        user = session.execute(select(User).where(User.username == "counselor1")).scalar_one()
-        reader = Principal(user.id, Role(user.role), user.organization)
-    world.services.audit.append(
-        AuditEvent.by(
-            reader,
-            EventAction.RECORD_READ,
-            Outcome.ALLOW,
-            subject_id=subject,
-            target_id=uuid.uuid4(),
-            categories=("psychological",),
-            purpose="counseling",
-            consent_id=uuid.uuid4(),
-        )
-    )
+    world.record_read("counselor1", subject)
     staff_login(client, "compliance1", "/dashboard/login")
     page = client.get(f"/dashboard/subjects/{subject}/disclosures").text
     assert f"/dashboard/subjects/{subject}/disclosures.pdf" in page
@@ -86,22 +70,8 @@ def test_the_report_and_its_pdf_carry_proofs_a_court_can_check(
     """The printed report's proofs verify with tools/verify_log.py; one altered read fails;
     the PDF carries the same signed head."""
     subject = world.subject(pin=None)
-    with world.services.db.read_session() as session:
-        user = session.execute(select(User).where(User.username == "counselor1")).scalar_one()
-        reader = Principal(user.id, Role(user.role), user.organization)
     for purpose in ("counseling", "social_reintegration"):
-        world.services.audit.append(
-            AuditEvent.by(
-                reader,
-                EventAction.RECORD_READ,
-                Outcome.ALLOW,
-                subject_id=subject,
-                target_id=uuid.uuid4(),
-                categories=("psychological",),
-                purpose=purpose,
-                consent_id=uuid.uuid4(),
-            )
-        )
+        world.record_read("counselor1", subject, purpose)
     staff_login(client, "compliance1", "/dashboard/login")
     page = client.get(f"/dashboard/subjects/{subject}/disclosures").text
     block = page.split('<pre class="proofs">', 1)[1].split("</pre>", 1)[0]
