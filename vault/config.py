@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     audit_witness_seconds: float = Field(
         default=3600.0, gt=0, description="How long witnesses have to cosign a head."
     )
+    audit_witness_rate_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Requests one client address may make per minute to the open witness "
+        "routes (/v1/audit/heads/...) before 429. 0 turns the limit off.",
+    )
     audit_batch_max: int = Field(
         default=256, gt=0, description="Most audit events committed together (group commit)."
     )

@@ -100,6 +100,7 @@ TESTED_UNDER_ANOTHER_NAME = {
     "statistics/tables.py": "statistics/test_suppression.py",
     "subjects/erasure.py": "keys/test_erasure_leaves_nothing.py",
     "tlog/cli.py": "audit/test_audit_witness.py",
+    "tlog/ratelimit.py": "audit/test_witness_rate_limit.py",
     "web/dashboard_names.py": "web/test_dashboard_i18n.py",
     "web/i18n.py": "web/test_dashboard_i18n.py",
     "web/kiosk_mine.py": "web/test_kiosk.py",

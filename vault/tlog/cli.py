@@ -9,7 +9,9 @@ exclusive lock, so two runs cannot both pass against one state.
 - ``vault witness request --old-size N``: on the vault's host, the
   ``add-checkpoint`` body (old size, consistency proof, newest signed head).
 - ``vault witness cosign STATE REQUEST``: checks the request and prints the
-  cosignature line; exit 1 with the reason when it refuses (a rewritten log).
+  cosignature line; exit 1 with the reason when it refuses (a rewritten log,
+  or a head signed before the last one it cosigned or more than ``--max-skew``
+  seconds ahead of its clock).
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--url",
         help="the vault's address: fetch its newest head and proof, post the cosignature back",
+    )
+    p.add_argument(
+        "--max-skew",
+        type=int,
+        default=300,
+        help="seconds a head's signed time may be ahead of this clock (default 300)",
     )
     p.set_defaults(handler=cmd_cosign)
 
@@ -116,7 +124,8 @@ def cmd_request(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _witness(state: dict[str, Any]) -> Any:
+def _witness(state: dict[str, Any], max_skew: int) -> Any:
+    """The witness of a state file; ``latest`` holds [size, root, signed time] per log."""
     from vault.transparency import TreeHead, VerifierKey, Witness
 
     return Witness(
@@ -124,9 +133,15 @@ def _witness(state: dict[str, Any]) -> Any:
         _signer(bytes.fromhex(state["seed"])),
         {origin: [VerifierKey.parse(k) for k in keys] for origin, keys in state["logs"].items()},
         {
-            origin: TreeHead(int(size), base64.b64decode(root))
-            for origin, (size, root) in state["latest"].items()
+            origin: TreeHead(int(head[0]), base64.b64decode(head[1]))
+            for origin, head in state["latest"].items()
         },
+        times={
+            origin: int(head[2])
+            for origin, head in state["latest"].items()
+            if len(head) > 2 and head[2] is not None
+        },
+        max_skew=max_skew,
     )
 
 
@@ -167,7 +182,7 @@ def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
     with args.state.open("r+", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         state = json.load(lock)
-        witness = _witness(state)
+        witness = _witness(state, args.max_skew)
         try:
             if args.url is not None:
                 if len(state["logs"]) != 1:
@@ -193,8 +208,9 @@ def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
         except VaultError as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 1
+        times = witness.times()
         state["latest"] = {
-            origin: [head.size, base64.b64encode(head.root).decode("ascii")]
+            origin: [head.size, base64.b64encode(head.root).decode("ascii"), times.get(origin)]
             for origin, head in witness.state().items()
         }
         _write(args.state, state)

@@ -14,6 +14,9 @@
   that head. No account either: the vault stores it only if the line is by a
   witness of ``audit_witness_keys`` and verifies over that head; each new one
   is audited (``audit.head_cosigned``).
+
+Both witness routes answer without an account, so each client address may make
+at most ``audit_witness_rate_per_minute`` requests a minute to them (429 after).
 """
 
 from __future__ import annotations
@@ -33,10 +36,18 @@ from vault.audit.log import AuditLog
 from vault.audit.models import EVENTS
 from vault.audit.proofs import ProofSource
 from vault.config import Settings
-from vault.errors import AuditUnavailable, Forbidden, InvalidInput, NotFound, SignatureInvalid
+from vault.errors import (
+    AuditUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    SignatureInvalid,
+)
 from vault.http.auth import caller
 from vault.http.gate import ASKS_NOTHING
 from vault.http.problems import problem_responses
+from vault.tlog.ratelimit import AddressLimiter
 from vault.vocabulary import Action, AuthenticatedUser, EventAction, OperationFacts
 
 __all__ = ["TLOG_HANDLERS"]
@@ -130,6 +141,15 @@ FromParam = Annotated[int, QueryParameter(name="from", ge=0, le=2**62)]
 HeadSizeParam = Annotated[int, PathParameter(ge=1, le=2**62)]
 
 
+def _limit(request: Request[Any, Any, Any], settings: Settings) -> None:
+    """Count the request against its address's share of the open witness routes."""
+    limiter: AddressLimiter = request.app.state.setdefault(
+        "witness_limiter", AddressLimiter(settings.audit_witness_rate_per_minute, 60.0)
+    )
+    client = request.client
+    limiter.check(client.host if client is not None else None)
+
+
 class CosignatureIn(msgspec.Struct):
     cosignature: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
@@ -143,15 +163,18 @@ class CosignedOut(msgspec.Struct):
     "/v1/audit/heads/latest",
     opt=FOR_WITNESSES,
     sync_to_thread=True,
-    responses=problem_responses(NotFound, AuditUnavailable),
+    responses=problem_responses(NotFound, AuditUnavailable, RateLimited),
     tags=TAGS,
 )
-def audit_head_latest(audit: Log, from_size: FromParam = 0) -> dict[str, Any]:
+def audit_head_latest(
+    request: Request[Any, Any, Any], audit: Log, settings: Config, from_size: FromParam = 0
+) -> dict[str, Any]:
     """The newest signed tree head and the consistency proof from size ``from``.
 
     For a witness that last cosigned the head of size ``from`` (0 the first
     time): check the proof, cosign, and post the line back.
     """
+    _limit(request, settings)
     return _source(audit).for_witness(from_size)
 
 
@@ -159,12 +182,18 @@ def audit_head_latest(audit: Log, from_size: FromParam = 0) -> dict[str, Any]:
     "/v1/audit/heads/{size:int}/cosignatures",
     opt=FOR_WITNESSES,
     sync_to_thread=True,
-    responses=problem_responses(InvalidInput, NotFound, SignatureInvalid, AuditUnavailable),
+    responses=problem_responses(
+        InvalidInput, NotFound, SignatureInvalid, AuditUnavailable, RateLimited
+    ),
     tags=TAGS,
     status_code=201,
 )
 def audit_head_cosign(
-    audit: Log, settings: Config, size: HeadSizeParam, data: JSONBody[CosignatureIn]
+    request: Request[Any, Any, Any],
+    audit: Log,
+    settings: Config,
+    size: HeadSizeParam,
+    data: JSONBody[CosignatureIn],
 ) -> CosignedOut:
     """Store a witness's cosignature of the signed head of ``size``.
 
@@ -172,6 +201,7 @@ def audit_head_cosign(
     signature verifies over that head (else 422); posting the same line again
     changes nothing.
     """
+    _limit(request, settings)
     keeper = audit.heads()
     if keeper is None:
         raise AuditUnavailable("The audit log signs no tree heads.")

@@ -26,6 +26,7 @@ from vault.transparency.checkpoint import (
     time_line,
 )
 from vault.transparency.errors import (
+    HeadTimeRefused,
     InconsistentHead,
     NoteMalformed,
     OldSizeTooLarge,
@@ -68,6 +69,7 @@ __all__ = [
     "Ed25519Signer",
     "Ed25519Verifier",
     "HeadSigner",
+    "HeadTimeRefused",
     "InconsistentHead",
     "MemoryNodeStore",
     "NodeStore",

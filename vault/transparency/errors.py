@@ -67,3 +67,10 @@ class StaleOldSize(Conflict):
     def __init__(self, latest_size: int) -> None:
         super().__init__(f"The witness last cosigned size {latest_size}.", latest_size=latest_size)
         self.latest_size = latest_size
+
+
+class HeadTimeRefused(InvalidInput):
+    """A head's signed time is before the last cosigned head's, or too far ahead of now."""
+
+    slug = "head-time-refused"
+    title = "The tree head's signed time is refused"

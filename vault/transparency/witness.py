@@ -7,11 +7,15 @@ last cosigned ("old size") and a consistency proof from that size, it checks
 the log's signature and the proof and answers with a ``cosignature/v1``
 (c2sp.org/tlog-cosignature, Ed25519, key type 0x04) over the checkpoint; it
 refuses a rewritten log, a smaller tree, or another root at the same size.
+It also compares the heads' signed times (their ``time`` line): a head signed
+before the last one it cosigned (a re-dated head), or more than ``max_skew``
+seconds after the witness's clock, is refused (``HeadTimeRefused``, 422); once
+it has cosigned a head with a time, a head without one is refused too.
 
 Each refusal is one of the vault's errors whose status is the one the witness
 protocol names: unknown log 404, bad signature 403, old size above the new
 size 400, old size not the witness's latest 409 (carrying the latest size),
-inconsistent checkpoint 422.
+inconsistent checkpoint 422, a refused signed time 422.
 
 The caller persists :meth:`Witness.state` after every cosignature, atomically
 with the check (two concurrent requests must not both pass against one state).
@@ -29,6 +33,7 @@ from vault.transparency.checkpoint import (
     open_checkpoint,
 )
 from vault.transparency.errors import (
+    HeadTimeRefused,
     NoteMalformed,
     OldSizeTooLarge,
     StaleOldSize,
@@ -47,12 +52,14 @@ from vault.transparency.note import (
 )
 
 MAX_PROOF_LINES = 63
+# How far ahead of the witness's clock a head's signed time may be (seconds).
+DEFAULT_MAX_SKEW = 300
 
 
 class Witness:
     """Cosigns the checkpoints of the logs it follows, one consistent step at a time."""
 
-    __slots__ = ("_latest", "_logs", "_signer", "key", "name")
+    __slots__ = ("_latest", "_logs", "_signer", "_times", "key", "max_skew", "name")
 
     def __init__(
         self,
@@ -60,12 +67,17 @@ class Witness:
         signer: Ed25519Signer,
         logs: Mapping[str, Iterable[VerifierKey]],
         latest: Mapping[str, TreeHead] | None = None,
+        *,
+        times: Mapping[str, int] | None = None,
+        max_skew: int = DEFAULT_MAX_SKEW,
     ) -> None:
         self.name = name
         self._signer = signer
         self.key = VerifierKey(name, signer.public_key, COSIGNATURE_V1)
         self._logs = {origin: tuple(keys) for origin, keys in logs.items()}
         self._latest: dict[str, TreeHead] = dict(latest or {})
+        self._times: dict[str, int] = dict(times or {})
+        self.max_skew = max_skew
 
     def latest(self, origin: str) -> TreeHead | None:
         """The last head this witness cosigned for ``origin``, if any."""
@@ -74,6 +86,23 @@ class Witness:
     def state(self) -> dict[str, TreeHead]:
         """What to persist: the last cosigned head of each log."""
         return dict(self._latest)
+
+    def times(self) -> dict[str, int]:
+        """What to persist beside it: the signed time of each log's last cosigned head."""
+        return dict(self._times)
+
+    def _check_time(self, origin: str, signed: int | None, now: int) -> None:
+        last = self._times.get(origin)
+        if signed is None:
+            if last is not None:
+                raise HeadTimeRefused("The checkpoint names no signing time.")
+            return
+        if last is not None and signed < last:
+            raise HeadTimeRefused(
+                f"The checkpoint was signed at {signed}, before the last cosigned one ({last})."
+            )
+        if signed > now + self.max_skew:
+            raise HeadTimeRefused(f"The checkpoint's signing time {signed} is in the future.")
 
     def add_checkpoint(
         self, checkpoint: str | bytes | Note, old_size: int, proof: Sequence[bytes], *, now: int
@@ -101,9 +130,12 @@ class Witness:
             raise StaleOldSize(latest_size)
         if len(proof) > MAX_PROOF_LINES or any(len(node) != HASH_SIZE for node in proof):
             raise NoteMalformed("a consistency proof is at most 63 hashes of 32 bytes")
+        self._check_time(origin, opened.checkpoint.time, now)
         check_consistent(latest or EMPTY_HEAD, new, proof)
         line = cosign_text(note.text, self.name, self._signer, now).line()
         self._latest[origin] = new
+        if opened.checkpoint.time is not None:
+            self._times[origin] = opened.checkpoint.time
         return line
 
     def cosign(self, checkpoint: str | bytes | Note, proof: Sequence[bytes], *, now: int) -> str:
