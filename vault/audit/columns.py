@@ -92,7 +92,8 @@ _INDEXED = select(
 # The first row whose filter columns differ from its canonical JSON, found by the
 # database itself (one query in C, about half the cost of the chain walk). Both
 # compare NULL safely; SQLite keeps UUIDs as 32 hex digits and times as
-# 'YYYY-MM-DD HH:MM:SS.ffffff'.
+# 'YYYY-MM-DD HH:MM:SS.ffffff' (the content's time, its 'T' a space, is that and 'Z':
+# one replace a row, not two).
 _FIRST_INDEX_MISMATCH = {
     "sqlite": """
 SELECT min(seq) FROM (
@@ -105,7 +106,7 @@ WHERE json_extract(j, '$.action') IS NOT action
    OR replace(json_extract(j, '$.actor_id'), '-', '') IS NOT actor_id
    OR replace(json_extract(j, '$.subject_id'), '-', '') IS NOT subject_id
    OR json_extract(j, '$.break_glass') IS NOT break_glass
-   OR replace(replace(json_extract(j, '$.time'), 'T', ' '), 'Z', '') IS NOT time
+   OR replace(json_extract(j, '$.time'), 'T', ' ') IS NOT time || 'Z'
 """,
     "postgresql": """
 SELECT min(seq) FROM (
