@@ -14,7 +14,11 @@ batch appender, 10,000 leaves a batch, as the audit log would feed it. Then:
   per leaf (a leaf hash and, on average, one interior node), the floor of any
   append;
 - on SQLite (``bench.tlog_sqlite``): verifying the whole log and the events
-  after a verified head, and proving one event, as the vault does them.
+  after a verified head, and proving one event, as the vault does them;
+- appending through ``AuditLog`` (group commit, 32 threads) with the tree
+  against the same append with the tree's writes switched off, on SQLite and
+  PostgreSQL (when reachable): rounds alternate the two, each on a fresh store,
+  and the ratio of each round is reported (the machine is shared).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import hashlib
 import random
 import time
 
+from bench.audit import _append_rate, _without_tree
 from bench.common import Mode, Row, Section, Target, main, median, need, percentile, pick, sample
+from bench.stores import postgres_reachable, store
 from bench.tlog_sqlite import run_sqlite
 
 LEAF_BYTES = 64  # about the size of an audit event's hash and sequence number
@@ -139,7 +145,49 @@ def run(mode: Mode) -> Section:
         "a batch of one leaf pays it for one leaf, which is why batches are cheaper"
     )
     run_sqlite(section, size, budget)
+    append_ratio(section, mode)
     return section
+
+
+def append_ratio(section: Section, mode: Mode, kinds: tuple[str, ...] = ()) -> None:
+    """Group-commit appends with the Merkle tree against the same without it, rounds alternated."""
+    kinds = kinds or ("sqlite", *(("postgresql",) if postgres_reachable() else ()))
+    threads, per_thread = 32, pick(mode, 30, 100, 300)
+    budget, rounds = pick(mode, 4.0, 8.0, 10.0), pick(mode, 3, 5, 5)
+    for kind in kinds:
+        with_tree: list[float] = []
+        without: list[float] = []
+        for _ in range(rounds):
+            with store(kind) as url:
+                treeless = _without_tree(
+                    lambda url=url: _append_rate(url, threads, per_thread, budget)
+                )
+            with store(kind) as url:
+                treed = _append_rate(url, threads, per_thread, budget)
+            without.append(treeless["rate"])
+            with_tree.append(treed["rate"])
+        ratios = sorted(t / b for t, b in zip(with_tree, without, strict=True))
+        section.rows.append(
+            Row(
+                f"append with the Merkle tree, {kind}",
+                f"group commit, {threads} threads, median of {rounds} rounds",
+                "AuditLog + tree",
+                median(with_tree),
+                "AuditLog, tree writes off",
+                median(without),
+                "events/s",
+                extra={"round_ratios": ", ".join(f"{r:.2f}" for r in ratios)},
+            )
+        )
+        section.targets.append(
+            Target(
+                f"append on {kind} within 10% of group commit without the tree",
+                "ratio ≥ 0.90",
+                f"median round ratio {median(ratios):.2f} "
+                f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})",
+                median(ratios) >= 0.90,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Text
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field
 
 from vault.stamps import Stamped, UtcDateTime
@@ -20,6 +20,21 @@ class HandoverPartner(Stamped, table=True):
     encryption_jwk: str = Field(sa_column=Column(Text, nullable=False))
     # The partner's audit log verifier keys (vkeys), a JSON list; empty: none configured.
     log_keys: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+
+
+class HandoverSenderHead(Stamped, table=True):
+    """A signed tree head of a sender's audit log that a bundle showed this vault.
+
+    Kept so that a later bundle whose head has the same size and another root
+    (the sender's log forked: it showed two histories) is refused.
+    """
+
+    __tablename__ = "handover_sender_heads"
+    __table_args__ = (UniqueConstraint("sender", "size"),)
+
+    sender: str = Field(max_length=64, index=True)
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    root: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class HandoverExport(Stamped, table=True):

@@ -37,6 +37,7 @@ from vault.handover.checks import (
     consent_of,
     peek_sender,
 )
+from vault.handover.forks import heads_of, keep_heads, refuse_forks
 from vault.handover.importing import write_import
 from vault.handover.models import (
     HandoverExport,
@@ -52,6 +53,7 @@ from vault.records.rows import ciphertexts, record_rows
 from vault.records.writing import IDENTITY_RECORD_TYPE, RecordWriter
 from vault.subjects.registration import NewSubject
 from vault.subjects.service import SubjectsService
+from vault.transparency import TreeHead
 from vault.vocabulary import Action, Category, EventAction, OperationFacts, Principal
 
 __all__ = ["HANDOVER_PURPOSE", "HandoverService", "Partner", "Provenance"]
@@ -297,8 +299,11 @@ class HandoverService:
         )
         envelope = opened.envelope
         consent = consent_of(opened.content, envelope, partner, principal.organization, now)
+        heads: list[TreeHead] = []
         if partner.log_keys:
             check_export_proof(opened.content.get("export_proof"), envelope, partner.log_keys)
+            heads = heads_of(opened.content.get("export_proof"))
+            refuse_forks(self.db, partner.organization, heads)
         records = checked_records(self.catalog, self.writer, opened.content, consent["categories"])
         bundle_id = uuid.UUID(envelope["bundle_id"])
         consent_id = uuid.UUID(envelope["consent_id"])
@@ -368,6 +373,7 @@ class HandoverService:
             if isinstance(exc, IntegrityError) and self._imported(bundle_id):
                 raise BundleRefused("replayed", "this bundle was imported before") from None
             raise
+        keep_heads(self.db, partner.organization, heads)
         return {
             "subject_id": str(subject_id),
             "bundle_id": str(bundle_id),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 03:53:29.927878
+Create Date: 2026-12-01 05:42:22.599904
 """
 
 from collections.abc import Sequence
@@ -350,6 +350,22 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_handover_provenance_subject_id"), ["subject_id"], unique=False
+        )
+
+    op.create_table(
+        "handover_sender_heads",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sender", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("root", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("sender", "size"),
+    )
+    with op.batch_alter_table("handover_sender_heads", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_sender_heads_sender"), ["sender"], unique=False
         )
 
     op.create_table(
@@ -786,6 +802,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_handover_withdrawals_consent_id"))
 
     op.drop_table("handover_withdrawals")
+    with op.batch_alter_table("handover_sender_heads", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_sender_heads_sender"))
+
+    op.drop_table("handover_sender_heads")
     with op.batch_alter_table("handover_provenance", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_handover_provenance_subject_id"))
         batch_op.drop_index(batch_op.f("ix_handover_provenance_record_id"))
