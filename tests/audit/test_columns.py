@@ -81,3 +81,19 @@ def test_a_row_out_of_order_and_broken_is_still_found(twenty: Database) -> None:
         conn.execute(text("INSERT INTO audit_events SELECT * FROM moved"))
     report = verify_chain(twenty.engine)
     assert (report.ok, report.first_bad_seq) == (False, 9)
+
+
+def test_a_range_that_cannot_be_checked_fails_the_check(
+    twenty: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range whose query fails is never read as clean: the error reaches the caller."""
+    checked = columns.first_index_mismatch
+
+    def failing(conn: object, limit: int, since: int = 0) -> int | None:
+        if since == 9:
+            raise RuntimeError("the store went away")
+        return checked(conn, limit, since)  # type: ignore[arg-type]  # a Connection here
+
+    monkeypatch.setattr(columns, "first_index_mismatch", failing)
+    with pytest.raises(RuntimeError, match="went away"):
+        IndexCheck(twenty.engine, 0).first_bad_seq()

@@ -9,6 +9,7 @@ would hide an event from those views while the hash chain still verified.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Generator
@@ -35,7 +36,8 @@ class IndexCheck:
 
     A worker thread checks the ranges in order, one query each (the database does
     the work, the GIL released); when the chain walk ends first, its thread takes
-    the ranges left (``help``), so on two cores neither waits for the other.
+    the ranges left, so on two cores neither waits for the other. A range that
+    could not be checked (an error) fails the whole check: never read as clean.
     """
 
     def __init__(self, reader: Engine, since: int) -> None:
@@ -49,8 +51,13 @@ class IndexCheck:
         self._found: list[int | None] = [None] * len(self._ranges)
         self._next = 0
         self._lock = threading.Lock()
-        self._worker = threading.Thread(target=self._drain, name="vault-audit-verify", daemon=True)
+        self._failed: list[Exception] = []
+        self._worker = threading.Thread(target=self._work, name="vault-audit-verify", daemon=True)
         self._worker.start()
+
+    def _work(self) -> None:
+        with contextlib.suppress(Exception):  # kept in _failed, raised by first_bad_seq
+            self._drain()
 
     def _take(self) -> int | None:
         with self._lock:
@@ -63,15 +70,26 @@ class IndexCheck:
             return self._next - 1
 
     def _drain(self) -> None:
-        with self._reader.connect() as conn:
-            while (index := self._take()) is not None:
-                low, high = self._ranges[index]
-                with conn.begin():
-                    self._found[index] = first_index_mismatch(conn, high + 1, low)
+        try:
+            with self._reader.connect() as conn:
+                while (index := self._take()) is not None:
+                    low, high = self._ranges[index]
+                    with conn.begin():
+                        self._found[index] = first_index_mismatch(conn, high + 1, low)
+        except Exception as exc:  # a range left unchecked must not read as clean
+            with self._lock:
+                self._failed.append(exc)
+                self._next = len(self._ranges)
+            raise
 
     def first_bad_seq(self) -> int | None:
-        self._drain()  # this thread helps with the ranges nobody took yet
-        self._worker.join()
+        """The first mismatching seq; raises what stopped a range from being checked."""
+        try:
+            self._drain()  # this thread helps with the ranges nobody took yet
+        finally:
+            self._worker.join()
+        if self._failed:
+            raise self._failed[0]
         return next((seq for seq in self._found if seq is not None), None)
 
 
