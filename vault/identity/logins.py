@@ -70,6 +70,7 @@ _TOKEN_LOOKUP = (
         col(User.password_hash),
         col(User.totp_secret),
         col(User.totp_confirmed),
+        col(User.created_by),
         col(User.epoch),
         col(User.authz_seal),
     )
@@ -103,6 +104,7 @@ class _TokenAccount:
     password_hash: str
     totp_secret: str | None
     totp_confirmed: bool
+    created_by: uuid.UUID | None
     epoch: int
     authz_seal: str | None
 
