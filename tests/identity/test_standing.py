@@ -20,6 +20,7 @@ from vault.identity.standing import (
 
 APPROVED = datetime(2026, 1, 5, tzinfo=UTC)
 ACCOUNT_ID = uuid.UUID(int=7)
+CREATOR_ID = uuid.UUID(int=9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Account:
     password_hash: str = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
     totp_secret: str | None = "v1:sealed-seed"
     totp_confirmed: bool = True
-    created_by: uuid.UUID | None = uuid.UUID(int=9)
+    created_by: uuid.UUID | None = CREATOR_ID
     epoch: int = 3
     authz_seal: str | None = None
     activation_digest: str | None = None
