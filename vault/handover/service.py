@@ -45,7 +45,7 @@ from vault.handover.models import (
     HandoverProvenance,
     HandoverWithdrawal,
 )
-from vault.handover.proof import check_export_proof, log_keys_of
+from vault.handover.proof import export_proof_status, log_keys_of
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields
 from vault.records.rows import ciphertexts, record_rows
@@ -87,6 +87,10 @@ class HandoverService:
     # Signs a tree head covering the export event and returns its inclusion proof
     # (vault.handover.proof.ExportProver); None: bundles carry no proof.
     prove: Callable[[int], dict[str, Any] | None] | None = None
+    # Partners whose bundles are taken without a proof of their logged export, as the
+    # operator configured (VAULT_HANDOVER_UNPROVEN_PARTNERS): never read from the database,
+    # so emptying a partner's log keys there waives nothing.
+    unproven_partners: frozenset[str] = frozenset()
 
     # -- partners ------------------------------------------------------------------
 
@@ -297,8 +301,9 @@ class HandoverService:
         )
         envelope = opened.envelope
         consent = consent_of(opened.content, envelope, partner, principal.organization, now)
-        if partner.log_keys:
-            check_export_proof(opened.content.get("export_proof"), envelope, partner.log_keys)
+        proof = export_proof_status(
+            opened.content.get("export_proof"), envelope, partner, self.unproven_partners
+        )
         records = checked_records(self.catalog, self.writer, opened.content, consent["categories"])
         bundle_id = uuid.UUID(envelope["bundle_id"])
         consent_id = uuid.UUID(envelope["consent_id"])
@@ -334,7 +339,11 @@ class HandoverService:
                 consent_id=consent_id,
                 purpose=HANDOVER_PURPOSE,
                 categories=tuple(consent["categories"]),
-                details={"sender": partner.organization, "bundle_id": str(bundle_id)},
+                details={
+                    "sender": partner.organization,
+                    "bundle_id": str(bundle_id),
+                    "export_proof": proof,
+                },
             )
         )
         try:
