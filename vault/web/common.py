@@ -13,7 +13,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
@@ -87,6 +87,7 @@ def sessions_over(
         sealer,
         settings.web_session_max_seconds,
         audit,
+        timedelta(seconds=settings.token_ttl_seconds),
     )
 
 

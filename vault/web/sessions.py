@@ -137,6 +137,7 @@ class WebSessions:
         sealer: ColumnSealer,
         max_seconds: int,
         audit: AuditSink,
+        logout_horizon: timedelta | None = None,
     ) -> None:
         self._db = db
         self._audit = audit
@@ -144,6 +145,9 @@ class WebSessions:
         self._idle = idle_seconds
         self._sealer = sealer
         self._lifetime = timedelta(seconds=max_seconds)
+        # How long logouts are remembered (vault.identity.epochs keeps those of bearer
+        # tokens and browser sessions in one record): the longer of the two lifetimes.
+        self._logout_horizon = max(self._lifetime, logout_horizon or self._lifetime)
 
     def open(
         self,
@@ -189,7 +193,7 @@ class WebSessions:
     def _ended_in_log(self, session: Session, row: WebSession, now: datetime) -> bool:
         """Whether the audit log says the session was ended (a row written back from before
         its end is genuine but stale)."""
-        if not epochs_of(self._db).revoked(session, row.id, now - self._lifetime):
+        if not epochs_of(self._db).revoked(session, row.id, now - self._logout_horizon):
             return False
         log.critical("web session %s: ended in the audit log, but its row was live", row.id)
         return True
