@@ -42,6 +42,21 @@ def create_user(
     return services.identity.create_user(username, password, role, organization).id
 
 
+def made_by(services: Services, user_id: uuid.UUID, creator: uuid.UUID | None) -> None:
+    """Record ``creator`` as the maker of the account and seal the row again, as the vault
+    does for an account that account made (``created_by`` is sealed with the account)."""
+    from vault.identity.models import User
+    from vault.identity.standing import AUTHZ_COLUMN, USERS_TABLE, authz_value
+
+    with services.db.session() as session:
+        row = session.get(User, user_id)
+        if row is None:
+            raise LookupError(user_id)
+        row.created_by = creator
+        row.authz_seal = services.sealer.seal(USERS_TABLE, AUTHZ_COLUMN, row.id, authz_value(row))
+        session.add(row)
+
+
 def create_user_over_api(
     client: Any,
     admin: dict[str, str],

@@ -121,6 +121,13 @@ class Settings(BaseSettings):
         le=90,
         description="How many days a handover bundle may be imported after it is made.",
     )
+    handover_unproven_partners: list[str] = Field(
+        default_factory=list,
+        description="Partner organisations whose handover bundles are imported without a "
+        "proof that their export was logged (a partner vault that signs no tree heads). "
+        "Each such import is audited as waived. Empty (the default): a bundle from a "
+        "partner trusted without log keys is refused (`unproven`).",
+    )
     audit_checkpoint_every: int = Field(
         default=1000, gt=0, description="Sign an audit checkpoint every N events."
     )

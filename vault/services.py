@@ -182,6 +182,7 @@ def build_services(
         catalog=catalog,
         lifetime=timedelta(days=settings.handover_bundle_days),
         prove=ExportProver(audit),
+        unproven_partners=frozenset(settings.handover_unproven_partners),
     )
     handover_notices = WithdrawalNotices(
         db=db,

@@ -20,6 +20,7 @@ from vault.identity.standing import (
 
 APPROVED = datetime(2026, 1, 5, tzinfo=UTC)
 ACCOUNT_ID = uuid.UUID(int=7)
+CREATOR_ID = uuid.UUID(int=9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Account:
     password_hash: str = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
     totp_secret: str | None = "v1:sealed-seed"
     totp_confirmed: bool = True
+    created_by: uuid.UUID | None = CREATOR_ID
     epoch: int = 3
     authz_seal: str | None = None
     activation_digest: str | None = None
@@ -92,12 +94,15 @@ def test_pending_or_disabled_account_may_not_act(sealer: ColumnSealer) -> None:
         {"totp_secret": None},
         {"epoch": 2},
         {"id": uuid.UUID(int=8)},
+        {"created_by": None},
+        {"created_by": uuid.UUID(int=10)},
     ],
 )
 def test_row_changed_outside_the_vault_is_refused(
     sealer: ColumnSealer, change: dict[str, object]
 ) -> None:
-    """A role raised, a hash swapped or a second factor switched off by hand breaks the seal."""
+    """A role raised, a hash swapped, a second factor switched off or the account's maker
+    rewritten by hand breaks the seal."""
     tampered = dataclasses.replace(_sealed(sealer, Account()), **change)
     assert not _may_act(sealer, tampered)
 

@@ -13,10 +13,9 @@ from typing import Any
 
 from tests.insiders.ward import JUSTIFICATION_TEXT, ORG, Ward
 from tests.records.story import ASSESSMENT
-from tests.support import insert_subject
+from tests.support import insert_subject, made_by
 from tests.world import World
 from vault.errors import Conflict, RateLimited
-from vault.identity.models import User
 from vault.services import Services, build_services
 
 
@@ -87,11 +86,7 @@ def test_the_daily_cap_stops_a_string_of_short_emergencies(ward: Ward) -> None:
 def test_a_compliance_officer_cannot_review_a_grant_of_their_own_making(ward: Ward) -> None:
     """A review of a grant held by an account the reviewer created (their second hand) does
     not count: refused, and the grant stays pending."""
-    with ward.services.db.session() as session:
-        user = session.get(User, ward.ids["health"])
-        assert user is not None
-        user.created_by = ward.ids["compliance"]
-        session.add(user)
+    made_by(ward.services, ward.ids["health"], ward.ids["compliance"])
     grant = ward.open("health").json()["id"]
     refused = ward.review("compliance", grant, "justified")
     assert refused.status_code == 403, refused.text

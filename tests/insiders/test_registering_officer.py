@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.support import create_user, login
+from tests.support import create_user, login, made_by
 from tests.web.conftest import PASSWORD, PIN, World, build_world, csrf_of, staff_login
 from tests.world import NEW_SUBJECT
 from tests.world import World as ApiWorld
@@ -22,7 +22,6 @@ from vault.audit.queries import AuditFilters, AuditQueries
 from vault.config import Settings
 from vault.consent.service import PinRefused, SignRequest
 from vault.errors import Conflict, Forbidden
-from vault.identity.models import User
 from vault.subjects.models import Subject
 from vault.vocabulary import EventAction, Principal, Role
 
@@ -230,11 +229,7 @@ def test_a_reset_approved_by_an_account_the_requester_created_is_refused(
     reset_id = ask_reset(client, subject, "counselor1")
     counselor = web.services.identity.user_by_name("counselor1")
     made = create_user(web.services, "compliance-made", "compliance_officer", ORG, PASSWORD)
-    with web.services.db.session() as session:
-        row = session.get(User, made)
-        assert row is not None
-        row.created_by = counselor.id
-        session.add(row)
+    made_by(web.services, made, counselor.id)
     approver = Principal(made, Role.COMPLIANCE_OFFICER, ORG)
     with pytest.raises(Forbidden):
         web.services.consents.approve_reset(approver, uuid.UUID(reset_id))

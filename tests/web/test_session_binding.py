@@ -1,11 +1,15 @@
-"""A browser session changed in the database (another subject, a higher role) ends."""
+"""A browser session changed in the database (another subject, a higher role) ends, and
+one written back from before its end stays ended."""
 
 from __future__ import annotations
 
-from litestar.testing import TestClient
-from sqlalchemy import text
+from typing import Any
 
-from tests.web.conftest import World, open_kiosk
+from litestar.testing import TestClient
+from sqlalchemy import select, text, update
+
+from tests.web.conftest import World, csrf_of, open_kiosk, staff_login
+from vault.identity.session_models import WebSession
 
 
 def _kiosk_rows(world: World) -> int:
@@ -55,3 +59,56 @@ def test_a_staff_session_turned_into_a_dashboard_one_is_refused(
     assert kiosk_cookie
     client.cookies.set("vault_dashboard", kiosk_cookie)
     assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def _saved(world: World, kind: str) -> dict[str, Any]:
+    """Every column of the live session row of that kind, as a database writer copies it."""
+    table: Any = WebSession
+    with world.services.db.read_session() as session:
+        query = select(table.__table__).where(table.kind == kind, table.ended_at.is_(None))
+        return dict(session.execute(query).mappings().one())
+
+
+def _put_back(world: World, row: dict[str, Any]) -> None:
+    """Write a copied session row back over the current one, every column."""
+    table: Any = WebSession
+    with world.services.db.session() as session:
+        session.execute(update(table).where(table.id == row["id"]).values(**row))
+
+
+def test_a_dashboard_session_copied_back_from_before_its_logout_stays_ended(
+    world: World,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """The row of a dashboard session saved before the logout and written back after it
+    (seal and all) does not bring the session back: the logout is in the audit log."""
+    page = staff_login(client, "compliance1", "/dashboard/login")
+    cookie = client.cookies.get("vault_dashboard")
+    assert cookie
+    before = _saved(world, "dashboard")
+    out = client.post("/dashboard/logout", data={"csrf_token": csrf_of(page)})
+    assert out.status_code == 200, out.text
+    _put_back(world, before)
+    client.cookies.set("vault_dashboard", cookie)
+    again = client.get("/dashboard", follow_redirects=False)
+    assert again.status_code == 303, again.text
+    assert again.headers["location"].startswith("/dashboard/login")
+
+
+def test_a_kiosk_session_copied_back_from_before_it_ended_stays_ended(
+    world: World,
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """The subject's kiosk session ended at the tablet, its row written back from before:
+    the tablet opens nothing (the session's end is in the audit log)."""
+    home = open_kiosk(client, world.subject())
+    cookie = client.cookies.get("vault_kiosk")
+    assert cookie
+    before = _saved(world, "kiosk")
+    ended = client.post("/kiosk/end", data={"csrf_token": csrf_of(home)})
+    assert ended.status_code == 200, ended.text
+    _put_back(world, before)
+    client.cookies.set("vault_kiosk", cookie)
+    again = client.get("/kiosk/home", follow_redirects=False)
+    assert again.status_code == 303, again.text
+    assert again.headers["location"].startswith(("/kiosk/ended", "/kiosk/login"))

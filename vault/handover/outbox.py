@@ -8,17 +8,28 @@ every notice due (``vault handover notices``); ``poll`` does it too, then
 answers the notices addressed to the caller's own organisation after a cursor
 (``GET /v1/handover/notices?after=N``). Another organisation's notices are never
 listed: the organisation is the caller's, not a parameter.
+
+Signing is one signer at a time across every ``vault`` process on the store,
+from finding what is due to keeping the notice: otherwise two workers sign the
+same notice (two audit events, one kept), or one keeps a notice under a lower
+cursor than one a recipient has already polled past. On PostgreSQL a
+transaction-scoped advisory lock; on SQLite a lock on a file beside the
+database (its write lock cannot be held across the audit append, which takes it
+itself).
 """
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -31,12 +42,38 @@ from vault.handover.checks import HANDOVER_PURPOSE
 from vault.handover.models import HandoverExport, HandoverNoticeSent
 from vault.vocabulary import Action, EventAction, OperationFacts, Principal
 
-__all__ = ["MAX_POLL", "NOTICE_TYPE", "NoticeOutbox"]
+__all__ = ["MAX_POLL", "NOTICE_LOCK_KEY", "NOTICE_TYPE", "NoticeOutbox", "one_signer"]
 
 NOTICE_TYPE = "vault-handover-withdrawal/1"
 MAX_POLL = 500
 # One signer of notices at a time in this process: cursors only grow as notices are kept.
 _SIGNING = threading.Lock()
+# ... and across processes: the PostgreSQL advisory lock of notice signing.
+NOTICE_LOCK_KEY = 0x7661756C74_4E  # "vault" + "N"
+
+
+@contextmanager
+def one_signer(db: Database) -> Iterator[None]:
+    """No other signer of notices, in this process or any other on the store, until the
+    block ends."""
+    with _SIGNING:
+        if not db.is_sqlite:
+            with db.engine.begin() as connection:  # the lock ends with this transaction
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": NOTICE_LOCK_KEY}
+                )
+                yield
+            return
+        path = db.engine.url.database
+        if not path or path == ":memory:":
+            yield  # a store no other process can open
+            return
+        with open(f"{path}.notices.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _iso(moment: datetime) -> str:
@@ -95,7 +132,7 @@ class NoticeOutbox:
 
     def _sign_due(self, recipient: str | None) -> None:
         """Sign, audit and keep every notice due (for ``recipient``, or for all)."""
-        with _SIGNING:
+        with one_signer(self.db):
             for due in self._due(recipient):
                 now = self.clock()
                 notice_id = uuid.uuid5(due.consent_id, due.recipient)

@@ -12,7 +12,10 @@ The recipient, given the sender's log keys (``vault handover trust``), checks
 that the head is signed by one of them, that the event's chain hash is leaf
 ``index`` of the tree under that head, and that the event is this bundle's
 export: ``handover.export``, allowed, of this bundle id, recipient, consent and
-sender. A bundle whose proof is missing or fails is refused.
+sender. A bundle whose proof is missing or fails is refused; so is a bundle of a
+partner trusted without log keys, unless the operator named it in
+``VAULT_HANDOVER_UNPROVEN_PARTNERS`` (``export_proof_status``; the import's audit
+event then says the proof was waived).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from vault.audit.canonical import link_hash
 from vault.audit.log import AuditLog
@@ -32,7 +35,7 @@ from vault.handover.bundle import BundleRefused
 from vault.transparency import VerifierKey, hash_leaf, open_checkpoint, verify_inclusion
 from vault.vocabulary import EventAction
 
-__all__ = ["ExportProver", "check_export_proof", "log_keys_of"]
+__all__ = ["ExportProver", "check_export_proof", "export_proof_status", "log_keys_of"]
 
 
 class ExportProver:
@@ -114,3 +117,29 @@ def check_export_proof(proof: object, envelope: Mapping[str, str], log_keys: Seq
     ):
         raise BundleRefused("bad-proof", "the logged event is not this bundle's export")
     return index + 1
+
+
+class ProvingPartner(Protocol):
+    @property
+    def organization(self) -> str: ...
+    @property
+    def log_keys(self) -> Sequence[str]: ...
+
+
+def export_proof_status(
+    proof: object,
+    envelope: Mapping[str, str],
+    partner: ProvingPartner,
+    unproven_partners: frozenset[str],
+) -> str:
+    """``"checked"`` once the bundle's proof verifies under the partner's log keys;
+    ``"waived"`` for a partner trusted without log keys whom the operator named
+    (``VAULT_HANDOVER_UNPROVEN_PARTNERS``); otherwise ``BundleRefused("unproven")``."""
+    if partner.log_keys:
+        check_export_proof(proof, envelope, partner.log_keys)
+        return "checked"
+    if partner.organization in unproven_partners:
+        return "waived"
+    raise BundleRefused(
+        "unproven", "the sender's log keys are not configured: nothing shows the export was logged"
+    )

@@ -46,14 +46,13 @@ from vault.handover.models import (
     HandoverProvenance,
     HandoverWithdrawal,
 )
-from vault.handover.proof import check_export_proof, log_keys_of
+from vault.handover.proof import export_proof_status, log_keys_of
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields
 from vault.records.rows import ciphertexts, record_rows
 from vault.records.writing import IDENTITY_RECORD_TYPE, RecordWriter
 from vault.subjects.registration import NewSubject
 from vault.subjects.service import SubjectsService
-from vault.transparency import TreeHead
 from vault.vocabulary import Action, Category, EventAction, OperationFacts, Principal
 
 __all__ = ["HANDOVER_PURPOSE", "HandoverService", "Partner", "Provenance"]
@@ -89,6 +88,9 @@ class HandoverService:
     # Signs a tree head covering the export event and returns its inclusion proof
     # (vault.handover.proof.ExportProver); None: bundles carry no proof.
     prove: Callable[[int], dict[str, Any] | None] | None = None
+    # Partners whose bundles are taken unproven (VAULT_HANDOVER_UNPROVEN_PARTNERS): from
+    # the configuration, never the database, so emptying log keys there waives nothing.
+    unproven_partners: frozenset[str] = frozenset()
 
     # -- partners ------------------------------------------------------------------
 
@@ -299,11 +301,11 @@ class HandoverService:
         )
         envelope = opened.envelope
         consent = consent_of(opened.content, envelope, partner, principal.organization, now)
-        heads: list[TreeHead] = []
-        if partner.log_keys:
-            check_export_proof(opened.content.get("export_proof"), envelope, partner.log_keys)
-            heads = heads_of(opened.content.get("export_proof"))
-            refuse_forks(self.db, partner.organization, heads)
+        proof = export_proof_status(
+            opened.content.get("export_proof"), envelope, partner, self.unproven_partners
+        )
+        heads = heads_of(opened.content.get("export_proof")) if proof == "checked" else []
+        refuse_forks(self.db, partner.organization, heads)
         records = checked_records(self.catalog, self.writer, opened.content, consent["categories"])
         bundle_id = uuid.UUID(envelope["bundle_id"])
         consent_id = uuid.UUID(envelope["consent_id"])
@@ -339,7 +341,11 @@ class HandoverService:
                 consent_id=consent_id,
                 purpose=HANDOVER_PURPOSE,
                 categories=tuple(consent["categories"]),
-                details={"sender": partner.organization, "bundle_id": str(bundle_id)},
+                details={
+                    "sender": partner.organization,
+                    "bundle_id": str(bundle_id),
+                    "export_proof": proof,
+                },
             )
         )
         try:

@@ -28,7 +28,7 @@ from vault.identity.epochs import EPOCH_DETAIL
 from vault.identity.models import AuthToken, User
 from vault.identity.passwords import check_password
 from vault.identity.session_models import WebSession
-from vault.identity.standing import AccountStatus, status_of
+from vault.identity.standing import AccountStatus, sealed_as_stored, status_of
 from vault.vocabulary import Action, AuthenticatedUser, EventAction, OperationFacts, Role
 
 NO_SUCH_USER = "No such user."
@@ -161,6 +161,9 @@ class Accounts(IdentityCore):
             raise NotFound(NO_SUCH_USER)
         if status_of(target.approved_at, target.disabled_at) is not AccountStatus.PENDING:
             raise Conflict("The account is not waiting for approval.")
+        if not sealed_as_stored(self.sealer, target):
+            # Sealing it afresh at approval would make a row written by hand genuine.
+            raise Conflict("The account was changed outside the vault; it cannot be approved.")
         self.audit.append(
             AuditEvent.by(
                 actor,
@@ -180,6 +183,8 @@ class Accounts(IdentityCore):
             user = self._locked_at(session, user_id, target.epoch)
             if user is None or user.approved_at is not None or user.disabled_at is not None:
                 raise Conflict("The account is not waiting for approval.")
+            if not sealed_as_stored(self.sealer, user):
+                raise Conflict("The account was changed outside the vault; it cannot be approved.")
             user.approved_at = now
             user.approved_by = actor.id
             code = new_activation_code()
@@ -278,14 +283,19 @@ class Accounts(IdentityCore):
         Not the same account, neither created the other, and not both made by the
         same account: an account an administrator made is that administrator's
         second hand, and so is any other account the same administrator made.
+        Who made each is read from its row only if the account's seal still holds
+        it (``created_by`` is sealed): a creator rewritten in the database makes
+        nobody a second person.
         """
         if first == second:
             return False
         with self.db.read_session() as session:
-            rows = session.execute(
-                select(col(User.id), col(User.created_by)).where(col(User.id).in_([first, second]))
-            ).all()
-        creators: dict[uuid.UUID, uuid.UUID | None] = {row.id: row.created_by for row in rows}
+            rows = session.execute(select(User).where(col(User.id).in_([first, second]))).scalars()
+            creators: dict[uuid.UUID, uuid.UUID | None] = {}
+            for row in rows:
+                if not sealed_as_stored(self.sealer, row):
+                    return False  # changed outside the vault: nobody's second person
+                creators[row.id] = row.created_by
         if len(creators) != 2:
             return False  # an unknown account is nobody's second person
         if creators[first] == second or creators[second] == first:

@@ -70,6 +70,7 @@ _TOKEN_LOOKUP = (
         col(User.password_hash),
         col(User.totp_secret),
         col(User.totp_confirmed),
+        col(User.created_by),
         col(User.epoch),
         col(User.authz_seal),
     )
@@ -103,6 +104,7 @@ class _TokenAccount:
     password_hash: str
     totp_secret: str | None
     totp_confirmed: bool
+    created_by: uuid.UUID | None
     epoch: int
     authz_seal: str | None
 
@@ -183,8 +185,11 @@ class Logins(IdentityCore):
         )
 
     @property
-    def _token_lifetime(self) -> timedelta:
-        return timedelta(seconds=self.settings.token_ttl_seconds)
+    def _logout_horizon(self) -> timedelta:
+        """How long logouts are remembered: as long as a token or a browser session lives
+        (both are named by the logouts ``vault.identity.epochs`` keeps, in one record)."""
+        settings = self.settings
+        return timedelta(seconds=max(settings.token_ttl_seconds, settings.web_session_max_seconds))
 
     @staticmethod
     def _release_place(session: Session, name: str, attempt: _Attempt) -> None:
@@ -322,7 +327,7 @@ class Logins(IdentityCore):
                 live
                 and account is not None
                 and may_act(self.sealer, account, self.epochs, reads)
-                and not self.epochs.revoked(reads, row[0], now - self._token_lifetime)
+                and not self.epochs.revoked(reads, row[0], now - self._logout_horizon)
             )
         if row is None or account is None:
             raise AuthenticationFailed("A valid bearer token is required.")

@@ -4,11 +4,12 @@ Every bearer token check, every browser session and every login asks this on
 each request, from the row as it is in the database (no cache). The account's
 seal (``users.authz_seal``, vault.crypto.columns) covers everything that
 decides what the account may do and how it proves who it is: username, role,
-organisation, status (pending, active, disabled), the digest of the password
-hash, the second factor (sealed seed and whether it is on) and an epoch that
-increases on every change. A row changed outside the vault (a role raised, an
-approval or a re-enabling written by hand, a password hash swapped, a second
-factor switched off) no longer matches its seal and is refused at once, in
+organisation, status (pending, active, disabled), who made it (the two-person
+rule reads it), the digest of the password hash, the second factor (sealed seed
+and whether it is on) and an epoch that increases on every change. A row
+changed outside the vault (a role raised, a creator rewritten, an approval or
+a re-enabling written by hand, a password hash swapped, a second factor
+switched off) no longer matches its seal and is refused at once, in
 every process. A whole earlier row copied back matches its seal but carries an
 older epoch than the audit log records for the account (``vault.identity.epochs``),
 and is refused too.
@@ -66,6 +67,8 @@ class SealedAccount(Protocol):
     @property
     def totp_confirmed(self) -> bool: ...
     @property
+    def created_by(self) -> uuid.UUID | None: ...
+    @property
     def epoch(self) -> int: ...
     @property
     def authz_seal(self) -> str | None: ...
@@ -99,6 +102,8 @@ def authz_value(account: SealedAccount) -> str:
             _digest(account.totp_secret),
             "mfa" if account.totp_confirmed else "no-mfa",
             str(account.epoch),
+            # Who made it ("host": the command line): the two-person rule trusts it.
+            str(account.created_by) if account.created_by is not None else "host",
         )
     )
 

@@ -13,7 +13,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from vault.access.engine import PolicyEngine
+from vault.audit.events import AuditSink
 from vault.config import Settings
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
@@ -63,11 +64,17 @@ def services_of(request: Request[Any, Any, Any]) -> Services:
 
 
 def web_sessions(services: Services) -> WebSessions:
-    return sessions_over(services.db, services.clock, services.settings, services.sealer)
+    return sessions_over(
+        services.db, services.clock, services.settings, services.sealer, services.audit
+    )
 
 
 def sessions_over(
-    db: Database, clock: Callable[[], datetime], settings: Settings, sealer: ColumnSealer
+    db: Database,
+    clock: Callable[[], datetime],
+    settings: Settings,
+    sealer: ColumnSealer,
+    audit: AuditSink,
 ) -> WebSessions:
     return WebSessions(
         db,
@@ -79,6 +86,8 @@ def sessions_over(
         },
         sealer,
         settings.web_session_max_seconds,
+        audit,
+        timedelta(seconds=settings.token_ttl_seconds),
     )
 
 

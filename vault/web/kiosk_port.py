@@ -103,9 +103,11 @@ def provide_kiosk(
 
 
 def _sessions(consents: ConsentService) -> WebSessions:
-    if consents.sealer is None:
-        raise ConfigurationError("The kiosk needs the column sealer for its sessions.")
-    return sessions_over(consents.db, consents.clock, consents.settings, consents.sealer)
+    if consents.sealer is None or consents.audit is None:
+        raise ConfigurationError("The kiosk needs the column sealer and the audit log.")
+    return sessions_over(
+        consents.db, consents.clock, consents.settings, consents.sealer, consents.audit
+    )
 
 
 def opened_by_for(

@@ -9,6 +9,13 @@ whose account is no longer active, or whose role or organisation is no longer
 the account's own as sealed, ends at once (the pages never trust a role kept
 only in the session). Every worker process sees the same rows, so ending a
 session takes effect everywhere at once.
+
+Ending a session (a logout, a kiosk handed back) names it in an ``auth.logout``
+audit event before its row is ended, as a bearer token's logout does: a row
+saved before the end and written back by a database writer carries a genuine
+seal, but the hash-chained audit log says the session ended, and it is refused
+(``vault.identity.epochs``). Every other end (idle, lifetime, account) follows
+from sealed columns or the account's own epoch, which a copied row cannot undo.
 """
 
 from __future__ import annotations
@@ -26,12 +33,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.crypto.columns import ColumnSealer
 from vault.db import Database
 from vault.identity.epochs import epochs_of
 from vault.identity.models import User
 from vault.identity.session_models import WebSession
 from vault.identity.standing import may_act
+from vault.vocabulary import EventAction, Principal, Role
 
 log = logging.getLogger("vault.web")
 
@@ -127,12 +136,18 @@ class WebSessions:
         idle_seconds: dict[SessionKind, int],
         sealer: ColumnSealer,
         max_seconds: int,
+        audit: AuditSink,
+        logout_horizon: timedelta | None = None,
     ) -> None:
         self._db = db
+        self._audit = audit
         self._clock = clock
         self._idle = idle_seconds
         self._sealer = sealer
         self._lifetime = timedelta(seconds=max_seconds)
+        # How long logouts are remembered (vault.identity.epochs keeps those of bearer
+        # tokens and browser sessions in one record): the longer of the two lifetimes.
+        self._logout_horizon = max(self._lifetime, logout_horizon or self._lifetime)
 
     def open(
         self,
@@ -175,6 +190,14 @@ class WebSessions:
         log.critical("web session %s was changed outside the vault; it is ended", row.id)
         return False
 
+    def _ended_in_log(self, session: Session, row: WebSession, now: datetime) -> bool:
+        """Whether the audit log says the session was ended (a row written back from before
+        its end is genuine but stale)."""
+        if not epochs_of(self._db).revoked(session, row.id, now - self._logout_horizon):
+            return False
+        log.critical("web session %s: ended in the audit log, but its row was live", row.id)
+        return True
+
     def _account_stands(self, session: Session, user: User | None, row: WebSession) -> bool:
         """Whether the session's staff member may still act, as the role and organisation
         the session was opened for (re-read from the account on every request)."""
@@ -197,7 +220,7 @@ class WebSessions:
             ).first()
             if row is None or row.ended_at is not None:
                 return None
-            if not self._bound(row):
+            if not self._bound(row) or self._ended_in_log(session, row, now):
                 _finish(row, now)
                 session.add(row)
                 return None
@@ -235,8 +258,34 @@ class WebSessions:
             session.add(row)
 
     def end(self, session_id: uuid.UUID) -> None:
+        """End the session for good: its end is named in the audit log first, so that the
+        row written back from before it is refused (an ended session is never resumed)."""
+        with self._db.read_session() as session:
+            found = session.get(WebSession, session_id)
+            if found is None or found.ended_at is not None:
+                return
+            staff = _staff_of(found)
+            kind = found.kind
+        self._audit.append(
+            AuditEvent.by(
+                staff,
+                EventAction.AUTH_LOGOUT,
+                Outcome.INFO,
+                target_id=session_id,
+                details={"session": kind},
+            )
+        )
         with self._db.session() as session:
             row = session.get(WebSession, session_id)
             if row is not None and row.ended_at is None:
                 _finish(row, self._clock())
                 session.add(row)
+
+
+def _staff_of(row: WebSession) -> Principal | None:
+    """The staff member a session names, as the audit log files its end (None if the row
+    names no role the vault knows: then the event is the host's)."""
+    try:
+        return Principal(id=row.user_id, role=Role(row.role), organization=row.organization)
+    except ValueError:
+        return None
