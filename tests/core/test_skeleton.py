@@ -33,8 +33,9 @@ def test_cheap_hashing_is_refused_outside_tests() -> None:
         load_settings(argon2_profile="cheapest", testing=False)
 
 
-def test_migrations_match_the_models(settings: Settings) -> None:
-    """After `vault init` the schema is exactly what the table models declare."""
+def test_migrations_match_the_models(settings: Settings, real_migrations: None) -> None:
+    """After `vault init` (the real Alembic upgrade from an empty store) the schema is
+    exactly what the table models declare."""
     initialise(settings)
     db = Database(settings.database_url)
     with db.engine.connect() as conn:

@@ -83,12 +83,24 @@ class Load:
                     with self.lock:
                         self.reads_ok += 1
 
-    def run_until_killed(self, server: Any, seconds: float, writers: int = 3) -> None:
+    def under_way(self) -> bool:
+        """Some writes acknowledged and some reads answered: the load has really started."""
+        with self.lock:
+            return bool(self.acked) and self.reads_ok > 0
+
+    def run_until_killed(
+        self, server: Any, seconds: float, writers: int = 3, patience: float = 60.0
+    ) -> None:
+        """Load for ``seconds``, and longer if nothing was acknowledged yet (a loaded
+        machine answers slowly), at most ``patience`` more: then SIGKILL mid-flight."""
         threads = [threading.Thread(target=self.writer) for _ in range(writers)]
         threads += [threading.Thread(target=self.reader) for _ in range(2)]
         for thread in threads:
             thread.start()
         time.sleep(seconds)
+        deadline = time.monotonic() + patience
+        while not self.under_way() and time.monotonic() < deadline:
+            time.sleep(0.05)
         server.kill()  # mid-flight: requests are being written and audited right now
         self.stop.set()
         for thread in threads:
