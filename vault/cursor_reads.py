@@ -196,7 +196,7 @@ class CursorReader:
         # connections it keeps, rather than leave them to the garbage collector open.
         self._finalizer = weakref.finalize(self, _close_all, self._idle)
 
-    def _prepared(self, statement: AnyQuery) -> PreparedQuery:
+    def prepared(self, statement: AnyQuery) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
         found = self._queries.get(id(statement))
         if found is None or found[0] is not statement:
@@ -223,7 +223,7 @@ class CursorReader:
             # lock, so it never waits for the audit writer.
             if not one_statement:
                 cursor.execute("BEGIN")
-            yield CursorReads(cursor, self._prepared)
+            yield CursorReads(cursor, self.prepared)
             cursor.close()
             if not one_statement:
                 connection.rollback()
@@ -239,7 +239,7 @@ class CursorReader:
             cursor = connection.cursor()
             if not one_statement:
                 cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield CursorReads(cursor, self._prepared)
+            yield CursorReads(cursor, self.prepared)
             cursor.close()
             if not one_statement:
                 connection.execute("ROLLBACK")

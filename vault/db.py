@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from vault.ahead_reads import AheadReader
 from vault.cursor_reads import CursorReader, CursorReads
 from vault.errors import ConfigurationError
 
@@ -106,6 +107,10 @@ class Database:
         self.engine = make_engine(url)
         self._read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
         self._cursor_reader = CursorReader(self.engine)
+        # PostgreSQL: reads sent ahead on the event loop (vault.ahead_reads).
+        self.ahead: AheadReader | None = (
+            None if self.is_sqlite else AheadReader(self.engine, self._cursor_reader.prepared)
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -161,6 +166,8 @@ class Database:
         command.upgrade(alembic_config(self), "head")
 
     def dispose(self) -> None:
+        if self.ahead is not None:
+            self.ahead.close()
         self._cursor_reader.close()
         self.engine.dispose()
 

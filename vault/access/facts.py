@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from vault.access.models import Assignment, BreakGlass
+from vault.ahead_reads import Ahead
 from vault.audit.attesting import (
     ASSIGNMENT_CREATE,
     ASSIGNMENT_END,
@@ -114,6 +115,18 @@ def _unattested(kind: str, row_id: uuid.UUID, problem: str) -> None:
 
 
 class AccessFacts:
+    def facts_ahead(
+        self, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime, emergency: bool
+    ) -> list[Ahead]:
+        """The statements ``is_assigned`` (and ``break_glass``, for an emergency) run."""
+        assigned: Ahead = (_ASSIGNED, {"user_id": user_id, "subject_id": subject_id})
+        if not emergency:
+            return [assigned]
+        return [
+            assigned,
+            (_BREAK_GLASS, {"user_id": user_id, "subject_id": subject_id, "now": now}),
+        ]
+
     def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
         """Whether an active assignment, attested by the audit log, puts the user on the team."""
         params = {"user_id": user_id, "subject_id": subject_id}

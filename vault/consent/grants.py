@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, LargeBinary, bindparam, exists, null, select
 from sqlmodel import col
 
+from vault.ahead_reads import Ahead
 from vault.audit.attesting import ATTESTING, remember_events
 from vault.audit.models import EVENTS
 from vault.consent.attestation import attested_only
@@ -77,11 +78,15 @@ def _grants(rows: Sequence[Any], subject_id: uuid.UUID) -> list[ConsentGrant]:
     ]
 
 
+def grants_ahead(subject_id: uuid.UUID, now: datetime) -> Ahead:
+    """The statement ``active_grants`` runs, to send ahead (``vault.ahead_reads``)."""
+    return (GRANTS_AND_EVENTS, {"subject_id": subject_id, "now": now})
+
+
 def active_grants(session: Reads, subject_id: uuid.UUID, now: datetime) -> list[ConsentGrant]:
     """One grant per granted purpose of every consent of the subject active at ``now``,
     attested by the audit log. Refused purposes, ended and expired consents never appear."""
-    params = {"subject_id": subject_id, "now": now}
-    rows = session.execute(GRANTS_AND_EVENTS, params).all()
+    rows = session.execute(*grants_ahead(subject_id, now)).all()
     documents = [bytes(row.canonical) for row in rows if row.canonical is not None]
     # The events are kept for the rest of the read transaction (the assignment check).
     events = remember_events(session, subject_id, documents)

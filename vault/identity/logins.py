@@ -16,12 +16,15 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import NoReturn
 
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlmodel import Session, col
 
+from vault.ahead_reads import NotAhead
 from vault.audit.events import AuditEvent, Outcome
+from vault.cursor_reads import CursorReads
 from vault.errors import AuthenticationFailed, RateLimited
 from vault.identity import totp
 from vault.identity.core import IdentityCore, UserView, client_address, normalise_username
@@ -35,6 +38,7 @@ from vault.identity.tokens import (
     token_binding,
     token_digest,
 )
+from vault.threads import run_store_work
 from vault.vocabulary import (
     Action,
     AuthenticatedUser,
@@ -45,6 +49,19 @@ from vault.vocabulary import (
 )
 
 log = logging.getLogger("vault.identity")
+
+
+def _or_raise(found: AuthenticatedUser | AuthenticationFailed) -> AuthenticatedUser:
+    if isinstance(found, AuthenticationFailed):
+        raise found
+    return found
+
+
+def _digest(bearer: str) -> str:
+    if not bearer or len(bearer) > MAX_TOKEN_CHARS:
+        raise AuthenticationFailed("A valid bearer token is required.")
+    return token_digest(bearer)
+
 
 # The one message of every failed login: it never says which part was wrong,
 # nor whether the account exists.
@@ -299,42 +316,59 @@ class Logins(IdentityCore):
     def authenticate(self, bearer: str) -> AuthenticatedUser:
         """The user of a bearer token; ``AuthenticationFailed`` if unknown, expired or revoked,
         or if the account may not act now (disabled, pending, changed outside the vault)."""
-        if not bearer or len(bearer) > MAX_TOKEN_CHARS:
-            raise AuthenticationFailed("A valid bearer token is required.")
-        digest = token_digest(bearer)
-        now = self.clock()
+        digest = _digest(bearer)
         # Looked up in the database on every request (no cache), so a revocation or a
         # disabled account takes effect on the very next request, in every process.
         with self.db.read_cursor(one_statement=True) as reads:
-            row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
-            account = None if row is None else _TokenAccount(*row[4:])
-            live = (
-                row is not None
-                and account is not None
-                and row[2] is None
-                and row[1] > now
-                and self._token_intact(row[0], row[3], account.id, digest, row[1])
+            # Judged inside, raised outside: an exception would cost the reader its connection.
+            found = self._token_user(reads, digest, self.clock())
+        return _or_raise(found)
+
+    async def authenticate_async(self, bearer: str, inline: bool) -> AuthenticatedUser:
+        """``authenticate`` for a coroutine: the same checks on the same kind of answers.
+
+        On PostgreSQL the token's row and the account events come in one round trip
+        on the event loop (``vault.ahead_reads``), then are judged here; otherwise
+        (or if the judging asks for more) the work runs as ``authenticate`` does,
+        on the loop for an embedded store (``inline``), else in a worker thread.
+        """
+        ahead = self.db.ahead
+        if ahead is not None:
+            digest = _digest(bearer)
+            reads = await ahead.fetch(
+                [(_TOKEN_LOOKUP, {"digest": digest}), self.epochs.ahead()], snapshot=False
             )
-            # The epoch check reads the account events appended since this process last
-            # looked: a second small statement after the token's own. (Nothing raises in
-            # here: an exception would cost the reader its connection.)
-            stands = (
-                live
-                and account is not None
-                and may_act(self.sealer, account, self.epochs, reads)
-                and not self.epochs.revoked(reads, row[0], now - self._token_lifetime)
-            )
+            try:
+                return _or_raise(self._token_user(reads, digest, self.clock()))
+            except NotAhead:
+                pass
+        return await run_store_work(inline, partial(self.authenticate, bearer))
+
+    def _token_user(
+        self, reads: CursorReads, digest: str, now: datetime
+    ) -> AuthenticatedUser | AuthenticationFailed:
+        """The token's user, or the refusal to raise (``NotAhead`` is the only raise)."""
+        row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
+        account = None if row is None else _TokenAccount(*row[4:])
         if row is None or account is None:
-            raise AuthenticationFailed("A valid bearer token is required.")
+            return AuthenticationFailed("A valid bearer token is required.")
+        # The epoch check reads the account events appended since this process last
+        # looked: a second small statement after the token's own.
+        stands = (
+            row[2] is None
+            and row[1] > now
+            and self._token_intact(row[0], row[3], account.id, digest, row[1])
+            and may_act(self.sealer, account, self.epochs, reads)
+            and not self.epochs.revoked(reads, row[0], now - self._token_lifetime)
+        )
         if not stands:
-            raise AuthenticationFailed("The token has expired or was revoked.")
-        token_id = row[0]
+            return AuthenticationFailed("The token has expired or was revoked.")
         return AuthenticatedUser(
             id=account.id,
             username=account.username,
             role=account.role,
             organization=account.organization,
-            token_id=token_id,
+            token_id=row[0],
         )
 
     def _token_intact(

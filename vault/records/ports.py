@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlmodel import Session
 
 from vault import vocabulary
+from vault.ahead_reads import Ahead
 from vault.crypto.keys import DataKey, WrappedKey
 from vault.cursor_reads import Reads
 from vault.subjects.visibility import SubjectRef
@@ -20,6 +21,10 @@ class AccessFacts(Protocol):
     """What the access capability knows about a principal and a subject."""
 
     def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool: ...
+
+    def facts_ahead(
+        self, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime, emergency: bool
+    ) -> list[Ahead]: ...
 
     def break_glass(
         self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime
