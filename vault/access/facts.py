@@ -24,7 +24,6 @@ from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from vault.access.models import Assignment, BreakGlass
-from vault.ahead_reads import Ahead
 from vault.audit.attesting import (
     ASSIGNMENT_CREATE,
     ASSIGNMENT_END,
@@ -33,7 +32,7 @@ from vault.audit.attesting import (
     subject_events,
 )
 from vault.audit.canonical import format_time
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.vocabulary import BreakGlassGrant
 
 log = logging.getLogger("vault.access")

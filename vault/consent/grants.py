@@ -15,13 +15,12 @@ from typing import Any
 from sqlalchemy import CompoundSelect, LargeBinary, bindparam, exists, null, select
 from sqlmodel import col
 
-from vault.ahead_reads import Ahead
 from vault.audit.attesting import ATTESTING, remember_events
 from vault.audit.models import EVENTS
 from vault.consent.attestation import attested_only
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose
 from vault.consent.views import stored_grant
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.stamps import UtcDateTime
 from vault.vocabulary import ConsentGrant
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from vault.ahead_reads import Ahead
 from vault.consent.choosing import PinRefused, PinState
 from vault.consent.core import FORMS_FOLDER
 from vault.consent.grants import active_grants, grants_ahead
@@ -22,7 +21,7 @@ from vault.consent.model import Actor, Guardian, SignedConsent, SignRequest
 from vault.consent.pin_reports import PendingReset, PinBlocked, PinOrigin, PinReports
 from vault.consent.reading import ConsentReading
 from vault.consent.signing import ConsentSigning
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.vocabulary import ConsentGrant
 
 

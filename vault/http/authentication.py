@@ -8,6 +8,7 @@ is the OpenAPI document, anchored at both ends.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Protocol
 
 from litestar.connection import ASGIConnection
@@ -18,11 +19,12 @@ from litestar.middleware.authentication import (
 )
 
 from vault.errors import AuthenticationFailed
+from vault.threads import run_store_work
 from vault.vocabulary import AuthenticatedUser
 
 
 class _TokenChecker(Protocol):
-    async def authenticate_async(self, bearer: str, inline: bool) -> AuthenticatedUser: ...
+    def authenticate(self, bearer: str) -> AuthenticatedUser: ...
 
 
 class _Services(Protocol):
@@ -47,9 +49,10 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthenticationFailed("A valid bearer token is required.")
         services: _Services = connection.app.state.services
-        # Two indexed lookups: on the loop (PostgreSQL: sent ahead in one round trip on
-        # the async connection; SQLite: an embedded store), else in a worker thread.
-        user = await services.identity.authenticate_async(value.strip(), services.inline_store_work)
+        # One indexed lookup: on the loop for an embedded store, else in a thread.
+        user = await run_store_work(
+            services.inline_store_work, partial(services.identity.authenticate, value.strip())
+        )
         return AuthenticationResult(user=user, auth=user.token_id)
 
 

@@ -29,10 +29,9 @@ from typing import Protocol
 
 from sqlalchemy import bindparam, literal_column, select
 
-from vault.ahead_reads import Ahead
 from vault.audit.canonical import decode_remembered, parse_time
 from vault.audit.models import EVENTS
-from vault.cursor_reads import CursorReads, Reads
+from vault.cursor_reads import Ahead, CursorReads, Reads
 from vault.db import Database
 from vault.vocabulary import EventAction
 

@@ -16,13 +16,11 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import NoReturn
 
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlmodel import Session, col
 
-from vault.ahead_reads import NotAhead
 from vault.audit.events import AuditEvent, Outcome
 from vault.cursor_reads import CursorReads
 from vault.errors import AuthenticationFailed, RateLimited
@@ -38,7 +36,6 @@ from vault.identity.tokens import (
     token_binding,
     token_digest,
 )
-from vault.threads import run_store_work
 from vault.vocabulary import (
     Action,
     AuthenticatedUser,
@@ -319,35 +316,18 @@ class Logins(IdentityCore):
         digest = _digest(bearer)
         # Looked up in the database on every request (no cache), so a revocation or a
         # disabled account takes effect on the very next request, in every process.
-        with self.db.read_cursor(one_statement=True) as reads:
+        # The token's row and the account events appended since this process last looked:
+        # two statements, one round trip on PostgreSQL.
+        ahead = [(_TOKEN_LOOKUP, {"digest": digest}), self.epochs.ahead()]
+        with self.db.read_cursor(one_statement=True, ahead=ahead) as reads:
             # Judged inside, raised outside: an exception would cost the reader its connection.
             found = self._token_user(reads, digest, self.clock())
         return _or_raise(found)
 
-    async def authenticate_async(self, bearer: str, inline: bool) -> AuthenticatedUser:
-        """``authenticate`` for a coroutine: the same checks on the same kind of answers.
-
-        On PostgreSQL the token's row and the account events come in one round trip
-        on the event loop (``vault.ahead_reads``), then are judged here; otherwise
-        (or if the judging asks for more) the work runs as ``authenticate`` does,
-        on the loop for an embedded store (``inline``), else in a worker thread.
-        """
-        ahead = self.db.ahead
-        if ahead is not None:
-            digest = _digest(bearer)
-            reads = await ahead.fetch(
-                [(_TOKEN_LOOKUP, {"digest": digest}), self.epochs.ahead()], snapshot=False
-            )
-            try:
-                return _or_raise(self._token_user(reads, digest, self.clock()))
-            except NotAhead:
-                pass
-        return await run_store_work(inline, partial(self.authenticate, bearer))
-
     def _token_user(
         self, reads: CursorReads, digest: str, now: datetime
     ) -> AuthenticatedUser | AuthenticationFailed:
-        """The token's user, or the refusal to raise (``NotAhead`` is the only raise)."""
+        """The token's user, or the refusal to raise (nothing raises in here)."""
         row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         account = None if row is None else _TokenAccount(*row[4:])
         if row is None or account is None:

@@ -9,10 +9,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from vault.ahead_reads import Ahead
 from vault.audit.events import AuditEvent, Outcome
 from vault.crypto.keys import WrappedKey
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.errors import VaultError
 from vault.records.ports import AccessFacts, PolicyDecider
 from vault.subjects.ports import ConsentReader

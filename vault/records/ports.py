@@ -10,9 +10,8 @@ from typing import Protocol
 from sqlmodel import Session
 
 from vault import vocabulary
-from vault.ahead_reads import Ahead
 from vault.crypto.keys import DataKey, WrappedKey
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.subjects.visibility import SubjectRef
 from vault.vocabulary import Action, BreakGlassGrant, Principal
 

@@ -25,9 +25,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
 
-from vault.ahead_reads import Ahead
 from vault.audit.log import EVENTS
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.errors import RateLimited
 from vault.stamps import UtcDateTime
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from vault.ahead_reads import NotAhead
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.crypto.keys import WrappedKey
@@ -75,7 +74,9 @@ class RecordReader:
         and the wait for the audit event's group commit holds no thread at all.
         """
         with self.audit.expecting() as slot:
-            plan = await self._plan_soon(principal, subject_id, record_id, purpose)
+            plan = await run_store_work(
+                self.inline_store, partial(self.plan, principal, subject_id, record_id, purpose)
+            )
             # Durable first: if this raises AuditUnavailable nothing is decrypted.
             await self.audit.append_async(plan.event, slot)
         if plan.decoy and self.decoys is not None:
@@ -101,35 +102,6 @@ class RecordReader:
 
     def _is_decoy(self, reads: Reads, subject_id: uuid.UUID) -> bool:
         return self.decoys is not None and self.decoys.is_decoy(reads, subject_id)
-
-    async def _plan_soon(
-        self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
-    ) -> ReadPlan:
-        """``plan`` for the coroutine of a read.
-
-        On PostgreSQL the read's statements go ahead in one round trip and one
-        snapshot on the event loop (``vault.ahead_reads``) and are judged here; a
-        read that needs another statement is planned again, whole, in a worker
-        thread. Otherwise ``plan`` runs on the loop (SQLite) or in a thread.
-        """
-        ahead = self.db.ahead
-        if ahead is None or self._admit(principal, purpose) is not None:
-            # Over the limit: planned again (a refused read is not counted), to its refusal.
-            plan = partial(self.plan, principal, subject_id, record_id, purpose)
-            return await run_store_work(self.inline_store, plan)
-        now = self.clock()
-        queries = [
-            (RECORD_READ, {"subject_id": subject_id, "record_id": record_id}),
-            *self.decisions.context_ahead(principal, subject_id, purpose, now),
-        ]
-        if self.read_limiter is not None:
-            queries.append(self.read_limiter.logged_ahead(principal.id, now))
-        reads = await ahead.fetch(queries, snapshot=True)
-        try:
-            return self._decide(reads, principal, subject_id, record_id, purpose, now)
-        except NotAhead:
-            decide = partial(self._planned, principal, subject_id, record_id, purpose, now)
-            return await run_store_work(False, decide)
 
     def _admit(self, principal: Principal, purpose: str) -> RateLimited | None:
         """The checks before any store read: a purpose, and this process's read limit."""
@@ -165,7 +137,15 @@ class RecordReader:
         purpose: str,
         now: datetime,
     ) -> ReadPlan:
-        with self.db.read_cursor() as reads:
+        # Every statement a read of an existing record of one's own organisation runs,
+        # sent at once (one round trip on PostgreSQL); any other runs when asked.
+        ahead = [
+            (RECORD_READ, {"subject_id": subject_id, "record_id": record_id}),
+            *self.decisions.context_ahead(principal, subject_id, purpose, now),
+        ]
+        if self.read_limiter is not None:
+            ahead.append(self.read_limiter.logged_ahead(principal.id, now))
+        with self.db.read_cursor(ahead=ahead) as reads:
             return self._decide(reads, principal, subject_id, record_id, purpose, now)
 
     def _decide(

@@ -15,9 +15,8 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from vault.ahead_reads import Ahead
 from vault.crypto.keys import DataKey
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.vocabulary import ConsentGrant, Principal
 
 

@@ -1,49 +1,27 @@
-"""Reads sent ahead (PostgreSQL, on the event loop) answer exactly what was sent, equal to the
-bare cursor's rows, and a read or token check that needs more is done the ordinary way."""
+"""Statements sent ahead (one round trip on PostgreSQL) read exactly the rows they read
+when asked one by one, a read that needs more still runs it, and the token check that
+sends the account events ahead still refuses a disabled account at once."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
 from tests.world import World
 from vault.access.facts import _ASSIGNED
-from vault.ahead_reads import AheadReads, NotAhead
 from vault.consent.grants import grants_ahead
-from vault.cursor_reads import Rows
 from vault.identity.models import User
 from vault.identity.service import _TOKEN_LOOKUP
 from vault.identity.tokens import token_digest
 from vault.records.rows import RECORD_READ
 
 
-def test_ahead_reads_answer_only_the_statements_sent_with_their_parameters() -> None:
-    """Another statement, or the same one with other parameters, raises NotAhead."""
-    subject, user = uuid.uuid4(), uuid.uuid4()
-    rows = Rows([("a",)])
-    reads = AheadReads(
-        {id(_ASSIGNED): [(_ASSIGNED, {"user_id": user, "subject_id": subject}, rows)]}
-    )
-    assert reads.execute(_ASSIGNED, {"user_id": user, "subject_id": subject}) is rows
-    with pytest.raises(NotAhead):
-        reads.execute(_ASSIGNED, {"user_id": uuid.uuid4(), "subject_id": subject})
-    with pytest.raises(NotAhead):
-        reads.execute(RECORD_READ, {"subject_id": subject, "record_id": uuid.uuid4()})
-
-
-def _postgres_only(world: World) -> None:
-    if world.services.db.ahead is None:
-        pytest.skip("reads are sent ahead on PostgreSQL only")
-
-
-def test_statements_sent_ahead_read_the_same_rows_as_the_bare_cursor(world: World) -> None:
-    """The token, record, consent and assignment rows sent ahead equal the cursor's."""
-    _postgres_only(world)
+def test_statements_sent_ahead_read_the_same_rows_as_asked_one_by_one(world: World) -> None:
+    """The token, record, consent and assignment rows sent ahead equal those asked alone,
+    and a statement not sent ahead is still answered in the same read."""
     record_id = uuid.UUID(
         world.create_record("counselor", "progress_note", {"note": "Slept well this week."})
     )
@@ -56,15 +34,14 @@ def test_statements_sent_ahead_read_the_same_rows_as_the_bare_cursor(world: Worl
         grants_ahead(subject, datetime.now(UTC)),
         (_ASSIGNED, {"user_id": counselor, "subject_id": subject}),
     ]
-    ahead = world.services.db.ahead
-    assert ahead is not None
-    for snapshot in (True, False):
-        sent = asyncio.run(ahead.fetch(queries, snapshot=snapshot))
-        with world.services.db.read_cursor() as reads:
-            for statement, params in queries:
-                expected = [tuple(row) for row in reads.execute(statement, params).all()]
-                assert expected, statement
-                assert [tuple(row) for row in sent.execute(statement, params).all()] == expected
+    db = world.services.db
+    with db.read_cursor() as reads:
+        expected = [[tuple(row) for row in reads.execute(*query).all()] for query in queries]
+    assert all(expected)
+    for one_statement in (False, True):
+        with db.read_cursor(one_statement=one_statement, ahead=queries[1:]) as reads:
+            got = [[tuple(row) for row in reads.execute(*query).all()] for query in queries]
+        assert got == expected
 
 
 def test_a_read_that_needs_more_than_was_sent_is_decided_the_ordinary_way(world: World) -> None:
