@@ -32,6 +32,8 @@ _Converter = Callable[[Any], Any] | None
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 # What the hot path runs: a SELECT, or a UNION ALL of SELECTs.
 AnyQuery: TypeAlias = AnySelect | CompoundSelect[*tuple[Any, ...]]
+# A statement a read will run, with its parameters, to send ahead (``CursorReader.reads``).
+Ahead: TypeAlias = tuple[AnyQuery, Mapping[str, Any]]
 
 
 def table_columns(model: type[SQLModel], *names: str) -> list[Column[Any]]:
@@ -148,16 +150,29 @@ class Rows:
 class CursorReads:
     """A read transaction on a pooled DBAPI connection; ``execute`` like a Session's."""
 
-    def __init__(self, cursor: Any, prepared: Callable[[AnyQuery], PreparedQuery]) -> None:
+    def __init__(
+        self,
+        cursor: Any,
+        prepared: Callable[[AnyQuery], PreparedQuery],
+        answered: list[tuple[Ahead, Rows]] | None = None,
+    ) -> None:
         self._cursor = cursor
         self._prepared = prepared
         # Answers kept for the rest of this transaction (one snapshot), by their users.
         self.memo: dict[Any, Any] = {}
+        # The answers of the statements sent ahead, in this same transaction.
+        self._answered = answered or []
 
     def execute(self, statement: AnyQuery, params: Mapping[str, Any]) -> Rows:
+        for (sent, given), rows in self._answered:
+            if sent is statement and given == params:
+                return rows
         query = self._prepared(statement)
         self._cursor.execute(query.sql, query.parameters(params))
         return Rows([query.row(raw) for raw in self._cursor.fetchall()])
+
+
+_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
 class CursorReader:
@@ -196,7 +211,7 @@ class CursorReader:
         # connections it keeps, rather than leave them to the garbage collector open.
         self._finalizer = weakref.finalize(self, _close_all, self._idle)
 
-    def _prepared(self, statement: AnyQuery) -> PreparedQuery:
+    def prepared(self, statement: AnyQuery) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
         found = self._queries.get(id(statement))
         if found is None or found[0] is not statement:
@@ -205,14 +220,22 @@ class CursorReader:
         return found[1]
 
     @contextmanager
-    def reads(self, *, one_statement: bool = False) -> Iterator[CursorReads]:
+    def reads(
+        self, *, one_statement: bool = False, ahead: Sequence[Ahead] = ()
+    ) -> Iterator[CursorReads]:
         """One read-only transaction (one snapshot), rolled back at the end.
 
         ``one_statement``: the caller runs a single SELECT, which SQLite already
-        answers from one snapshot, so no explicit transaction is opened for it.
+        answers from one snapshot, so no explicit transaction is opened for it
+        (on PostgreSQL each statement is then its own snapshot).
+
+        ``ahead``: statements the caller will run. On PostgreSQL they are sent with
+        the BEGIN in one pipeline (one round trip, not one each) and ``execute``
+        answers them from there; any other statement runs as usual, in the same
+        transaction. SQLite has no round trips: there they run when asked.
         """
         if not self._sqlite:
-            with self._postgres_reads(one_statement) as reads:
+            with self._postgres_reads(one_statement, ahead) as reads:
                 yield reads
             return
         connection = self._take_sqlite()
@@ -223,7 +246,7 @@ class CursorReader:
             # lock, so it never waits for the audit writer.
             if not one_statement:
                 cursor.execute("BEGIN")
-            yield CursorReads(cursor, self._prepared)
+            yield CursorReads(cursor, self.prepared)
             cursor.close()
             if not one_statement:
                 connection.rollback()
@@ -233,13 +256,25 @@ class CursorReader:
         self._give_back(connection)
 
     @contextmanager
-    def _postgres_reads(self, one_statement: bool) -> Iterator[CursorReads]:
+    def _postgres_reads(self, one_statement: bool, ahead: Sequence[Ahead]) -> Iterator[CursorReads]:
         connection = self._take_postgres()
         try:
             cursor = connection.cursor()
-            if not one_statement:
-                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield CursorReads(cursor, self._prepared)
+            answered: list[tuple[Ahead, Rows]] = []
+            if ahead:
+                with connection.pipeline():
+                    if not one_statement:
+                        cursor.execute(_BEGIN)
+                    sent = [
+                        self._send(connection, statement, params) for statement, params in ahead
+                    ]
+                for (statement, params), (query, sending) in zip(ahead, sent, strict=True):
+                    rows = Rows([query.row(raw) for raw in sending.fetchall()])
+                    answered.append(((statement, dict(params)), rows))
+                    sending.close()
+            elif not one_statement:
+                cursor.execute(_BEGIN)
+            yield CursorReads(cursor, self.prepared, answered)
             cursor.close()
             if not one_statement:
                 connection.execute("ROLLBACK")
@@ -247,6 +282,12 @@ class CursorReader:
             connection.close()
             raise
         self._give_back(connection)
+
+    def _send(self, connection: Any, statement: AnyQuery, params: Mapping[str, Any]) -> Any:
+        query = self.prepared(statement)
+        cursor = connection.cursor()
+        cursor.execute(query.sql, query.parameters(params))
+        return query, cursor
 
     def _take_postgres(self) -> Any:
         while True:

@@ -8,7 +8,7 @@ PostgreSQL is reached through psycopg 3 by ``VAULT_DATABASE_URL``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
-from vault.cursor_reads import CursorReader, CursorReads
+from vault.cursor_reads import Ahead, CursorReader, CursorReads
 from vault.errors import ConfigurationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -137,13 +137,16 @@ class Database:
                 session.rollback()
                 raise
 
-    def read_cursor(self, *, one_statement: bool = False) -> AbstractContextManager[CursorReads]:
+    def read_cursor(
+        self, *, one_statement: bool = False, ahead: Sequence[Ahead] = ()
+    ) -> AbstractContextManager[CursorReads]:
         """A read transaction on the bare DBAPI cursor, for the per-request hot path.
 
         Its ``execute(statement, params)`` takes the same prebuilt Core SELECTs and
-        returns equal rows, without the Session's cost (``vault.cursor_reads``).
+        returns equal rows, without the Session's cost; ``ahead``: statements sent
+        in one round trip on PostgreSQL (``vault.cursor_reads``).
         """
-        return self._cursor_reader.reads(one_statement=one_statement)
+        return self._cursor_reader.reads(one_statement=one_statement, ahead=ahead)
 
     def check_reachable(self) -> None:
         try:

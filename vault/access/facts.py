@@ -32,7 +32,7 @@ from vault.audit.attesting import (
     subject_events,
 )
 from vault.audit.canonical import format_time
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.vocabulary import BreakGlassGrant
 
 log = logging.getLogger("vault.access")
@@ -114,6 +114,18 @@ def _unattested(kind: str, row_id: uuid.UUID, problem: str) -> None:
 
 
 class AccessFacts:
+    def facts_ahead(
+        self, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime, emergency: bool
+    ) -> list[Ahead]:
+        """The statements ``is_assigned`` (and ``break_glass``, for an emergency) run."""
+        assigned: Ahead = (_ASSIGNED, {"user_id": user_id, "subject_id": subject_id})
+        if not emergency:
+            return [assigned]
+        return [
+            assigned,
+            (_BREAK_GLASS, {"user_id": user_id, "subject_id": subject_id, "now": now}),
+        ]
+
     def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool:
         """Whether an active assignment, attested by the audit log, puts the user on the team."""
         params = {"user_id": user_id, "subject_id": subject_id}

@@ -20,7 +20,7 @@ from vault.audit.models import EVENTS
 from vault.consent.attestation import attested_only
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose
 from vault.consent.views import stored_grant
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.stamps import UtcDateTime
 from vault.vocabulary import ConsentGrant
 
@@ -77,11 +77,15 @@ def _grants(rows: Sequence[Any], subject_id: uuid.UUID) -> list[ConsentGrant]:
     ]
 
 
+def grants_ahead(subject_id: uuid.UUID, now: datetime) -> Ahead:
+    """The statement ``active_grants`` runs, to send ahead (``vault.ahead_reads``)."""
+    return (GRANTS_AND_EVENTS, {"subject_id": subject_id, "now": now})
+
+
 def active_grants(session: Reads, subject_id: uuid.UUID, now: datetime) -> list[ConsentGrant]:
     """One grant per granted purpose of every consent of the subject active at ``now``,
     attested by the audit log. Refused purposes, ended and expired consents never appear."""
-    params = {"subject_id": subject_id, "now": now}
-    rows = session.execute(GRANTS_AND_EVENTS, params).all()
+    rows = session.execute(*grants_ahead(subject_id, now)).all()
     documents = [bytes(row.canonical) for row in rows if row.canonical is not None]
     # The events are kept for the rest of the read transaction (the assignment check).
     events = remember_events(session, subject_id, documents)

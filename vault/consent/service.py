@@ -15,18 +15,22 @@ from datetime import datetime
 
 from vault.consent.choosing import PinRefused, PinState
 from vault.consent.core import FORMS_FOLDER
-from vault.consent.grants import active_grants
+from vault.consent.grants import active_grants, grants_ahead
 from vault.consent.guardians import GuardianIdentity, GuardianNeeded, GuardianPinWrong
 from vault.consent.model import Actor, Guardian, SignedConsent, SignRequest
 from vault.consent.pin_reports import PendingReset, PinBlocked, PinOrigin, PinReports
 from vault.consent.reading import ConsentReading
 from vault.consent.signing import ConsentSigning
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.vocabulary import ConsentGrant
 
 
 class ConsentService(ConsentSigning, ConsentReading, PinReports):
     """Implements ``vault.vocabulary.ConsentProvider`` and the consent operations."""
+
+    def grants_ahead(self, subject_id: uuid.UUID, now: datetime) -> Ahead:
+        """The statement ``active_consents(subject_id, now, reads)`` runs, to send ahead."""
+        return grants_ahead(subject_id, now)
 
     def active_consents(
         self, subject_id: uuid.UUID, now: datetime, session: Reads | None = None

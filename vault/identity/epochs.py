@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, literal_column, select
 
 from vault.audit.canonical import decode_remembered, parse_time
 from vault.audit.models import EVENTS
-from vault.cursor_reads import CursorReads, Reads
+from vault.cursor_reads import Ahead, CursorReads, Reads
 from vault.db import Database
 from vault.vocabulary import EventAction
 
@@ -105,6 +105,14 @@ class AccountEpochs:
                 self._latest[account] = max(self._latest.get(account, 0), epoch)
             self._revoked.update(revoked)
             self._after = max(self._after, high)
+
+    def ahead(self) -> Ahead:
+        """The statement the next check runs, to send ahead (``vault.ahead_reads``).
+
+        Should another check read newer events first, the statement the check then
+        asks differs, and it is done the ordinary way.
+        """
+        return (_SINCE, {"after": self._after})
 
     def revoked(self, reads: Reads, token_id: uuid.UUID, oldest: datetime) -> bool:
         """Whether a logout in the audit log revoked the token (whatever its row says).

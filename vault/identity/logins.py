@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlmodel import Session, col
 
 from vault.audit.events import AuditEvent, Outcome
+from vault.cursor_reads import CursorReads
 from vault.errors import AuthenticationFailed, RateLimited
 from vault.identity import totp
 from vault.identity.core import IdentityCore, UserView, client_address, normalise_username
@@ -45,6 +46,19 @@ from vault.vocabulary import (
 )
 
 log = logging.getLogger("vault.identity")
+
+
+def _or_raise(found: AuthenticatedUser | AuthenticationFailed) -> AuthenticatedUser:
+    if isinstance(found, AuthenticationFailed):
+        raise found
+    return found
+
+
+def _digest(bearer: str) -> str:
+    if not bearer or len(bearer) > MAX_TOKEN_CHARS:
+        raise AuthenticationFailed("A valid bearer token is required.")
+    return token_digest(bearer)
+
 
 # The one message of every failed login: it never says which part was wrong,
 # nor whether the account exists.
@@ -304,42 +318,42 @@ class Logins(IdentityCore):
     def authenticate(self, bearer: str) -> AuthenticatedUser:
         """The user of a bearer token; ``AuthenticationFailed`` if unknown, expired or revoked,
         or if the account may not act now (disabled, pending, changed outside the vault)."""
-        if not bearer or len(bearer) > MAX_TOKEN_CHARS:
-            raise AuthenticationFailed("A valid bearer token is required.")
-        digest = token_digest(bearer)
-        now = self.clock()
+        digest = _digest(bearer)
         # Looked up in the database on every request (no cache), so a revocation or a
         # disabled account takes effect on the very next request, in every process.
-        with self.db.read_cursor(one_statement=True) as reads:
-            row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
-            account = None if row is None else _TokenAccount(*row[4:])
-            live = (
-                row is not None
-                and account is not None
-                and row[2] is None
-                and row[1] > now
-                and self._token_intact(row[0], row[3], account.id, digest, row[1])
-            )
-            # The epoch check reads the account events appended since this process last
-            # looked: a second small statement after the token's own. (Nothing raises in
-            # here: an exception would cost the reader its connection.)
-            stands = (
-                live
-                and account is not None
-                and may_act(self.sealer, account, self.epochs, reads)
-                and not self.epochs.revoked(reads, row[0], now - self._logout_horizon)
-            )
+        # The token's row and the account events appended since this process last looked:
+        # two statements, one round trip on PostgreSQL.
+        ahead = [(_TOKEN_LOOKUP, {"digest": digest}), self.epochs.ahead()]
+        with self.db.read_cursor(one_statement=True, ahead=ahead) as reads:
+            # Judged inside, raised outside: an exception would cost the reader its connection.
+            found = self._token_user(reads, digest, self.clock())
+        return _or_raise(found)
+
+    def _token_user(
+        self, reads: CursorReads, digest: str, now: datetime
+    ) -> AuthenticatedUser | AuthenticationFailed:
+        """The token's user, or the refusal to raise (nothing raises in here)."""
+        row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
+        account = None if row is None else _TokenAccount(*row[4:])
         if row is None or account is None:
-            raise AuthenticationFailed("A valid bearer token is required.")
+            return AuthenticationFailed("A valid bearer token is required.")
+        # The epoch check reads the account events appended since this process last
+        # looked: a second small statement after the token's own.
+        stands = (
+            row[2] is None
+            and row[1] > now
+            and self._token_intact(row[0], row[3], account.id, digest, row[1])
+            and may_act(self.sealer, account, self.epochs, reads)
+            and not self.epochs.revoked(reads, row[0], now - self._logout_horizon)
+        )
         if not stands:
-            raise AuthenticationFailed("The token has expired or was revoked.")
-        token_id = row[0]
+            return AuthenticationFailed("The token has expired or was revoked.")
         return AuthenticatedUser(
             id=account.id,
             username=account.username,
             role=account.role,
             organization=account.organization,
-            token_id=token_id,
+            token_id=row[0],
         )
 
     def _token_intact(

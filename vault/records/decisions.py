@@ -1,4 +1,5 @@
-"""The facts a record decision is made with, and the audit event it is recorded as."""
+"""The facts a record decision is made with, the audit event it is recorded as, and
+the plan of a decided read (``vault.records.reading``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from vault.audit.events import AuditEvent, Outcome
-from vault.cursor_reads import Reads
+from vault.crypto.keys import WrappedKey
+from vault.cursor_reads import Ahead, Reads
+from vault.errors import VaultError
 from vault.records.ports import AccessFacts, PolicyDecider
 from vault.subjects.ports import ConsentReader
 from vault.subjects.visibility import hidden_subject_event
@@ -34,9 +38,15 @@ class DecisionFacts:
     clock: Callable[[], datetime]
 
     def context(
-        self, reads: Reads, principal: Principal, subject_id: uuid.UUID, purpose: str | None
+        self,
+        reads: Reads,
+        principal: Principal,
+        subject_id: uuid.UUID,
+        purpose: str | None,
+        now: datetime | None = None,
     ) -> DecisionContext:
-        now = self.clock()
+        """The facts of a decision, read in ``reads`` as of ``now`` (default: the clock's)."""
+        now = self.clock() if now is None else now
         consents: Sequence[ConsentGrant] = self.consents.active_consents(subject_id, now, reads)
         grant = (
             self.facts.break_glass(reads, principal.id, subject_id, now)
@@ -50,6 +60,17 @@ class DecisionFacts:
             break_glass=grant,
             now=now,
         )
+
+    def context_ahead(
+        self, principal: Principal, subject_id: uuid.UUID, purpose: str | None, now: datetime
+    ) -> list[Ahead]:
+        """The statements ``context(..., now)`` runs, to send ahead (``vault.ahead_reads``)."""
+        return [
+            self.consents.grants_ahead(subject_id, now),
+            *self.facts.facts_ahead(
+                principal.id, subject_id, now, emergency=purpose == EMERGENCY_PURPOSE
+            ),
+        ]
 
     def unseen(
         self, principal: Principal, action: Action, subject_id: uuid.UUID, purpose: str | None
@@ -96,3 +117,25 @@ def decision_event(
         reason=None if decision.allowed else decision.reason,
         details={"withheld": len(decision.withheld)} if decision.withheld else {},
     )
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What an allowed read decrypts once its audit event is durable."""
+
+    subject_id: uuid.UUID
+    record: Any  # a row of rows.RECORD
+    stored: dict[str, tuple[str, bytes]]  # field name -> (catalog category, ciphertext)
+    readable: list[str]
+    wrapped: WrappedKey | None
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """A decided record read: ``event`` to make durable, then a refusal or an opening."""
+
+    event: AuditEvent
+    refusal: VaultError | None = None
+    opening: Opening | None = None
+    decoy: bool = False  # the subject is a honeytoken: record a hit once the event is durable

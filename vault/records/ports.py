@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from vault import vocabulary
 from vault.crypto.keys import DataKey, WrappedKey
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.subjects.visibility import SubjectRef
 from vault.vocabulary import Action, BreakGlassGrant, Principal
 
@@ -20,6 +20,10 @@ class AccessFacts(Protocol):
     """What the access capability knows about a principal and a subject."""
 
     def is_assigned(self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID) -> bool: ...
+
+    def facts_ahead(
+        self, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime, emergency: bool
+    ) -> list[Ahead]: ...
 
     def break_glass(
         self, session: Reads, user_id: uuid.UUID, subject_id: uuid.UUID, now: datetime

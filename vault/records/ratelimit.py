@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select
 
 from vault.audit.log import EVENTS
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.errors import RateLimited
 from vault.stamps import UtcDateTime
 
@@ -74,11 +74,15 @@ class ReadLimiter:
                 ]:
                     del self._reads[stale]
 
+    def logged_ahead(self, user_id: uuid.UUID, now: datetime) -> Ahead:
+        """The statement ``check_logged`` runs, to send ahead (``vault.ahead_reads``)."""
+        since = now - timedelta(seconds=self.window)
+        return (_RECENT_READS, {"actor_id": user_id, "since": since, "cap": self.max_reads})
+
     def check_logged(self, reads: Reads, user_id: uuid.UUID, now: datetime) -> None:
         """The same limit over every process: ``user_id``'s allowed reads in the audit log
         since ``now`` minus the window, counted up to the limit; RateLimited when reached."""
-        params = {"actor_id": user_id, "since": now - timedelta(seconds=self.window)}
-        row = reads.execute(_RECENT_READS, {**params, "cap": self.max_reads}).first()
+        row = reads.execute(*self.logged_ahead(user_id, now)).first()
         if row is not None and int(row[0]) >= self.max_reads:
             raise self._refusal(max(1, int(self.window)))
 

@@ -27,7 +27,7 @@ from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.errors import DecryptionFailed, InvalidInput, NotFound, RateLimited, VaultError
 from vault.records.catalog import Catalog
-from vault.records.decisions import DecisionFacts, decision_event
+from vault.records.decisions import DecisionFacts, Opening, ReadPlan, decision_event
 from vault.records.fieldcrypt import open_fields
 from vault.records.ports import Decoys, PolicyDecider, SubjectKeyStore, Subjects
 from vault.records.ratelimit import ReadLimiter
@@ -42,29 +42,7 @@ from vault.records.rows import (
 from vault.subjects.models import Subject
 from vault.subjects.visibility import SubjectRef
 from vault.threads import run_store_work
-from vault.vocabulary import Action, Category, Decision, EventAction, Principal, Resource
-
-
-@dataclass(frozen=True)
-class _Opening:
-    """What an allowed read decrypts once its audit event is durable."""
-
-    subject_id: uuid.UUID
-    record: Any  # a row of rows.RECORD
-    stored: dict[str, tuple[str, bytes]]  # field name -> (catalog category, ciphertext)
-    readable: list[str]
-    wrapped: WrappedKey | None
-    decision: Decision
-
-
-@dataclass(frozen=True)
-class ReadPlan:
-    """A decided record read: ``event`` to make durable, then a refusal or an opening."""
-
-    event: AuditEvent
-    refusal: VaultError | None = None
-    opening: _Opening | None = None
-    decoy: bool = False  # the subject is a honeytoken: record a hit once the event is durable
+from vault.vocabulary import Action, Category, EventAction, Principal, Resource
 
 
 @dataclass
@@ -125,6 +103,17 @@ class RecordReader:
     def _is_decoy(self, reads: Reads, subject_id: uuid.UUID) -> bool:
         return self.decoys is not None and self.decoys.is_decoy(reads, subject_id)
 
+    def _admit(self, principal: Principal, purpose: str) -> RateLimited | None:
+        """The checks before any store read: a purpose, and this process's read limit."""
+        if not purpose:
+            raise InvalidInput("purpose: a declared purpose is required")
+        if self.read_limiter is not None:
+            try:
+                self.read_limiter.check(principal.id)
+            except RateLimited as limited:
+                return limited
+        return None
+
     def plan(
         self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
     ) -> ReadPlan:
@@ -133,101 +122,119 @@ class RecordReader:
         Checks, the decision and the event to record; it only reads the store and
         neither appends nor decrypts.
         """
-        if not purpose:
-            raise InvalidInput("purpose: a declared purpose is required")
+        limited = self._admit(principal, purpose)
+        if limited is None:
+            return self._planned(principal, subject_id, record_id, purpose, self.clock())
+        with self.db.read_cursor(one_statement=True) as reads:
+            decoy = self._is_decoy(reads, subject_id)
+        return self._refused(principal, subject_id, limited, decoy, reason="read rate limit")
+
+    def _planned(
+        self,
+        principal: Principal,
+        subject_id: uuid.UUID,
+        record_id: uuid.UUID,
+        purpose: str,
+        now: datetime,
+    ) -> ReadPlan:
+        # Every statement a read of an existing record of one's own organisation runs,
+        # sent at once (one round trip on PostgreSQL); any other runs when asked.
+        ahead = [
+            (RECORD_READ, {"subject_id": subject_id, "record_id": record_id}),
+            *self.decisions.context_ahead(principal, subject_id, purpose, now),
+        ]
+        if self.read_limiter is not None:
+            ahead.append(self.read_limiter.logged_ahead(principal.id, now))
+        with self.db.read_cursor(ahead=ahead) as reads:
+            return self._decide(reads, principal, subject_id, record_id, purpose, now)
+
+    def _decide(
+        self,
+        reads: Reads,
+        principal: Principal,
+        subject_id: uuid.UUID,
+        record_id: uuid.UUID,
+        purpose: str,
+        now: datetime,
+    ) -> ReadPlan:
+        """The decision of a read on the answers of one snapshot (``reads``)."""
         limit = self.read_limiter
+        # Subject, record, fields, wrapped key and decoy mark: one statement.
+        rows = reads.execute(RECORD_READ, {"subject_id": subject_id, "record_id": record_id}).all()
+        found = rows[0] if rows else None
+        decoy = found.decoy is not None if found is not None else self._is_decoy(reads, subject_id)
+        if self.decoys is None:
+            decoy = False
         if limit is not None:
             try:
-                limit.check(principal.id)
+                limit.check_logged(reads, principal.id, now)
             except RateLimited as limited:
-                with self.db.read_cursor(one_statement=True) as reads:
-                    decoy = self._is_decoy(reads, subject_id)
                 return self._refused(
                     principal, subject_id, limited, decoy, reason="read rate limit"
                 )
-        with self.db.read_cursor() as reads:
-            # Subject, record, fields, wrapped key and decoy mark: one statement.
-            rows = reads.execute(
-                RECORD_READ, {"subject_id": subject_id, "record_id": record_id}
-            ).all()
-            found = rows[0] if rows else None
-            decoy = (
-                found.decoy is not None if found is not None else self._is_decoy(reads, subject_id)
+        live = (
+            SubjectRef(subject_id, found.organization, found.status, found.legal_hold)
+            if found is not None and found.erased_at is None
+            else None
+        )
+        subject = self.subjects.admitted(reads, principal, live, purpose)
+        if subject is None:
+            return ReadPlan(
+                self.decisions.unseen(principal, Action.READ_RECORD, subject_id, purpose),
+                refusal=NotFound("No such subject."),
+                decoy=decoy,
             )
-            if self.decoys is None:
-                decoy = False
-            if limit is not None:
-                try:
-                    limit.check_logged(reads, principal.id, self.clock())
-                except RateLimited as limited:
-                    return self._refused(
-                        principal, subject_id, limited, decoy, reason="read rate limit"
-                    )
-            live = (
-                SubjectRef(subject_id, found.organization, found.status, found.legal_hold)
-                if found is not None and found.erased_at is None
-                else None
-            )
-            subject = self.subjects.admitted(reads, principal, live, purpose)
-            if subject is None:
-                return ReadPlan(
-                    self.decisions.unseen(principal, Action.READ_RECORD, subject_id, purpose),
-                    refusal=NotFound("No such subject."),
-                    decoy=decoy,
-                )
-            record = found if found is not None and found.id is not None else None
-            if record is None:
-                # Decided like any read of this subject: a caller who may not read it
-                # gets the answer of an existing record it may not read, so record
-                # ids cannot be probed.
-                decision = self.policy.decide(
-                    principal,
-                    Action.READ_RECORD,
-                    Resource(
-                        kind="record", subject_id=subject_id, organization=subject.organization
-                    ),
-                    self.decisions.context(reads, principal, subject_id, purpose),
-                )
-                if not decision.allowed:
-                    event = decision_event(
-                        principal, EventAction.RECORD_READ, subject_id, record_id, decision, purpose
-                    )
-                    return ReadPlan(event, refusal=NotFound("No such subject."), decoy=decoy)
-                return self._refused(
-                    principal,
-                    subject_id,
-                    NotFound("No such record."),
-                    decoy,
-                    target_id=record_id,
-                    purpose=purpose,
-                    reason="no such record",
-                )
-            # A field's category is the catalog's, never the stored column's: a row
-            # relabelled in the database must not widen who may decrypt it.
-            known = self.catalog.record_type(record.record_type).fields
-            stored: dict[str, tuple[str, bytes]] = {}
-            for row in rows:
-                if row.field_name is None:
-                    continue  # a record without fields
-                if row.field_name not in known:
-                    raise DecryptionFailed()
-                stored[row.field_name] = (
-                    known[row.field_name].category.value,
-                    bytes(row.ciphertext),
-                )
-            categories = frozenset(Category(cat) for cat, _ in stored.values())
+        record = found if found is not None and found.id is not None else None
+        if record is None:
+            # Decided like any read of this subject: a caller who may not read it
+            # gets the answer of an existing record it may not read, so record
+            # ids cannot be probed.
             decision = self.policy.decide(
                 principal,
                 Action.READ_RECORD,
-                Resource(
-                    kind="record",
-                    subject_id=subject_id,
-                    organization=subject.organization,
-                    record_type=record.record_type,
-                    categories=categories,
-                ),
-                self.decisions.context(reads, principal, subject_id, purpose),
+                Resource(kind="record", subject_id=subject_id, organization=subject.organization),
+                self.decisions.context(reads, principal, subject_id, purpose, now),
             )
+            if not decision.allowed:
+                event = decision_event(
+                    principal, EventAction.RECORD_READ, subject_id, record_id, decision, purpose
+                )
+                return ReadPlan(event, refusal=NotFound("No such subject."), decoy=decoy)
+            return self._refused(
+                principal,
+                subject_id,
+                NotFound("No such record."),
+                decoy,
+                target_id=record_id,
+                purpose=purpose,
+                reason="no such record",
+            )
+        # A field's category is the catalog's, never the stored column's: a row
+        # relabelled in the database must not widen who may decrypt it.
+        known = self.catalog.record_type(record.record_type).fields
+        stored: dict[str, tuple[str, bytes]] = {}
+        for row in rows:
+            if row.field_name is None:
+                continue  # a record without fields
+            if row.field_name not in known:
+                raise DecryptionFailed()
+            stored[row.field_name] = (
+                known[row.field_name].category.value,
+                bytes(row.ciphertext),
+            )
+        categories = frozenset(Category(cat) for cat, _ in stored.values())
+        decision = self.policy.decide(
+            principal,
+            Action.READ_RECORD,
+            Resource(
+                kind="record",
+                subject_id=subject_id,
+                organization=subject.organization,
+                record_type=record.record_type,
+                categories=categories,
+            ),
+            self.decisions.context(reads, principal, subject_id, purpose, now),
+        )
         readable = sorted(
             n for n, (cat, _) in stored.items() if Category(cat) in decision.categories
         )
@@ -256,7 +263,7 @@ class RecordReader:
             return ReadPlan(event, refusal=NotFound("No such subject."), decoy=decoy)
         return ReadPlan(
             event,
-            opening=_Opening(subject_id, record, stored, readable, wrapped, decision),
+            opening=Opening(subject_id, record, stored, readable, wrapped, decision),
             decoy=decoy,
         )
 

@@ -16,12 +16,14 @@ from typing import Protocol
 from sqlmodel import Session
 
 from vault.crypto.keys import DataKey
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.vocabulary import ConsentGrant, Principal
 
 
 class ConsentReader(Protocol):
     """The consent capability's view for decisions (``ConsentService.active_consents``)."""
+
+    def grants_ahead(self, subject_id: uuid.UUID, now: datetime) -> Ahead: ...
 
     def active_consents(
         self, subject_id: uuid.UUID, now: datetime, session: Reads | None = None
