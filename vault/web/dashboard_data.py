@@ -33,6 +33,7 @@ from vault.db import Database
 from vault.vocabulary import Principal
 from vault.web.chart import DayCount
 from vault.web.dashboard_names import LastVerification, last_verification
+from vault.workbench.day_counts import counts_since
 
 DECISIONS = ("allow", "deny")
 CHART_DAYS = 14
@@ -88,9 +89,21 @@ class EventFilter:
 def accesses_per_day(
     db: Database, organization: str, today: date, days: int = CHART_DAYS
 ) -> list[DayCount]:
-    """The organisation's allowed and denied decisions per UTC day (today included)."""
-    counts = AuditQueries(db).daily_counts(days, today, organization=organization)
-    return [DayCount(c.day, c.allowed, c.denied) for c in counts]
+    """The organisation's allowed and denied decisions per UTC day (today included).
+
+    Read from the per-day counts kept from a cursor (``vault.workbench.day_counts``),
+    not from the events of the window.
+    """
+    first = today - timedelta(days=days - 1)
+    counts = counts_since(db, organization, first)
+    return [
+        DayCount(
+            day,
+            counts[(day, "decision", "", "allow")],
+            counts[(day, "decision", "", "deny")],
+        )
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
 
 
 def events(db: Database, organization: str, flt: EventFilter) -> list[dict[str, Any]]:

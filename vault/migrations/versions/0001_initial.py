@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 03:53:29.927878
+Create Date: 2026-12-01 05:11:52.002704
 """
 
 from collections.abc import Sequence
@@ -487,6 +487,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "workbench_count_cursors",
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("organization"),
+    )
+    op.create_table(
+        "workbench_day_counts",
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("day", sa.Date(), autoincrement=False, nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("organization", "day", "kind", "label", "outcome"),
+    )
+    op.create_table(
         "consents",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
@@ -752,6 +768,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consents_expires_at"))
 
     op.drop_table("consents")
+    op.drop_table("workbench_day_counts")
+    op.drop_table("workbench_count_cursors")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
         batch_op.drop_index(batch_op.f("ix_web_sessions_subject_id"))
