@@ -177,7 +177,7 @@ def test_the_review_api_lists_and_decides_for_compliance_officers_only(
 def test_an_officer_cannot_end_the_peer_reviewing_them_nor_an_admin_on_any_path(
     world: World, client: Client
 ) -> None:
-    """Ending a peer compliance officer's or an admin's account is refused (audited) on every path."""
+    """Ending a peer compliance officer's or an admin's account is refused, audited, everywhere."""
     peer = create_user(world.services, "compliance2", "compliance_officer", ORG, PASSWORD)
     admin = create_user(world.services, "admin1", "admin", ORG, PASSWORD)
     reviewer = login(client, "compliance2", PASSWORD)
