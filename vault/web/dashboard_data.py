@@ -33,7 +33,7 @@ from vault.db import Database
 from vault.vocabulary import Principal
 from vault.web.chart import DayCount
 from vault.web.dashboard_names import LastVerification, last_verification
-from vault.workbench.day_counts import counts_since
+from vault.workbench.day_counts import daily, refresh
 
 DECISIONS = ("allow", "deny")
 CHART_DAYS = 14
@@ -95,13 +95,10 @@ def accesses_per_day(
     not from the events of the window.
     """
     first = today - timedelta(days=days - 1)
-    counts = counts_since(db, organization, first)
+    refresh(db, organization)
+    counts = daily(db, organization, "decision", first)
     return [
-        DayCount(
-            day,
-            counts[(day, "decision", "", "allow")],
-            counts[(day, "decision", "", "deny")],
-        )
+        DayCount(day, counts[(day, "", "allow")], counts[(day, "", "deny")])
         for day in (first + timedelta(days=n) for n in range(days))
     ]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from vault.db import Database
-from vault.workbench.day_counts import Key, counts_since
+from vault.workbench.day_counts import daily, refresh, totals
 
 __all__ = ["Bar", "ChartCounts", "chart_counts"]
 
@@ -46,13 +46,12 @@ class ChartCounts:
         return sum(b.denied for b in self.organizations)
 
 
-def _bars(counts: Counter[Key], kind: str) -> list[Bar]:
-    per: Counter[tuple[str, str]] = Counter()
-    for (_, k, label, outcome), n in counts.items():
-        if k == kind:
-            per[(label, outcome)] += n
+def _bars(counts: Counter[tuple[str, str, str]], kind: str) -> list[Bar]:
+    per = {(label, outcome): n for (k, label, outcome), n in counts.items() if k == kind}
     labels = sorted({label for label, _ in per})
-    bars = [Bar(label, per[(label, "allow")], per[(label, "deny")]) for label in labels]
+    bars = [
+        Bar(label, per.get((label, "allow"), 0), per.get((label, "deny"), 0)) for label in labels
+    ]
     return sorted(bars, key=lambda b: (-(b.allowed + b.denied), b.label))
 
 
@@ -72,12 +71,11 @@ def chart_counts(
     first_day = today - timedelta(days=days - 1)
     labels = _months(now, months)
     first_month = date(int(labels[0][:4]), int(labels[0][5:]), 1)
-    stored = counts_since(db, organization, min(first_day, first_month))
-    window = Counter({key: n for key, n in stored.items() if first_day <= key[0] <= today})
+    refresh(db, organization)
+    window = totals(db, organization, first_day, today)
     per_month: Counter[str] = Counter()
-    for (day, kind, _, _), n in stored.items():
-        if kind == "glass":
-            per_month[f"{day.year:04d}-{day.month:02d}"] += n
+    for (day, _, _), n in daily(db, organization, "glass", first_month).items():
+        per_month[f"{day.year:04d}-{day.month:02d}"] += n
     return ChartCounts(
         since=datetime.combine(first_day, datetime.min.time(), tzinfo=UTC),
         organizations=_bars(window, "org"),

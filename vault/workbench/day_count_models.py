@@ -8,7 +8,7 @@ them only makes the next look count the log again from the start.
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Column, Date
+from sqlalchemy import BigInteger, Column, Date, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -25,6 +25,8 @@ class DayCountRow(SQLModel, table=True):
     """How many of an organisation's events of one day fell under one (kind, label, outcome)."""
 
     __tablename__ = "workbench_day_counts"
+    # One kind over many days (the dashboard's decisions, break-glass per month).
+    __table_args__ = (Index("ix_workbench_day_counts_org_kind_day", "organization", "kind", "day"),)
 
     organization: str = Field(primary_key=True, max_length=64)
     day: date = Field(sa_column=Column(Date, primary_key=True, autoincrement=False))

@@ -42,7 +42,15 @@ from vault.db import READ_ONLY_OPTION, Database
 from vault.vocabulary import EventAction
 from vault.workbench.day_count_models import DayCountCursorRow, DayCountRow
 
-__all__ = ["Key", "count_events", "counts_since", "recount", "refresh"]
+__all__ = [
+    "Key",
+    "count_events",
+    "counts_since",
+    "daily",
+    "recount",
+    "refresh",
+    "totals",
+]
 
 CHUNK = 2000
 LABEL_MAX = 64
@@ -51,6 +59,7 @@ READ = EventAction.RECORD_READ.value
 GLASS = EventAction.BREAK_GLASS_OPEN.value
 # (day, kind, label, outcome)
 Key = tuple[date, str, str, str]
+C = DayCountRow.__table__.c  # type: ignore[attr-defined]  # SQLModel sets __table__
 
 
 def _day(moment: datetime) -> date:
@@ -160,15 +169,46 @@ def _store(
 
 
 def counts_since(db: Database, organization: str, first: date) -> Counter[Key]:
-    """The stored counts of the organisation from ``first`` on (after a refresh)."""
+    """Every stored count of the organisation from ``first`` on (after a refresh)."""
     refresh(db, organization)
-    with db.read_session() as session:
-        rows = session.execute(
-            select(DayCountRow).where(
-                col(DayCountRow.organization) == organization, col(DayCountRow.day) >= first
-            )
-        ).scalars()
-        return Counter({(r.day, r.kind, r.label, r.outcome): r.count for r in rows})
+    rows = _rows(
+        db,
+        select(C.day, C.kind, C.label, C.outcome, C.count).where(
+            C.organization == organization, C.day >= first
+        ),
+    )
+    return Counter({(day, kind, label, outcome): int(n) for day, kind, label, outcome, n in rows})
+
+
+def totals(
+    db: Database, organization: str, first: date, last: date
+) -> Counter[tuple[str, str, str]]:
+    """The counts of ``first``..``last`` summed per (kind, label, outcome), without a refresh."""
+    rows = _rows(
+        db,
+        select(C.kind, C.label, C.outcome, func.sum(C.count))
+        .where(C.organization == organization, C.day >= first, C.day <= last)
+        .group_by(C.kind, C.label, C.outcome),
+    )
+    return Counter({(kind, label, outcome): int(n) for kind, label, outcome, n in rows})
+
+
+def daily(
+    db: Database, organization: str, kind: str, first: date
+) -> Counter[tuple[date, str, str]]:
+    """The counts of one kind per (day, label, outcome) from ``first`` on, without a refresh."""
+    rows = _rows(
+        db,
+        select(C.day, C.label, C.outcome, C.count).where(
+            C.organization == organization, C.kind == kind, C.day >= first
+        ),
+    )
+    return Counter({(day, label, outcome): int(n) for day, label, outcome, n in rows})
+
+
+def _rows(db: Database, query: Any) -> list[Any]:
+    with _reader(db).connect() as conn:
+        return list(conn.execute(query).all())
 
 
 def recount(db: Database, organization: str, first: date) -> Counter[Key]:

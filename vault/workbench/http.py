@@ -25,7 +25,7 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from vault.access.engine import PolicyEngine
 from vault.access.service import AccessService
-from vault.audit.alert_store import acknowledge, alerts_of
+from vault.audit.alert_store import acknowledge, newest_alerts
 from vault.audit.alerts import rules_from
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
@@ -52,6 +52,7 @@ Identity = NamedDependency[IdentityService]
 Access = NamedDependency[AccessService]
 Kind = Annotated[str, PathParameter(pattern="^(account|assignment)$")]
 PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000)]
+AlertLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
 REVIEW_ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound, Conflict)
 
 
@@ -86,13 +87,19 @@ def audit_alerts(
     db: Store,
     settings: Config,
     clock: Clock,
+    limit: AlertLimit = 100,
 ) -> dict[str, Any]:
-    """The alerts of the caller's organisation over the rules' window, newest first."""
+    """The newest ``limit`` alerts of the caller's organisation over the rules' window,
+    newest first, with how many the window holds (``total``) and how many are open."""
     _ask(request, policy, audit, Action.READ_AUDIT, EventAction.AUDIT_ALERTS)
     user = caller(request)
     audit.append(AuditEvent.by(user, EventAction.AUDIT_ALERTS, Outcome.ALLOW))
-    found = alerts_of(db, user.organization, rules_from(settings), clock())
-    return {"alerts": [a.to_json() for a in found]}
+    found = newest_alerts(db, user.organization, rules_from(settings), clock(), limit)
+    return {
+        "alerts": [a.to_json() for a in found.alerts],
+        "open": found.open,
+        "total": found.total,
+    }
 
 
 @post(

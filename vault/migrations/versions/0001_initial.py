@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 05:11:52.002704
+Create Date: 2026-12-01 05:29:37.453185
 """
 
 from collections.abc import Sequence
@@ -66,6 +66,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_alerts_organization_at", ["organization", "at", "acknowledged"], unique=False
+        )
+        batch_op.create_index(
             "ix_alerts_organization_first_seq", ["organization", "first_seq"], unique=False
         )
 
@@ -104,6 +107,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("seq"),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_action_seq", ["action", "seq"], unique=False)
         batch_op.create_index(
             "ix_audit_events_actor_action_time", ["actor_id", "action", "time"], unique=False
         )
@@ -502,6 +506,11 @@ def upgrade() -> None:
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("organization", "day", "kind", "label", "outcome"),
     )
+    with op.batch_alter_table("workbench_day_counts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_workbench_day_counts_org_kind_day", ["organization", "kind", "day"], unique=False
+        )
+
     op.create_table(
         "consents",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -768,6 +777,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consents_expires_at"))
 
     op.drop_table("consents")
+    with op.batch_alter_table("workbench_day_counts", schema=None) as batch_op:
+        batch_op.drop_index("ix_workbench_day_counts_org_kind_day")
+
     op.drop_table("workbench_day_counts")
     op.drop_table("workbench_count_cursors")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
@@ -864,6 +876,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_actor_seq")
         batch_op.drop_index("ix_audit_events_actor_org_seq")
         batch_op.drop_index("ix_audit_events_actor_action_time")
+        batch_op.drop_index("ix_audit_events_action_seq")
 
     op.drop_table("audit_events")
     with op.batch_alter_table("audit_checkpoints", schema=None) as batch_op:
@@ -872,6 +885,7 @@ def downgrade() -> None:
     op.drop_table("audit_checkpoints")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index("ix_alerts_organization_first_seq")
+        batch_op.drop_index("ix_alerts_organization_at")
 
     op.drop_table("alerts")
     op.drop_table("alert_cursors")
