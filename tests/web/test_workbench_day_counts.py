@@ -12,7 +12,7 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.identity.models import User
 from vault.vocabulary import EventAction, Principal, Role
 from vault.workbench.day_count_models import DayCountCursorRow
-from vault.workbench.day_counts import _store, counts_since, recount, refresh
+from vault.workbench.day_counts import _store, counts_since, daily, recount, refresh, totals
 
 
 def _principal(world: World, username: str) -> Principal:
@@ -71,6 +71,10 @@ def test_the_counts_equal_a_full_recount_and_stay_right_as_events_arrive(world: 
     assert again == recount(db, ORG, first)
     purposes = sum(n for k, n in again.items() if k[1:] == ("purpose", "counseling", "allow"))
     assert purposes == 7
+    summed = totals(db, ORG, first, world.clock().date())
+    assert summed[("purpose", "counseling", "allow")] == purposes
+    per_day = daily(db, ORG, "decision", first)
+    assert sum(per_day.values()) == sum(n for k, n in again.items() if k[1] == "decision")
     assert sum(n for k, n in again.items() if k[1] == "glass") == 2
 
 
