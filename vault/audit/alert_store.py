@@ -203,7 +203,8 @@ def newest_alerts(
 ) -> AlertList:
     """The organisation's ``limit`` newest alerts over the rules' window (after a refresh),
     with the count of all of them and of those not acknowledged: a page load reads a
-    page of alerts, however many the window holds."""
+    page of alerts, however many the window holds. Newest by the time of the event that
+    raised each (read backwards on the ``(organization, at)`` index), ties by sequence."""
     refresh(db, organization, rules, now)
     window = (
         col(AlertRow.organization) == organization,
@@ -215,7 +216,10 @@ def newest_alerts(
             select(func.count(), unread).select_from(AlertRow).where(*window)
         ).one()
         rows = session.execute(
-            select(AlertRow).where(*window).order_by(col(AlertRow.first_seq).desc()).limit(limit)
+            select(AlertRow)
+            .where(*window)
+            .order_by(col(AlertRow.at).desc(), col(AlertRow.first_seq).desc())
+            .limit(limit)
         ).scalars()
         found = newest_first(_alert(row) for row in rows)
     return AlertList(found, int(unacknowledged), int(total))
