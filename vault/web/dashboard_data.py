@@ -138,7 +138,7 @@ class ChainStatus:
 
 def consent_mismatches(db: Database, organization: str) -> list[ConsentMismatch]:
     """The organisation's consents whose rows contradict the audit log."""
-    found = check_consents_against_audit(db)
+    found = check_consents_against_audit(db, organization)
     ours = consents_of(db, organization, {m.consent_id for m in found})
     return [m for m in found if m.consent_id in ours]
 
