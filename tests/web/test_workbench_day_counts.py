@@ -11,6 +11,7 @@ from tests.web.conftest import ORG, OTHER_ORG, World
 from vault.audit.events import AuditEvent, Outcome
 from vault.identity.models import User
 from vault.vocabulary import EventAction, Principal, Role
+from vault.workbench.cli import count_all
 from vault.workbench.day_count_models import DayCountCursorRow
 from vault.workbench.day_counts import _store, counts_since, daily, recount, refresh, totals
 
@@ -104,3 +105,16 @@ def test_a_second_look_storing_the_same_span_counts_nothing_twice(world: World) 
     late = recount(db, ORG, day)
     _store(db, ORG, late, after, after + 1)  # the same span, stored a second time
     assert counts_since(db, ORG, day) == recount(db, ORG, day)
+
+
+def test_the_host_command_counts_every_organisation_so_no_page_load_has_to(
+    world: World,
+) -> None:
+    """``vault workbench counts`` brings each organisation's counts to the log's end."""
+    ours = world.subject(pin=None)
+    _read(world, "counselor1", ours, "counseling", Outcome.ALLOW)
+    read = count_all(world.services.db)
+    assert read[ORG] > 0
+    assert set(read) >= {ORG, OTHER_ORG}
+    assert refresh(world.services.db, ORG) == 0
+    assert count_all(world.services.db)[ORG] == 0
