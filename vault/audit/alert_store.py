@@ -50,7 +50,7 @@ __all__ = [
 
 NOTE_MAX = 500
 ALERT_ID = re.compile(r"^[0-9a-f]{24}$")
-CHUNK = 1000
+WINDOW = 8192  # sequence numbers read at a time
 ACK = EventAction.AUDIT_ALERT_ACKNOWLEDGE.value
 
 
@@ -63,19 +63,27 @@ class Decides(Protocol):
 def _new_events(
     conn: Connection, organization: str, since: datetime | None, after: int, upto: int
 ) -> Iterator[dict[str, Any]]:
-    """The organisation's events with ``after < seq <= upto``, in chain order, a chunk at a time."""
-    while True:
-        query = select(EVENTS.c.seq, EVENTS.c.canonical).where(
-            events_of(organization), EVENTS.c.seq > after, EVENTS.c.seq <= upto
+    """The organisation's events with ``after < seq <= upto``, in chain order.
+
+    Read a window of sequence numbers at a time: the organisation's condition is an
+    OR the database answers by collecting every match of the range before sorting,
+    so an open-ended range read in chunks would read the rest of the log per chunk.
+    """
+    if since is not None:  # the first look: start at the window's first event
+        first = conn.execute(
+            select(EVENTS.c.seq).where(EVENTS.c.time >= since).order_by(EVENTS.c.time).limit(1)
+        ).scalar()
+        after = max(after, int(first) - 1 - WINDOW) if first is not None else upto
+    while after < upto:
+        high = min(upto, after + WINDOW)
+        query = select(EVENTS.c.canonical).where(
+            events_of(organization), EVENTS.c.seq > after, EVENTS.c.seq <= high
         )
         if since is not None:
             query = query.where(EVENTS.c.time >= since)
-        rows = conn.execute(query.order_by(EVENTS.c.seq).limit(CHUNK)).all()
-        for _, canonical in rows:
+        for (canonical,) in conn.execute(query.order_by(EVENTS.c.seq)).all():
             yield decode(bytes(canonical))
-        if len(rows) < CHUNK:
-            return
-        after = int(rows[-1][0])
+        after = high
 
 
 def refresh(db: Database, organization: str, rules: AlertRules, now: datetime) -> int:
