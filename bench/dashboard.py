@@ -71,10 +71,13 @@ class Officer:
         token = CSRF.search(login)
         if token is None:
             raise RuntimeError("no CSRF token on the login page")
+        started = time.perf_counter()
+        # The login lands on the overview: the vault's first open, counting the history once.
         done = self.client.post(
             "/dashboard/login",
             data={"csrf_token": token.group(1), "username": OFFICER, "password": PASSWORD},
         )
+        self.first_open = time.perf_counter() - started
         if done.status_code != 200:
             raise RuntimeError(f"the dashboard login failed: {done.status_code}")
         api = self.client.post("/v1/auth/login", json={"username": OFFICER, "password": PASSWORD})
@@ -132,10 +135,7 @@ class Officer:
 def _measure(built: Built, loads: int) -> tuple[dict[str, list[float]], float]:
     officer = Officer(built)
     try:
-        started = time.perf_counter()
-        officer.open("/dashboard")  # the first open counts the history once
-        officer.open("/dashboard/charts")
-        first = time.perf_counter() - started
+        first = officer.first_open
         times: dict[str, list[float]] = {}
         for _ in range(loads):
             for name, path in _pages():
