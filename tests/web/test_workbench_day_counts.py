@@ -88,6 +88,10 @@ def test_a_look_reads_only_what_was_appended_since_the_cursor(world: World) -> N
     _read(world, "counselor1", ours, "counseling", Outcome.ALLOW)
     _read(world, "health1", ours, "counseling", Outcome.DENY)
     assert refresh(db, ORG) == 2
+    _read(world, "counselor1", ours, "counseling", Outcome.ALLOW)  # the same day's rows grow
+    today = world.clock().date()
+    assert counts_since(db, ORG, today) == recount(db, ORG, today)
+    assert counts_since(db, ORG, today)[(today, "purpose", "counseling", "allow")] == 2
 
 
 def test_a_second_look_storing_the_same_span_counts_nothing_twice(world: World) -> None:

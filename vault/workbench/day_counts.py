@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -59,7 +59,8 @@ READ = EventAction.RECORD_READ.value
 GLASS = EventAction.BREAK_GLASS_OPEN.value
 # (day, kind, label, outcome)
 Key = tuple[date, str, str, str]
-C = DayCountRow.__table__.c  # type: ignore[attr-defined]  # SQLModel sets __table__
+TABLE = DayCountRow.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__
+C = TABLE.c
 
 
 def _day(moment: datetime) -> date:
@@ -153,20 +154,48 @@ def _store(
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for UPDATE
                 return  # another look stored this span already
-        for (day, kind, label, outcome), count in counts.items():
-            row = session.get(DayCountRow, (organization, day, kind, label, outcome))
-            if row is None:
-                row = DayCountRow(
-                    organization=organization,
-                    day=day,
-                    kind=kind,
-                    label=label,
-                    outcome=outcome,
-                    count=count,
+        # The rows of the days touched, read at once: a first look touches every day of
+        # the history, and one lookup per row would cost more than the counting.
+        stored = {
+            (day, kind, label, outcome): n
+            for day, kind, label, outcome, n in session.execute(
+                select(C.day, C.kind, C.label, C.outcome, C.count).where(
+                    C.organization == organization, C.day.in_({key[0] for key in counts})
                 )
-            else:
-                row.count += count
-            session.add(row)
+            ).all()
+        }
+        fresh = [
+            {
+                "organization": organization,
+                "day": k[0],
+                "kind": k[1],
+                "label": k[2],
+                "outcome": k[3],
+                "count": n,
+            }
+            for k, n in counts.items()
+            if k not in stored
+        ]
+        grown = [
+            {"d": k[0], "k": k[1], "l": k[2], "o": k[3], "n": stored[k] + n}
+            for k, n in counts.items()
+            if k in stored
+        ]
+        if fresh:
+            session.execute(insert(TABLE), fresh)
+        if grown:
+            session.execute(
+                update(TABLE)
+                .where(
+                    C.organization == organization,
+                    C.day == bindparam("d"),
+                    C.kind == bindparam("k"),
+                    C.label == bindparam("l"),
+                    C.outcome == bindparam("o"),
+                )
+                .values(count=bindparam("n")),
+                grown,
+            )
 
 
 def counts_since(db: Database, organization: str, first: date) -> Counter[Key]:
