@@ -18,6 +18,7 @@ CAPABILITY_COMMANDS: tuple[str, ...] = (
     "vault.consent.cli",
     "vault.handover.cli",
     "vault.honeytokens.cli",
+    "vault.workbench.cli",
     "vault.demo",
 )
 

@@ -227,6 +227,13 @@ class Settings(BaseSettings):
         description="An account or care-team assignment not confirmed in the access review "
         "for this many days is overdue (quarterly by default).",
     )
+    access_review_page_size: int = Field(
+        default=50,
+        ge=5,
+        le=500,
+        description="How many accounts and assignments one page of the access review shows "
+        "(the dashboard's page and GET /v1/audit/access-review).",
+    )
     honeytoken_disable_reader: bool = Field(
         default=False,
         description="Disable the account (ending its tokens and sessions) of anyone who "

@@ -15,13 +15,14 @@ from vault.identity import session_models as web_models
 from vault.keys import models as keys_models
 from vault.records import models as records_models
 from vault.subjects import models as subjects_models
-from vault.workbench import review_models
+from vault.workbench import day_count_models, review_models
 
 __all__ = [
     "access_models",
     "alert_models",
     "audit_models",
     "consent_tables",
+    "day_count_models",
     "handover_models",
     "honeytokens_models",
     "identity_models",

@@ -113,6 +113,8 @@ TESTED_UNDER_ANOTHER_NAME = {
     "web/dashboard_pdf.py": "web/test_workbench_pdf.py",
     "web/dashboard_review.py": "web/test_workbench_review.py",
     "workbench/charts.py": "web/test_workbench_charts.py",
+    "workbench/cli.py": "web/test_workbench_day_counts.py",
+    "workbench/day_counts.py": "web/test_workbench_day_counts.py",
     "workbench/disclosure_pdf.py": "web/test_workbench_pdf.py",
     "workbench/review.py": "web/test_workbench_review.py",
     "handover/importing.py": "handover/test_atomic_import.py",

@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from tests.records.story import ASSESSMENT
 from tests.world import World
+from vault.access.integrity import check_access_against_audit
+from vault.audit.scope import subject_org
 
 JUSTIFICATION = "Subject expressed suicidal intent in the cell block tonight."
 
@@ -55,6 +57,12 @@ def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> 
             }
         ],
     }
+    # Scoped to the organisation holding the subject (the dashboard's check), and to no other.
+    holder = subject_org(world.services.db, uuid.UUID(str(world.subject_id)))
+    assert holder is not None
+    scoped = check_access_against_audit(world.services.db, now, held_by=holder)
+    assert [m.row_id for m in scoped] == [forged]
+    assert check_access_against_audit(world.services.db, now, held_by="lapas-elsewhere") == []
     assert (
         world.client.get("/v1/audit/access-check", headers=world.auth("counselor")).status_code
         == 403

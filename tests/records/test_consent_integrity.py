@@ -11,6 +11,7 @@ from sqlalchemy import text
 from tests.records.story import ASSESSMENT
 from tests.support import insert_unsigned_consent
 from tests.world import World
+from vault.audit.scope import subject_org
 from vault.consent.integrity import check_consents_against_audit
 
 
@@ -48,6 +49,12 @@ def test_a_deleted_withdrawal_does_not_reopen_reads_and_is_found(world: World) -
     found = check_consents_against_audit(world.services.db)
     assert [str(m.consent_id) for m in found] == [world.consent_id]
     assert "withdrawn" in found[0].problem
+    # Scoped to the organisation holding the subject (the dashboard's check), and to no other.
+    holder = subject_org(world.services.db, uuid.UUID(world.subject_id))
+    assert holder is not None
+    scoped = check_consents_against_audit(world.services.db, holder)
+    assert [str(m.consent_id) for m in scoped] == [world.consent_id]
+    assert check_consents_against_audit(world.services.db, "lapas-elsewhere") == []
 
 
 def _granted_purposes(world: World) -> set[str]:
@@ -114,6 +121,9 @@ def test_an_inserted_consent_is_not_used_and_is_found(world: World) -> None:
     assert [(str(m.consent_id), m.problem) for m in found] == [
         (str(forged), "not attested: no signing of it is in the audit log")
     ]
+    holder = subject_org(world.services.db, uuid.UUID(world.subject_id))
+    assert check_consents_against_audit(world.services.db, holder) == found
+    assert check_consents_against_audit(world.services.db, "lapas-elsewhere") == []
     # The same answer over HTTP, for compliance officers only.
     checked = world.client.get("/v1/audit/consent-check", headers=compliance)
     assert checked.status_code == 200

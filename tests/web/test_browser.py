@@ -27,8 +27,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, Live
     folder = tmp_path_factory.mktemp("browser")
     port = free_port()
     # Litestar matches the whole Host header, port included.
+    # Pages of five in the access review, so that a few assignments make two pages.
     settings = make_settings(
-        f"sqlite:///{folder / 'vault.db'}", folder, allowed_hosts=[f"127.0.0.1:{port}"]
+        f"sqlite:///{folder / 'vault.db'}",
+        folder,
+        allowed_hosts=[f"127.0.0.1:{port}"],
+        access_review_page_size=5,
     )
     with build_world(settings) as world:
         app = create_app(settings, services=world.services)
@@ -422,3 +426,39 @@ def test_the_access_review_and_the_charts_in_both_languages(
     page.goto("/dashboard/review")
     assert page.locator("h1").inner_text() == "Access review"
     keep(page, "workbench-7-review-en")
+
+
+def test_the_access_review_pages_in_both_languages(
+    page: Any, live: tuple[World, LiveServer]
+) -> None:
+    """With more items than a page holds, Next and Previous walk the review's pages, in
+    Bahasa Indonesia and in English, and each page holds at most the configured size."""
+    from vault.vocabulary import Principal, Role
+
+    world, _ = live
+    officer = Principal(world.officers["rutan-jakpus"], Role.OFFICER, "rutan-jakpus")
+    counselor = world.services.identity.user_by_name("counselor1").id
+    for _ in range(6):
+        world.services.access.assign(officer, counselor, world.subject(pin=None))
+    page.goto("/dashboard/login")
+    page.get_by_label("Nama pengguna").fill("compliance1")
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard")
+    page.goto("/dashboard/review")
+    assert page.locator("tbody tr").count() == 5
+    assert "Halaman 1 dari" in page.locator("nav.pager").first.inner_text()
+    page.locator("nav.pager").first.get_by_role("link", name="Berikutnya →").click()
+    page.wait_for_url("**/dashboard/review?page=2")
+    assert "Halaman 2 dari" in page.locator("nav.pager").first.inner_text()
+    keep(page, "workbench-8-review-page-2-id")
+    page.locator("nav.pager").first.get_by_role("link", name="← Sebelumnya").click()
+    page.wait_for_url("**/dashboard/review?page=1")
+    with page.expect_navigation():
+        page.locator("button[lang=en]").click()
+    page.goto("/dashboard/review")
+    page.locator("nav.pager").first.get_by_role("link", name="Next →").click()
+    page.wait_for_url("**/dashboard/review?page=2")
+    assert "Page 2 of" in page.locator("nav.pager").first.inner_text()
+    assert page.locator("nav.pager").first.get_by_role("link", name="← Previous").count() == 1
+    keep(page, "workbench-9-review-page-2-en")

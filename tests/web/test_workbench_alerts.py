@@ -150,3 +150,26 @@ def test_incremental_alerts_equal_a_computation_from_nothing(world: World, clien
     )
     assert {a.rule for a in stored} == {"honeytoken", "denied_burst"}
     assert [(a.id, a.count, a.seqs) for a in stored] == [(a.id, a.count, a.seqs) for a in fresh]
+
+
+def test_a_page_of_alerts_is_the_newest_with_the_counts_of_all(
+    world: World, client: Client
+) -> None:
+    """The list is the newest alerts up to its size, counting all and the open ones."""
+    rules = rules_from(world.services.settings)
+    for _ in range(5):
+        _hit(world, "counselor1")
+    db, now = world.services.db, world.clock()
+    every = alert_store.alerts_of(db, ORG, rules, now)
+    page = alert_store.newest_alerts(db, ORG, rules, now, 3)
+    assert [a.id for a in page.alerts] == [a.id for a in every[:3]]
+    assert (page.total, page.open) == (len(every), len(every))
+    officer = login(client, "compliance1", PASSWORD)
+    listed = client.get("/v1/audit/alerts?limit=2", headers=officer).json()
+    assert len(listed["alerts"]) == 2
+    assert listed["total"] == len(every)
+    first = listed["alerts"][0]["id"]
+    client.post(f"/v1/audit/alerts/{first}/acknowledge", json={"note": "seen"}, headers=officer)
+    after = alert_store.newest_alerts(db, ORG, rules, world.clock(), 3)
+    assert (after.total, after.open) == (len(every), len(every) - 1)
+    assert client.get("/v1/audit/alerts?limit=0", headers=officer).status_code == 400

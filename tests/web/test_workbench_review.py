@@ -172,3 +172,27 @@ def test_the_review_api_lists_and_decides_for_compliance_officers_only(
     assert client.post(path, json={"decision": "end"}, headers=counselor).status_code == 403
     bad = client.post(path, json={"decision": "maybe"}, headers=officer)
     assert bad.status_code in (400, 422)
+
+
+def test_an_officer_cannot_end_the_peer_reviewing_them_nor_an_admin_on_any_path(
+    world: World, client: Client
+) -> None:
+    """Ending a peer compliance officer's or an admin's account is refused, audited, everywhere."""
+    peer = create_user(world.services, "compliance2", "compliance_officer", ORG, PASSWORD)
+    admin = create_user(world.services, "admin1", "admin", ORG, PASSWORD)
+    reviewer = login(client, "compliance2", PASSWORD)
+    me = f"/v1/audit/access-review/account/{_user(world, 'compliance1').id}"
+    assert client.post(me, json={"decision": "confirm"}, headers=reviewer).status_code == 200
+    page = staff_login(client, "compliance1", "/dashboard/login")
+    officer = login(client, "compliance1", PASSWORD)
+    for target in (peer, admin):
+        assert _decide(client, page, "account", target, "end") == 403
+        path = f"/v1/audit/access-review/account/{target}"
+        assert client.post(path, json={"decision": "end"}, headers=officer).status_code == 403
+        direct = client.post(f"/v1/users/{target}/disable", headers=officer)
+        assert direct.status_code == 403
+    assert _user(world, "compliance2").disabled_at is None
+    assert _user(world, "admin1").disabled_at is None
+    assert _outcomes(world, EventAction.USER_DISABLE) == ["deny"] * 6
+    assert _outcomes(world, EventAction.ACCESS_REVIEW_END) == []
+    assert client.get("/v1/audit/access-review", headers=reviewer).status_code == 200

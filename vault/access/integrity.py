@@ -17,6 +17,7 @@ from sqlmodel import col
 from vault.access.facts import AccessEvents
 from vault.access.models import Assignment, BreakGlass
 from vault.db import Database
+from vault.subjects.models import Subject
 
 
 @dataclass(frozen=True)
@@ -27,23 +28,29 @@ class AccessMismatch:
     problem: str
 
 
-def check_access_against_audit(db: Database, now: datetime) -> list[AccessMismatch]:
-    """Active assignments and unexpired break-glass grants the audit log does not attest."""
+def check_access_against_audit(
+    db: Database, now: datetime, held_by: str | None = None
+) -> list[AccessMismatch]:
+    """Active assignments and unexpired break-glass grants the audit log does not attest
+    (only those about subjects ``held_by`` holds, when it is given: the dashboard's
+    organisation, whose check then costs its own subjects, not the whole vault's)."""
     found: list[AccessMismatch] = []
+    held = select(col(Subject.id)).where(col(Subject.organization) == held_by)
     with db.read_session() as session:
-        assignments = session.execute(
-            select(col(Assignment.id), col(Assignment.user_id), col(Assignment.subject_id)).where(
-                col(Assignment.ended_at).is_(None)
-            )
-        ).all()
-        grants = session.execute(
-            select(
-                col(BreakGlass.id),
-                col(BreakGlass.user_id),
-                col(BreakGlass.subject_id),
-                col(BreakGlass.expires_at),
-            ).where(col(BreakGlass.expires_at) > now)
-        ).all()
+        assignments_query = select(
+            col(Assignment.id), col(Assignment.user_id), col(Assignment.subject_id)
+        ).where(col(Assignment.ended_at).is_(None))
+        grants_query = select(
+            col(BreakGlass.id),
+            col(BreakGlass.user_id),
+            col(BreakGlass.subject_id),
+            col(BreakGlass.expires_at),
+        ).where(col(BreakGlass.expires_at) > now)
+        if held_by is not None:
+            assignments_query = assignments_query.where(col(Assignment.subject_id).in_(held))
+            grants_query = grants_query.where(col(BreakGlass.subject_id).in_(held))
+        assignments = session.execute(assignments_query).all()
+        grants = session.execute(grants_query).all()
         events: dict[uuid.UUID, AccessEvents] = {}
 
         def of(subject_id: uuid.UUID) -> AccessEvents:

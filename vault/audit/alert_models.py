@@ -32,7 +32,11 @@ class AlertRow(SQLModel, table=True):
     """One alert of one organisation, as the rules last raised it."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_organization_first_seq", "organization", "first_seq"),)
+    __table_args__ = (
+        Index("ix_alerts_organization_first_seq", "organization", "first_seq"),
+        # How many alerts the window holds, and how many are open, without reading them.
+        Index("ix_alerts_organization_at", "organization", "at", "acknowledged"),
+    )
 
     organization: str = Field(primary_key=True, max_length=64)
     alert_id: str = Field(primary_key=True, max_length=24)

@@ -20,10 +20,11 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -37,11 +38,19 @@ from vault.db import READ_ONLY_OPTION, Database
 from vault.errors import Forbidden, InvalidInput, NotFound
 from vault.vocabulary import Action, EventAction, OperationFacts, Principal
 
-__all__ = ["NOTE_MAX", "acknowledge", "alerts_of", "recomputed", "refresh"]
+__all__ = [
+    "NOTE_MAX",
+    "AlertList",
+    "acknowledge",
+    "alerts_of",
+    "newest_alerts",
+    "recomputed",
+    "refresh",
+]
 
 NOTE_MAX = 500
 ALERT_ID = re.compile(r"^[0-9a-f]{24}$")
-CHUNK = 1000
+WINDOW = 8192  # sequence numbers read at a time
 ACK = EventAction.AUDIT_ALERT_ACKNOWLEDGE.value
 
 
@@ -54,19 +63,27 @@ class Decides(Protocol):
 def _new_events(
     conn: Connection, organization: str, since: datetime | None, after: int, upto: int
 ) -> Iterator[dict[str, Any]]:
-    """The organisation's events with ``after < seq <= upto``, in chain order, a chunk at a time."""
-    while True:
-        query = select(EVENTS.c.seq, EVENTS.c.canonical).where(
-            events_of(organization), EVENTS.c.seq > after, EVENTS.c.seq <= upto
+    """The organisation's events with ``after < seq <= upto``, in chain order.
+
+    Read a window of sequence numbers at a time: the organisation's condition is an
+    OR the database answers by collecting every match of the range before sorting,
+    so an open-ended range read in chunks would read the rest of the log per chunk.
+    """
+    if since is not None:  # the first look: start at the window's first event
+        first = conn.execute(
+            select(EVENTS.c.seq).where(EVENTS.c.time >= since).order_by(EVENTS.c.time).limit(1)
+        ).scalar()
+        after = max(after, int(first) - 1 - WINDOW) if first is not None else upto
+    while after < upto:
+        high = min(upto, after + WINDOW)
+        query = select(EVENTS.c.canonical).where(
+            events_of(organization), EVENTS.c.seq > after, EVENTS.c.seq <= high
         )
         if since is not None:
             query = query.where(EVENTS.c.time >= since)
-        rows = conn.execute(query.order_by(EVENTS.c.seq).limit(CHUNK)).all()
-        for _, canonical in rows:
+        for (canonical,) in conn.execute(query.order_by(EVENTS.c.seq)).all():
             yield decode(bytes(canonical))
-        if len(rows) < CHUNK:
-            return
-        after = int(rows[-1][0])
+        after = high
 
 
 def refresh(db: Database, organization: str, rules: AlertRules, now: datetime) -> int:
@@ -180,6 +197,54 @@ def alerts_of(db: Database, organization: str, rules: AlertRules, now: datetime)
         return newest_first(_alert(row) for row in rows)
 
 
+@dataclass(frozen=True)
+class AlertList:
+    """The newest alerts of the window (at most the page's size) and how many there are."""
+
+    alerts: list[Alert]
+    open: int
+    total: int
+
+
+def newest_alerts(
+    db: Database, organization: str, rules: AlertRules, now: datetime, limit: int
+) -> AlertList:
+    """The organisation's ``limit`` newest alerts over the rules' window (after a refresh),
+    with the count of all of them and of those not acknowledged: a page load reads a
+    page of alerts, however many the window holds. Newest by the time of the event that
+    raised each (read backwards on the ``(organization, at)`` index), ties by sequence."""
+    refresh(db, organization, rules, now)
+    window = (
+        col(AlertRow.organization) == organization,
+        col(AlertRow.at) >= now - timedelta(days=rules.window_days),
+    )
+    unread = func.coalesce(func.sum(case((col(AlertRow.acknowledged).is_(False), 1), else_=0)), 0)
+    with db.read_session() as session:
+        total, unacknowledged = session.execute(
+            select(func.count(), unread).select_from(AlertRow).where(*window)
+        ).one()
+        rows = session.execute(
+            select(AlertRow)
+            .where(*window)
+            .order_by(col(AlertRow.at).desc(), col(AlertRow.first_seq).desc())
+            .limit(limit)
+        ).scalars()
+        found = newest_first(_alert(row) for row in rows)
+    return AlertList(found, int(unacknowledged), int(total))
+
+
+def _one(
+    db: Database, organization: str, alert: str, rules: AlertRules, now: datetime
+) -> Alert | None:
+    """One alert of the organisation's window, after a refresh; None if there is none."""
+    refresh(db, organization, rules, now)
+    with db.read_session() as session:
+        row = session.get(AlertRow, (organization, alert))
+        if row is None or row.at < now - timedelta(days=rules.window_days):
+            return None
+        return _alert(row)
+
+
 def recomputed(db: Database, organization: str, rules: AlertRules, since: datetime) -> list[Alert]:
     """The same alerts computed from nothing over every event since ``since`` (for checks)."""
     reader = db.engine.execution_options(**{READ_ONLY_OPTION: True})
@@ -211,9 +276,7 @@ def acknowledge(
         raise InvalidInput(f"The note is longer than {NOTE_MAX} characters.")
     if not ALERT_ID.match(alert):
         raise NotFound("No such alert.")
-    found = next(
-        (a for a in alerts_of(db, officer.organization, rules, now) if a.id == alert), None
-    )
+    found = _one(db, officer.organization, alert, rules, now)
     if found is None:
         raise NotFound("No such alert.")
     facts = OperationFacts(

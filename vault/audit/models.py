@@ -29,6 +29,9 @@ class AuditRow(Stamped, table=True):
         Index("ix_audit_events_time", "time"),
         # A compliance officer's view: the events of one organisation's staff.
         Index("ix_audit_events_actor_org_seq", "actor_org", "seq"),
+        # The newest events of one kind (the dashboard's last verification, its filter by
+        # action, the consent check's withdrawals): without it each scans the whole log.
+        Index("ix_audit_events_action_seq", "action", "seq"),
     )
 
     # Gapless, starting at 1; unique so that two writers can never share one.

@@ -14,10 +14,12 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select as core_select
+from sqlalchemy import true
 from sqlmodel import col, select
 
 from vault.audit.attesting import subject_events
 from vault.audit.queries import AuditFilters, AuditQueries
+from vault.audit.scope import SUBJECTS
 from vault.consent.attestation import Attestations
 from vault.consent.tables import Consent, ConsentEnding, ConsentPurpose, EndingKind
 from vault.consent.views import stored_grant
@@ -31,15 +33,20 @@ class ConsentMismatch:
     problem: str
 
 
-def check_consents_against_audit(db: Database) -> list[ConsentMismatch]:
-    """Every place where the consent tables contradict the audit log."""
+def check_consents_against_audit(
+    db: Database, organization: str | None = None
+) -> list[ConsentMismatch]:
+    """Every place where the consent tables contradict the audit log (among the events of
+    ``organization`` only, when it is given: the dashboard's, ``vault.audit.scope``)."""
     queries = AuditQueries(db)
     withdrawn: dict[uuid.UUID, int] = {}
     refused: dict[tuple[uuid.UUID, str], int] = {}
-    for event in queries.iter_events(AuditFilters(action="consent.withdraw")):
+    withdrawals = AuditFilters(organization=organization, action="consent.withdraw")
+    refusals = AuditFilters(organization=organization, action="consent.refuse")
+    for event in queries.iter_events(withdrawals):
         if event.get("consent_id"):
             withdrawn[uuid.UUID(str(event["consent_id"]))] = int(event["seq"])
-    for event in queries.iter_events(AuditFilters(action="consent.refuse")):
+    for event in queries.iter_events(refusals):
         if event.get("target_id") and event.get("purpose"):
             key = (uuid.UUID(str(event["target_id"])), str(event["purpose"]))
             refused[key] = int(event["seq"])
@@ -78,14 +85,22 @@ def check_consents_against_audit(db: Database) -> list[ConsentMismatch]:
             )
     # A consent already named above is not named again for the same change.
     named = {mismatch.consent_id for mismatch in mismatches}
-    mismatches += [m for m in _unattested_grants(db) if m.consent_id not in named]
+    mismatches += [m for m in _unattested_grants(db, organization) if m.consent_id not in named]
     return sorted(mismatches, key=lambda mismatch: (mismatch.seq, str(mismatch.consent_id)))
 
 
-def _unattested_grants(db: Database) -> list[ConsentMismatch]:
-    """Granted purposes of consents the tables hold as not ended, without an exact attestation."""
+def _unattested_grants(db: Database, organization: str | None) -> list[ConsentMismatch]:
+    """Granted purposes of consents the tables hold as not ended, without an exact attestation
+    (of subjects ``organization`` holds, when it is given)."""
     ended = core_select(col(ConsentEnding.consent_id))
     found: list[ConsentMismatch] = []
+    scope = (
+        col(Consent.subject_id).in_(
+            core_select(SUBJECTS.c.id).where(SUBJECTS.c.organization == organization)
+        )
+        if organization is not None
+        else true()
+    )
     with db.read_session() as session:
         rows = session.execute(
             core_select(
@@ -97,7 +112,7 @@ def _unattested_grants(db: Database) -> list[ConsentMismatch]:
                 col(ConsentPurpose.recipients),
             )
             .join(ConsentPurpose, col(ConsentPurpose.consent_id) == col(Consent.id))
-            .where(col(ConsentPurpose.granted).is_(True), col(Consent.id).not_in(ended))
+            .where(col(ConsentPurpose.granted).is_(True), col(Consent.id).not_in(ended), scope)
             .order_by(col(Consent.subject_id))
         ).all()
         by_subject: dict[uuid.UUID, Attestations] = {}

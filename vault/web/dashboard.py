@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from vault.access.engine import PolicyEngine
 from vault.access.service import AccessService
-from vault.audit.alert_store import alerts_of
+from vault.audit.alert_store import newest_alerts
 from vault.audit.alerts import Alert, rules_from
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
@@ -74,6 +74,7 @@ Access = NamedDependency[AccessService]
 Clock = NamedDependency[Callable[[], datetime]]
 Config = NamedDependency[Settings]
 NOBODY = str(uuid.UUID(int=0))  # the actor id no account has
+ALERTS_SHOWN = 50  # the newest alerts on the overview; GET /v1/audit/alerts pages the rest
 # Routes open to anyone, each with the reason (``vault.http.gate``).
 LOGIN_PAGE_OPT = {**WEB_OPT, "asks_nothing": "the login form, shown to anyone"}
 LOGIN_OPT = {
@@ -256,7 +257,8 @@ def dashboard(
     overdue = review_of(db, audit, policy, identity, access, clock, settings).overdue(
         viewer.principal
     )
-    alerts = alerts_of(db, organization, rules_from(settings), now)
+    found = newest_alerts(db, organization, rules_from(settings), now, ALERTS_SHOWN)
+    alerts = found.alerts
     days = data_.accesses_per_day(db, organization, now.date())
     chart = access_chart(
         days,
@@ -273,6 +275,7 @@ def dashboard(
         status=data_.chain_status(db),
         witness_gap=data_.witness_gap(audit, settings, now),
         alerts=alerts,
+        alert_counts=found,
         review_overdue=overdue,
         days=days,
         consent_mismatches=data_.consent_mismatches(db, organization),

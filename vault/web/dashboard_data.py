@@ -33,6 +33,7 @@ from vault.db import Database
 from vault.vocabulary import Principal
 from vault.web.chart import DayCount
 from vault.web.dashboard_names import LastVerification, last_verification
+from vault.workbench.day_counts import daily, refresh
 
 DECISIONS = ("allow", "deny")
 CHART_DAYS = 14
@@ -88,9 +89,18 @@ class EventFilter:
 def accesses_per_day(
     db: Database, organization: str, today: date, days: int = CHART_DAYS
 ) -> list[DayCount]:
-    """The organisation's allowed and denied decisions per UTC day (today included)."""
-    counts = AuditQueries(db).daily_counts(days, today, organization=organization)
-    return [DayCount(c.day, c.allowed, c.denied) for c in counts]
+    """The organisation's allowed and denied decisions per UTC day (today included).
+
+    Read from the per-day counts kept from a cursor (``vault.workbench.day_counts``),
+    not from the events of the window.
+    """
+    first = today - timedelta(days=days - 1)
+    refresh(db, organization)
+    counts = daily(db, organization, "decision", first)
+    return [
+        DayCount(day, counts[(day, "", "allow")], counts[(day, "", "deny")])
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
 
 
 def events(db: Database, organization: str, flt: EventFilter) -> list[dict[str, Any]]:
@@ -128,16 +138,14 @@ class ChainStatus:
 
 def consent_mismatches(db: Database, organization: str) -> list[ConsentMismatch]:
     """The organisation's consents whose rows contradict the audit log."""
-    found = check_consents_against_audit(db)
+    found = check_consents_against_audit(db, organization)
     ours = consents_of(db, organization, {m.consent_id for m in found})
     return [m for m in found if m.consent_id in ours]
 
 
 def access_mismatches(db: Database, organization: str, now: datetime) -> list[AccessMismatch]:
     """Assignments and grants about the organisation's subjects the log does not attest."""
-    found = check_access_against_audit(db, now)
-    ours = held_subjects(db, organization, {m.subject_id for m in found})
-    return [m for m in found if m.subject_id in ours]
+    return check_access_against_audit(db, now, held_by=organization)
 
 
 def witness_gap(audit: AuditLog, settings: Settings, now: datetime) -> WitnessShortfall | None:

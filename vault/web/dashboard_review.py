@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 
 from vault.access.engine import PolicyEngine
@@ -43,6 +43,8 @@ Store = NamedDependency[Database]
 Access = NamedDependency[AccessService]
 Config = NamedDependency[Settings]
 Clock = NamedDependency[Callable[[], datetime]]
+# A page past the last shows the last one.
+PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000)]
 
 
 def review_of(
@@ -79,8 +81,9 @@ def review_page(
     access: Access,
     clock: Clock,
     settings: Config,
+    page: PageNumber = 1,
 ) -> Template | Redirect | Response[str]:
-    """The items under review, overdue ones first, with a confirm and an end button each."""
+    """One page of the items under review, overdue ones first, with confirm and end buttons."""
     viewer = _reader(request, identity, policy)
     if not isinstance(viewer, Viewer):
         return viewer
@@ -93,15 +96,14 @@ def review_page(
             details={"via": "access_review"},
         )
     )
-    review.overdue(viewer.principal)
-    items = review.items(viewer.principal.organization)
-    items.sort(key=lambda i: not i.overdue)
+    shown = review.page(viewer.principal, page, settings.access_review_page_size)
     return render(
         "dashboard/review.html",
         viewer.session.language,
         session=viewer.session,
         title=messages(viewer.session.language)["access_review"],
-        items=items,
+        items=shown.items,
+        shown=shown,
         me=viewer.principal.id,
         days=settings.access_review_days,
     )

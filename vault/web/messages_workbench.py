@@ -41,6 +41,10 @@ WORKBENCH_ID: dict[str, str] = {
     "chart_month": "Bulan",
     "chart_purpose": "Tujuan",
     "download_pdf": "Unduh PDF",
+    "page_of": "Halaman {page} dari {pages} ({total} butir)",
+    "page_previous": "Sebelumnya",
+    "page_next": "Berikutnya",
+    "pagination": "Halaman",
 }
 
 WORKBENCH_EN: dict[str, str] = {
@@ -82,4 +86,8 @@ WORKBENCH_EN: dict[str, str] = {
     "chart_month": "Month",
     "chart_purpose": "Purpose",
     "download_pdf": "Download PDF",
+    "page_of": "Page {page} of {pages} ({total} items)",
+    "page_previous": "Previous",
+    "page_next": "Next",
+    "pagination": "Pages",
 }

@@ -1,30 +1,23 @@
 """The numbers behind the workbench's charts, for one organisation.
 
-Record reads of the last ``days`` (allowed and refused) counted per reading
-organisation, per declared purpose and per role; break-glass grants opened
-per month over the last ``months``. Only the organisation's events count
-(``vault.audit.scope``). Purpose and role are read from the canonical events
-(the bytes the chain hashes), so the page reads every read of the window once;
-it is a page of its own, not part of every dashboard load.
+Record reads of the last ``days`` UTC days, today included (allowed and
+refused), counted per reading organisation, per declared purpose and per role;
+break-glass grants opened per month over the last ``months``. Only the
+organisation's events count (``vault.audit.scope``). Opening the page reads the
+per-day counts ``vault.workbench.day_counts`` keeps up to date from a cursor,
+never the raw events of the window.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
-
-from vault.audit.canonical import decode
-from vault.audit.models import EVENTS
-from vault.audit.scope import events_of
-from vault.db import READ_ONLY_OPTION, Database
-from vault.vocabulary import EventAction
+from vault.db import Database
+from vault.workbench.day_counts import daily, refresh, totals
 
 __all__ = ["Bar", "ChartCounts", "chart_counts"]
-
-CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -53,9 +46,12 @@ class ChartCounts:
         return sum(b.denied for b in self.organizations)
 
 
-def _bars(counts: Counter[tuple[str, str]]) -> list[Bar]:
-    labels = sorted({label for label, _ in counts})
-    bars = [Bar(label, counts[(label, "allow")], counts[(label, "deny")]) for label in labels]
+def _bars(counts: Counter[tuple[str, str, str]], kind: str) -> list[Bar]:
+    per = {(label, outcome): n for (k, label, outcome), n in counts.items() if k == kind}
+    labels = sorted({label for label, _ in per})
+    bars = [
+        Bar(label, per.get((label, "allow"), 0), per.get((label, "deny"), 0)) for label in labels
+    ]
     return sorted(bars, key=lambda b: (-(b.allowed + b.denied), b.label))
 
 
@@ -71,49 +67,19 @@ def _months(now: datetime, months: int) -> list[str]:
 def chart_counts(
     db: Database, organization: str, now: datetime, days: int = 30, months: int = 12
 ) -> ChartCounts:
-    since = now - timedelta(days=days)
-    per_org: Counter[tuple[str, str]] = Counter()
-    per_purpose: Counter[tuple[str, str]] = Counter()
-    per_role: Counter[tuple[str, str]] = Counter()
-    reader = db.engine.execution_options(**{READ_ONLY_OPTION: True})
+    today = now.astimezone(UTC).date()
+    first_day = today - timedelta(days=days - 1)
     labels = _months(now, months)
-    first = datetime(int(labels[0][:4]), int(labels[0][5:]), 1, tzinfo=UTC)
-    with reader.connect() as conn:
-        after = 0
-        while True:
-            rows = conn.execute(
-                select(EVENTS.c.seq, EVENTS.c.canonical)
-                .where(
-                    events_of(organization),
-                    EVENTS.c.action == EventAction.RECORD_READ.value,
-                    EVENTS.c.time >= since,
-                    EVENTS.c.seq > after,
-                )
-                .order_by(EVENTS.c.seq)
-                .limit(CHUNK)
-            ).all()
-            for _, canonical in rows:
-                event = decode(bytes(canonical))
-                outcome = str(event.get("outcome"))
-                per_org[(str(event.get("actor_org") or "-"), outcome)] += 1
-                per_purpose[(str(event.get("purpose") or "-"), outcome)] += 1
-                per_role[(str(event.get("actor_role") or "-"), outcome)] += 1
-            if len(rows) < CHUNK:
-                break
-            after = int(rows[-1][0])
-        opened = conn.execute(
-            select(EVENTS.c.time).where(
-                events_of(organization),
-                EVENTS.c.action == EventAction.BREAK_GLASS_OPEN.value,
-                EVENTS.c.outcome == "allow",
-                EVENTS.c.time >= first,
-            )
-        ).scalars()
-        per_month = Counter(f"{t.year:04d}-{t.month:02d}" for t in opened)
+    first_month = date(int(labels[0][:4]), int(labels[0][5:]), 1)
+    refresh(db, organization)
+    window = totals(db, organization, first_day, today)
+    per_month: Counter[str] = Counter()
+    for (day, _, _), n in daily(db, organization, "glass", first_month).items():
+        per_month[f"{day.year:04d}-{day.month:02d}"] += n
     return ChartCounts(
-        since=since,
-        organizations=_bars(per_org),
-        purposes=_bars(per_purpose),
-        roles=_bars(per_role),
+        since=datetime.combine(first_day, datetime.min.time(), tzinfo=UTC),
+        organizations=_bars(window, "org"),
+        purposes=_bars(window, "purpose"),
+        roles=_bars(window, "role"),
         break_glass=[(label, per_month[label]) for label in labels],
     )

@@ -21,11 +21,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from vault.access.engine import PolicyEngine
 from vault.access.service import AccessService
-from vault.audit.alert_store import acknowledge, alerts_of
+from vault.audit.alert_store import acknowledge, newest_alerts
 from vault.audit.alerts import rules_from
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
@@ -51,6 +51,8 @@ AlertId = Annotated[str, PathParameter(max_length=24, pattern=r"^[0-9a-f]{24}$")
 Identity = NamedDependency[IdentityService]
 Access = NamedDependency[AccessService]
 Kind = Annotated[str, PathParameter(pattern="^(account|assignment)$")]
+PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000)]
+AlertLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
 REVIEW_ERRORS = problem_responses(Forbidden, InvalidInput, AuditUnavailable, NotFound, Conflict)
 
 
@@ -85,13 +87,19 @@ def audit_alerts(
     db: Store,
     settings: Config,
     clock: Clock,
+    limit: AlertLimit = 100,
 ) -> dict[str, Any]:
-    """The alerts of the caller's organisation over the rules' window, newest first."""
+    """The newest ``limit`` alerts of the caller's organisation over the rules' window,
+    newest first, with how many the window holds (``total``) and how many are open."""
     _ask(request, policy, audit, Action.READ_AUDIT, EventAction.AUDIT_ALERTS)
     user = caller(request)
     audit.append(AuditEvent.by(user, EventAction.AUDIT_ALERTS, Outcome.ALLOW))
-    found = alerts_of(db, user.organization, rules_from(settings), clock())
-    return {"alerts": [a.to_json() for a in found]}
+    found = newest_alerts(db, user.organization, rules_from(settings), clock(), limit)
+    return {
+        "alerts": [a.to_json() for a in found.alerts],
+        "open": found.open,
+        "total": found.total,
+    }
 
 
 @post(
@@ -147,8 +155,10 @@ def access_review_list(
     clock: Clock,
     identity: Identity,
     access: Access,
+    page: PageNumber = 1,
 ) -> dict[str, Any]:
-    """Every active account and care-team assignment of the caller's organisation, to review."""
+    """One page of the active accounts and care-team assignments of the caller's
+    organisation to review, overdue ones first (``page`` from 1; past the last, the last)."""
     user = caller(request)
     facts = OperationFacts(target_org=user.organization)
     decision = policy.authorize(user.principal(), Action.READ_AUDIT, facts)
@@ -166,9 +176,18 @@ def access_review_list(
         raise Forbidden(decision.reason)
     days = settings.access_review_days
     review = AccessReview(db, audit, policy, identity, access, clock, days)
-    overdue = review.overdue(user.principal())
-    items = [_json(i) for i in review.items(user.organization)]
-    return {"days": days, "overdue": overdue, "items": items}
+    shown = review.page(user.principal(), page, settings.access_review_page_size)
+    return {
+        "days": days,
+        "overdue": shown.overdue,
+        "items": [_json(i) for i in shown.items],
+        "page": shown.number,
+        "page_size": shown.size,
+        "pages": shown.pages,
+        "total": shown.total,
+        "previous_page": shown.previous,
+        "next_page": shown.next,
+    }
 
 
 @post(

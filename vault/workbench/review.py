@@ -39,7 +39,7 @@ from vault.subjects.models import Subject
 from vault.vocabulary import Action, AuthenticatedUser, EventAction, OperationFacts, Principal
 from vault.workbench.review_models import AccessReviewMark
 
-__all__ = ["KINDS", "AccessReview", "ReviewItem"]
+__all__ = ["KINDS", "AccessReview", "ReviewItem", "ReviewPage"]
 
 KINDS = ("account", "assignment")
 DECISIONS = {
@@ -62,6 +62,33 @@ class ReviewItem:
     since: datetime
     confirmed_at: datetime | None
     overdue: bool
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """One page of the review: overdue items first, then accounts and assignments by name.
+
+    ``number`` counts from 1 and is at most ``pages`` (a page past the end shows the
+    last one); ``overdue`` counts the overdue items of every page.
+    """
+
+    items: list[ReviewItem]
+    number: int
+    size: int
+    total: int
+    overdue: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
 
 
 @dataclass(frozen=True)
@@ -157,14 +184,27 @@ class AccessReview:
             overdue=now - (last or since) > self.period,
         )
 
-    def overdue(self, reviewer: Principal) -> int:
-        """How many items of the reviewer's organisation are overdue.
+    def page(self, reviewer: Principal, number: int, size: int) -> ReviewPage:
+        """Page ``number`` (from 1) of ``size`` items; noticing overdue items like ``overdue``."""
+        if number < 1 or size < 1:
+            raise InvalidInput("page and page size count from 1.")
+        items = self.items(reviewer.organization)
+        items.sort(key=lambda i: not i.overdue)  # stable: overdue first, each in name order
+        late = self.overdue(reviewer, items)
+        pages = max(1, -(-len(items) // size))
+        number = min(number, pages)
+        shown = items[(number - 1) * size : number * size]
+        return ReviewPage(shown, number, size, len(items), late)
+
+    def overdue(self, reviewer: Principal, items: list[ReviewItem] | None = None) -> int:
+        """How many items of the reviewer's organisation are overdue (of ``items`` if given).
 
         The first look in a period that finds some records ``access_review.overdue``
         (the alert rules raise ``access_review_overdue`` from it).
         """
         organization = reviewer.organization
-        count = sum(1 for item in self.items(organization) if item.overdue)
+        listed = self.items(organization) if items is None else items
+        count = sum(1 for item in listed if item.overdue)
         if count == 0:
             return 0
         now = self.clock()

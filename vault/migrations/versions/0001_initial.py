@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 05:42:22.599904
+Create Date: 2026-12-01 06:53:09.702484
 """
 
 from collections.abc import Sequence
@@ -66,6 +66,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_alerts_organization_at", ["organization", "at", "acknowledged"], unique=False
+        )
+        batch_op.create_index(
             "ix_alerts_organization_first_seq", ["organization", "first_seq"], unique=False
         )
 
@@ -104,6 +107,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("seq"),
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_events_action_seq", ["action", "seq"], unique=False)
         batch_op.create_index(
             "ix_audit_events_actor_action_time", ["actor_id", "action", "time"], unique=False
         )
@@ -503,6 +507,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_web_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "workbench_count_cursors",
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("organization"),
+    )
+    op.create_table(
+        "workbench_day_counts",
+        sa.Column("organization", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("day", sa.Date(), autoincrement=False, nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("organization", "day", "kind", "label", "outcome"),
+    )
+    with op.batch_alter_table("workbench_day_counts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_workbench_day_counts_org_kind_day", ["organization", "kind", "day"], unique=False
+        )
+
+    op.create_table(
         "consents",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
@@ -768,6 +793,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_consents_expires_at"))
 
     op.drop_table("consents")
+    with op.batch_alter_table("workbench_day_counts", schema=None) as batch_op:
+        batch_op.drop_index("ix_workbench_day_counts_org_kind_day")
+
+    op.drop_table("workbench_day_counts")
+    op.drop_table("workbench_count_cursors")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_sessions_user_id"))
         batch_op.drop_index(batch_op.f("ix_web_sessions_subject_id"))
@@ -866,6 +896,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_actor_seq")
         batch_op.drop_index("ix_audit_events_actor_org_seq")
         batch_op.drop_index("ix_audit_events_actor_action_time")
+        batch_op.drop_index("ix_audit_events_action_seq")
 
     op.drop_table("audit_events")
     with op.batch_alter_table("audit_checkpoints", schema=None) as batch_op:
@@ -874,6 +905,7 @@ def downgrade() -> None:
     op.drop_table("audit_checkpoints")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index("ix_alerts_organization_first_seq")
+        batch_op.drop_index("ix_alerts_organization_at")
 
     op.drop_table("alerts")
     op.drop_table("alert_cursors")
