@@ -84,17 +84,17 @@ def _store(
         budget=budget,
         progress=progress,
     )
-    loaded.sample.append(
-        (template.subject_id, template.counselors[0], template.records)
-    )
+    loaded.sample.append((template.subject_id, template.counselors[0], template.records))
     with engine.connect() as conn:
         counts = {
             table: int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
             for table in ("subjects", "records", "record_fields", "audit_events")
         }
-        size = conn.exec_driver_sql("SELECT pg_size_pretty(sum(pg_total_relation_size("
-                                    "c.oid))) FROM pg_class c WHERE c.relnamespace = "
-                                    "current_schema()::regnamespace").scalar_one()
+        size = conn.exec_driver_sql(
+            "SELECT pg_size_pretty(sum(pg_total_relation_size("
+            "c.oid))) FROM pg_class c WHERE c.relnamespace = "
+            "current_schema()::regnamespace"
+        ).scalar_one()
     _note(
         section,
         f"{name} store: {counts['subjects']:,} subjects, {counts['records']:,} records, "
@@ -214,8 +214,12 @@ def _rotation(section: Section, env: dict[str, str], sample: list[uuid.UUID]) ->
         )
     )
     section.targets.append(
-        Target(f"rotate {count:,} DEKs with reads continuing", "< 60 s, no failed read",
-               f"{seconds:.1f} s, {failed} failed", seconds < 60 and failed == 0)
+        Target(
+            f"rotate {count:,} DEKs with reads continuing",
+            "< 60 s, no failed read",
+            f"{seconds:.1f} s, {failed} failed",
+            seconds < 60 and failed == 0,
+        )
     )
     _note(
         section,

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,7 +37,7 @@ from sqlalchemy import create_engine, text
 
 ORG = "lapas-national"
 PIN = "730419"
-PASSWORD = "bench-password-1"
+PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark staff's throwaway password
 SUBJECT_TABLES = [
     "subjects",
     "subject_keys",
@@ -156,7 +154,9 @@ def build_template(env: dict[str, str], counselors: int, notes: int) -> Template
                 pin=PIN,
             ),
         )
-        services.records.create_record(counselor, subject_id, "psychological_assessment", ASSESSMENT)
+        services.records.create_record(
+            counselor, subject_id, "psychological_assessment", ASSESSMENT
+        )
         for k in range(notes):
             services.records.create_record(counselor, subject_id, "progress_note", note(k))
         with services.db.read_session() as session:
@@ -479,9 +479,9 @@ class NodeSink:
         self.lines.append(f"{level}\t{index}\t\\\\x{node.hex()}\n")
 
 
-def chain(rendered: Rendered, head: tuple[int, bytes], appender: Any, sink: NodeSink) -> tuple[
-    list[str], tuple[int, bytes]
-]:
+def chain(
+    rendered: Rendered, head: tuple[int, bytes], appender: Any, sink: NodeSink
+) -> tuple[list[str], tuple[int, bytes]]:
     """Link the rendered events after ``head``; their rows, and the new head."""
     import hashlib
 

@@ -8,6 +8,7 @@ everything else (sealing fields, wrapping keys) is rendered by the pool.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import time
 import uuid
@@ -137,7 +138,9 @@ def load(
             streams[table] = (raw, manager, manager.__enter__())
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(
-            processes, initializer=start_worker, initargs=(compiled, keys_dir, caseload, spacing, subjects)
+            processes,
+            initializer=start_worker,
+            initargs=(compiled, keys_dir, caseload, spacing, subjects),
         ) as pool:
             for rendered in pool.imap(render, _spans(1, subjects, sample_every)):
                 for table, lines in rendered.tables.items():
@@ -161,10 +164,9 @@ def load(
     except BaseException as exc:
         for _, manager, _ in streams.values():
             if manager is not None:
-                try:
-                    manager.__exit__(type(exc), exc, exc.__traceback__)  # COPY fails, not hangs
-                except Exception:  # noqa: BLE001, S110 - the first error is the one to report
-                    pass
+                # COPY fails (not hangs); the first error is the one to report.
+                with contextlib.suppress(Exception):
+                    manager.__exit__(type(exc), exc, exc.__traceback__)
         raise
     finally:
         for raw, _, _ in streams.values():
