@@ -32,9 +32,11 @@ check: test lint typecheck
 bench: $(STAMP)  ## run every benchmark and print one table
 	$(BIN)/python bench/run_all.py
 
-# National size on PostgreSQL (VAULT_BENCH_POSTGRES_URL): BENCH_NATIONAL_RECORDS records
-# bulk-loaded (default 10M), BENCH_NATIONAL_DEKS rotated (default 300k), the caseload
-# read at 100k subjects; bounded by BENCH_NATIONAL_SECONDS (default 4 hours).
+# National size on PostgreSQL (VAULT_BENCH_POSTGRES_URL): BENCH_NATIONAL_SUBJECTS subjects
+# (default 300k, 34 records each: 10.2M records) copied with COPY from one written through
+# the services, their DEKs rotated, the chain verified; the load stops at
+# BENCH_NATIONAL_LOAD_SECONDS (default 3000) if it has not finished. Then the caseload read
+# at 100k subjects; all bounded by BENCH_NATIONAL_SECONDS (default 4 hours).
 BENCH_NATIONAL_SECONDS ?= 14400
 bench-national: $(STAMP)  ## national-size PostgreSQL run (slow; see docs/benchmarks.md)
 	timeout $(BENCH_NATIONAL_SECONDS) $(BIN)/python -m bench.national --mode full

@@ -129,3 +129,36 @@ def test_retired_version_cannot_unwrap_an_old_backup(env: KeyEnv) -> None:
 def env_key(env: KeyEnv, subject: uuid.UUID) -> bytes:
     with env.db.read_session() as session:
         return env.keys.subject_keys.data_key(session, subject).material
+
+
+def test_a_key_changed_during_its_batch_is_skipped_not_overwritten(env: KeyEnv) -> None:
+    """A DEK shredded or replaced between a batch's read and its update keeps its new state."""
+    if env.db.is_sqlite:
+        pytest.skip("on SQLite the batch holds the write lock from its read: nothing can change")
+    keys = _subjects(env, 6)
+    shredded, replaced = sorted(keys)[1], sorted(keys)[4]
+    provider = env.keys.keys
+    plan = plan_rotation(env.db, provider)
+    new_material: list[bytes] = []
+
+    class Meddling:
+        """The provider, but the first wrap lets another session change two rows first."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(provider, name)
+
+        def wrap(self, dek: object, subject_id: uuid.UUID, version: int | None = None) -> object:
+            if not new_material:
+                with env.db.session() as session:
+                    env.keys.subject_keys.shred(session, shredded)
+                    env.keys.subject_keys.rotate_subject(
+                        session, replaced, lambda old, new: new_material.append(new.material)
+                    )
+            return provider.wrap(dek, subject_id, version)  # type: ignore[arg-type]  # a DataKey
+
+    result = rotate_keks(env.db, Meddling(), plan=plan, batch_size=10)  # type: ignore[arg-type]  # a KeyProvider
+    assert (result.rewrapped, result.skipped) == (4, 2)
+    del keys[shredded]
+    keys[replaced] = new_material[0]
+    assert counts_by_version(env.db) == {2: 5}
+    _all_readable(env, keys)

@@ -2,8 +2,11 @@
 
 The job works in batches, one transaction each; every row is updated with
 compare-and-set on its old wrapped key, so a row shredded or rotated meanwhile
-is left alone. A batch is one keyset-paged select and one executemany of the
-compare-and-set update (a statement built and run per row cost ~1 ms a DEK).
+is left alone. A batch is one keyset-paged select and one compare-and-set
+update: on PostgreSQL a single ``UPDATE ... FROM unnest(...)`` over the batch's
+arrays (one statement, where an executemany ran one per row: half the job's
+time at 300,000 DEKs), on SQLite one executemany (a statement built and run
+per row cost ~1 ms a DEK).
 Nothing is lost if it stops half way: rows not yet rewrapped still unwrap under
 their old version (which stays until retired), and running the job again
 finishes it (it resumes when it finds DEKs under a version other than the
@@ -32,7 +35,7 @@ from vault.keys.pins import KEK_CURRENT, KEK_ROTATING, drop_pin, pinned_kek, set
 
 _table = SubjectKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 1000
 
 # Built once: keyset paging (id > the last row of the previous batch) so a batch
 # never rescans the rows already rewrapped, and a compare-and-set update run as
@@ -67,6 +70,15 @@ _REWRAP = (
         wrapped_dek=type_coerce(bindparam("new_blob"), NullType()),
         updated_at=bindparam("stamp"),
     )
+)
+
+# PostgreSQL: the same compare-and-set, every row of the batch in one statement.
+_REWRAP_ALL = text(
+    "UPDATE subject_keys AS k SET kek_version = :new_version, wrapped_dek = u.new_blob, "
+    "updated_at = :stamp FROM unnest(CAST(:row_ids AS uuid[]), CAST(:old_versions AS integer[]), "
+    "CAST(:old_blobs AS bytea[]), CAST(:new_blobs AS bytea[])) "
+    "AS u(id, old_version, old_blob, new_blob) "
+    "WHERE k.id = u.id AND k.kek_version = u.old_version AND k.wrapped_dek = u.old_blob"
 )
 
 
@@ -158,23 +170,43 @@ def rewrap_batch(
                 f"KEK version {pinned} became current during the rotation to {target}; "
                 "run `vault keys rotate` again"
             )
-        updates: list[dict[str, Any]] = []
         stamp = utcnow()
-        for row_id, version, blob, subject_id in rows:
-            dek = provider.unwrap(WrappedKey(int(version), bytes(blob)), subject_id)
-            wrapped = provider.wrap(dek, subject_id, target)
-            updates.append(
-                {
-                    "row_id": row_id,
-                    "old_version": version,
-                    "old_blob": blob,
-                    "new_version": target,
-                    "new_blob": wrapped.blob,
-                    "stamp": stamp,
-                }
+        blobs = [
+            provider.wrap(
+                provider.unwrap(WrappedKey(int(version), bytes(blob)), subject_id),
+                subject_id,
+                target,
+            ).blob
+            for _, version, blob, subject_id in rows
+        ]
+        if db.is_sqlite:
+            # One executemany; the driver reports the rows matched over all parameter sets.
+            result = session.execute(
+                _REWRAP,
+                [
+                    {
+                        "row_id": row_id,
+                        "old_version": version,
+                        "old_blob": blob,
+                        "new_version": target,
+                        "new_blob": new_blob,
+                        "stamp": stamp,
+                    }
+                    for (row_id, version, blob, _), new_blob in zip(rows, blobs, strict=True)
+                ],
             )
-        # One executemany; both drivers report the rows matched over all parameter sets.
-        result = session.execute(_REWRAP, updates)
+        else:
+            result = session.execute(
+                _REWRAP_ALL,
+                {
+                    "new_version": target,
+                    "stamp": stamp,
+                    "row_ids": [row[0] for row in rows],
+                    "old_versions": [int(row[1]) for row in rows],
+                    "old_blobs": [bytes(row[2]) for row in rows],
+                    "new_blobs": blobs,
+                },
+            )
         rewrapped = int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult for DML
     return rewrapped, len(rows) - rewrapped, rows[-1][0]
 
