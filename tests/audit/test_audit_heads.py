@@ -112,3 +112,30 @@ def test_the_check_survives_a_restart(
     with pytest.raises(AuditUnavailable):
         second.checkpoint_now()
     assert [r[0] for r in stored(db, "SELECT size FROM audit_heads")] == [6]
+
+
+def test_a_head_recomputed_in_chunks_signs_the_same_tree_and_refuses_a_rewrite(
+    make_log: Callable[..., InterceptedLog], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events since the last head are read a few at a time: the head is still right, a rewrite
+    in a later chunk is still refused (memory stays bounded after a long pause in signing)."""
+    monkeypatch.setattr("vault.audit.heads.RECOMPUTE_CHUNK", 3)
+    first = make_log(signer=Signer(SEED))
+    for n in range(4):
+        first.append(sample_event(n))
+    first.checkpoint_now()
+    for n in range(11):
+        first.append(sample_event(n))
+    first.checkpoint_now()
+    hashes = [bytes(r[0]) for r in stored(db, "SELECT hash FROM audit_events ORDER BY seq")]
+    rows = stored(db, "SELECT size, root FROM audit_heads ORDER BY size")
+    assert [r[0] for r in rows] == [4, 15]
+    assert bytes(rows[1][1]) == root_of_leaf_hashes([hash_leaf(h) for h in hashes])
+    for n in range(10):
+        first.append(sample_event(n))
+    rewrite_and_rehash(db, 22, nodes=False)  # past the last head, in its fourth chunk
+    second = make_log(signer=Signer(SEED))
+    second.append(sample_event(99))
+    with pytest.raises(AuditUnavailable):
+        second.checkpoint_now()
+    assert [r[0] for r in stored(db, "SELECT size FROM audit_heads ORDER BY size")] == [4, 15]

@@ -114,9 +114,27 @@ _LAST = (
 )
 _SINCE = (
     select(EVENTS.c.seq, EVENTS.c.prev_hash, EVENTS.c.canonical, EVENTS.c.hash)
-    .where(EVENTS.c.seq >= bindparam("first"))
+    .where(EVENTS.c.seq >= bindparam("first"), EVENTS.c.seq < bindparam("below"))
     .order_by(EVENTS.c.seq)
 )
+# Events read at a time when a head is recomputed: memory stays bounded however long
+# the log grew since the last signed head (a bulk import, a long signing pause).
+RECOMPUTE_CHUNK = 20_000
+
+
+class _EdgeOnly:
+    """A node store for a recomputation: reads stored nodes, keeps none it is given."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: CursorNodeStore) -> None:
+        self._store = store
+
+    def get(self, level: int, index: int) -> bytes:
+        return self._store.get(level, index)
+
+    def put(self, level: int, index: int, node: bytes) -> None:
+        """Dropped: the recomputed tree is compared, never stored."""
 
 
 def head_of(row: Any) -> SignedHead:
@@ -211,28 +229,33 @@ class HeadKeeper:
         self, cursor: Any, store: CursorNodeStore, previous: TreeHead, size: int
     ) -> bytes:
         """The root at ``size`` recomputed from the last head and the events since."""
-        first = max(previous.size, 1)
-        cursor.execute(self._since.sql, self._since.parameters({"first": first}))
-        rows = cursor.fetchall()
-        prev_hash, expected, hashes = GENESIS_HASH, first, []
-        for seq, row_prev, canonical, digest in rows:
-            row_prev, digest = bytes(row_prev), bytes(digest)
-            if int(seq) != expected or link_hash(row_prev, bytes(canonical)) != digest:
-                raise HeadRefused(size, f"event {expected} is missing or does not hash")
-            if seq == previous.size:
-                # The newest event under the last head: its leaf is stored and signed.
-                if store.get(0, previous.size - 1) != _leaf_hash(digest):
-                    raise HeadRefused(size, f"event {seq} is not the one the last head signed")
-            else:
-                if row_prev != prev_hash:
-                    raise HeadRefused(size, f"event {seq} does not follow the one before")
-                hashes.append(digest)
-            prev_hash, expected = digest, expected + 1
+        # Only the root is wanted: the scratch tree keeps its right edge, nothing it writes.
+        appender = TreeAppender(_EdgeOnly(store), previous.size)
+        prev_hash, expected = GENESIS_HASH, max(previous.size, 1)
+        while expected <= size:
+            first = expected
+            params = {"first": first, "below": min(first + RECOMPUTE_CHUNK, size + 1)}
+            cursor.execute(self._since.sql, self._since.parameters(params))
+            hashes: list[bytes] = []
+            for seq, row_prev, canonical, digest in cursor.fetchall():
+                row_prev, digest = bytes(row_prev), bytes(digest)
+                if int(seq) != expected or link_hash(row_prev, bytes(canonical)) != digest:
+                    raise HeadRefused(size, f"event {expected} is missing or does not hash")
+                if seq == previous.size:
+                    # The newest event under the last head: its leaf is stored and signed.
+                    if store.get(0, previous.size - 1) != _leaf_hash(digest):
+                        raise HeadRefused(size, f"event {seq} is not the one the last head signed")
+                else:
+                    if row_prev != prev_hash:
+                        raise HeadRefused(size, f"event {seq} does not follow the one before")
+                    hashes.append(digest)
+                prev_hash, expected = digest, expected + 1
+            if expected == first:
+                break  # a gap: reported below
+            appender.append(hashes)
         if expected - 1 != size:
             raise HeadRefused(size, "the log's events do not reach its head")
-        scratch = CursorNodeStore(cursor, self._nodes)  # never flushed: a recomputation only
-        appender = TreeAppender(scratch, previous.size)
-        return appender.append(hashes)
+        return appender.root()
 
     def sign(self, cursor: Any, size: int, now: datetime) -> SignedHead | None:
         """Check, then sign and store the head at ``size`` (None when it is already signed)."""
