@@ -45,6 +45,18 @@ def test_no_test_module_imports_another() -> None:
     assert offenders == []
 
 
+def test_test_modules_outside_packages_have_names_of_their_own() -> None:
+    """pytest imports a test file of a folder without ``__init__.py`` by its bare name, so
+    two such files with one name break collection of the whole suite."""
+    bare: dict[str, list[str]] = {}
+    for path, _ in _test_modules():
+        if not (path.parent / "__init__.py").exists():
+            bare.setdefault(path.name, []).append(str(path.relative_to(TESTS)))
+    clashes = {name: places for name, places in bare.items() if len(places) > 1}
+    assert bare
+    assert clashes == {}
+
+
 # --- tests mirror modules -----------------------------------------------------------
 
 VAULT = TESTS.parent / "vault"
