@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event
+from sqlalchemy.pool import Pool
 
 from vault.config import Settings, load_settings
 from vault.db import Database
@@ -26,6 +27,17 @@ from vault.db import Database
 POSTGRES_URL = os.environ.get("VAULT_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
 TEST_HOSTS = ["127.0.0.1", "localhost", "testserver", "testserver.local"]
+
+
+@event.listens_for(Pool, "checkout")
+def _sqlite_commits_without_fsync(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Test stores in this process commit without an fsync (the SQLite twin of the
+    PostgreSQL sessions' ``synchronous_commit=off`` below). A commit still reaches the
+    operating system before it returns, so only a power cut could lose it; the crash
+    tests kill served ``vault`` processes, which keep the vault's own FULL setting. (At
+    checkout: the vault sets FULL when it connects, after any listener of the class.)"""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 def _psycopg_url(url: str) -> str:
