@@ -43,7 +43,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import Mode, Row, Section, Target, main, need, pick
+from bench.common import Mode, Row, Section, Target, main, need, pick, settings_from_env
 from bench.http_read import (
     PASSWORD,
     _audited_reads,
@@ -116,19 +116,9 @@ def _no_fsync(env: dict[str, str]) -> Iterator[dict[str, str]]:
 
 
 def _services(env: dict[str, str]) -> Any:
-    from vault.config import load_settings
     from vault.services import build_services
 
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        settings = load_settings()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    settings = settings_from_env(env)
     return build_services(settings, migrate=True)
 
 

@@ -300,3 +300,20 @@ def need(module: str, what: str) -> Any:
         return importlib.import_module(module)
     except ImportError as exc:
         raise Waiting(f"{what} ({module}: {exc})") from None
+
+
+def settings_from_env(env: dict[str, str]) -> Any:
+    """The vault's settings as ``vault`` would load them with ``env`` in its environment
+    (this process's environment is restored afterwards)."""
+    from vault.config import load_settings
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return load_settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -28,8 +28,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import Mode, Row, Section, Target, main, median, need, percentile, pick
-from bench.dashboard_log import OFFICER, ORG, PASSWORD, Built, build, settings_of
+from bench.common import (
+    Mode,
+    Row,
+    Section,
+    Target,
+    main,
+    median,
+    need,
+    percentile,
+    pick,
+    settings_from_env,
+)
+from bench.dashboard_log import OFFICER, ORG, PASSWORD, Built, build
 
 BASELINE = 10_000
 GOAL_MS = 300.0
@@ -62,7 +73,7 @@ class Officer:
         from vault.app import create_app
         from vault.services import build_services
 
-        settings = settings_of(built.env)
+        settings = settings_from_env(built.env)
         self.services = build_services(settings, migrate=False)
         app = create_app(settings, services=self.services)
         self.client = TestClient(app, base_url="http://127.0.0.1")

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO
+from bench.common import REPO, settings_from_env
 
 ORG = "rutan-jakpus"
 OTHERS = ("lapas-cipinang", "lapas-salemba", "sentra-handayani")
@@ -64,21 +64,6 @@ def environment(folder: Path) -> dict[str, str]:
         "VAULT_ARGON2_PROFILE": "cheapest",
         "VAULT_ALLOWED_HOSTS": '["127.0.0.1", "testserver"]',
     }
-
-
-def settings_of(env: dict[str, str]) -> Any:
-    from vault.config import load_settings
-
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return load_settings()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @dataclass
@@ -292,7 +277,7 @@ def build(folder: Path, count: int) -> Built:
     from vault.services import build_services
 
     env = environment(folder)
-    settings = settings_of(env)
+    settings = settings_from_env(env)
     built = Built(env=env, events=count)
     now = datetime.now(UTC).replace(microsecond=0)
     year_ago = now - timedelta(days=DAYS)

@@ -30,7 +30,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import REPO, Mode, Row, Section, Target, Waiting, main, need, pick
+from bench.common import (
+    REPO,
+    Mode,
+    Row,
+    Section,
+    Target,
+    Waiting,
+    main,
+    need,
+    pick,
+    settings_from_env,
+)
 from bench.loadgen import LoadResult, load
 from bench.stores import postgres_reachable, postgres_url
 
@@ -128,19 +139,9 @@ def _settings_env(tmp: Path, port: int, database_url: str | None = None) -> dict
 def _prepare_users(env: dict[str, str]) -> None:
     """Database, keys and the three users, through the services (as `vault init` would)."""
     need("vault.identity.service", "the identity service (issue 4)")
-    from vault.config import load_settings
     from vault.services import build_services
 
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        settings = load_settings()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    settings = settings_from_env(env)
     services = build_services(settings, migrate=True)
     try:
         services.identity.create_organization(ORG, "Lapas Bench", "imipas")

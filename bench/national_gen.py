@@ -35,6 +35,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from bench.common import settings_from_env
+
 ORG = "lapas-national"
 PIN = "730419"
 PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark staff's throwaway password
@@ -82,19 +84,9 @@ def settings_env(tmp: Path, url: str) -> dict[str, str]:
 
 
 def open_services(env: dict[str, str]) -> Any:
-    from vault.config import load_settings
     from vault.services import build_services
 
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        settings = load_settings()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    settings = settings_from_env(env)
     return build_services(settings, migrate=True)
 
 
