@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.transparency.ed25519 import VaultEd25519
 from tests.transparency.logs import ORIGIN, Log, events
-from vault.transparency import HeadTimeRefused, TreeHead, Witness, time_line
+from vault.cli import main
+from vault.transparency import (
+    HeadTimeRefused,
+    TreeHead,
+    Witness,
+    render_add_checkpoint,
+    time_line,
+)
 
 NOW = 1_790_000_000
 NAME = "partner.example/witness"
@@ -95,3 +104,34 @@ def test_the_last_time_survives_a_restart() -> None:
     )
     with pytest.raises(HeadTimeRefused):
         again.add_checkpoint(timed(log, events(1, 2), NOW - 1), 2, log.consistency(2, 3), now=NOW)
+
+
+def test_a_witness_that_requires_times_refuses_an_untimed_first_head() -> None:
+    """On first contact an untimed head could be of any age; ``require_time`` refuses it."""
+    log = Log()
+    strict = Witness(
+        NAME, VaultEd25519("partner witness"), {ORIGIN: [log.signer.key]}, require_time=True
+    )
+    untimed = log.append(events(2))
+    with pytest.raises(HeadTimeRefused):
+        strict.add_checkpoint(untimed, 0, [], now=NOW)
+    assert strict.latest(ORIGIN) is None
+    lenient = make(log)
+    lenient.add_checkpoint(untimed, 0, [], now=NOW)
+    assert lenient.latest(ORIGIN) == TreeHead(2, log.tree.root())
+
+
+def test_the_witness_command_refuses_an_untimed_head_unless_told_otherwise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`vault witness cosign` requires a signed time from the first head on."""
+    log = Log()
+    state = tmp_path / "witness.json"
+    assert main(["witness", "init", str(state), "--name", NAME, "--log", str(log.signer.key)]) == 0
+    request = tmp_path / "request.txt"
+    request.write_text(render_add_checkpoint(0, [], log.append(events(2))), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["witness", "cosign", str(state), str(request)]) == 1
+    assert "no signing time" in capsys.readouterr().err
+    assert main(["witness", "cosign", str(state), str(request), "--allow-untimed"]) == 0
+    assert capsys.readouterr().out.startswith("\u2014 " + NAME)

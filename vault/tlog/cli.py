@@ -10,8 +10,9 @@ exclusive lock, so two runs cannot both pass against one state.
   ``add-checkpoint`` body (old size, consistency proof, newest signed head).
 - ``vault witness cosign STATE REQUEST``: checks the request and prints the
   cosignature line; exit 1 with the reason when it refuses (a rewritten log,
-  or a head signed before the last one it cosigned or more than ``--max-skew``
-  seconds ahead of its clock).
+  a head signed before the last one it cosigned or more than ``--max-skew``
+  seconds ahead of its clock, or a head with no signed time unless
+  ``--allow-untimed``: the vault signs a time into every head).
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         type=int,
         default=300,
         help="seconds a head's signed time may be ahead of this clock (default 300)",
+    )
+    p.add_argument(
+        "--allow-untimed",
+        action="store_true",
+        help="cosign heads without a signed time (a log that signs none; never this vault)",
     )
     p.set_defaults(handler=cmd_cosign)
 
@@ -124,7 +130,7 @@ def cmd_request(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _witness(state: dict[str, Any], max_skew: int) -> Any:
+def _witness(state: dict[str, Any], max_skew: int, *, require_time: bool) -> Any:
     """The witness of a state file; ``latest`` holds [size, root, signed time] per log."""
     from vault.transparency import TreeHead, VerifierKey, Witness
 
@@ -142,6 +148,7 @@ def _witness(state: dict[str, Any], max_skew: int) -> Any:
             if len(head) > 2 and head[2] is not None
         },
         max_skew=max_skew,
+        require_time=require_time,
     )
 
 
@@ -182,7 +189,7 @@ def cmd_cosign(args: argparse.Namespace, settings: Settings) -> int:
     with args.state.open("r+", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         state = json.load(lock)
-        witness = _witness(state, args.max_skew)
+        witness = _witness(state, args.max_skew, require_time=not args.allow_untimed)
         try:
             if args.url is not None:
                 if len(state["logs"]) != 1:

@@ -9,8 +9,11 @@ the log's signature and the proof and answers with a ``cosignature/v1``
 refuses a rewritten log, a smaller tree, or another root at the same size.
 It also compares the heads' signed times (their ``time`` line): a head signed
 before the last one it cosigned (a re-dated head), or more than ``max_skew``
-seconds after the witness's clock, is refused (``HeadTimeRefused``, 422); once
-it has cosigned a head with a time, a head without one is refused too.
+seconds after the witness's clock, is refused (``HeadTimeRefused``, 422). A
+head without a time is refused once the witness has cosigned a head with one,
+and always when ``require_time`` (what ``vault witness`` does unless told
+``--allow-untimed``): otherwise a first contact with an untimed head would let
+a log present a head of any age, e.g. one signed before a rewrite.
 
 Each refusal is one of the vault's errors whose status is the one the witness
 protocol names: unknown log 404, bad signature 403, old size above the new
@@ -59,7 +62,16 @@ DEFAULT_MAX_SKEW = 300
 class Witness:
     """Cosigns the checkpoints of the logs it follows, one consistent step at a time."""
 
-    __slots__ = ("_latest", "_logs", "_signer", "_times", "key", "max_skew", "name")
+    __slots__ = (
+        "_latest",
+        "_logs",
+        "_signer",
+        "_times",
+        "key",
+        "max_skew",
+        "name",
+        "require_time",
+    )
 
     def __init__(
         self,
@@ -70,6 +82,7 @@ class Witness:
         *,
         times: Mapping[str, int] | None = None,
         max_skew: int = DEFAULT_MAX_SKEW,
+        require_time: bool = False,
     ) -> None:
         self.name = name
         self._signer = signer
@@ -78,6 +91,7 @@ class Witness:
         self._latest: dict[str, TreeHead] = dict(latest or {})
         self._times: dict[str, int] = dict(times or {})
         self.max_skew = max_skew
+        self.require_time = require_time
 
     def latest(self, origin: str) -> TreeHead | None:
         """The last head this witness cosigned for ``origin``, if any."""
@@ -94,7 +108,7 @@ class Witness:
     def _check_time(self, origin: str, signed: int | None, now: int) -> None:
         last = self._times.get(origin)
         if signed is None:
-            if last is not None:
+            if last is not None or self.require_time:
                 raise HeadTimeRefused("The checkpoint names no signing time.")
             return
         if last is not None and signed < last:
