@@ -189,3 +189,24 @@ def test_verify_fails_when_the_newest_head_is_too_far_behind(
     capsys.readouterr()
     assert main(["audit", "verify", "--quiet"]) == 1
     assert "appended after the newest head" in capsys.readouterr().err
+
+
+def test_the_tree_stores_inner_nodes_only_and_every_event_still_proves(
+    vault_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Leaves come from the events' hashes: only complete inner subtrees are rows; all prove."""
+    services = build_services(vault_env)
+    try:
+        with services.audit.engine.connect() as conn:
+            events = conn.execute(text("SELECT count(*) FROM audit_events")).scalar_one()
+            levels = conn.execute(
+                text("SELECT level, count(*) FROM audit_nodes GROUP BY level ORDER BY level")
+            ).all()
+    finally:
+        services.close()
+    inner = [(level, events >> level) for level in range(1, events.bit_length())]
+    assert events >= 9
+    assert [tuple(row) for row in levels] == inner
+    for seq in range(1, events + 1):
+        code, out = run_tool(prove(seq, capsys))
+        assert code == 0, out

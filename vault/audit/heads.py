@@ -37,15 +37,18 @@ from vault.transparency import (
     InconsistentHead,
     Note,
     NoteMalformed,
+    ProofInvalid,
     TreeAppender,
     TreeHead,
     VerifierKey,
     check_consistent,
     consistency_proof,
+    inclusion_proof,
     open_checkpoint,
     sign_text,
     time_line,
     tree_head,
+    verify_inclusion,
 )
 from vault.transparency.checkpoint import prev_line
 
@@ -242,8 +245,9 @@ class HeadKeeper:
                 if int(seq) != expected or link_hash(row_prev, bytes(canonical)) != digest:
                     raise HeadRefused(size, f"event {expected} is missing or does not hash")
                 if seq == previous.size:
-                    # The newest event under the last head: its leaf is stored and signed.
-                    if store.get(0, previous.size - 1) != _leaf_hash(digest):
+                    # The newest event under the last head: its leaf must be in the signed
+                    # root (leaves are read from the events, so only a proof can tell).
+                    if not _signed_by(store, previous, _leaf_hash(digest)):
                         raise HeadRefused(size, f"event {seq} is not the one the last head signed")
                 else:
                     if row_prev != prev_hash:
@@ -285,6 +289,18 @@ class HeadKeeper:
         }
         cursor.execute(self._insert.sql, self._insert.parameters(values))
         return head
+
+
+def _signed_by(store: CursorNodeStore, head: TreeHead, leaf: bytes) -> bool:
+    """Whether ``leaf`` is the last leaf of the signed ``head`` (an inclusion proof)."""
+    index = head.size - 1
+    try:
+        verify_inclusion(
+            leaf, index, head.size, inclusion_proof(store, index, head.size), head.root
+        )
+    except ProofInvalid:
+        return False
+    return True
 
 
 def _leaf_hash(chain_hash: bytes) -> bytes:

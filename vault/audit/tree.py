@@ -12,6 +12,12 @@ hash, then the leaf hash, then the root.
 :class:`CursorNodeStore` is a :class:`vault.transparency.NodeStore` on a DBAPI
 cursor inside the chain's transaction: reads are one indexed lookup each,
 writes are buffered and inserted with one ``executemany`` when the batch ends.
+
+The leaves themselves (level 0) are not stored: leaf ``i`` is
+``SHA-256(0x00 || hash)`` of event ``i + 1``, read from ``audit_events`` by its
+primary key. Storing them would double the rows every batch writes inside the
+chain's lock (about one node in two is a leaf) and keep a second copy of each
+chain hash that could disagree with the first; a proof reads one leaf at most.
 """
 
 from __future__ import annotations
@@ -20,17 +26,24 @@ from typing import Any
 
 from sqlalchemy import Dialect, and_, bindparam, insert, select
 
-from vault.audit.models import NODES
+from vault.audit.models import EVENTS, NODES
 from vault.cursor_reads import PreparedQuery
-from vault.transparency import TreeAppender
+from vault.transparency import TreeAppender, hash_leaf
 
 __all__ = ["CursorNodeStore", "NodeStatements", "TreeWriter"]
 
 
+# Nodes of this level are derived from the events, never stored (see above).
+LEAF_LEVEL = 0
+
+
 class NodeStatements:
-    """The node table's two statements, compiled once for a dialect."""
+    """The node table's statements and the leaf lookup, compiled once for a dialect."""
 
     def __init__(self, dialect: Dialect) -> None:
+        self.leaf = PreparedQuery(
+            select(EVENTS.c.hash).where(EVENTS.c.seq == bindparam("seq")), dialect
+        )
         self.get = PreparedQuery(
             select(NODES.c.hash).where(
                 and_(NODES.c.level == bindparam("level"), NODES.c.idx == bindparam("idx"))
@@ -61,6 +74,13 @@ class CursorNodeStore:
         pending = self._pending.get((level, index))
         if pending is not None:
             return pending
+        if level == LEAF_LEVEL:
+            leaf = self._statements.leaf
+            self._cursor.execute(leaf.sql, leaf.parameters({"seq": index + 1}))
+            row = self._cursor.fetchone()
+            if row is None:
+                raise KeyError((level, index))
+            return hash_leaf(bytes(row[0]))
         query = self._statements.get
         self._cursor.execute(query.sql, query.parameters({"level": level, "idx": index}))
         row = self._cursor.fetchone()
@@ -72,12 +92,13 @@ class CursorNodeStore:
         self._pending[(level, index)] = node
 
     def flush(self) -> None:
-        """Insert every buffered node (a stored node is never rewritten: the key is unique)."""
-        if not self._pending:
+        """Insert the buffered inner nodes (a stored node is never rewritten: its key is unique)."""
+        keys = [key for key in self._pending if key[0] != LEAF_LEVEL]
+        if not keys:
+            self._pending.clear()
             return
         unnest = self._statements.unnest
         if unnest is not None:
-            keys = list(self._pending)
             self._cursor.execute(
                 unnest,
                 (
@@ -90,8 +111,10 @@ class CursorNodeStore:
             return
         insert_rows = self._statements.insert
         rows = [
-            insert_rows.parameters({"level": level, "idx": index, "hash": node})
-            for (level, index), node in self._pending.items()
+            insert_rows.parameters(
+                {"level": level, "idx": index, "hash": self._pending[level, index]}
+            )
+            for level, index in keys
         ]
         self._cursor.executemany(insert_rows.sql, rows)
         self._pending.clear()
