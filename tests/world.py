@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from tests.kept_stores import keep, restore
 from tests.support import choose_pin, create_user, kiosk_header, login
 from vault.app import create_app
 from vault.bootstrap import initialise
@@ -97,14 +98,25 @@ class World:
         return str(body["id"])
 
 
+# What a world is beyond its store and keys: kept with a copy of them (tests.kept_stores).
+FACTS = ("headers", "user_ids", "assignment_ids", "subject_id", "consent_id")
+
+
 def build_world(settings: Settings) -> Iterator[World]:
-    initialise(settings)
+    kept = restore("records world", settings)
+    if kept is None:
+        initialise(settings)
     services = build_services(settings)
     url = settings.database_url
     sqlite_path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite") else None
     try:
         with TestClient(create_app(settings, services)) as client:
             world = World(client=client, services=services, sqlite_path=sqlite_path)
+            if kept is not None:
+                for name in FACTS:
+                    setattr(world, name, kept[name])
+                yield world
+                return
             for who, role in STAFF.items():
                 world.user_ids[who] = str(create_user(services, who, role, ORG))
                 world.headers[who] = login(client, who)
@@ -116,6 +128,7 @@ def build_world(settings: Settings) -> Iterator[World]:
                     world.post("admin", "/v1/assignments", assignment)["id"]
                 )
             world.consent_id = world.sign_consent(["counseling", "social_reintegration"])
+            keep("records world", settings, {name: getattr(world, name) for name in FACTS})
             yield world
     finally:
         services.close()
