@@ -1,8 +1,8 @@
 """The transparency log on SQLite: verify a million events, prove one of them.
 
 A chain of ``count + TAIL`` events is written in bulk in ``AuditLog``'s format
-(``bench.audit``), its tree in ``audit_nodes`` (every complete subtree, as the
-writer stores it) and one signed head at size ``count``. Then, each against a
+(``bench.audit``), its tree in ``audit_nodes`` (every complete subtree above the
+leaves, as the writer stores it) and one signed head at size ``count``. Then, each against a
 bare walk in the same run:
 
 - the full verification (``vault audit verify --full``: the chain, the filter
@@ -33,7 +33,8 @@ SEED = bytes(range(32))
 
 
 def _store_tree(engine: Any, count: int) -> bytes:
-    """Write every complete subtree of the events' chain hashes; the root at ``count``."""
+    """Write every complete inner subtree of the events' chain hashes (leaves are read from
+    the events, as the vault does); the root at ``count``."""
     from vault.transparency import hash_leaf, root_of_leaf_hashes
 
     with engine.connect() as conn:
@@ -45,10 +46,11 @@ def _store_tree(engine: Any, count: int) -> bytes:
     sha256 = hashlib.sha256
     with engine.begin() as conn:
         while nodes:
-            conn.exec_driver_sql(
-                "INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                [(level, index, node) for index, node in enumerate(nodes)],
-            )
+            if level:
+                conn.exec_driver_sql(
+                    "INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                    [(level, index, node) for index, node in enumerate(nodes)],
+                )
             nodes = [
                 sha256(b"\x01" + left + right).digest()
                 for left, right in zip(nodes[::2], nodes[1::2], strict=False)
