@@ -185,6 +185,6 @@ def run_sqlite(section: Section, count: int, budget: float) -> None:
         ),
     ]
     section.notes.append(
-        f"the SQLite log ({count + TAIL:,} events, every subtree node, one signed head) was "
+        f"the SQLite log ({count + TAIL:,} events, every inner subtree node, one signed head) was "
         f"written in {setup:.1f} s"
     )
