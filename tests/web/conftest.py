@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from litestar.testing import TestClient
 
+from tests.kept_stores import keep, restore
 from tests.support import create_user, ensure_organization
 from vault.app import create_app
 from vault.config import Settings
@@ -114,17 +115,22 @@ def world(settings: Settings) -> Iterator[World]:
 def build_world(settings: Settings) -> Iterator[World]:
     """Services over a migrated store, two organisations, and staff of every kiosk role."""
     clock = Clock()
-    services = build_services(settings, clock=clock, migrate=True)
-    ensure_organization(services, ORG)
-    ensure_organization(services, OTHER_ORG)
-    ensure_organization(services, SENTRA)  # a Kemensos sentra a handover may name
-    officers = {
-        ORG: create_user(services, "officer1", "officer", ORG, PASSWORD),
-        OTHER_ORG: create_user(services, "officer2", "officer", OTHER_ORG, PASSWORD),
-    }
-    create_user(services, "counselor1", "counselor", ORG, PASSWORD)
-    create_user(services, "compliance1", "compliance_officer", ORG, PASSWORD)
-    create_user(services, "health1", "health_officer", ORG, PASSWORD)
+    kept = restore("web world", settings)
+    services = build_services(settings, clock=clock, migrate=kept is None)
+    if kept is not None:
+        officers: dict[str, uuid.UUID] = kept["officers"]
+    else:
+        ensure_organization(services, ORG)
+        ensure_organization(services, OTHER_ORG)
+        ensure_organization(services, SENTRA)  # a Kemensos sentra a handover may name
+        officers = {
+            ORG: create_user(services, "officer1", "officer", ORG, PASSWORD),
+            OTHER_ORG: create_user(services, "officer2", "officer", OTHER_ORG, PASSWORD),
+        }
+        create_user(services, "counselor1", "counselor", ORG, PASSWORD)
+        create_user(services, "compliance1", "compliance_officer", ORG, PASSWORD)
+        create_user(services, "health1", "health_officer", ORG, PASSWORD)
+        keep("web world", settings, {"officers": dict(officers)})
     try:
         yield World(services, clock, officers)
     finally:
