@@ -130,15 +130,20 @@ def test_an_encryption_key_swapped_in_the_database_receives_no_bundle(pair: Pair
     assert outcomes == ["deny"]
 
 
-def test_a_partner_row_without_a_seal_is_refused(pair: Pair) -> None:
-    """A partner row written by hand (no seal, or another partner's seal) is not trusted."""
+def test_a_partner_row_without_its_own_seal_is_refused(pair: Pair) -> None:
+    """A partner row written by hand with no seal, or with the seal of another partner's
+    row (the same keys trusted under another name), is not trusted: nothing is exported."""
     pair.consent_to_handover()
-    sentra_row = _row(pair.world.services, SENTRA)
-    for seal in (None, "v1:" + "A" * 80):
-        _write_partner(pair.world.services, SENTRA, trust_seal=seal)
+    prison = pair.world.services
+    prison.handover.trust_partner(
+        "sentra-lain", pair.sentra.signer.jwks(), pair.sentra.handover.key.public_jwk()
+    )
+    borrowed = _row(prison, "sentra-lain")["trust_seal"]
+    assert borrowed
+    for seal in (None, borrowed):
+        _write_partner(prison, SENTRA, trust_seal=seal)
         with pytest.raises(PartnerUnsealed):
             pair.export()
-    assert sentra_row["trust_seal"]
 
 
 def test_a_row_copied_back_from_before_the_operator_replaced_its_keys_is_refused(
