@@ -9,6 +9,7 @@ import json
 import logging
 import secrets
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,13 @@ from sqlalchemy import select, update
 from tests.handover.handover_support import PRISON, SENTRA, Pair, trust
 from vault.audit.canonical import decode_remembered
 from vault.audit.models import AuditRow
+from vault.cli import main
 from vault.crypto.hpke import HandoverKey
 from vault.crypto.signing import Signer
 from vault.handover.bundle import BundleRefused
 from vault.handover.models import HandoverPartner
 from vault.handover.partners import PartnerUnsealed
+from vault.handover.proof import ExportProver
 from vault.services import Services
 from vault.vocabulary import EventAction
 
@@ -178,3 +181,40 @@ def test_the_operator_trusting_the_partner_again_reseals_it(pair: Pair) -> None:
         pair.sentra.handover.import_bundle(pair.sentra_officer, bundle)
     trust(pair.sentra, PRISON, pair.world.services)
     assert pair.import_for_worker(bundle)["sender"] == PRISON
+
+
+def test_the_command_line_names_the_refusal_and_the_operator_trust_mends_it(
+    pair: Pair,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`vault handover import` of a bundle from a partner whose keys were changed in the
+    database exits 1 naming ``partner-unsealed``; `vault handover trust` with the partner's
+    published file seals it again, and the same bundle is imported."""
+    pair.consent_to_handover()
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(pair.export(), encoding="utf-8")
+    prison = pair.world.services
+    keys = tmp_path / "prison.keys.json"
+    keys.write_text(
+        json.dumps(
+            {
+                "jwks": prison.signer.jwks(),
+                "encryption": prison.handover.key.public_jwk(),
+                "log_keys": ExportProver(prison.audit).log_keys(),
+            }
+        ),
+        encoding="utf-8",
+    )
+    _write_partner(pair.sentra, PRISON, log_keys="[]")
+    settings = pair.sentra.settings
+    monkeypatch.setenv("VAULT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("VAULT_KEYS_DIR", str(settings.keys_dir))
+    monkeypatch.setenv("VAULT_TESTING", "1")
+    monkeypatch.setenv("VAULT_ARGON2_PROFILE", "cheapest")
+    assert main(["handover", "import", str(bundle), "--as", "s_officer"]) == 1
+    assert "partner-unsealed" in capsys.readouterr().err
+    assert main(["handover", "trust", "--organization", PRISON, "--keys", str(keys)]) == 0
+    assert main(["handover", "import", str(bundle), "--as", "s_officer"]) == 0
+    assert PRISON in capsys.readouterr().out
