@@ -180,6 +180,7 @@ def build_services(
         subject_keys=key_services.subject_keys,
         writer=writer,
         catalog=catalog,
+        sealer=sealer,
         lifetime=timedelta(days=settings.handover_bundle_days),
         prove=ExportProver(audit),
         unproven_partners=frozenset(settings.handover_unproven_partners),

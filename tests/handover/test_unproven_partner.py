@@ -41,7 +41,8 @@ def test_a_partner_trusted_without_log_keys_is_refused(pair: Pair) -> None:
 
 def test_log_keys_cleared_in_the_database_do_not_waive_the_proof(pair: Pair) -> None:
     """A database writer who empties the partner's log keys (to slip in a bundle whose export
-    was never logged) gets the bundle refused, not accepted unchecked."""
+    was never logged) gets the bundle refused, not accepted unchecked: the partner's row no
+    longer matches its seal."""
     with pair.sentra.db.session() as session:
         session.execute(
             update(HandoverPartner)
@@ -49,7 +50,7 @@ def test_log_keys_cleared_in_the_database_do_not_waive_the_proof(pair: Pair) -> 
             .values(log_keys="[]")
         )
     pair.consent_to_handover()
-    assert _refused(pair, pair.export()) == "unproven"
+    assert _refused(pair, pair.export()) == "partner-unsealed"
 
 
 def test_a_partner_the_operator_names_is_imported_and_the_waiver_audited(pair: Pair) -> None:

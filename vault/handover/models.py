@@ -20,6 +20,9 @@ class HandoverPartner(Stamped, table=True):
     encryption_jwk: str = Field(sa_column=Column(Text, nullable=False))
     # The partner's audit log verifier keys (vkeys), a JSON list; empty: none configured.
     log_keys: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    # The organisation and the three key sets sealed to this row (vault.handover.partners):
+    # a partner whose keys were changed in the database is refused, never used.
+    trust_seal: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class HandoverSenderHead(Stamped, table=True):

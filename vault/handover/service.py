@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from vault.audit.events import AuditEvent, AuditSink, Outcome
 from vault.consent.model import Actor
 from vault.consent.service import ConsentService
+from vault.crypto.columns import ColumnSealer
 from vault.crypto.hpke import HandoverKey, public_jwk_key
 from vault.crypto.signing import read_key_set
 from vault.crypto.signing_keys import CurrentSigner
@@ -46,6 +47,7 @@ from vault.handover.models import (
     HandoverProvenance,
     HandoverWithdrawal,
 )
+from vault.handover.partners import PartnerUnsealed, record_partner, trusted_partner
 from vault.handover.proof import export_proof_status, log_keys_of
 from vault.records.catalog import Catalog
 from vault.records.fieldcrypt import open_fields
@@ -84,6 +86,8 @@ class HandoverService:
     subject_keys: Any  # vault.keys.service.SubjectKeys
     writer: RecordWriter
     catalog: Catalog
+    # Seals each trusted partner's keys (vault.handover.partners).
+    sealer: ColumnSealer
     lifetime: timedelta = field(default=DEFAULT_LIFETIME)
     # Signs a tree head covering the export event and returns its inclusion proof
     # (vault.handover.proof.ExportProver); None: bundles carry no proof.
@@ -101,10 +105,11 @@ class HandoverService:
         encryption_jwk: Mapping[str, str],
         log_keys: Sequence[str] = (),
     ) -> None:
-        """Record (or replace) a partner vault's published keys (an operator's act).
+        """Record (or replace) a partner vault's published keys, sealed (an operator's act).
 
         ``log_keys``: the partner's audit log verifier keys; given, every bundle from
-        it must carry a proof, verifying under them, that its export was logged."""
+        it must carry a proof, verifying under them, that its export was logged. The
+        audit event names the digest of what is sealed, before the row is written."""
         try:
             keys = read_key_set(jwks)
             public_jwk_key(encryption_jwk)
@@ -113,34 +118,21 @@ class HandoverService:
             raise InvalidInput(f"partner keys: {exc}") from None
         if not organization or len(organization) > 64:
             raise InvalidInput("organization: 1 to 64 characters")
-        with self.db.session() as session:
-            row = session.exec(
-                select(HandoverPartner).where(HandoverPartner.organization == organization)
-            ).first()
-            if row is None:
-                row = HandoverPartner(organization=organization, signing_jwks="", encryption_jwk="")
-            row.signing_jwks = json.dumps(keys)
-            row.encryption_jwk = json.dumps(dict(encryption_jwk))
-            row.log_keys = json.dumps(vkeys)
-            session.add(row)
-        self.audit.append(
-            AuditEvent.by(
-                None, EventAction.HANDOVER_TRUST, Outcome.INFO, details={"partner": organization}
-            )
+        record_partner(
+            self.db,
+            self.sealer,
+            self.audit,
+            HandoverPartner(
+                organization=organization,
+                signing_jwks=json.dumps(keys),
+                encryption_jwk=json.dumps(dict(encryption_jwk)),
+                log_keys=json.dumps(vkeys),
+            ),
         )
 
     def partner(self, session: Session, organization: str) -> Partner | None:
-        row = session.exec(
-            select(HandoverPartner).where(HandoverPartner.organization == organization)
-        ).first()
-        if row is None:
-            return None
-        return Partner(
-            organization,
-            json.loads(row.signing_jwks),
-            json.loads(row.encryption_jwk),
-            json.loads(row.log_keys),
-        )
+        """The partner as sealed (None: never trusted), or ``PartnerUnsealed``."""
+        return trusted_partner(session, self.sealer, organization)
 
     # -- export --------------------------------------------------------------------
 
@@ -154,7 +146,12 @@ class HandoverService:
         now = self.clock()
         with self.db.read_session() as session:
             subject = self.subjects.gate(session, principal, Action.HANDOVER_EXPORT, subject_id)
-            partner = self.partner(session, recipient)
+            try:
+                partner = self.partner(session, recipient)
+            except PartnerUnsealed:
+                reason = "the recipient's trusted keys were changed outside the vault"
+                self._refuse(principal, EventAction.HANDOVER_EXPORT, reason, subject_id=subject_id)
+                raise
         grant = next(
             (
                 g
@@ -289,7 +286,10 @@ class HandoverService:
         now = self.clock()
         sender = peek_sender(text)
         with self.db.read_session() as session:
-            partner = self.partner(session, sender)
+            try:
+                partner = self.partner(session, sender)
+            except PartnerUnsealed as unsealed:
+                raise BundleRefused("partner-unsealed", unsealed.detail) from None
         if partner is None:
             raise BundleRefused("unknown-sender", "the sender is not a trusted partner vault")
         opened = open_bundle(

@@ -33,6 +33,7 @@ class WebSession(Stamped, table=True):
     flow: str = Field(default="{}", max_length=4000)
     last_seen_at: datetime = utc_field()
     ended_at: datetime | None = utc_field(default=None, nullable=True)
-    # Kind, staff member, role, organisation and subject sealed to this row: a session
-    # re-pointed in the database (another subject, a higher role) no longer resolves.
-    binding_seal: str | None = Field(default=None, max_length=640)
+    # Kind, staff member, role, organisation, subject, times, language and flow sealed to
+    # this row: a session re-pointed in the database (another subject, a higher role,
+    # other choices in its signing flow) no longer resolves.
+    binding_seal: str | None = Field(default=None, max_length=800)

@@ -90,10 +90,13 @@ def _moment(value: datetime | None) -> str:
 
 def _binding(row: WebSession) -> str:
     """What a session's ``binding_seal`` holds: everything that decides what it may do and
-    for how long (its cookie's digest, its opening, last use and end)."""
+    for how long (its cookie's digest, its opening, last use and end), and where it is in
+    a signing flow (its language and the digest of its flow: the form, the subject's
+    choices, whether a guardian signs, the sentra named)."""
     parts = (row.kind, str(row.user_id), row.username, row.role, row.organization)
     times = (_moment(row.created_at), _moment(row.last_seen_at), _moment(row.ended_at))
-    return "\n".join((*parts, str(row.subject_id or ""), row.token_hash, *times))
+    flow = (row.language, hashlib.sha256(row.flow.encode("utf-8")).hexdigest())
+    return "\n".join((*parts, str(row.subject_id or ""), row.token_hash, *times, *flow))
 
 
 def token_digest(token: str) -> str:
@@ -215,8 +218,12 @@ class WebSessions:
             return None
         now = self._clock()
         with self._db.session() as session:
+            # Locked until the touch is written: a concurrent update of the same session
+            # (its flow, resealed) is not overwritten by a seal of the flow read before it.
             row = session.exec(
-                select(WebSession).where(WebSession.token_hash == token_digest(token))
+                select(WebSession)
+                .where(WebSession.token_hash == token_digest(token))
+                .with_for_update()
             ).first()
             if row is None or row.ended_at is not None:
                 return None
@@ -247,14 +254,21 @@ class WebSessions:
         language: str | None = None,
         flow: dict[str, Any] | None = None,
     ) -> None:
+        """Change the session's language or flow and seal it afresh (the session was
+        resolved, so its seal was checked, earlier in the same request)."""
         with self._db.session() as session:
-            row = session.get(WebSession, session_id)
+            row = session.get(WebSession, session_id, with_for_update=True)
             if row is None or row.ended_at is not None:
+                return
+            if not self._bound(row):
+                _finish(row, self._clock())
+                session.add(row)
                 return
             if language is not None:
                 row.language = language
             if flow is not None:
                 row.flow = json.dumps(flow, separators=(",", ":"), sort_keys=True)
+            self._seal(row)
             session.add(row)
 
     def end(self, session_id: uuid.UUID) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 06:53:09.702484
+Create Date: 2026-12-01 10:16:44.459328
 """
 
 from collections.abc import Sequence
@@ -323,6 +323,7 @@ def upgrade() -> None:
         sa.Column("signing_jwks", sa.Text(), nullable=False),
         sa.Column("encryption_jwk", sa.Text(), nullable=False),
         sa.Column("log_keys", sa.Text(), server_default="[]", nullable=False),
+        sa.Column("trust_seal", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("handover_partners", schema=None) as batch_op:
@@ -496,7 +497,7 @@ def upgrade() -> None:
         sa.Column("flow", sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
         sa.Column("last_seen_at", vault.stamps.UtcDateTime(timezone=True), nullable=False),
         sa.Column("ended_at", vault.stamps.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("binding_seal", sqlmodel.sql.sqltypes.AutoString(length=640), nullable=True),
+        sa.Column("binding_seal", sqlmodel.sql.sqltypes.AutoString(length=800), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
