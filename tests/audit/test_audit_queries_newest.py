@@ -1,5 +1,6 @@
-"""The newest events read backwards in windows of sequence numbers: the same answer as
-reading every match, whatever the filters, the page size or the windows' width."""
+"""The newest events read backwards in windows of sequence numbers, or through a column's
+index in batches: the same answer as reading every match, whatever the filters, the page
+size, the windows' width or the batches' size."""
 
 from __future__ import annotations
 
@@ -12,20 +13,22 @@ import pytest
 
 from tests.audit.conftest import sample_event
 from tests.audit.fakes import InterceptedLog
-from vault.audit import queries as module
+from vault.audit import walk as module
 from vault.audit.events import Outcome
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.db import Database
 
 START = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 READER = uuid.UUID(int=1003)
+SUBJECT = uuid.UUID(int=3)
 
 
 @pytest.fixture
 def queries(
     audit_log: InterceptedLog, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> AuditQueries:
-    """Three hundred events a minute apart, some refused, a few of another kind, narrow windows."""
+    """Three hundred events a minute apart, some refused, a few of another kind; narrow
+    windows and small batches."""
     for n in range(300):
         fields: dict[str, Any] = {"time": START + timedelta(minutes=n)}
         if n % 11 == 0:
@@ -37,6 +40,8 @@ def queries(
         audit_log.append(sample_event(n, **fields))
     monkeypatch.setattr(module, "WINDOW", 8)
     monkeypatch.setattr(module, "MAX_WINDOW", 32)
+    monkeypatch.setattr(module, "INDEX_BATCH", 2)
+    monkeypatch.setattr(module, "MAX_INDEX_BATCH", 8)
     return AuditQueries(db)
 
 
@@ -53,6 +58,10 @@ def _every_match(queries: AuditQueries, filters: AuditFilters) -> list[dict[str,
         {"decision": Outcome.DENY},
         {"action": "break_glass.open"},
         {"actor_id": READER, "decision": Outcome.DENY},
+        {"subject_id": SUBJECT},
+        {"subject_id": SUBJECT, "action": "break_glass.open"},
+        {"subject_id": SUBJECT, "decision": Outcome.DENY, "since": START + timedelta(hours=2)},
+        {"action": "break_glass.open", "until": START + timedelta(hours=3)},
         {"since": START + timedelta(minutes=40), "until": START + timedelta(minutes=95)},
         {"until": START + timedelta(minutes=20)},
         {"since": START + timedelta(minutes=290)},

@@ -33,6 +33,7 @@ from vault.audit.events import Outcome
 from vault.audit.models import EVENTS
 from vault.audit.scope import SUBJECTS, events_of
 from vault.audit.verify import stored_checkpoints
+from vault.audit.walk import newest_rows
 from vault.db import READ_ONLY_OPTION, Database
 from vault.errors import InvalidInput
 from vault.vocabulary import EventAction
@@ -43,8 +44,6 @@ MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 EXPORT_CHUNK = MAX_PAGE
 DISCLOSURE_ACTIONS = (EventAction.RECORD_READ.value,)
-WINDOW = 4096  # newest() reads backwards in windows of sequence numbers
-MAX_WINDOW = 1_048_576
 # Sequence numbers are BIGINT: a cursor beyond it is no value ever returned.
 MAX_SEQ = 2**63 - 1
 
@@ -283,60 +282,12 @@ class AuditQueries:
     def newest(self, filters: AuditFilters) -> list[dict[str, Any]]:
         """The newest ``filters.limit`` matching events, newest first (``cursor`` ignored).
 
-        Read backwards in windows of sequence numbers, each wider than the last, so a
-        page costs what lies between the newest event and the last one it shows, not
-        every matching event of the log (an organisation's condition is an OR the
-        database would otherwise collect whole, then sort). A time range starts the
-        walk at the events around it, found by the time index.
+        Found without reading the whole log (``vault.audit.walk``), then rechecked
+        against their hashed content like every answer.
         """
         query = _filtered(replace(filters, cursor=None)).order_by(None)
-        found: list[Any] = []
         with self._connect() as conn:
-            span = self._span(conn, filters)
-            if span is None:
-                return []
-            floor, high = span
-            width = WINDOW
-            while high > floor and len(found) < filters.limit:
-                low = max(floor, high - width)
-                found += conn.execute(
-                    query.where(EVENTS.c.seq > low, EVENTS.c.seq <= high)
-                    .order_by(EVENTS.c.seq.desc())
-                    .limit(filters.limit - len(found))
-                ).all()
-                high, width = low, min(width * 4, MAX_WINDOW)
-            return _answers(conn, filters, found)
-
-    @staticmethod
-    def _span(conn: Connection, filters: AuditFilters) -> tuple[int, int] | None:
-        """The sequence numbers ``(floor, high]`` that can hold a match; None: none can.
-
-        Bounds found through the time index are widened by a window each way (a clock
-        may step back a little); the time filters still apply to every row.
-        """
-        high = int(conn.execute(select(func.coalesce(func.max(EVENTS.c.seq), 0))).scalar_one())
-        floor = 0
-        if filters.until is not None:
-            last = conn.execute(
-                select(EVENTS.c.seq)
-                .where(EVENTS.c.time < filters.until)
-                .order_by(EVENTS.c.time.desc())
-                .limit(1)
-            ).scalar()
-            if last is None:
-                return None
-            high = min(high, int(last) + WINDOW)
-        if filters.since is not None:
-            first = conn.execute(
-                select(EVENTS.c.seq)
-                .where(EVENTS.c.time >= filters.since)
-                .order_by(EVENTS.c.time)
-                .limit(1)
-            ).scalar()
-            if first is None:
-                return None
-            floor = max(0, int(first) - WINDOW)
-        return floor, high
+            return _answers(conn, filters, newest_rows(conn, query, filters))
 
     def daily_counts(
         self, days: int, today: date, *, organization: str | None = None
