@@ -5,7 +5,7 @@ subjects registered by an officer, care-team assignments), with the clock set a
 year back, so their events come first in the chain. Then N events are written
 in bulk after them, byte for byte what ``AuditLog`` writes (the canonical
 encoding of ``vault.audit.canonical``, the link hash, the filter columns
-through SQLAlchemy's own bind processors, the tree's every complete subtree in
+through SQLAlchemy's own bind processors, the tree's every complete inner subtree in
 ``audit_nodes``), spread evenly over the year up to a few minutes ago:
 
 - record reads by the organisation's counselors and health officers of its
@@ -202,7 +202,8 @@ def _skeletons(templates: list[Any]) -> list[tuple[bytes, tuple[Any, ...]]]:
 
 
 class _Tree:
-    """Every complete subtree of the leaves, emitted as leaves arrive (RFC 9162 hashes)."""
+    """Every complete subtree above the leaves, emitted as leaves arrive (RFC 9162 hashes);
+    the vault reads leaves from the events, so they are not rows."""
 
     def __init__(self) -> None:
         self.size = 0
@@ -213,7 +214,6 @@ class _Tree:
         sha, rows, edge = hashlib.sha256, self.rows, self.edge
         node = sha(b"\x00" + chain_hash).digest()
         index = self.size
-        rows.append((0, index, node))
         level = 0
         while index & 1:
             node = sha(b"\x01" + edge.pop() + node).digest()
