@@ -150,8 +150,8 @@ def load(
                 streams["audit_nodes"][2].write("".join(sink.lines))
                 sink.lines.clear()
                 out.events += len(lines)
-                out.subjects += len(rendered.subjects)
-                out.sample += [s for s in rendered.subjects if s[0] in rendered.deks]
+                out.subjects += rendered.count
+                out.sample += rendered.subjects
                 out.deks.update(rendered.deks)
                 if progress is not None:
                     progress(out.subjects)
