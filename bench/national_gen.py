@@ -351,8 +351,11 @@ class Rendered:
 
     tables: dict[str, list[str]]
     events: list[tuple[str, bytes]]  # (the row up to prev_hash, canonical bytes)
-    subjects: list[tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]]  # (subject, counselor, records)
+    subjects: list[
+        tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]
+    ]  # sampled: (subject, counselor, records)
     deks: dict[uuid.UUID, bytes]  # data keys of the sampled subjects (for the reads)
+    count: int = 0  # copies rendered
 
 
 _WORK: dict[str, Any] = {}
@@ -376,9 +379,18 @@ def start_worker(
 
 def _uuids(count: int) -> list[str]:
     """``count`` random (version 4) UUIDs as text."""
+    return _uuid_text(_uuid_bytes(count))
+
+
+def _uuid_bytes(count: int) -> bytes:
     raw = bytearray(os.urandom(16 * count))
     raw[6::16] = bytes(b & 0x0F | 0x40 for b in raw[6::16])
     raw[8::16] = bytes(b & 0x3F | 0x80 for b in raw[8::16])
+    return bytes(raw)
+
+
+def _uuid_text(raw: bytes) -> list[str]:
+    count = len(raw) // 16
     h = raw.hex()
     return [
         f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
@@ -411,12 +423,16 @@ def render(span: tuple[int, int, int]) -> Rendered:
     c: Compiled = _WORK["compiled"]
     provider = _WORK["provider"]
     caseload = _WORK["caseload"]
-    out = Rendered({t: [] for t in c.tables}, [], [], {})
+    out = Rendered({t: [] for t in c.tables}, [], [], {}, stop - start)
     per_copy = len(c.events)
     record_indexes = {index for index, _, _, _ in c.records}
     for n in range(start, stop):
-        text_ids = _uuids(len(c.ids))
-        new = {i: uuid.UUID(text_ids[i]) for i in (*record_indexes, c.subject)}
+        raw_ids = _uuid_bytes(len(c.ids))
+        text_ids = _uuid_text(raw_ids)
+        # The sealing binds the records' and subject's ids: built from the bytes, not parsed.
+        new = {
+            i: uuid.UUID(bytes=raw_ids[16 * i : 16 * i + 16]) for i in (*record_indexes, c.subject)
+        }
         pg_times, json_times = _times(n)
         counselor = c.counselors[(n // caseload) % len(c.counselors)]
         subject_id = new[c.subject]
@@ -450,9 +466,9 @@ def render(span: tuple[int, int, int]) -> Rendered:
             out.events.append(
                 (prefix.format_map(values_of), canonical.format_map(values_of).encode("utf-8"))
             )
-        records = [new[i] for i, record_type, _, _ in c.records if record_type != "identity"]
-        out.subjects.append((subject_id, counselor, records))
         if n % sample_every == 0:
+            records = [new[i] for i, record_type, _, _ in c.records if record_type != "identity"]
+            out.subjects.append((subject_id, counselor, records))
             out.deks[subject_id] = dek.material
     return out
 

@@ -126,18 +126,22 @@ WHERE json_extract(j, '$.action') IS NOT action
    OR json_extract(j, '$.break_glass') IS NOT break_glass
    OR replace(json_extract(j, '$.time'), 'T', ' ') IS NOT time || 'Z'
 """,
+    # One parse a row: json_to_record reads the text once into typed columns. (A
+    # subquery's ``::jsonb AS j`` is inlined by the planner into each of the seven
+    # comparisons, parsing every event seven times: 5x slower.)
     "postgresql": """
-SELECT min(seq) FROM (
-  SELECT seq, action, outcome, actor_id, actor_org, subject_id, break_glass, time,
-         convert_from(canonical, 'UTF8')::jsonb AS j
-  FROM audit_events WHERE seq < :limit AND seq > :since) e
-WHERE j->>'action' IS DISTINCT FROM action
-   OR j->>'actor_org' IS DISTINCT FROM actor_org
-   OR j->>'outcome' IS DISTINCT FROM outcome
-   OR (j->>'actor_id')::uuid IS DISTINCT FROM actor_id
-   OR (j->>'subject_id')::uuid IS DISTINCT FROM subject_id
-   OR (j->>'break_glass')::boolean IS DISTINCT FROM break_glass
-   OR (j->>'time')::timestamptz IS DISTINCT FROM time
+SELECT min(e.seq) FROM audit_events e,
+  json_to_record(convert_from(e.canonical, 'UTF8')::json) AS j(
+    action text, actor_org text, outcome text, actor_id uuid, subject_id uuid,
+    break_glass boolean, "time" timestamptz)
+WHERE e.seq < :limit AND e.seq > :since
+  AND (j.action IS DISTINCT FROM e.action
+   OR j.actor_org IS DISTINCT FROM e.actor_org
+   OR j.outcome IS DISTINCT FROM e.outcome
+   OR j.actor_id IS DISTINCT FROM e.actor_id
+   OR j.subject_id IS DISTINCT FROM e.subject_id
+   OR j.break_glass IS DISTINCT FROM e.break_glass
+   OR j."time" IS DISTINCT FROM e.time)
 """,
 }
 
