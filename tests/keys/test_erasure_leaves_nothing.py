@@ -226,3 +226,26 @@ def test_a_busy_wal_checkpoint_is_retried_until_it_truncates(world: World) -> No
     wal = world.sqlite_path.with_name(world.sqlite_path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
     reader.close()
+
+
+def test_the_rewrite_waits_for_snapshots_older_than_the_shred(world: World) -> None:
+    """An open snapshot from before the shred would make VACUUM FULL copy the old key along:
+    the purge waits until it ends, and says False if it never does."""
+    if world.services.db.is_sqlite:
+        pytest.skip("snapshots and VACUUM FULL are PostgreSQL's")
+    engine = world.services.db.engine.execution_options(isolation_level="REPEATABLE READ")
+    with engine.connect() as reader:
+        reader.exec_driver_sql("SELECT count(*) FROM subjects").scalar_one()  # a snapshot
+        gave_up = purge_freed_pages(
+            world.services.db, rewrite=["subject_keys"], deadline_seconds=0.05, sleep=lambda s: None
+        )
+        assert gave_up is False
+        waits: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 3:
+                reader.rollback()
+
+        assert purge_freed_pages(world.services.db, rewrite=["subject_keys"], sleep=sleep) is True
+        assert len(waits) == 3

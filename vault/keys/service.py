@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, inspect, select, update
+from sqlalchemy import bindparam, delete, func, inspect, select, text, update
 from sqlmodel import Session
 
 from vault.crypto.keys import DataKey, WrappedKey
@@ -286,7 +286,7 @@ def purge_freed_pages(
     the WAL, in replicas and in backups is in docs/keys.md.
     """
     if not db.is_sqlite:
-        return _vacuum(db, tables, rewrite)
+        return _vacuum(db, tables, rewrite, deadline_seconds, sleep)
     delay = 0.01
     waited = 0.0
     while True:
@@ -322,13 +322,47 @@ def purge_freed_pages(
         delay = min(delay * 2, 1.0)
 
 
-def _vacuum(db: Database, tables: Sequence[str], rewrite: Sequence[str]) -> bool:
+# Sessions of this database with a snapshot or a transaction older than the given
+# transaction id: VACUUM keeps the row versions the shred left dead while they run.
+_OLDER_SNAPSHOTS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() "
+    "AND greatest(age(backend_xmin), age(backend_xid)) >= age(CAST(:mark AS xid))"
+)
+
+
+def _vacuum(
+    db: Database,
+    tables: Sequence[str],
+    rewrite: Sequence[str],
+    deadline_seconds: float,
+    sleep: Callable[[float], None],
+) -> bool:
+    """VACUUM FULL copies every row version an open snapshot may still see: first wait
+    (backing off, up to the deadline) until every snapshot older than the shred ended,
+    e.g. the audit writer's batch in flight, else the old key would be copied along."""
     known = set(inspect(db.engine).get_table_names())
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        mark = conn.exec_driver_sql(
+            "SELECT CAST(CAST(pg_current_xact_id() AS xid) AS text)"
+        ).scalar_one()
+        older = text(_OLDER_SNAPSHOTS).bindparams(mark=str(mark))
+        delay, waited = 0.01, 0.0
+        while (blocked := int(conn.execute(older).scalar_one())) and waited < deadline_seconds:
+            sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 1.0)
+        if blocked:
+            log.warning(
+                "erasure: %d older snapshot(s) still open after %.0f s; the next vacuum "
+                "drops what this one had to keep",
+                blocked,
+                waited,
+            )
         for name in rewrite:
             if name in known:  # only real table names reach the statement
                 conn.exec_driver_sql(f'VACUUM (FULL) "{name}"')
         for name in tables:
             if name in known and name not in rewrite:
                 conn.exec_driver_sql(f'VACUUM "{name}"')
-    return True
+    return not blocked
