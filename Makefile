@@ -19,7 +19,8 @@ run: $(STAMP)  ## install, load demo data on the embedded defaults, serve on 127
 
 # One test process more than cores: about a third of a test's time is spent waiting on
 # PostgreSQL, served vault processes or the browser, which another process can use
-# (the suite measured 6m26s with 2 processes and 5m43s with 3 on 2 cores).
+# (on 2 cores: 6m26s with 2 processes and 5m43s with 3 beside other work; 6m08s with 3
+# on a quiet machine).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 test: $(STAMP)  ## install and run the whole test suite
