@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -171,13 +171,10 @@ class Chain:
             rows.append(insert_rows.parameters(row))
             digests.append(digest)
             prev_hash = digest
-        if self._engine.dialect.name == "postgresql":
-            # The events and the tree's nodes in one pipeline: one round trip for both
-            # while the chain's lock is held (psycopg syncs before any node is read).
-            with cursor.connection.pipeline():
-                cursor.executemany(insert_rows.sql, rows)
-                self.tree.append(cursor, first, digests)
-        else:
+        # PostgreSQL: the events and the tree's nodes in one pipeline, one round trip for
+        # both while the chain's lock is held (psycopg syncs before any node is read).
+        postgres = self._engine.dialect.name == "postgresql"
+        with cursor.connection.pipeline() if postgres else nullcontext():
             cursor.executemany(insert_rows.sql, rows)
             self.tree.append(cursor, first, digests)
         return seq, prev_hash

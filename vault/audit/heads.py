@@ -27,7 +27,7 @@ from sqlalchemy import Dialect, bindparam, insert, select
 
 from vault.audit.canonical import GENESIS_HASH, link_hash
 from vault.audit.models import EVENTS, HEADS
-from vault.audit.tree import CursorNodeStore, NodeStatements
+from vault.audit.tree import CursorNodeStore, NodeStatements, prove_last_leaf
 from vault.cursor_reads import PreparedQuery
 from vault.errors import SignatureInvalid
 from vault.transparency import (
@@ -43,12 +43,10 @@ from vault.transparency import (
     VerifierKey,
     check_consistent,
     consistency_proof,
-    inclusion_proof,
     open_checkpoint,
     sign_text,
     time_line,
     tree_head,
-    verify_inclusion,
 )
 from vault.transparency.checkpoint import prev_line
 
@@ -245,10 +243,13 @@ class HeadKeeper:
                 if int(seq) != expected or link_hash(row_prev, bytes(canonical)) != digest:
                     raise HeadRefused(size, f"event {expected} is missing or does not hash")
                 if seq == previous.size:
-                    # The newest event under the last head: its leaf must be in the signed
-                    # root (leaves are read from the events, so only a proof can tell).
-                    if not _signed_by(store, previous, _leaf_hash(digest)):
-                        raise HeadRefused(size, f"event {seq} is not the one the last head signed")
+                    # The newest event under the last head: its leaf is in the signed root.
+                    try:
+                        prove_last_leaf(store, previous.size, previous.root, _leaf_hash(digest))
+                    except ProofInvalid:
+                        raise HeadRefused(
+                            size, f"event {seq} is not the one the last head signed"
+                        ) from None
                 else:
                     if row_prev != prev_hash:
                         raise HeadRefused(size, f"event {seq} does not follow the one before")
@@ -289,18 +290,6 @@ class HeadKeeper:
         }
         cursor.execute(self._insert.sql, self._insert.parameters(values))
         return head
-
-
-def _signed_by(store: CursorNodeStore, head: TreeHead, leaf: bytes) -> bool:
-    """Whether ``leaf`` is the last leaf of the signed ``head`` (an inclusion proof)."""
-    index = head.size - 1
-    try:
-        verify_inclusion(
-            leaf, index, head.size, inclusion_proof(store, index, head.size), head.root
-        )
-    except ProofInvalid:
-        return False
-    return True
 
 
 def _leaf_hash(chain_hash: bytes) -> bytes:

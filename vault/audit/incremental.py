@@ -32,7 +32,7 @@ from vault.audit.canonical import GENESIS_HASH, link_hash
 from vault.audit.checkpoints import Checkpoint
 from vault.audit.heads import HeadKeeper
 from vault.audit.models import EVENTS, HEADS
-from vault.audit.tree import CursorNodeStore, NodeStatements
+from vault.audit.tree import CursorNodeStore, NodeStatements, prove_last_leaf
 from vault.audit.verify import VerifyReport, partial_report, verify_chain
 from vault.db import utcnow
 from vault.errors import SignatureInvalid
@@ -40,9 +40,7 @@ from vault.transparency import (
     NoteMalformed,
     ProofInvalid,
     hash_leaf,
-    inclusion_proof,
     open_checkpoint,
-    verify_inclusion,
 )
 
 __all__ = ["verify_from_head"]
@@ -164,7 +162,7 @@ def _signed_leaf(cursor: Any, store: CursorNodeStore, keeper: HeadKeeper, row: A
         )
     try:
         leaf = store.get(0, size - 1)
-        verify_inclusion(leaf, size - 1, size, inclusion_proof(store, size - 1, size), root)
+        prove_last_leaf(store, size, root, leaf)
     except (KeyError, ProofInvalid):
         raise _Refused(size, problem) from None
     return leaf

@@ -28,9 +28,9 @@ from sqlalchemy import Dialect, and_, bindparam, insert, select
 
 from vault.audit.models import EVENTS, NODES
 from vault.cursor_reads import PreparedQuery
-from vault.transparency import TreeAppender, hash_leaf
+from vault.transparency import TreeAppender, hash_leaf, inclusion_proof, verify_inclusion
 
-__all__ = ["CursorNodeStore", "NodeStatements", "TreeWriter"]
+__all__ = ["CursorNodeStore", "NodeStatements", "TreeWriter", "prove_last_leaf"]
 
 
 # Nodes of this level are derived from the events, never stored (see above).
@@ -118,6 +118,14 @@ class CursorNodeStore:
         ]
         self._cursor.executemany(insert_rows.sql, rows)
         self._pending.clear()
+
+
+def prove_last_leaf(store: CursorNodeStore, size: int, root: bytes, leaf: bytes) -> None:
+    """Prove ``leaf`` is the last leaf of the signed tree (``size``, ``root``) from the
+    stored nodes: ``ProofInvalid`` if it is not, ``KeyError`` if a node is missing. Leaves
+    are read from the events, so comparing with a stored copy would prove nothing."""
+    index = size - 1
+    verify_inclusion(leaf, index, size, inclusion_proof(store, index, size), root)
 
 
 class TreeWriter:
