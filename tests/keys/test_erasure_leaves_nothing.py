@@ -5,6 +5,7 @@ it returns; the guardian's identity can no longer be opened."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -246,6 +247,10 @@ def test_the_rewrite_waits_for_snapshots_older_than_the_shred(world: World) -> N
             waits.append(seconds)
             if len(waits) == 3:
                 reader.rollback()
+            elif len(waits) > 3:
+                time.sleep(seconds)  # another test's transaction: let it end for real
 
+        # Other sessions of the server (another test's transaction) may add waits of
+        # their own; what matters is that none ended before the reader let go.
         assert purge_freed_pages(world.services.db, rewrite=["subject_keys"], sleep=sleep) is True
-        assert len(waits) == 3
+        assert len(waits) >= 3

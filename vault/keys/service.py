@@ -15,7 +15,7 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,9 +287,8 @@ def purge_freed_pages(
     """
     if not db.is_sqlite:
         return _vacuum(db, tables, rewrite, deadline_seconds, sleep)
-    delay = 0.01
-    waited = 0.0
-    while True:
+    busy, log_frames = 1, -1
+    for _waited in _backing_off(deadline_seconds, sleep):
         # Outside any transaction (a checkpoint cannot run inside one), so on the raw
         # driver connection rather than through the engine's BEGIN hook.
         # TRUNCATE waits in the busy handler for readers: a short wait per attempt here,
@@ -308,25 +307,37 @@ def purge_freed_pages(
         busy, log_frames = (int(row[0]), int(row[1])) if row is not None else (1, -1)
         if busy == 0 and log_frames <= 0:  # -1: not in WAL mode
             return True
+    log.error(
+        "erasure: the SQLite WAL could not be truncated within %.0f s (busy=%d, "
+        "frames=%d); old pages stay in the WAL until the next checkpoint",
+        deadline_seconds,
+        busy,
+        log_frames,
+    )
+    return False
+
+
+def _backing_off(deadline_seconds: float, sleep: Callable[[float], None]) -> Iterator[float]:
+    """The seconds waited so far, once for each attempt: the first at once, then after
+    10 ms, 20 ms, ... (at most 1 s each), the last once ``deadline_seconds`` have passed."""
+    delay, waited = 0.01, 0.0
+    while True:
+        yield waited
         if waited >= deadline_seconds:
-            log.error(
-                "erasure: the SQLite WAL could not be truncated within %.0f s (busy=%d, "
-                "frames=%d); old pages stay in the WAL until the next checkpoint",
-                deadline_seconds,
-                busy,
-                log_frames,
-            )
-            return False
+            return
         sleep(delay)
         waited += delay
         delay = min(delay * 2, 1.0)
 
 
-# Sessions of this database with a snapshot or a transaction older than the given
-# transaction id: VACUUM keeps the row versions the shred left dead while they run.
+# Sessions with a snapshot or a transaction older than the given transaction id, in any
+# database of the server: VACUUM keeps the row versions the shred left dead while one
+# runs. Any database, because a snapshot's xmin is the oldest transaction running on
+# the whole server, so a write in another database holds back this one's horizon too.
+# (Autovacuum workers' snapshots hold back no horizon.)
 _OLDER_SNAPSHOTS = (
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-    "AND pid <> pg_backend_pid() "
+    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+    "AND backend_type <> 'autovacuum worker' "
     "AND greatest(age(backend_xmin), age(backend_xid)) >= age(CAST(:mark AS xid))"
 )
 
@@ -347,11 +358,10 @@ def _vacuum(
             "SELECT CAST(CAST(pg_current_xact_id() AS xid) AS text)"
         ).scalar_one()
         older = text(_OLDER_SNAPSHOTS).bindparams(mark=str(mark))
-        delay, waited = 0.01, 0.0
-        while (blocked := int(conn.execute(older).scalar_one())) and waited < deadline_seconds:
-            sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 1.0)
+        blocked, waited = 0, 0.0
+        for waited in _backing_off(deadline_seconds, sleep):  # noqa: B007  # read after the loop
+            if not (blocked := int(conn.execute(older).scalar_one())):
+                break
         if blocked:
             log.warning(
                 "erasure: %d older snapshot(s) still open after %.0f s; the next vacuum "
