@@ -4,12 +4,13 @@ each must be attested by the audit event that created it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tests.records.story import ASSESSMENT
-from tests.world import World
+from tests.world import ORG, World
 from vault.access.integrity import check_access_against_audit
 from vault.audit.scope import subject_org
 
@@ -136,3 +137,119 @@ def test_a_break_glass_grant_forged_or_extended_in_the_database_grants_nothing(
         )
         session.execute(text("DELETE FROM break_glass_grants WHERE justification = 'x'"))
     assert world.read("counselor", rid, purpose="emergency").json()["fields"] == {}
+
+
+def _statements_of(world: World, work: Callable[[], object]) -> int:
+    """How many statements ``work`` sends to the store."""
+    sent: list[str] = []
+
+    def count(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    engine = world.services.db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def _register_and_assign(world: World, number: int) -> str:
+    subject = world.post(
+        "officer",
+        "/v1/subjects",
+        {
+            "full_name": f"Subjek Kedua {number}",
+            "nik": f"32730123456789{number:02d}",
+            "register_number": f"AI 7{number}/2026",
+            "date_of_birth": "1991-05-18",
+            "organization": ORG,
+        },
+    )
+    assignment = {"user_id": world.user_ids["counselor"], "subject_id": subject["id"]}
+    world.post("admin", "/v1/assignments", assignment)
+    return str(subject["id"])
+
+
+def test_a_later_check_reads_only_what_was_appended_whatever_the_caseload(world: World) -> None:
+    """After the first check, one costs the same few statements for one subject as for four."""
+    db = world.services.db
+    rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+
+    check_access_against_audit(db, datetime.now(UTC))
+    world.read("counselor", rid, purpose="counseling")
+    one = _statements_of(world, lambda: check_access_against_audit(db, datetime.now(UTC)))
+    for number in range(3):
+        _register_and_assign(world, number)
+    first = _statements_of(world, lambda: check_access_against_audit(db, datetime.now(UTC)))
+    world.read("counselor", rid, purpose="counseling")
+    four = _statements_of(world, lambda: check_access_against_audit(db, datetime.now(UTC)))
+    assert first > one  # the three new subjects' events are read once
+    assert four == one
+    assert check_access_against_audit(db, datetime.now(UTC)) == []
+
+
+def test_rows_changed_after_a_check_are_reported_by_the_next(world: World) -> None:
+    """Rows forged, revived or extended after a check are all in the next one."""
+    db = world.services.db
+    opened = world.client.post(
+        f"/v1/subjects/{world.subject_id}/break-glass",
+        json={"justification": JUSTIFICATION},
+        headers=world.auth("counselor2"),
+    )
+    assert opened.status_code == 201, opened.text
+    ended = world.client.delete(
+        f"/v1/assignments/{world.assignment_ids['counselor']}", headers=world.auth("admin")
+    )
+    assert ended.status_code in (200, 204), ended.text
+    assert check_access_against_audit(db, datetime.now(UTC)) == []
+    now = datetime.now(UTC)
+    forged = uuid.uuid4()
+    with db.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO assignments (id, created_at, updated_at, user_id, subject_id, "
+                "assigned_by) VALUES (:id, :now, :now, :u, :s, :by)"
+            ),
+            {
+                "id": stored(world, forged),
+                "now": now,
+                "u": stored(world, world.user_ids["social_worker"]),
+                "s": stored(world, world.subject_id),
+                "by": stored(world, world.user_ids["admin"]),
+            },
+        )
+        session.execute(
+            text("UPDATE assignments SET ended_at = NULL, ended_by = NULL WHERE id = :id"),
+            {"id": stored(world, world.assignment_ids["counselor"])},
+        )
+        session.execute(
+            text("UPDATE break_glass_grants SET expires_at = :later WHERE id = :id"),
+            {"later": now + timedelta(days=30), "id": stored(world, opened.json()["id"])},
+        )
+    found = {(m.row_id, m.problem) for m in check_access_against_audit(db, now)}
+    assert found == {
+        (forged, "no assignment.create for this user"),
+        (uuid.UUID(world.assignment_ids["counselor"]), "the audit log says it ended"),
+        (uuid.UUID(opened.json()["id"]), "it expires later than it was opened for"),
+    }
+
+
+def test_a_log_rewound_after_a_check_is_read_again(world: World) -> None:
+    """A log cut back below what a check saw (a restored backup, say) is read afresh."""
+    db = world.services.db
+    with db.read_session() as session:
+        before = int(session.execute(text("SELECT max(seq) FROM audit_events")).scalar_one())
+    made = world.post(
+        "admin",
+        "/v1/assignments",
+        {"user_id": world.user_ids["counselor2"], "subject_id": world.subject_id},
+    )
+    assert check_access_against_audit(db, datetime.now(UTC)) == []
+    with db.session() as session:
+        session.execute(text("DELETE FROM audit_events WHERE seq > :seq"), {"seq": before})
+    found = check_access_against_audit(db, datetime.now(UTC))
+    assert [(m.row_id, m.problem) for m in found] == [
+        (uuid.UUID(made["id"]), "no assignment.create for this user")
+    ]

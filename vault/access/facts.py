@@ -19,6 +19,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlmodel import col
@@ -65,20 +66,24 @@ class AccessEvents:
     def of_subject(cls, session: Reads, subject_id: uuid.UUID) -> AccessEvents:
         found = cls()
         for event in subject_events(session, subject_id):
-            target, details = event.get("target_id"), event.get("details") or {}
-            if not target or event.get("outcome") == "deny":
-                continue  # a refused attempt attests nothing
-            if event.get("action") == ASSIGNMENT_CREATE:
-                found.assigned[target] = str(details.get("user_id"))
-            elif event.get("action") == ASSIGNMENT_END:
-                found.ended.add(target)
-            elif event.get("action") == BREAK_GLASS_OPEN and event.get("outcome") == "allow":
-                found.grants[target] = (str(event.get("actor_id")), details.get("expires_at"))
-            elif event.get("action") == BREAK_GLASS_REVIEW and (
-                details.get("outcome") == "unjustified"
-            ):
-                found.unjustified.add(target)
+            found.fold(event)
         return found
+
+    def fold(self, event: dict[str, Any]) -> None:
+        """Take in one of the subject's events (again is harmless: every field is a set)."""
+        target, details = event.get("target_id"), event.get("details") or {}
+        if not target or event.get("outcome") == "deny":
+            return  # a refused attempt attests nothing
+        if event.get("action") == ASSIGNMENT_CREATE:
+            self.assigned[target] = str(details.get("user_id"))
+        elif event.get("action") == ASSIGNMENT_END:
+            self.ended.add(target)
+        elif event.get("action") == BREAK_GLASS_OPEN and event.get("outcome") == "allow":
+            self.grants[target] = (str(event.get("actor_id")), details.get("expires_at"))
+        elif event.get("action") == BREAK_GLASS_REVIEW and (
+            details.get("outcome") == "unjustified"
+        ):
+            self.unjustified.add(target)
 
     def assignment_problem(self, assignment_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
         """Why the log does not attest this active assignment of ``user_id``, or None."""
