@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from tests.records.story import ASSESSMENT
 from tests.world import ORG, World
@@ -21,6 +22,25 @@ def stored(world: World, value: str | uuid.UUID) -> object:
     return uuid.UUID(str(value)).hex if world.sqlite_path else uuid.UUID(str(value))
 
 
+def forge_assignment(
+    world: World, session: Session, row_id: uuid.UUID, who: str, now: datetime
+) -> None:
+    """An assignment of ``who`` to the world's subject, inserted behind the vault's back."""
+    session.execute(
+        text(
+            "INSERT INTO assignments (id, created_at, updated_at, user_id, subject_id, "
+            "assigned_by) VALUES (:id, :now, :now, :u, :s, :by)"
+        ),
+        {
+            "id": stored(world, row_id),
+            "now": now,
+            "u": stored(world, world.user_ids[who]),
+            "s": stored(world, world.subject_id),
+            "by": stored(world, world.user_ids["admin"]),
+        },
+    )
+
+
 def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> None:
     """An assignment inserted in the database grants nothing."""
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
@@ -28,19 +48,7 @@ def test_an_assignment_inserted_in_the_database_grants_nothing(world: World) -> 
     now = datetime.now(UTC)
     forged = uuid.uuid4()
     with world.services.db.session() as session:
-        session.execute(
-            text(
-                "INSERT INTO assignments (id, created_at, updated_at, user_id, subject_id, "
-                "assigned_by) VALUES (:id, :now, :now, :u, :s, :by)"
-            ),
-            {
-                "id": stored(world, forged),
-                "now": now,
-                "u": stored(world, world.user_ids["counselor2"]),
-                "s": stored(world, world.subject_id),
-                "by": stored(world, world.user_ids["admin"]),
-            },
-        )
+        forge_assignment(world, session, forged, "counselor2", now)
     refused = world.read("counselor2", rid, purpose="counseling")
     assert refused.status_code == 404
     assert ASSESSMENT["summary"] not in refused.text
@@ -207,19 +215,7 @@ def test_rows_changed_after_a_check_are_reported_by_the_next(world: World) -> No
     now = datetime.now(UTC)
     forged = uuid.uuid4()
     with db.session() as session:
-        session.execute(
-            text(
-                "INSERT INTO assignments (id, created_at, updated_at, user_id, subject_id, "
-                "assigned_by) VALUES (:id, :now, :now, :u, :s, :by)"
-            ),
-            {
-                "id": stored(world, forged),
-                "now": now,
-                "u": stored(world, world.user_ids["social_worker"]),
-                "s": stored(world, world.subject_id),
-                "by": stored(world, world.user_ids["admin"]),
-            },
-        )
+        forge_assignment(world, session, forged, "social_worker", now)
         session.execute(
             text("UPDATE assignments SET ended_at = NULL, ended_by = NULL WHERE id = :id"),
             {"id": stored(world, world.assignment_ids["counselor"])},
