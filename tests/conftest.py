@@ -199,11 +199,11 @@ def postgres_run_database() -> Iterator[str | None]:
         _drop_database(admin_url.render_as_string(hide_password=False), name)
 
 
-# DROP DATABASE waits until every backend of the server has closed its files of it; a
-# backend another client keeps in COPY FROM STDIN does not answer until that client
-# sends more, which can take minutes. The run does not wait that long for its
-# clean-up: after a few seconds a process of its own finishes the drop.
-DROP_PATIENCE = "5s"
+# DROP DATABASE waits for an immediate checkpoint of the whole server, and one requested
+# while a timed checkpoint is spreading its writes waits for that one too (seen: 30 s
+# at the end of every test process), and for every backend to close its files of the
+# database (one another client keeps in COPY FROM STDIN may not answer for minutes).
+# The run does not wait for its clean-up: a process of its own does the drop.
 DROP_LATER = """
 import sys
 from sqlalchemy import create_engine
@@ -216,24 +216,13 @@ with engine.connect() as conn:
 def _drop_database(admin_url: str, name: str) -> None:
     import sys
 
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import OperationalError
-
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"SET statement_timeout = '{DROP_PATIENCE}'")
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except OperationalError:
-        # Spawned, not Popen: nothing in this process waits for it, or warns that it runs.
-        os.posix_spawn(
-            sys.executable,
-            [sys.executable, "-c", DROP_LATER, admin_url, name],
-            os.environ,
-            setsid=True,
-        )
-    finally:
-        admin.dispose()
+    # Spawned, not Popen: nothing in this process waits for it, or warns that it runs.
+    os.posix_spawn(
+        sys.executable,
+        [sys.executable, "-c", DROP_LATER, admin_url, name],
+        os.environ,
+        setsid=True,
+    )
 
 
 @pytest.fixture(scope="session")
