@@ -136,3 +136,33 @@ def test_an_event_moved_into_a_sparse_filter_by_its_column_is_left_out(
         session.execute(update(EVENTS).where(EVENTS.c.seq == 200).values(actor_id=RARE))
     found = queries.newest(AuditFilters(organization=ORG, actor_id=RARE))
     assert [int(e["seq"]) for e in found] == [2, 1]
+
+
+@pytest.mark.parametrize("fields", [{"decision": Outcome.DENY}, {"break_glass": True}])
+def test_refusals_or_break_glass_alone_cost_their_matches_not_the_log(
+    audit_log: InterceptedLog,
+    db: Database,
+    meter: Meter,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: dict[str, Any],
+) -> None:
+    """A filter on refusals alone, or on break-glass reads alone, matching only events at the
+    log's start costs the same statements and about the same steps when the log grows
+    tenfold behind them (their partial indexes), where windows would walk back to the start."""
+    audit_log.append(sample_event(0, outcome=Outcome.DENY))
+    audit_log.append(sample_event(1, break_glass_id=uuid.uuid4(), purpose="emergency"))
+    for n in range(2, 302):
+        audit_log.append(sample_event(n))
+    monkeypatch.setattr(walk, "WINDOW", 8)
+    monkeypatch.setattr(walk, "MAX_WINDOW", 32)
+    queries = AuditQueries(db)
+    filters = AuditFilters(organization=ORG, limit=50, **fields)
+    statements, steps, found = _cost(queries, meter, filters)
+    assert found == ([1] if "decision" in fields else [2])
+    assert statements <= 5
+    for n in range(302, 3002):
+        audit_log.append(sample_event(n))
+    again = _cost(queries, meter, filters)
+    assert again[2] == found
+    assert again[0] == statements
+    assert again[1] <= steps + 5

@@ -8,7 +8,9 @@ here only the rows are found, in one of two ways:
   of the column's matches, a batch at a time, from the index alone; then only those
   rows, checked against every filter. A filter with few matches in the whole log (a
   person who acted twice) costs its matches, wherever they lie, not the log's length.
-- Any other filter (an organisation, a decision, a time range) reads backwards in
+- A filter on refusals or on break-glass reads walks that partial index the same way
+  (both are rare: a filter matching almost nothing would otherwise read the whole log).
+- Any other filter (an organisation, allowed events, a time range) reads backwards in
   windows of sequence numbers, each wider than the last, so a page costs what lies
   between the newest event and the last one it shows: an organisation's condition is
   an OR the database would otherwise collect whole, then sort.
@@ -20,14 +22,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, TextClause, func, select, text
 
-from vault.audit.models import EVENTS
+from vault.audit.events import Outcome
+from vault.audit.models import BREAK_GLASS_ONLY, DENIED, EVENTS
 
 if TYPE_CHECKING:
     from vault.audit.queries import AuditFilters
 
 __all__ = ["newest_rows"]
+
+Condition = ColumnElement[bool] | TextClause
 
 WINDOW = 4096  # the first window of sequence numbers, and the margin around a time range
 MAX_WINDOW = 1_048_576
@@ -44,17 +49,17 @@ def newest_rows(conn: Connection, query: Select[Any], filters: AuditFilters) -> 
     if span is None:
         return []
     floor, high = span
-    key = _indexed(filters)
+    key = _indexed(filters) or _rare(filters, conn.dialect.name)
     if key:
         return _by_index(conn, query, key, floor, high, filters.limit)
     return _by_windows(conn, query, floor, high, filters.limit)
 
 
-def _indexed(filters: AuditFilters) -> list[ColumnElement[bool]]:
+def _indexed(filters: AuditFilters) -> list[Condition]:
     """The filters that one index ordered by ``seq`` answers (empty: none)."""
     if filters.subject_id is not None:
         # ix_audit_events_subject_action_seq, or ix_audit_events_subject_seq.
-        key = [EVENTS.c.subject_id == filters.subject_id]
+        key: list[Condition] = [EVENTS.c.subject_id == filters.subject_id]
         if filters.action is not None:
             key.append(EVENTS.c.action == filters.action)
         return key
@@ -65,10 +70,19 @@ def _indexed(filters: AuditFilters) -> list[ColumnElement[bool]]:
     return []
 
 
+def _rare(filters: AuditFilters, dialect: str) -> list[Condition]:
+    """A filter on refusals or break-glass reads: their partial index (empty: neither)."""
+    if filters.decision is Outcome.DENY:
+        return [text(DENIED)]  # ix_audit_events_denied_seq
+    if filters.break_glass and dialect in BREAK_GLASS_ONLY:
+        return [text(BREAK_GLASS_ONLY[dialect])]  # ix_audit_events_break_glass_seq
+    return []
+
+
 def _by_index(
     conn: Connection,
     query: Select[Any],
-    key: list[ColumnElement[bool]],
+    key: list[Condition],
     floor: int,
     high: int,
     limit: int,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 10:16:44.459328
+Create Date: 2026-12-02 14:28:52.023723
 """
 
 from collections.abc import Sequence
@@ -113,6 +113,20 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_audit_events_actor_org_seq", ["actor_org", "seq"], unique=False)
         batch_op.create_index("ix_audit_events_actor_seq", ["actor_id", "seq"], unique=False)
+        batch_op.create_index(
+            "ix_audit_events_break_glass_seq",
+            ["seq"],
+            unique=False,
+            sqlite_where=sa.text("break_glass = 1"),
+            postgresql_where=sa.text("break_glass = true"),
+        )
+        batch_op.create_index(
+            "ix_audit_events_denied_seq",
+            ["seq"],
+            unique=False,
+            sqlite_where=sa.text("outcome = 'deny'"),
+            postgresql_where=sa.text("outcome = 'deny'"),
+        )
         batch_op.create_index(
             "ix_audit_events_subject_action_seq", ["subject_id", "action", "seq"], unique=False
         )
@@ -894,6 +908,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_events_time")
         batch_op.drop_index("ix_audit_events_subject_seq")
         batch_op.drop_index("ix_audit_events_subject_action_seq")
+        batch_op.drop_index(
+            "ix_audit_events_denied_seq",
+            sqlite_where=sa.text("outcome = 'deny'"),
+            postgresql_where=sa.text("outcome = 'deny'"),
+        )
+        batch_op.drop_index(
+            "ix_audit_events_break_glass_seq",
+            sqlite_where=sa.text("break_glass = 1"),
+            postgresql_where=sa.text("break_glass = true"),
+        )
         batch_op.drop_index("ix_audit_events_actor_seq")
         batch_op.drop_index("ix_audit_events_actor_org_seq")
         batch_op.drop_index("ix_audit_events_actor_action_time")
