@@ -223,9 +223,12 @@ class AlertFold:
             self._raise(_alert("ended_assignment_read", (e["seq"],), [entry]))
         if not e.get("subject_id"):
             return
-        clock_hour = _when(e["time"]).strftime("%Y-%m-%dT%H")
+        moment = _when(e["time"])
+        clock_hour = moment.strftime("%Y-%m-%dT%H")
+        # Once a read, not once a kept key: each key's hour compared with one string.
+        previous_hour = (moment - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
         bulk: dict[str, dict[str, list[Any]]] = self.state["bulk"]
-        for key in [k for k in bulk if k.split("\x1f")[1] < _previous_hour(clock_hour)]:
+        for key in [k for k in bulk if k.split("\x1f")[1] < previous_hour]:
             del bulk[key]  # an hour long past gets no more reads
         key = f"{e['actor_id']}\x1f{clock_hour}"
         subjects = bulk.setdefault(key, {})
@@ -270,11 +273,6 @@ class AlertFold:
             self._raise(_alert("new_address", (e["seq"],), [_entry(e)]))
         if address not in known:
             known.append(str(address))
-
-
-def _previous_hour(clock_hour: str) -> str:
-    moment = datetime.strptime(clock_hour, "%Y-%m-%dT%H") - timedelta(hours=1)
-    return moment.strftime("%Y-%m-%dT%H")
 
 
 def newest_first(alerts: Iterable[Alert]) -> list[Alert]:
