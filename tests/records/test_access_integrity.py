@@ -11,7 +11,8 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from tests.records.story import ASSESSMENT
-from tests.world import ORG, World
+from tests.statistics.statistics_support import subject as register_assigned
+from tests.world import World
 from vault.access.integrity import check_access_against_audit
 from vault.audit.scope import subject_org
 
@@ -163,23 +164,6 @@ def _statements_of(world: World, work: Callable[[], object]) -> int:
     return len(sent)
 
 
-def _register_and_assign(world: World, number: int) -> str:
-    subject = world.post(
-        "officer",
-        "/v1/subjects",
-        {
-            "full_name": f"Subjek Kedua {number}",
-            "nik": f"32730123456789{number:02d}",
-            "register_number": f"AI 7{number}/2026",
-            "date_of_birth": "1991-05-18",
-            "organization": ORG,
-        },
-    )
-    assignment = {"user_id": world.user_ids["counselor"], "subject_id": subject["id"]}
-    world.post("admin", "/v1/assignments", assignment)
-    return str(subject["id"])
-
-
 def test_a_later_check_reads_only_what_was_appended_whatever_the_caseload(world: World) -> None:
     """After the first check, one costs the same few statements for one subject as for four."""
     db = world.services.db
@@ -189,7 +173,7 @@ def test_a_later_check_reads_only_what_was_appended_whatever_the_caseload(world:
     world.read("counselor", rid, purpose="counseling")
     one = _statements_of(world, lambda: check_access_against_audit(db, datetime.now(UTC)))
     for number in range(3):
-        _register_and_assign(world, number)
+        register_assigned(world, number)
     first = _statements_of(world, lambda: check_access_against_audit(db, datetime.now(UTC)))
     world.read("counselor", rid, purpose="counseling")
     four = _statements_of(world, lambda: check_access_against_audit(db, datetime.now(UTC)))

@@ -21,9 +21,10 @@ import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.orm import Session
@@ -82,7 +83,7 @@ class _Attestations:
         if self.subjects and top > self.mark:
             rows = session.execute(_APPENDED, {"after": self.mark, "upto": top})
             for subject_id, canonical in rows:
-                kept = self.subjects.get(_as_uuid(subject_id)) if subject_id else None
+                kept = self.subjects.get(uuid.UUID(str(subject_id))) if subject_id else None
                 if kept is not None:
                     kept.fold(decode_remembered(bytes(canonical)))
         self.mark, self.mark_hash = top, top_hash
@@ -97,10 +98,18 @@ class _Attestations:
         self.subjects.clear()
         self.mark, self.mark_hash = 0, None
 
-    def reread(self, session: Session, subject_id: uuid.UUID) -> AccessEvents:
-        """The subject's access events read now, kept in place of older ones."""
+    def problem(
+        self,
+        session: Session,
+        subject_id: uuid.UUID,
+        check: Callable[[AccessEvents], str | None],
+    ) -> str | None:
+        """What ``check`` finds wrong with a row by the subject's events; a problem by the
+        kept events is confirmed on events read now (the row may be newer than the mark)."""
+        if check(self.of(session, subject_id)) is None:
+            return None
         self.subjects.pop(subject_id, None)
-        return self.of(session, subject_id)
+        return check(self.of(session, subject_id))
 
     def of(self, session: Session, subject_id: uuid.UUID) -> AccessEvents:
         """The subject's access events: kept ones, or read now (and kept)."""
@@ -127,10 +136,6 @@ def _attestations(db: Database) -> _Attestations:
         if kept is None:
             kept = _KEPT[db] = _Attestations()
         return kept
-
-
-def _as_uuid(value: object) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def check_access_against_audit(
@@ -169,16 +174,14 @@ def _mismatches(
     grants: Iterable[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime]],
 ) -> Iterable[AccessMismatch]:
     for row_id, user_id, subject_id in assignments:
-        problem = attestations.of(session, subject_id).assignment_problem(row_id, user_id)
-        if problem is not None:
-            # Kept events may predate a row written since the log's position was read.
-            problem = attestations.reread(session, subject_id).assignment_problem(row_id, user_id)
+        check = partial(AccessEvents.assignment_problem, assignment_id=row_id, user_id=user_id)
+        problem = attestations.problem(session, subject_id, check)
         if problem is not None:
             yield AccessMismatch("assignment", row_id, subject_id, problem)
     for row_id, user_id, subject_id, expires_at in grants:
-        problem = attestations.of(session, subject_id).grant_problem(row_id, user_id, expires_at)
-        if problem is not None:
-            events = attestations.reread(session, subject_id)
-            problem = events.grant_problem(row_id, user_id, expires_at)
+        check = partial(
+            AccessEvents.grant_problem, grant_id=row_id, user_id=user_id, expires_at=expires_at
+        )
+        problem = attestations.problem(session, subject_id, check)
         if problem is not None:
             yield AccessMismatch("break_glass", row_id, subject_id, problem)

@@ -93,21 +93,16 @@ def _label(value: object) -> str:
 
 
 def count_events(rows: Iterator[tuple[Any, ...]]) -> Counter[Key]:
-    """The counts of ``(time, action, outcome, canonical)`` rows (see the module)."""
-    counts: Counter[Key] = Counter()
-    for moment, action, outcome, canonical in rows:
-        day, outcome = _day(moment), str(outcome)
-        if outcome not in DECISIONS:
-            continue
-        counts[(day, "decision", "", outcome)] += 1
-        if action == READ:
-            event = decode(bytes(canonical))
-            counts[(day, "org", _label(event.get("actor_org")), outcome)] += 1
-            counts[(day, "purpose", _label(event.get("purpose")), outcome)] += 1
-            counts[(day, "role", _label(event.get("actor_role")), outcome)] += 1
-        elif action == GLASS and outcome == "allow":
-            counts[(day, "glass", "", outcome)] += 1
-    return counts
+    """The counts of ``(time, action, outcome, canonical)`` rows (see the module), each
+    event decoded in Python: ``count_groups`` of one-event groups."""
+
+    def one_event_groups() -> Iterator[tuple[Any, ...]]:
+        for moment, action, outcome, canonical in rows:
+            event = decode(bytes(canonical)) if action == READ else {}
+            reader = (event.get("actor_org"), event.get("purpose"), event.get("actor_role"))
+            yield (_day(moment).isoformat(), action, outcome, *reader, 1)
+
+    return count_groups(one_event_groups())[0]
 
 
 def _events(
