@@ -43,12 +43,11 @@ bench: $(STAMP)  ## run every benchmark and print one table
 # the services, their DEKs rotated, the chain verified; the load stops at
 # BENCH_NATIONAL_LOAD_SECONDS (default 3000) if it has not finished, verify at
 # BENCH_NATIONAL_VERIFY_SECONDS (default 1200); the whole of it at BENCH_NATIONAL_SECONDS.
-# Then the caseload read at 100k subjects, bounded by BENCH_NATIONAL_CASELOAD_SECONDS.
+# The caseload read over HTTP (counselors reading their own care teams, 32 connections) runs
+# on the national store itself (bench/national_http.py).
 BENCH_NATIONAL_SECONDS ?= 6000
-BENCH_NATIONAL_CASELOAD_SECONDS ?= 7200
 bench-national: $(STAMP)  ## national-size PostgreSQL run (slow; see docs/benchmarks.md)
 	timeout $(BENCH_NATIONAL_SECONDS) $(BIN)/python -m bench.national --mode full
-	BENCH_CASELOAD_STORES=postgresql timeout $(BENCH_NATIONAL_CASELOAD_SECONDS) $(BIN)/python -m bench.caseload --mode full
 
 docs: $(STAMP)  ## serve the documentation in docs/ on 127.0.0.1:8001, rebuilt on every change
 	$(BIN)/mkdocs serve

@@ -38,6 +38,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from bench import national_http
 from bench.common import Mode, Row, Section, Target, main, percentile, pick
 from bench.stores import postgres_reachable, postgres_url
 
@@ -369,6 +370,7 @@ def run(mode: Mode) -> Section:
         _measure_reads(section, small, big, pick(mode, 500, 1_500, 3_000), pick(mode, 30, 60, 120))
         loaded, counts = big[1]
         _rotation(section, big[0], [s for s, _, _ in loaded.sample])
+        national_http.measure(section, big[0], mode)
         _audit(section, big[0], counts["audit_events"])
     _note(section, "both schemas dropped")
     return section

@@ -36,10 +36,10 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench.common import settings_from_env
+from bench.http_read import PASSWORD  # the staff log in over HTTP as bench.caseload's do
 
 ORG = "lapas-national"
 PIN = "730419"
-PASSWORD = "bench-password-1"  # noqa: S105 - the benchmark staff's throwaway password
 SUBJECT_TABLES = [
     "subjects",
     "subject_keys",
@@ -109,6 +109,7 @@ def build_template(env: dict[str, str], counselors: int, notes: int) -> Template
     from vault.consent.service import SignRequest
     from vault.records.fieldcrypt import open_fields
     from vault.subjects.registration import NewSubject
+    from vault.transparency import hash_leaf
     from vault.vocabulary import Principal, Role
 
     services = open_services(env)
@@ -174,6 +175,12 @@ def build_template(env: dict[str, str], counselors: int, notes: int) -> Template
             (int(level), int(idx)): bytes(h)
             for level, idx, h in conn.execute(text("SELECT level, idx, hash FROM audit_nodes"))
         }
+        # Leaves are not stored as nodes (the vault reads them from the events); the copies'
+        # appender needs the last one when the template's chain has an odd length.
+        nodes.update(
+            ((0, int(seq) - 1), hash_leaf(bytes(h)))
+            for seq, h in conn.execute(text("SELECT seq, hash FROM audit_events"))
+        )
     engine.dispose()
     fields: dict[Any, dict[str, bytes]] = {}
     for row in rows["record_fields"]:
@@ -484,6 +491,8 @@ class NodeSink:
         return self.nodes[(level, index)]
 
     def put(self, level: int, index: int, node: bytes) -> None:
+        if level == 0:
+            return  # leaves are the events' own hashes, never stored as nodes
         self.lines.append(f"{level}\t{index}\t\\\\x{node.hex()}\n")
 
 

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, text, update
 
 from tests.audit.conftest import sample_event
 from tests.audit.fakes import InterceptedLog
 from vault.audit import walk
 from vault.audit.events import Outcome
-from vault.audit.models import EVENTS
+from vault.audit.models import DENIED, EVENTS
 from vault.audit.queries import AuditFilters, AuditQueries
 from vault.db import Database
 
@@ -166,3 +166,36 @@ def test_refusals_or_break_glass_alone_cost_their_matches_not_the_log(
     assert again[2] == found
     assert again[0] == statements
     assert again[1] <= steps + 5
+
+
+@pytest.mark.parametrize(
+    ("column", "filters"),
+    [
+        ({"outcome": "deny"}, {"decision": Outcome.DENY}),
+        ({"break_glass": True}, {"break_glass": True}),
+    ],
+)
+def test_an_event_flipped_into_a_partial_index_by_its_column_is_left_out(
+    audit_log: InterceptedLog,
+    db: Database,
+    column: dict[str, Any],
+    filters: dict[str, Any],
+) -> None:
+    """A database writer who marks an allowed, ordinary read as refused or as break-glass in
+    its filter column puts it into that column's partial index, but not into the answer of a
+    filter on refusals or break-glass reads: what the index finds is rechecked against the
+    hashed content."""
+    audit_log.append(sample_event(0, outcome=Outcome.DENY))
+    audit_log.append(sample_event(1, break_glass_id=uuid.uuid4(), purpose="emergency"))
+    for n in range(2, 40):
+        audit_log.append(sample_event(n))
+    with db.session() as session:
+        session.execute(update(EVENTS).where(EVENTS.c.seq == 30).values(**column))
+    with db.session() as session:
+        flipped = session.execute(select(EVENTS.c.seq).where(text(_PARTIAL[next(iter(column))])))
+        assert 30 in {int(seq) for (seq,) in flipped}  # the forged row is in the index's range
+    found = AuditQueries(db).newest(AuditFilters(organization=ORG, limit=50, **filters))
+    assert [int(e["seq"]) for e in found] == ([1] if "decision" in filters else [2])
+
+
+_PARTIAL = {"outcome": DENIED, "break_glass": "break_glass"}
