@@ -108,12 +108,12 @@ def _store(
 
 
 def _first_head(section: Section, env: dict[str, str], name: str) -> None:
-    """Sign a head over the loaded log before serving it, as after any bulk load.
+    """Sign a head over the loaded log before serving it, and time it.
 
     The vault signs a head only after recomputing the tree over every event since
-    its last one, holding the chain's lock; the copies are one long tail. Left to
-    the schedule, that check would fall due during the timed reads and hold their
-    audit events past their wait (they fail closed).
+    its last one; the copies are one long tail. The vault would check it on a
+    thread of its own during the timed reads; signed here, the reads are timed
+    without that work beside them, and the check over a national log is timed.
     """
     from bench.national_gen import open_services
 

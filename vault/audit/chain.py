@@ -136,6 +136,34 @@ class Chain:
         finally:
             connection.close()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[tuple[Any, Head]]:
+        """One read-only snapshot of the log, without the chain's lock; yields (cursor, head).
+
+        For work that only reads committed events and may take long (checking the
+        events since the last signed head): the writers of other requests and
+        processes append meanwhile, and what they add is not seen. Always rolled back.
+        """
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                if self._engine.dialect.name == "postgresql":
+                    # psycopg began the transaction: one snapshot for every statement.
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                else:
+                    # Autocommit driver: a deferred BEGIN, whose first read fixes the snapshot
+                    # (in WAL mode it never waits for, nor blocks, a writer).
+                    cursor.execute("BEGIN")
+                head = self._statements.head
+                cursor.execute(head.sql, head.parameters({}))
+                yield cursor, _head_of(cursor.fetchone())
+            finally:
+                cursor.close()
+                _roll_back(connection)
+        finally:
+            connection.close()
+
     def append(self, cursor: Any, head: Head, events: Sequence[AuditEvent], now: datetime) -> Head:
         """Insert the events after ``head`` (inside ``transaction``); return the new head."""
         insert_rows = self._statements.insert_events

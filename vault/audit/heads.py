@@ -50,7 +50,7 @@ from vault.transparency import (
 )
 from vault.transparency.checkpoint import prev_line
 
-__all__ = ["DEFAULT_ORIGIN", "HeadKeeper", "HeadRefused", "NoteSigner", "SignedHead"]
+__all__ = ["DEFAULT_ORIGIN", "CheckedHead", "HeadKeeper", "HeadRefused", "NoteSigner", "SignedHead"]
 
 DEFAULT_ORIGIN = "vault.local/audit"
 
@@ -138,12 +138,20 @@ class _EdgeOnly:
         """Dropped: the recomputed tree is compared, never stored."""
 
 
+@dataclass(frozen=True)
+class CheckedHead:
+    """A new tree head proved consistent with the last signed one, not yet signed."""
+
+    previous: TreeHead
+    new: TreeHead
+
+
 def head_of(row: Any) -> SignedHead:
     return SignedHead(int(row[0]), bytes(row[1]), row[2], str(row[3]), str(row[4]))
 
 
 class HeadKeeper:
-    """Checks and signs the audit tree's heads inside the chain's locked transaction."""
+    """Checks the audit tree's heads (in a snapshot or under the chain's lock) and signs them."""
 
     def __init__(
         self,
@@ -265,6 +273,31 @@ class HeadKeeper:
     def sign(self, cursor: Any, size: int, now: datetime) -> SignedHead | None:
         """Check, then sign and store the head at ``size`` (None when it is already signed)."""
         previous, new, _ = self.check(cursor, size)
+        return self._store(cursor, CheckedHead(previous, new), now)
+
+    def precheck(self, cursor: Any, size: int) -> CheckedHead:
+        """``check`` in a snapshot without the chain's lock: the head to sign later."""
+        previous, new, _ = self.check(cursor, size)
+        return CheckedHead(previous, new)
+
+    def sign_checked(self, cursor: Any, checked: CheckedHead, now: datetime) -> bool:
+        """Sign a prechecked head, inside the chain's locked transaction.
+
+        Only while the newest signed head is still the one the check started from:
+        then ``checked.new`` is a root recomputed from events consistent with it, and
+        it is signed as recomputed, whatever was written since. False when another
+        head was signed meanwhile (the caller checks again, under the lock).
+        """
+        last = self.last(cursor)
+        newest = EMPTY_HEAD if last is None else TreeHead(last.size, last.root)
+        if newest != checked.previous:
+            return False
+        self._store(cursor, checked, now)
+        return True
+
+    def _store(self, cursor: Any, checked: CheckedHead, now: datetime) -> SignedHead | None:
+        """Sign and insert ``checked.new`` (None when there is nothing new to sign)."""
+        previous, new = checked.previous, checked.new
         if new.size == previous.size and previous.size:
             return None
         if new.size == 0:

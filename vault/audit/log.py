@@ -8,6 +8,12 @@ of the batch remains (one transaction). The parts, one module each:
 - ``vault.audit.chain``: the locked transaction, the head, the rows written;
 - ``vault.audit.schedule``: when a checkpoint of the head is signed.
 
+A tree head is checked before it is signed (``vault.audit.heads``: the events
+since the last signed head recomputed), in a snapshot without the chain's lock;
+only the signing itself takes the lock. A scheduled head over a long tail (a
+bulk import, a long pause in signing) is checked on a thread of its own, so the
+writer goes on committing the events that reads wait for.
+
 The writer has its own engine and connections: a caller may hold a READ
 transaction open while it appends (WAL lets the writer commit past it), but
 never a WRITE session on SQLite (the writer would wait for that lock).
@@ -34,7 +40,7 @@ from vault.audit.checkpoints import Checkpoint, CheckpointSigner
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.group_commit import GroupCommitWriter, Pending, give_up, settle, unconfirmed
 from vault.audit.halts import Halts
-from vault.audit.heads import DEFAULT_ORIGIN, HeadKeeper, HeadRefused
+from vault.audit.heads import DEFAULT_ORIGIN, CheckedHead, HeadKeeper, HeadRefused
 
 # Re-exported: other capabilities (rate limits, attestation) read the tables through here.
 from vault.audit.models import CHECKPOINTS, EVENTS
@@ -46,6 +52,12 @@ from vault.vocabulary import EventAction
 __all__ = ["CHECKPOINTS", "EVENTS", "AuditLog", "ExpectedEvent"]
 
 log = logging.getLogger("vault.audit")
+
+# A scheduled head over more events than this since the last signed one is checked
+# on its own thread: recomputing 12.9 million bulk-loaded events took 131 s, and on
+# the writer thread every read waiting for its event failed closed meanwhile. Below
+# it (a head every 1,000 events by default) the check costs a few milliseconds.
+HEAD_INLINE_EVENTS = 5_000
 
 
 class ExpectedEvent:
@@ -91,6 +103,7 @@ class AuditLog:
         self._signer = signer
         self._wait_seconds = wait_seconds
         self._checkpoint_lock = threading.Lock()
+        self._background: threading.Thread | None = None
         self._schedule = CheckpointSchedule(
             enabled=signer is not None, every=checkpoint_every, seconds=checkpoint_seconds
         )
@@ -167,7 +180,11 @@ class AuditLog:
 
     def close(self) -> None:
         """Write what is queued, checkpoint the tail, stop the writer, release the engine."""
-        if self._writer.stop() and self._schedule.uncheckpointed:
+        stopped = self._writer.stop()
+        background = self._background
+        if background is not None:
+            background.join()
+        if stopped and self._schedule.uncheckpointed:
             try:
                 self._checkpoint()
             except Exception as exc:  # noqa: BLE001  (a failed final checkpoint must not stop shutdown)
@@ -280,32 +297,56 @@ class AuditLog:
     # -- checkpoints --------------------------------------------------------
 
     def _checkpoint_quietly(self) -> None:
-        if not self._schedule.due():
+        """The writer's idle hook: sign a head when one is due, off the writer if long."""
+        background = self._background
+        if not self._schedule.due() or (background is not None and background.is_alive()):
             return
+        try:
+            if self._long_tail():
+                self._background = threading.Thread(
+                    target=self._checkpoint_logged, name="vault-audit-heads", daemon=True
+                )
+                self._background.start()
+                return
+        except Exception as exc:  # noqa: BLE001  (as a failed checkpoint: retried later)
+            log.error("audit: checkpoint failed (%s)", type(exc).__name__)
+            return
+        self._checkpoint_logged()
+
+    def _checkpoint_logged(self) -> None:
         try:
             self._checkpoint()
         except Exception as exc:  # noqa: BLE001  (events stay durable; the next batch retries)
             log.error("audit: checkpoint failed (%s)", type(exc).__name__)
 
+    def _long_tail(self) -> bool:
+        """Whether more than ``HEAD_INLINE_EVENTS`` events came since the last signed head."""
+        heads = self.heads()
+        if heads is None:
+            return False
+        with self._chain_of().snapshot() as (cursor, (seq, _)):
+            last = heads.last(cursor)
+        return seq - (0 if last is None else last.size) > HEAD_INLINE_EVENTS
+
+    def _precheck(self, heads: HeadKeeper) -> CheckedHead | None:
+        """The next head checked in a snapshot, without the chain's lock (None: check it
+        under the lock, where a refusal is recorded)."""
+        try:
+            with self._chain_of().snapshot() as (cursor, (seq, _)):
+                if self.halts().halted(cursor, fresh=True):
+                    return None
+                return heads.precheck(cursor, seq)
+        except HeadRefused:
+            return None  # confirmed and recorded under the lock, below
+
     def _checkpoint(self) -> Checkpoint | None:
         signer = self._signer
         if signer is None:
             return None
-        checkpoint: Checkpoint | None = None
-        chain = self._chain_of()
         heads = self.heads()
-        refused: HeadRefused | None = None
-        with self._checkpoint_lock, chain.transaction() as (cursor, (seq, head_hash)):
-            chain.committed((seq, head_hash))
-            if heads is not None and not self.halts().halted(cursor, fresh=True):
-                try:
-                    heads.sign(cursor, seq, utcnow())
-                except HeadRefused as exc:
-                    refused = exc
-                    self._halt(cursor, (seq, head_hash), exc)
-            if refused is None and seq > 0 and chain.last_checkpoint_seq(cursor) < seq:
-                checkpoint = Checkpoint.create(signer, seq, head_hash, self._clock())
-                chain.insert_checkpoint(cursor, checkpoint, utcnow())
+        with self._checkpoint_lock:
+            checked = None if heads is None else self._precheck(heads)
+            checkpoint, refused = self._sign_locked(signer, heads, checked)
         if refused is not None:
             raise AuditUnavailable(
                 "The audit log does not extend its last signed head; signing stopped "
@@ -313,6 +354,27 @@ class AuditLog:
             )
         self._schedule.signed()
         return checkpoint
+
+    def _sign_locked(
+        self, signer: CheckpointSigner, heads: HeadKeeper | None, checked: CheckedHead | None
+    ) -> tuple[Checkpoint | None, HeadRefused | None]:
+        """Under the chain's lock: sign the tree head (checked again here when the check
+        in the snapshot did not stand) and the checkpoint of the chain's head."""
+        chain = self._chain_of()
+        checkpoint: Checkpoint | None = None
+        with chain.transaction() as (cursor, (seq, head_hash)):
+            chain.committed((seq, head_hash))
+            if heads is not None and not self.halts().halted(cursor, fresh=True):
+                try:
+                    if checked is None or not heads.sign_checked(cursor, checked, utcnow()):
+                        heads.sign(cursor, seq, utcnow())
+                except HeadRefused as refused:
+                    self._halt(cursor, (seq, head_hash), refused)
+                    return None, refused
+            if seq > 0 and chain.last_checkpoint_seq(cursor) < seq:
+                checkpoint = Checkpoint.create(signer, seq, head_hash, self._clock())
+                chain.insert_checkpoint(cursor, checkpoint, utcnow())
+        return checkpoint, None
 
     def _halt(self, cursor: Any, head: Head, refused: HeadRefused) -> None:
         """Record the refusal (a CRITICAL alert event and a halt) in the same transaction."""
