@@ -302,7 +302,9 @@ class AuditLog:
         if not self._schedule.due() or (background is not None and background.is_alive()):
             return
         try:
-            if self._long_tail():
+            tail = self._unsigned_tail()
+            if tail > HEAD_INLINE_EVENTS:
+                log.info("audit: checking the %d events since the last signed head aside", tail)
                 self._background = threading.Thread(
                     target=self._checkpoint_logged, name="vault-audit-heads", daemon=True
                 )
@@ -319,14 +321,14 @@ class AuditLog:
         except Exception as exc:  # noqa: BLE001  (events stay durable; the next batch retries)
             log.error("audit: checkpoint failed (%s)", type(exc).__name__)
 
-    def _long_tail(self) -> bool:
-        """Whether more than ``HEAD_INLINE_EVENTS`` events came since the last signed head."""
+    def _unsigned_tail(self) -> int:
+        """How many events came since the last signed head (0 without a head signer)."""
         heads = self.heads()
         if heads is None:
-            return False
+            return 0
         with self._chain_of().snapshot() as (cursor, (seq, _)):
             last = heads.last(cursor)
-        return seq - (0 if last is None else last.size) > HEAD_INLINE_EVENTS
+        return seq - (0 if last is None else last.size)
 
     def _precheck(self, heads: HeadKeeper) -> CheckedHead | None:
         """The next head checked in a snapshot, without the chain's lock (None: check it
