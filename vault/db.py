@@ -34,6 +34,10 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+# How long a SQLite connection waits for another's write lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Pragmas are per connection, so they are set on every new one.
     cursor = dbapi_connection.cursor()
@@ -41,7 +45,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # FULL: an acknowledged audit event survives a power cut, not only a crash.
         cursor.execute("PRAGMA synchronous=FULL")
     finally:

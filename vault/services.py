@@ -107,6 +107,9 @@ def build_services(
         checkpoint_every=settings.audit_checkpoint_every,
         checkpoint_seconds=settings.audit_checkpoint_seconds,
         batch_max=settings.audit_batch_max,
+        # An embedded store's record reads are decided on the loop: their events are
+        # committed there too (vault.audit.loop_commit).
+        on_loop=db.is_sqlite,
     )
     hasher = SecretHasher(settings.argon2_profile)
     # Subjects' PINs: argon2id over an HMAC under a key of the key provider (the pepper).

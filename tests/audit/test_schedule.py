@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from vault.audit import schedule
-from vault.audit.schedule import CheckpointSchedule
+from vault.audit.schedule import CheckpointSchedule, SigningAside
 
 
 class Monotonic:
@@ -72,3 +74,53 @@ def test_disabled_schedule_is_never_due(clock: Monotonic) -> None:
     plan.written(100)
     assert not plan.due()
     assert plan.idle_timeout() is None
+
+
+def test_events_written_while_a_checkpoint_is_signed_stay_counted(clock: Monotonic) -> None:
+    """A checkpoint signed over the first 10 events leaves the 12 written meanwhile counted,
+    so the next one falls due without waiting for the interval."""
+    plan = CheckpointSchedule(enabled=True, every=10, seconds=3600)
+    plan.written(10)
+    counted = plan.uncheckpointed  # the signer starts here
+    plan.written(12)  # appended on the loop while it signs
+    plan.signed(covered=counted)
+    assert plan.uncheckpointed == 12
+    assert plan.due()
+    plan.signed()
+    assert not plan.due()
+
+
+def test_a_head_asked_for_while_one_is_signed_is_signed_after_it() -> None:
+    """Asked again while it signs, the signer signs once more afterwards, then stops; a
+    failed signing stops it until it is asked again."""
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+    outcomes = [True, True, False]
+
+    def sign() -> bool:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            entered.set()
+            release.wait(5)
+        return outcomes[len(calls) - 1]
+
+    aside = SigningAside(sign, lambda: False)
+    aside.request()
+    assert entered.wait(5)
+    aside.request()  # falls due meanwhile
+    assert aside.busy
+    release.set()
+    for _ in range(250):
+        if not aside.busy:
+            break
+        threading.Event().wait(0.01)
+    assert calls == [0, 1]
+    assert not aside.busy
+    aside.request()  # fails: logged by the signer, and the thread ends
+    aside.join()
+    for _ in range(250):
+        if not aside.busy:
+            break
+        threading.Event().wait(0.01)
+    assert calls == [0, 1, 2]
+    assert not aside.busy

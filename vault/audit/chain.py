@@ -12,6 +12,7 @@ Rows are built by column name and the column list is the table's own
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -24,9 +25,11 @@ from sqlalchemy import Engine, Table, insert, select
 from vault.audit.canonical import GENESIS_HASH, encode, event_document, link_hash
 from vault.audit.checkpoints import Checkpoint
 from vault.audit.events import AuditEvent
+from vault.audit.loop_commit import ChainBusy
 from vault.audit.models import CHECKPOINTS, EVENTS
 from vault.audit.tree import TreeWriter
 from vault.cursor_reads import PreparedQuery
+from vault.db import SQLITE_BUSY_TIMEOUT_MS
 from vault.errors import AuditUnavailable
 
 log = logging.getLogger("vault.audit")
@@ -67,6 +70,19 @@ def _head_of(row: Any) -> Head:
     return int(row[0]), bytes(row[1])
 
 
+def _begin_without_waiting(cursor: Any) -> None:
+    """SQLite's write lock now or ``ChainBusy`` (the connection's usual wait restored)."""
+    cursor.execute("PRAGMA busy_timeout=0")
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise ChainBusy() from None
+        raise
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
 def _roll_back(connection: Any) -> None:
     try:
         connection.rollback()
@@ -102,14 +118,15 @@ class Chain:
         self.tree = TreeWriter(dialect)
 
     @contextmanager
-    def transaction(self) -> Iterator[tuple[Any, Head]]:
+    def transaction(self, *, wait: bool = True) -> Iterator[tuple[Any, Head]]:
         """One transaction holding the chain's lock; yields (cursor, checked head).
 
         On the bare DBAPI connection: the writer runs for every audited request,
         and SQLAlchemy's execution layer cost more than the insert itself
         (measured: the writer thread held the GIL for 14% of a loaded server).
         Commits when the block ends, rolls back if it raises (a connection that
-        cannot even roll back is dropped).
+        cannot even roll back is dropped). ``wait=False`` (SQLite only): raise
+        ``ChainBusy`` at once, writing nothing, when another holds the lock.
         """
         connection = self._engine.raw_connection()
         try:
@@ -118,9 +135,11 @@ class Chain:
                 if self._engine.dialect.name == "postgresql":
                     # psycopg began the transaction; the lock ends with it.
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_KEY,))
-                else:
+                elif wait:
                     # The driver is in autocommit mode: take SQLite's write lock up front.
                     cursor.execute("BEGIN IMMEDIATE")
+                else:
+                    _begin_without_waiting(cursor)
                 head = self._statements.head
                 cursor.execute(head.sql, head.parameters({}))
                 found = _head_of(cursor.fetchone())

@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -42,13 +42,34 @@ def unconfirmed() -> AuditUnavailable:
     return AuditUnavailable("The audit log did not confirm the event in time.")
 
 
+def log_failed_batch(count: int, exc: BaseException) -> None:
+    """Log a batch that could not be committed, by class names only: a driver's message
+    may quote the statement's parameters."""
+    cause = getattr(exc, "orig", None)
+    log.error(
+        "audit: a batch of %d events could not be committed (%s%s)",
+        count,
+        type(exc).__name__,
+        f": {type(cause).__name__}" if cause is not None else "",
+    )
+
+
+def refusals(batch: list[Pending]) -> list[tuple[Pending, AuditUnavailable]]:
+    """``AuditUnavailable`` for every caller of a batch (one exception each: a raised
+    exception carries its raiser's traceback)."""
+    return [
+        (pending, AuditUnavailable("The audit log could not record this access."))
+        for pending in batch
+    ]
+
+
 def give_up(waiter: asyncio.Future[int]) -> None:
     """Fail a loop caller that waited too long (its timer fired first)."""
     if not waiter.done():
         waiter.set_exception(unconfirmed())
 
 
-def settle(outcomes: list[tuple[Pending, Outcome]]) -> None:
+def settle(outcomes: Sequence[tuple[Pending, Outcome]]) -> None:
     """Release every caller of a batch: blocking ones here, loop ones on their loop."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Outcome]]] = {}
     for pending, outcome in outcomes:
@@ -124,6 +145,11 @@ class GroupCommitWriter:
                 self._thread.start()
         self._queue.put(pending)
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``stop`` was called: no event is accepted any more."""
+        return self._closed
+
     def forked(self) -> bool:
         """Whether this process is a fork of the one that started the writer."""
         return self._pid != os.getpid()
@@ -176,3 +202,19 @@ class GroupCommitWriter:
                 return batch, True
             batch.append(item)
         return batch, False
+
+
+class ExpectedEvent:
+    """One announced event (``AuditLog.expecting``); released once queued or abandoned."""
+
+    __slots__ = ("_open", "_writer")
+
+    def __init__(self, writer: GroupCommitWriter) -> None:
+        self._writer = writer
+        self._open = True
+        writer.expected += 1
+
+    def release(self) -> None:
+        if self._open:
+            self._open = False
+            self._writer.expected -= 1

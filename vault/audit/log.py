@@ -5,14 +5,12 @@ cannot be committed every caller in it gets ``AuditUnavailable`` and nothing
 of the batch remains (one transaction). The parts, one module each:
 
 - ``vault.audit.group_commit``: the queue and the writer thread that batches;
+- ``vault.audit.loop_commit``: on SQLite, the loop's callers' batches, on the loop;
 - ``vault.audit.chain``: the locked transaction, the head, the rows written;
 - ``vault.audit.schedule``: when a checkpoint of the head is signed.
 
-A tree head is checked before it is signed (``vault.audit.heads``: the events
-since the last signed head recomputed), in a snapshot without the chain's lock;
-only the signing itself takes the lock. A scheduled head over a long tail (a
-bulk import, a long pause in signing) is checked on a thread of its own, so the
-writer goes on committing the events that reads wait for.
+A tree head is checked (``vault.audit.heads``) in a snapshot without the chain's
+lock, a long tail on a thread of its own; only the signing takes the lock.
 
 The writer has its own engine and connections: a caller may hold a READ
 transaction open while it appends (WAL lets the writer commit past it), but
@@ -30,6 +28,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -38,13 +37,23 @@ from vault import requestctx
 from vault.audit.chain import Chain, ChainTampered, Head
 from vault.audit.checkpoints import Checkpoint, CheckpointSigner
 from vault.audit.events import AuditEvent, Outcome
-from vault.audit.group_commit import GroupCommitWriter, Pending, give_up, settle, unconfirmed
+from vault.audit.group_commit import (
+    ExpectedEvent,
+    GroupCommitWriter,
+    Pending,
+    give_up,
+    log_failed_batch,
+    refusals,
+    settle,
+    unconfirmed,
+)
 from vault.audit.halts import Halts
 from vault.audit.heads import DEFAULT_ORIGIN, CheckedHead, HeadKeeper, HeadRefused
+from vault.audit.loop_commit import LoopCommitter
 
 # Re-exported: other capabilities (rate limits, attestation) read the tables through here.
 from vault.audit.models import CHECKPOINTS, EVENTS
-from vault.audit.schedule import CheckpointSchedule
+from vault.audit.schedule import CheckpointSchedule, SigningAside
 from vault.db import make_engine, utcnow
 from vault.errors import AuditUnavailable
 from vault.vocabulary import EventAction
@@ -58,22 +67,6 @@ log = logging.getLogger("vault.audit")
 # the writer thread every read waiting for its event failed closed meanwhile. Below
 # it (a head every 1,000 events by default) the check costs a few milliseconds.
 HEAD_INLINE_EVENTS = 5_000
-
-
-class ExpectedEvent:
-    """One announced event (``AuditLog.expecting``); released once queued or abandoned."""
-
-    __slots__ = ("_open", "_writer")
-
-    def __init__(self, writer: GroupCommitWriter) -> None:
-        self._writer = writer
-        self._open = True
-        writer.expected += 1
-
-    def release(self) -> None:
-        if self._open:
-            self._open = False
-            self._writer.expected -= 1
 
 
 class AuditLog:
@@ -92,6 +85,7 @@ class AuditLog:
         wait_seconds: float = 30.0,
         engine: Engine | None = None,
         origin: str = DEFAULT_ORIGIN,
+        on_loop: bool = False,
     ) -> None:
         self._url = database_url
         self.origin = origin
@@ -103,9 +97,20 @@ class AuditLog:
         self._signer = signer
         self._wait_seconds = wait_seconds
         self._checkpoint_lock = threading.Lock()
-        self._background: threading.Thread | None = None
         self._schedule = CheckpointSchedule(
             enabled=signer is not None, every=checkpoint_every, seconds=checkpoint_seconds
+        )
+        self._aside = SigningAside(self._checkpoint_logged, self._schedule.due)
+        self._on_loop = (  # on SQLite, the loop's callers commit on the loop
+            LoopCommitter(
+                partial(self._write, wait=False),
+                self._hand_off,
+                self._schedule,
+                self._aside.request,
+                wait_seconds=wait_seconds,
+            )
+            if on_loop and database_url.startswith("sqlite")
+            else None
         )
         self._writer = GroupCommitWriter(
             self._commit,
@@ -134,10 +139,9 @@ class AuditLog:
     def expecting(self) -> Iterator[ExpectedEvent]:
         """Announce an event this caller is about to append (``append_async(..., slot)``).
 
-        Group commit works when events arrive together; a read's event arrives only
-        once its decision is made, just after the writer may have committed alone
-        (measured: 1.5 events a commit at 32 concurrent reads). While announced
-        events are pending the writer waits up to ``gather_seconds`` for them.
+        A read's event arrives only once its decision is made, just after the writer
+        may have committed alone (measured: 1.5 events a commit at 32 concurrent
+        reads); the writer waits up to ``gather_seconds`` for announced events.
         """
         slot = ExpectedEvent(self._writer)
         try:
@@ -156,6 +160,14 @@ class AuditLog:
         The same guarantee: it returns only once the event is committed, and raises
         ``AuditUnavailable`` if it cannot be (the caller then discloses nothing).
         """
+        if self._on_loop is not None:
+            if self._writer.closed:
+                raise AuditUnavailable("The audit log is closed.")
+            if self._writer.forked():
+                self._engine, self._chain = None, None  # the parent's connections
+            if slot is not None:
+                slot.release()  # nothing waits for announced events on the loop
+            return await self._on_loop.append(self._stamped(event))
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[int] = loop.create_future()
         self._enqueue(Pending(self._stamped(event), waiter=waiter))
@@ -181,16 +193,13 @@ class AuditLog:
     def close(self) -> None:
         """Write what is queued, checkpoint the tail, stop the writer, release the engine."""
         stopped = self._writer.stop()
-        background = self._background
-        if background is not None:
-            background.join()
+        self._aside.join()
         if stopped and self._schedule.uncheckpointed:
             try:
                 self._checkpoint()
             except Exception as exc:  # noqa: BLE001  (a failed final checkpoint must not stop shutdown)
                 log.error("audit: the closing checkpoint failed (%s)", type(exc).__name__)
-        # Every time, not only the first: a proof or verify read after the first close
-        # checks out a connection again, and it must not be left to the collector.
+        # Every time: a proof or verify read after a first close checks out a connection.
         if self._engine is not None:
             self._engine.dispose()
 
@@ -260,29 +269,20 @@ class AuditLog:
         try:
             seqs = self._write(batch)
         except Exception as exc:  # noqa: BLE001  (whatever broke, every caller must learn it)
-            # The class names only: a driver's message may quote the statement's parameters.
-            cause = getattr(exc, "orig", None)
-            log.error(
-                "audit: a batch of %d events could not be committed (%s%s)",
-                len(batch),
-                type(exc).__name__,
-                f": {type(cause).__name__}" if cause is not None else "",
-            )
-            # One exception each: a raised exception carries its raiser's traceback.
-            settle(
-                [
-                    (pending, AuditUnavailable("The audit log could not record this access."))
-                    for pending in batch
-                ]
-            )
+            log_failed_batch(len(batch), exc)
+            settle(refusals(batch))
             return
         self._schedule.written(len(batch))
         settle(list(zip(batch, seqs, strict=True)))
 
-    def _write(self, batch: list[Pending]) -> list[int]:
+    def _hand_off(self, batch: list[Pending]) -> None:
+        for pending in batch:
+            self._enqueue(pending)
+
+    def _write(self, batch: list[Pending], *, wait: bool = True) -> list[int]:
         chain = self._chain_of()
         halts = self.halts()
-        with chain.transaction() as (cursor, head):
+        with chain.transaction(wait=wait) as (cursor, head):
             if halts.halted(cursor):
                 raise AuditUnavailable("The audit log refused a tree head; an operator must act.")
             seq, head_hash = self._append_batch(cursor, head, [p.event for p in batch])
@@ -298,28 +298,26 @@ class AuditLog:
 
     def _checkpoint_quietly(self) -> None:
         """The writer's idle hook: sign a head when one is due, off the writer if long."""
-        background = self._background
-        if not self._schedule.due() or (background is not None and background.is_alive()):
+        if not self._schedule.due() or self._aside.busy:
             return
         try:
             tail = self._unsigned_tail()
             if tail > HEAD_INLINE_EVENTS:
                 log.info("audit: checking the %d events since the last signed head aside", tail)
-                self._background = threading.Thread(
-                    target=self._checkpoint_logged, name="vault-audit-heads", daemon=True
-                )
-                self._background.start()
+                self._aside.request()
                 return
         except Exception as exc:  # noqa: BLE001  (as a failed checkpoint: retried later)
             log.error("audit: checkpoint failed (%s)", type(exc).__name__)
             return
         self._checkpoint_logged()
 
-    def _checkpoint_logged(self) -> None:
+    def _checkpoint_logged(self) -> bool:
         try:
             self._checkpoint()
         except Exception as exc:  # noqa: BLE001  (events stay durable; the next batch retries)
             log.error("audit: checkpoint failed (%s)", type(exc).__name__)
+            return False
+        return True
 
     def _unsigned_tail(self) -> int:
         """How many events came since the last signed head (0 without a head signer)."""
@@ -347,6 +345,7 @@ class AuditLog:
             return None
         heads = self.heads()
         with self._checkpoint_lock:
+            counted = self._schedule.uncheckpointed
             checked = None if heads is None else self._precheck(heads)
             checkpoint, refused = self._sign_locked(signer, heads, checked)
         if refused is not None:
@@ -354,7 +353,7 @@ class AuditLog:
                 "The audit log does not extend its last signed head; signing stopped "
                 "(run `vault audit verify`)."
             )
-        self._schedule.signed()
+        self._schedule.signed(covered=counted)
         return checkpoint
 
     def _sign_locked(
