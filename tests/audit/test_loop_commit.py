@@ -177,3 +177,22 @@ def test_an_event_after_close_is_refused_on_the_loop(
     log.close()
     with pytest.raises(AuditUnavailable):
         asyncio.run(log.append_async(sample_event(0)))
+
+
+def test_a_quiet_tail_is_signed_in_time_on_a_later_loop_too(
+    loop_log: Callable[..., InterceptedLog], db: Database
+) -> None:
+    """A loop that ended before its tail fell due does not keep a later loop from signing
+    the tail once the interval passes."""
+    log = loop_log(checkpoint_every=1000, checkpoint_seconds=0.3)
+    asyncio.run(log.append_async(sample_event(0)))  # this loop closes at once
+
+    async def another_then_quiet() -> None:
+        await log.append_async(sample_event(1))
+        for _ in range(100):
+            if stored(db, "SELECT seq FROM audit_checkpoints"):
+                return
+            await asyncio.sleep(0.02)
+
+    asyncio.run(another_then_quiet())
+    assert stored(db, "SELECT seq FROM audit_checkpoints") == [2]

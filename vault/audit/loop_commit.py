@@ -65,7 +65,8 @@ class LoopCommitter:
         self._sign_aside = sign_aside
         self._wait_seconds = wait_seconds
         self._batch: list[Pending] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        # The idle timer and the loop it is on (a timer left on a closed loop never fires).
+        self._timer: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
     async def append(self, event: AuditEvent) -> int:
         """Queue ``event`` for this iteration's commit and wait for it (its seq)."""
@@ -104,8 +105,9 @@ class LoopCommitter:
         if self._schedule.due():
             self._sign_aside()
         timeout = self._schedule.idle_timeout()
-        if timeout is not None and self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(timeout, self._when_idle)
+        loop = asyncio.get_running_loop()
+        if timeout is not None and (self._timer is None or self._timer[0] is not loop):
+            self._timer = (loop, loop.call_later(timeout, self._when_idle))
 
     def _when_idle(self) -> None:
         self._timer = None
