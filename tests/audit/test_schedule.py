@@ -117,10 +117,13 @@ def test_a_head_asked_for_while_one_is_signed_is_signed_after_it() -> None:
     assert calls == [0, 1]
     assert not aside.busy
     aside.request()  # fails: logged by the signer, and the thread ends
-    aside.join()
     for _ in range(250):
         if not aside.busy:
             break
         threading.Event().wait(0.01)
     assert calls == [0, 1, 2]
     assert not aside.busy
+    aside.close()
+    aside.request()  # closed: signs nothing more
+    assert not aside.busy
+    assert calls == [0, 1, 2]

@@ -193,7 +193,7 @@ class AuditLog:
     def close(self) -> None:
         """Write what is queued, checkpoint the tail, stop the writer, release the engine."""
         stopped = self._writer.stop()
-        self._aside.join()
+        self._aside.close()
         if stopped and self._schedule.uncheckpointed:
             try:
                 self._checkpoint()

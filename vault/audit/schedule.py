@@ -60,6 +60,7 @@ class SigningAside:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._again = False
+        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -67,13 +68,18 @@ class SigningAside:
 
     def request(self) -> None:
         with self._lock:
+            if self._closed:
+                return  # a timer of the loop may still fire after the log closed
             if self._thread is not None:
                 self._again = True
                 return
             self._thread = threading.Thread(target=self._run, name="vault-audit-heads", daemon=True)
             self._thread.start()
 
-    def join(self) -> None:
+    def close(self) -> None:
+        """Sign nothing more; wait for a head being signed."""
+        with self._lock:
+            self._closed = True
         thread = self._thread
         if thread is not None:
             thread.join()
