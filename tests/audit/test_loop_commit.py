@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -37,6 +38,14 @@ def loop_log(
 def stored(db: Database, query: str) -> list[Any]:
     with db.engine.connect() as conn:
         return list(conn.execute(text(query)).scalars())
+
+
+async def until(done: Callable[[], bool]) -> None:
+    """Return once ``done()`` holds, or after 5 s (the caller's assertion then fails)."""
+    for _ in range(250):
+        if done():
+            return
+        await asyncio.sleep(0.02)
 
 
 def test_the_reads_of_one_loop_iteration_share_a_commit_and_keep_a_gapless_chain(
@@ -140,10 +149,8 @@ def test_heads_that_fall_due_on_the_loop_are_signed_on_a_thread_of_their_own(
     async def one_by_one() -> None:
         for n in range(12):
             await log.append_async(sample_event(n))
-        for _ in range(250):  # the heads are signed aside: give them a moment
-            if (stored(db, "SELECT max(size) FROM audit_heads")[0] or 0) >= 10:
-                return
-            await asyncio.sleep(0.02)
+        # The heads are signed aside: give them a moment.
+        await until(lambda: (stored(db, "SELECT max(size) FROM audit_heads")[0] or 0) >= 10)
 
     asyncio.run(one_by_one())
     assert stored(db, "SELECT max(size) FROM audit_heads")[0] >= 10
@@ -160,10 +167,7 @@ def test_a_quiet_log_on_the_loop_still_signs_its_tail_in_time(
 
     async def one_then_quiet() -> None:
         await log.append_async(sample_event(0))
-        for _ in range(100):
-            if stored(db, "SELECT seq FROM audit_checkpoints"):
-                return
-            await asyncio.sleep(0.02)
+        await until(lambda: bool(stored(db, "SELECT seq FROM audit_checkpoints")))
 
     asyncio.run(one_then_quiet())
     assert stored(db, "SELECT seq FROM audit_checkpoints") == [1]
@@ -189,10 +193,38 @@ def test_a_quiet_tail_is_signed_in_time_on_a_later_loop_too(
 
     async def another_then_quiet() -> None:
         await log.append_async(sample_event(1))
-        for _ in range(100):
-            if stored(db, "SELECT seq FROM audit_checkpoints"):
-                return
-            await asyncio.sleep(0.02)
+        await until(lambda: bool(stored(db, "SELECT seq FROM audit_checkpoints")))
 
     asyncio.run(another_then_quiet())
     assert stored(db, "SELECT seq FROM audit_checkpoints") == [2]
+
+
+def test_a_forked_child_leaves_the_parents_connections_once_and_keeps_its_own(
+    loop_log: Callable[..., InterceptedLog], db: Database
+) -> None:
+    """A process forked after the log wrote opens its own engine on its first event and
+    keeps using it (it does not open a new one for every event), and its events chain on."""
+    log = loop_log()
+    asyncio.run(log.append_async(sample_event(0)))
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover  (the child reports through the pipe)
+        try:
+
+            async def three() -> set[int]:
+                engines = set()
+                for n in range(3):
+                    await log.append_async(sample_event(n))
+                    engines.add(id(log.engine))
+                return engines
+
+            engines = asyncio.run(three())
+            os.write(write, str(len(engines)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as report:
+        assert report.read() == "1"
+    assert stored(db, "SELECT max(seq) FROM audit_events") == [4]
+    assert verify_chain(db.engine).ok

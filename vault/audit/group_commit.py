@@ -69,6 +69,15 @@ def give_up(waiter: asyncio.Future[int]) -> None:
         waiter.set_exception(unconfirmed())
 
 
+def time_out(waiter: asyncio.Future[int], seconds: float) -> None:
+    """Fail ``waiter`` after ``seconds`` unless it is settled first (the timer then goes).
+
+    A timer on the future itself: ``wait_for`` would wrap it in another task.
+    """
+    timer = waiter.get_loop().call_later(seconds, give_up, waiter)
+    waiter.add_done_callback(lambda _settled: timer.cancel())
+
+
 def settle(outcomes: Sequence[tuple[Pending, Outcome]]) -> None:
     """Release every caller of a batch: blocking ones here, loop ones on their loop."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], Outcome]]] = {}
@@ -82,13 +91,14 @@ def settle(outcomes: Sequence[tuple[Pending, Outcome]]) -> None:
             by_loop.setdefault(pending.waiter.get_loop(), []).append((pending.waiter, outcome))
     for loop, waiters in by_loop.items():
         try:
-            loop.call_soon_threadsafe(_settle_on_loop, waiters)
+            loop.call_soon_threadsafe(settle_on_loop, waiters)
         except RuntimeError:
             # The loop is closed: nobody is left to wait for these events.
             log.warning("audit: %d events confirmed after their loop closed", len(waiters))
 
 
-def _settle_on_loop(waiters: list[tuple[asyncio.Future[int], Outcome]]) -> None:
+def settle_on_loop(waiters: Sequence[tuple[asyncio.Future[int], Outcome]]) -> None:
+    """Release loop callers, on their loop (a caller that gave up is skipped)."""
     for waiter, outcome in waiters:
         if waiter.done():  # its caller gave up (timeout or disconnect)
             continue
@@ -133,11 +143,7 @@ class GroupCommitWriter:
         with self._lock:
             if self._closed:
                 raise AuditUnavailable("The audit log is closed.")
-            if self._pid != os.getpid():
-                # A forked child: the parent's thread is not ours.
-                self._pid = os.getpid()
-                self._thread = None
-                self._queue = queue.SimpleQueue()
+            self._adopt_fork()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="vault-audit-writer", daemon=True
@@ -150,9 +156,19 @@ class GroupCommitWriter:
         """Whether ``stop`` was called: no event is accepted any more."""
         return self._closed
 
-    def forked(self) -> bool:
-        """Whether this process is a fork of the one that started the writer."""
-        return self._pid != os.getpid()
+    def adopt_fork(self) -> bool:
+        """In a forked child, leave the parent's thread and queue behind, once: whether this
+        call found the process forked (the caller drops the parent's connections too)."""
+        with self._lock:
+            return self._adopt_fork()
+
+    def _adopt_fork(self) -> bool:
+        if self._pid == os.getpid():
+            return False
+        self._pid = os.getpid()
+        self._thread = None
+        self._queue = queue.SimpleQueue()
+        return True
 
     def stop(self) -> bool:
         """Write what is queued and stop the thread; False if it was already stopped."""

@@ -272,11 +272,10 @@ class HeadKeeper:
 
     def sign(self, cursor: Any, size: int, now: datetime) -> SignedHead | None:
         """Check, then sign and store the head at ``size`` (None when it is already signed)."""
-        previous, new, _ = self.check(cursor, size)
-        return self._store(cursor, CheckedHead(previous, new), now)
+        return self._store(cursor, self.precheck(cursor, size), now)
 
     def precheck(self, cursor: Any, size: int) -> CheckedHead:
-        """``check`` in a snapshot without the chain's lock: the head to sign later."""
+        """``check``'s heads: in a snapshot without the chain's lock, the head to sign later."""
         previous, new, _ = self.check(cursor, size)
         return CheckedHead(previous, new)
 

@@ -41,10 +41,10 @@ from vault.audit.group_commit import (
     ExpectedEvent,
     GroupCommitWriter,
     Pending,
-    give_up,
     log_failed_batch,
     refusals,
     settle,
+    time_out,
     unconfirmed,
 )
 from vault.audit.halts import Halts
@@ -163,8 +163,7 @@ class AuditLog:
         if self._on_loop is not None:
             if self._writer.closed:
                 raise AuditUnavailable("The audit log is closed.")
-            if self._writer.forked():
-                self._engine, self._chain = None, None  # the parent's connections
+            self._adopt_fork()
             if slot is not None:
                 slot.release()  # nothing waits for announced events on the loop
             return await self._on_loop.append(self._stamped(event))
@@ -173,12 +172,8 @@ class AuditLog:
         self._enqueue(Pending(self._stamped(event), waiter=waiter))
         if slot is not None:
             slot.release()  # queued: the writer need not wait for it any longer
-        # A timer on the future itself (wait_for would wrap it in another task).
-        timer = loop.call_later(self._wait_seconds, give_up, waiter)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
+        time_out(waiter, self._wait_seconds)
+        return await waiter
 
     def checkpoint_now(self) -> Checkpoint | None:
         """Sign a checkpoint of the current head (None if there is no signer or nothing new)."""
@@ -227,11 +222,14 @@ class AuditLog:
         return replace(event, **changes) if changes else event
 
     def _enqueue(self, pending: Pending) -> None:
-        if self._writer.forked():
+        self._adopt_fork()
+        self._writer.put(pending)
+
+    def _adopt_fork(self) -> None:
+        if self._writer.adopt_fork():
             # A forked child: the parent's connections are not ours.
             self._engine = None
             self._chain = None
-        self._writer.put(pending)
 
     def _chain_of(self) -> Chain:
         if self._chain is None:

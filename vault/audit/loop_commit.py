@@ -23,10 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from functools import partial
 
 from vault.audit.events import AuditEvent
-from vault.audit.group_commit import Pending, give_up, log_failed_batch, refusals
+from vault.audit.group_commit import (
+    Pending,
+    log_failed_batch,
+    refusals,
+    settle_on_loop,
+    time_out,
+)
 from vault.audit.schedule import CheckpointSchedule
 from vault.errors import AuditUnavailable
 
@@ -93,10 +98,7 @@ class LoopCommitter:
             if not isinstance(exc, Exception):
                 raise
             return
-        for pending, seq in zip(batch, seqs, strict=True):
-            waiter = pending.waiter
-            if waiter is not None and not waiter.done():  # its caller may have gone
-                waiter.set_result(seq)
+        settle_on_loop(list(zip(_waiters(batch), seqs, strict=True)))
         self._written(len(batch))
 
     def _written(self, count: int) -> None:
@@ -116,23 +118,24 @@ class LoopCommitter:
 
     def _to_writer(self, batch: list[Pending]) -> None:
         """The writer thread waits for the lock; each caller waits no longer than usual."""
-        for pending in batch:
-            waiter = pending.waiter
-            if waiter is not None:
-                timer = waiter.get_loop().call_later(self._wait_seconds, give_up, waiter)
-                waiter.add_done_callback(partial(_cancel, timer))
+        for waiter in _waiters(batch):
+            time_out(waiter, self._wait_seconds)
         try:
             self._hand_off(batch)
         except AuditUnavailable:  # the log closed meanwhile
             _fail(batch)
 
 
-def _cancel(timer: asyncio.TimerHandle, _done: object) -> None:
-    timer.cancel()
+def _waiters(batch: list[Pending]) -> list[asyncio.Future[int]]:
+    """The batch's loop callers (every event here was appended on the loop)."""
+    return [pending.waiter for pending in batch if pending.waiter is not None]
 
 
 def _fail(batch: list[Pending]) -> None:
-    for pending, refusal in refusals(batch):
-        waiter = pending.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(refusal)
+    settle_on_loop(
+        [
+            (pending.waiter, refusal)
+            for pending, refusal in refusals(batch)
+            if pending.waiter is not None
+        ]
+    )
