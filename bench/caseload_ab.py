@@ -49,6 +49,44 @@ def _spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process and of its reaped children, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # Fields 14-17 of proc(5) (utime, stime, cutime, cstime), counted after the ")".
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _database_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine (0 for SQLite, which has none)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip().startswith("postgres"):
+                    total += _cpu_seconds(int(proc.name))
+            except OSError:
+                continue
+    return total
+
+
+def _database_counts(url: str) -> tuple[int, int, int]:
+    """PostgreSQL's (sessions, transactions, rows inserted) so far, over all databases."""
+    if not url.startswith("postgresql"):
+        return (0, 0, 0)
+    import psycopg
+
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT sum(sessions), sum(xact_commit + xact_rollback), sum(tup_inserted)"
+            " FROM pg_stat_database"
+        ).fetchone()
+    assert row is not None
+    return (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
@@ -106,6 +144,9 @@ def main() -> None:
         }
         lists["plain"] = plain_lists
         rates: dict[str, list[float]] = {name: [] for name in ports}
+        # CPU milliseconds per answered read: (server, database), summed over rounds.
+        cpu: dict[str, list[float]] = {name: [0.0, 0.0, 0.0] for name in ports}
+        counts: dict[str, list[int]] = {name: [0, 0, 0] for name in ports}
         answered = 0
         stacks: list[Path] = []
         for round_no in range(args.rounds):
@@ -115,9 +156,17 @@ def main() -> None:
                 if args.profile and name == "after":
                     stacks.append(tmp / f"stacks-{round_no}.txt")
                     spy = _spy(pids[name], args.seconds, stacks[-1])
+                counted_before = _database_counts(url)
+                server_before, database_before = _cpu_seconds(pids[name]), _database_cpu_seconds()
                 result = load_many(
                     ports[name], lists[name], connections=32, max_seconds=args.seconds
                 )
+                cpu[name][0] += _cpu_seconds(pids[name]) - server_before
+                cpu[name][1] += _database_cpu_seconds() - database_before
+                cpu[name][2] += result.ok
+                counted = _database_counts(url)
+                for i in range(3):
+                    counts[name][i] += counted[i] - counted_before[i]
                 if spy is not None:
                     spy.wait(timeout=120)
                 rates[name].append(result.throughput)
@@ -131,6 +180,14 @@ def main() -> None:
                 f"{name}: ratio to plain, per round: "
                 + ", ".join(f"{r:.2f}x" for r in ratios)
                 + f"; median {statistics.median(ratios):.2f}x"
+            )
+        for name, (server, database, reads) in cpu.items():
+            print(
+                f"{name}: CPU per read: server {1000 * server / reads:.2f} ms, "
+                f"database {1000 * database / reads:.2f} ms; per 100 reads: "
+                f"{100 * counts[name][0] / reads:.1f} connections opened, "
+                f"{100 * counts[name][1] / reads:.0f} transactions, "
+                f"{100 * counts[name][2] / reads:.0f} rows inserted"
             )
         answered = _audited_reads(url)
         print(f"record.read events after the load: {answered:,}")

@@ -4,19 +4,25 @@ sends the account events ahead still refuses a disabled account at once."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import func, select, update
 
 from tests.world import World
 from vault.access.facts import _ASSIGNED
 from vault.consent.grants import grants_ahead
+from vault.cursor_reads import CursorReader
 from vault.identity.models import User
 from vault.identity.service import _TOKEN_LOOKUP
 from vault.identity.tokens import token_digest
 from vault.records.rows import RECORD_READ
+
+# The server process that answers a read (PostgreSQL only).
+_BACKEND = select(func.pg_backend_pid())
 
 
 def test_statements_sent_ahead_read_the_same_rows_as_asked_one_by_one(world: World) -> None:
@@ -78,3 +84,99 @@ def test_a_disabled_account_copied_back_to_its_earlier_row_is_refused_at_once(
         restore = dict(zip([c.key for c in columns], before, strict=True))
         session.execute(update(User).where(User.id == user_id).values(**restore))
     assert world.client.get("/v1/me", headers=headers).status_code == 401
+
+
+def test_a_hostile_value_sent_ahead_is_matched_as_a_value_only(world: World) -> None:
+    """Values sent ahead are bound by the driver, never pasted into the statement: a token
+    digest made of quotes, a statement separator and a comment finds nothing, runs nothing,
+    and the genuine lookup beside it in the same round trip still finds its token."""
+    bearer = world.auth("counselor")["Authorization"].removeprefix("Bearer ")
+    hostile = [
+        "x'; DELETE FROM subjects; --",
+        "x\\'); DROP TABLE auth_tokens; --",
+        "$$; SELECT 1; $$",
+        "'' OR ''=''",
+    ]
+    queries: list[tuple[Any, dict[str, Any]]] = [
+        *((_TOKEN_LOOKUP, {"digest": digest}) for digest in hostile),
+        (_TOKEN_LOOKUP, {"digest": token_digest(bearer)}),
+    ]
+    for one_statement in (False, True):
+        with world.services.db.read_cursor(one_statement=one_statement, ahead=queries) as reads:
+            found = [reads.execute(*query).all() for query in queries]
+        assert found[:-1] == [[] for _ in hostile]
+        assert len(found[-1]) == 1
+    subject = world.client.get(f"/v1/subjects/{world.subject_id}", headers=world.auth("counselor"))
+    assert subject.status_code == 200, subject.text
+    assert world.client.get("/v1/me", headers=world.auth("counselor")).status_code == 200
+
+
+def test_reads_beyond_the_kept_connections_open_their_own_and_close_them(world: World) -> None:
+    """On PostgreSQL a reader keeps a bounded number of connections; a read nested inside
+    reads that hold all of them does not wait forever for itself, and the connection it
+    opened is closed after it rather than kept."""
+    db = world.services.db
+    if db.is_sqlite:
+        pytest.skip("SQLite connections are files in this process, not server processes")
+
+    class TwoKept(CursorReader):
+        IDLE_POSTGRES_CONNECTIONS = 2
+
+    reader = TwoKept(db.engine)
+    digest_of = {"digest": "no such token"}
+
+    def backends() -> set[int]:
+        with reader.reads(one_statement=True) as reads:
+            return {row[0] for row in reads.execute(_BACKEND, {}).all()}
+
+    try:
+        with reader.reads() as outer, reader.reads() as middle, reader.reads() as inner:
+            # Three reads at once on two kept connections: the third opened its own.
+            seen = [r.execute(_TOKEN_LOOKUP, digest_of).all() for r in (outer, middle, inner)]
+            pids = {r.execute(_BACKEND, {}).all()[0][0] for r in (outer, middle, inner)}
+        assert seen == [[], [], []]
+        assert len(pids) == 3
+        # Afterwards only the two kept ones are used again; the third is gone.
+        assert backends() <= pids
+        with reader.reads() as one, reader.reads() as two:
+            again = {r.execute(_BACKEND, {}).all()[0][0] for r in (one, two)}
+        assert len(again) == 2
+        assert again < pids
+    finally:
+        reader.close()
+
+
+def test_many_reads_at_once_share_the_kept_connections(world: World) -> None:
+    """More reads at once than connections kept wait for one of them instead of opening
+    (and closing) a server process each: the churn that cost the database more CPU than
+    the reads themselves."""
+    db = world.services.db
+    if db.is_sqlite:
+        pytest.skip("SQLite connections are files in this process, not server processes")
+
+    class TwoKept(CursorReader):
+        IDLE_POSTGRES_CONNECTIONS = 2
+
+    reader = TwoKept(db.engine)
+    seen: set[int] = set()
+
+    def read_often() -> None:
+        for _ in range(25):
+            with reader.reads(ahead=[(_TOKEN_LOOKUP, {"digest": "none"})]) as reads:
+                reads.execute(_TOKEN_LOOKUP, {"digest": "none"})
+                seen.add(reads.execute(_BACKEND, {}).all()[0][0])
+
+    try:
+        with reader.reads() as first, reader.reads() as second:  # both kept ones opened
+            first.execute(_BACKEND, {})
+            second.execute(_BACKEND, {})
+        threads = [threading.Thread(target=read_often) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        reader.close()
+    # 200 reads by 8 threads; a read waits up to 50 ms for a kept connection, so only
+    # a thread starved that long opens one of its own (without the wait: dozens).
+    assert len(seen) <= 3, len(seen)
