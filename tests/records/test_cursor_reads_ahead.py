@@ -111,18 +111,22 @@ def test_a_hostile_value_sent_ahead_is_matched_as_a_value_only(world: World) -> 
     assert world.client.get("/v1/me", headers=world.auth("counselor")).status_code == 200
 
 
+class _TwoKept(CursorReader):
+    IDLE_POSTGRES_CONNECTIONS = 2
+
+
+def _two_kept(world: World) -> CursorReader:
+    """A reader of the world's store that keeps two PostgreSQL connections."""
+    if world.services.db.is_sqlite:
+        pytest.skip("SQLite connections are files in this process, not server processes")
+    return _TwoKept(world.services.db.engine)
+
+
 def test_reads_beyond_the_kept_connections_open_their_own_and_close_them(world: World) -> None:
     """On PostgreSQL a reader keeps a bounded number of connections; a read nested inside
     reads that hold all of them does not wait forever for itself, and the connection it
     opened is closed after it rather than kept."""
-    db = world.services.db
-    if db.is_sqlite:
-        pytest.skip("SQLite connections are files in this process, not server processes")
-
-    class TwoKept(CursorReader):
-        IDLE_POSTGRES_CONNECTIONS = 2
-
-    reader = TwoKept(db.engine)
+    reader = _two_kept(world)
     digest_of = {"digest": "no such token"}
 
     def backends() -> set[int]:
@@ -150,14 +154,7 @@ def test_many_reads_at_once_share_the_kept_connections(world: World) -> None:
     """More reads at once than connections kept wait for one of them instead of opening
     (and closing) a server process each: the churn that cost the database more CPU than
     the reads themselves."""
-    db = world.services.db
-    if db.is_sqlite:
-        pytest.skip("SQLite connections are files in this process, not server processes")
-
-    class TwoKept(CursorReader):
-        IDLE_POSTGRES_CONNECTIONS = 2
-
-    reader = TwoKept(db.engine)
+    reader = _two_kept(world)
     seen: set[int] = set()
 
     def read_often() -> None:
