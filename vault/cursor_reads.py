@@ -27,6 +27,7 @@ from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import CompoundSelect, Insert, Select
 from sqlmodel import SQLModel
 
+from vault.pg_reads import BEGIN, PreparedOnServer
 from vault.slots import FairSlots
 
 _Converter = Callable[[Any], Any] | None
@@ -174,11 +175,6 @@ class CursorReads:
         return Rows([query.row(raw) for raw in self._cursor.fetchall()])
 
 
-_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-# The same for the implicit transaction of one query string of several statements.
-_ONE_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-
-
 class CursorReader:
     """Hands out ``CursorReads`` on one engine; prepares each statement once.
 
@@ -217,6 +213,7 @@ class CursorReader:
         self._idle: list[Any] = []  # DBAPI connections, owned by this reader
         # PostgreSQL: one slot per connection this reader keeps (taken while in use).
         self._slots = FairSlots(self.IDLE_POSTGRES_CONNECTIONS)
+        self._postgres = PreparedOnServer(self.prepared)
         # Set by close(): a read still running then closes its connection rather than
         # keeping it (nobody would ever close it again).
         self._closed = False
@@ -287,9 +284,13 @@ class CursorReader:
             cursor = connection.cursor()
             answered: list[tuple[Ahead, Rows]] = []
             if ahead:
-                answered = self._send_together(connection, ahead, begin=not one_statement)
+                sent = self._postgres.run_together(connection, ahead, begin=not one_statement)
+                answered = [
+                    ((statement, dict(params)), Rows(rows))
+                    for (statement, params), rows in zip(ahead, sent, strict=True)
+                ]
             elif not one_statement:
-                cursor.execute(_BEGIN)
+                cursor.execute(BEGIN)
             yield CursorReads(cursor, self.prepared, answered)
             cursor.close()
             if not one_statement:
@@ -301,37 +302,6 @@ class CursorReader:
             self._give_back(connection)
         else:
             connection.close()  # opened beyond the slots: not kept
-
-    def _send_together(
-        self, connection: Any, ahead: Sequence[Ahead], *, begin: bool
-    ) -> list[tuple[Ahead, Rows]]:
-        """Run the statements sent ahead as one query string: one round trip, one call.
-
-        Measured: BEGIN and six small SELECTs cost ~0.5 ms of this process's CPU
-        in psycopg's pipeline mode (its per-statement bookkeeping, not the
-        network), ~0.2 ms as one query string, and the server spent less on the
-        latter too. The parameters are bound into the text by psycopg's own
-        client-side binding (``ClientCursor``: literals escaped by libpq for this
-        connection's encoding), never by string formatting here.
-
-        ``begin``: the string starts the read's transaction, left open for any
-        statement the caller runs later. Without it the statements still run in
-        one snapshot (a query string is one implicit transaction; SET TRANSACTION
-        makes it repeatable read and read only), which ends with the string.
-        """
-        import psycopg  # the PostgreSQL driver, present when the store is PostgreSQL
-
-        queries = [(self.prepared(statement), params) for statement, params in ahead]
-        writer = psycopg.ClientCursor(connection)
-        texts = [writer.mogrify(query.sql, query.parameters(params)) for query, params in queries]
-        writer.execute(";".join([_BEGIN if begin else _ONE_SNAPSHOT, *texts]))
-        answered: list[tuple[Ahead, Rows]] = []
-        for (statement, params), (query, _) in zip(ahead, queries, strict=True):
-            writer.nextset()  # the first result is the BEGIN's or SET's
-            rows = Rows([query.row(raw) for raw in writer.fetchall()])
-            answered.append(((statement, dict(params)), rows))
-        writer.close()
-        return answered
 
     def _take_postgres(self, kept: bool) -> Any:
         # Beyond the slots a read opens its own: the kept ones are the slot holders'.

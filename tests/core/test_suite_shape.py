@@ -108,6 +108,7 @@ TESTED_UNDER_ANOTHER_NAME = {
     "records/ratelimit.py": "records/test_read_limit.py",
     "records/reading.py": "records/test_read_fail_closed.py",
     "records/rows.py": "records/test_cursor_reads.py",
+    "pg_reads.py": "records/test_cursor_reads_ahead.py",
     "statistics/service.py": "statistics/test_outcomes.py",
     "statistics/tables.py": "statistics/test_suppression.py",
     "subjects/erasure.py": "keys/test_erasure_leaves_nothing.py",

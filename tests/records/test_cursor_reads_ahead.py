@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import column, func, select, table, update
 
 from tests.world import World
 from vault.access.facts import _ASSIGNED
@@ -23,6 +23,10 @@ from vault.records.rows import RECORD_READ
 
 # The server process that answers a read (PostgreSQL only).
 _BACKEND = select(func.pg_backend_pid())
+# The statements prepared on the connection that answers (PostgreSQL only).
+_PREPARED_HERE = select(column("name"), column("statement")).select_from(
+    table("pg_prepared_statements")
+)
 
 
 def test_statements_sent_ahead_read_the_same_rows_as_asked_one_by_one(world: World) -> None:
@@ -177,3 +181,31 @@ def test_many_reads_at_once_share_the_kept_connections(world: World) -> None:
     # 200 reads by 8 threads; a read waits up to 50 ms for a kept connection, so only
     # a thread starved that long opens one of its own (without the wait: dozens).
     assert len(seen) <= 3, len(seen)
+
+
+def test_every_statement_sent_ahead_is_planned_once_per_connection(world: World) -> None:
+    """On PostgreSQL each hot statement sent ahead is prepared on the connection the first
+    time and executed by name after that; none falls back to being planned on every read."""
+    reader = _two_kept(world)
+    record_id = uuid.UUID(world.create_record("counselor", "progress_note", {"note": "Ok."}))
+    subject = uuid.UUID(world.subject_id)
+    counselor = uuid.UUID(world.user_ids["counselor"])
+    queries: list[tuple[Any, dict[str, Any]]] = [
+        (_TOKEN_LOOKUP, {"digest": "none"}),
+        (RECORD_READ, {"subject_id": subject, "record_id": record_id}),
+        grants_ahead(subject, datetime.now(UTC)),
+        (_ASSIGNED, {"user_id": counselor, "subject_id": subject}),
+    ]
+    try:
+        for _ in range(2):
+            with reader.reads(ahead=queries) as reads:
+                assert reads.execute(*queries[1]).all()
+                prepared = {
+                    row[0]: row[1]
+                    for row in reads.execute(_PREPARED_HERE, {}).all()
+                    if row[0].startswith("vault_read_")
+                }
+        # One prepared statement per statement sent, none twice, none left as text.
+        assert len(prepared) == len(queries)
+    finally:
+        reader.close()
