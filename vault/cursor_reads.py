@@ -240,9 +240,11 @@ class CursorReader:
         (on PostgreSQL each statement is then its own snapshot).
 
         ``ahead``: statements the caller will run. On PostgreSQL they are sent with
-        the BEGIN in one pipeline (one round trip, not one each) and ``execute``
-        answers them from there; any other statement runs as usual, in the same
-        transaction. SQLite has no round trips: there they run when asked.
+        the BEGIN as one query string (one round trip, not one each;
+        ``vault.pg_reads``) and ``execute`` answers them from there; any other
+        statement runs as usual, in the same transaction (with ``one_statement``
+        the statements sent ahead share one snapshot, and any other runs alone).
+        SQLite has no round trips: there they run when asked.
         """
         if not self._sqlite:
             with self._postgres_reads(one_statement, ahead) as reads:
