@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.caseload import Caseloads, _prepare_plain, _vault_requests, build
@@ -70,6 +71,18 @@ def _database_cpu_seconds() -> float:
             except OSError:
                 continue
     return total
+
+
+@dataclass
+class _Usage:
+    """What one server's rounds cost, summed: CPU seconds, reads, and PostgreSQL's counts."""
+
+    server_cpu: float = 0.0
+    database_cpu: float = 0.0
+    reads: int = 0
+    # Sessions, transactions and rows inserted (pg_stat_database); the sessions
+    # include the one connection that reads the counts, about 1 per 2,000 reads.
+    counted: list[int] = field(default_factory=lambda: [0, 0, 0])
 
 
 def _database_counts(url: str) -> tuple[int, int, int]:
@@ -144,9 +157,7 @@ def main() -> None:
         }
         lists["plain"] = plain_lists
         rates: dict[str, list[float]] = {name: [] for name in ports}
-        # CPU milliseconds per answered read: (server, database), summed over rounds.
-        cpu: dict[str, list[float]] = {name: [0.0, 0.0, 0.0] for name in ports}
-        counts: dict[str, list[int]] = {name: [0, 0, 0] for name in ports}
+        usage = {name: _Usage() for name in ports}
         answered = 0
         stacks: list[Path] = []
         for round_no in range(args.rounds):
@@ -161,12 +172,14 @@ def main() -> None:
                 result = load_many(
                     ports[name], lists[name], connections=32, max_seconds=args.seconds
                 )
-                cpu[name][0] += _cpu_seconds(pids[name]) - server_before
-                cpu[name][1] += _database_cpu_seconds() - database_before
-                cpu[name][2] += result.ok
-                counted = _database_counts(url)
-                for i in range(3):
-                    counts[name][i] += counted[i] - counted_before[i]
+                used = usage[name]
+                used.server_cpu += _cpu_seconds(pids[name]) - server_before
+                used.database_cpu += _database_cpu_seconds() - database_before
+                used.reads += result.ok
+                for i, (after, before) in enumerate(
+                    zip(_database_counts(url), counted_before, strict=True)
+                ):
+                    used.counted[i] += after - before
                 if spy is not None:
                     spy.wait(timeout=120)
                 rates[name].append(result.throughput)
@@ -181,13 +194,14 @@ def main() -> None:
                 + ", ".join(f"{r:.2f}x" for r in ratios)
                 + f"; median {statistics.median(ratios):.2f}x"
             )
-        for name, (server, database, reads) in cpu.items():
+        for name, used in usage.items():
+            sessions, transactions, inserted = used.counted
             print(
-                f"{name}: CPU per read: server {1000 * server / reads:.2f} ms, "
-                f"database {1000 * database / reads:.2f} ms; per 100 reads: "
-                f"{100 * counts[name][0] / reads:.1f} connections opened, "
-                f"{100 * counts[name][1] / reads:.0f} transactions, "
-                f"{100 * counts[name][2] / reads:.0f} rows inserted"
+                f"{name}: CPU per read: server {1000 * used.server_cpu / used.reads:.2f} ms, "
+                f"database {1000 * used.database_cpu / used.reads:.2f} ms; per 100 reads: "
+                f"{100 * sessions / used.reads:.1f} connections opened, "
+                f"{100 * transactions / used.reads:.0f} transactions, "
+                f"{100 * inserted / used.reads:.0f} rows inserted"
             )
         answered = _audited_reads(url)
         print(f"record.read events after the load: {answered:,}")

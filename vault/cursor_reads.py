@@ -21,13 +21,14 @@ import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import CompoundSelect, Insert, Select
 from sqlmodel import SQLModel
 
-from vault.pg_reads import BEGIN, PreparedOnServer
+from vault.pg_reads import BEGIN, PreparedOnServer, ServerForm, server_form
 from vault.slots import FairSlots
 
 _Converter = Callable[[Any], Any] | None
@@ -108,6 +109,11 @@ class PreparedQuery:
         self.row_type: Any = namedtuple(  # type: ignore[misc]  # field names known only here
             "Row", [column.key or f"c{i}" for i, column in enumerate(columns)], rename=True
         )
+
+    @cached_property
+    def server_form(self) -> ServerForm:
+        """The statement as PostgreSQL's PREPARE takes it (PostgreSQL dialects only)."""
+        return server_form(self.sql)
 
     def parameters(self, given: Mapping[str, Any]) -> Any:
         values = dict(self._fixed)
@@ -213,7 +219,7 @@ class CursorReader:
         self._idle: list[Any] = []  # DBAPI connections, owned by this reader
         # PostgreSQL: one slot per connection this reader keeps (taken while in use).
         self._slots = FairSlots(self.IDLE_POSTGRES_CONNECTIONS)
-        self._postgres = PreparedOnServer(self.prepared)
+        self._postgres = PreparedOnServer()
         # Set by close(): a read still running then closes its connection rather than
         # keeping it (nobody would ever close it again).
         self._closed = False
@@ -286,7 +292,11 @@ class CursorReader:
             cursor = connection.cursor()
             answered: list[tuple[Ahead, Rows]] = []
             if ahead:
-                sent = self._postgres.run_together(connection, ahead, begin=not one_statement)
+                sent = self._postgres.run_together(
+                    connection,
+                    [(self.prepared(statement), params) for statement, params in ahead],
+                    begin=not one_statement,
+                )
                 answered = [
                     ((statement, dict(params)), Rows(rows))
                     for (statement, params), rows in zip(ahead, sent, strict=True)

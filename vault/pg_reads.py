@@ -19,10 +19,10 @@ import itertools
 import logging
 import re
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-__all__ = ["BEGIN", "ONE_SNAPSHOT", "PreparedOnServer"]
+__all__ = ["BEGIN", "ONE_SNAPSHOT", "PreparedOnServer", "ServerForm", "server_form"]
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,12 @@ class PreparedQuery(Protocol):
 
     sql: str
 
+    @property
+    def server_form(self) -> ServerForm: ...
+
     def parameters(self, given: Mapping[str, Any]) -> Any: ...
 
     def row(self, raw: tuple[Any, ...]) -> Any: ...
-
-
-# A SQLAlchemy statement (vault.cursor_reads.AnyQuery); only its identity is used here.
-AnyQuery = Any
 
 
 class ServerForm(NamedTuple):
@@ -76,15 +75,17 @@ def server_form(sql: str) -> ServerForm:
 class PreparedOnServer:
     """Which statements are prepared on which connection; runs statements sent ahead."""
 
-    def __init__(self, prepared: Callable[[AnyQuery], PreparedQuery]) -> None:
-        self._prepared = prepared
-        self._forms: dict[int, tuple[PreparedQuery, ServerForm]] = {}
+    def __init__(self) -> None:
         # The names prepared on each connection, and those the server would not prepare.
         self._on: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
         self._refused: set[str] = set()
 
     def run_together(
-        self, connection: Any, ahead: Sequence[tuple[AnyQuery, Mapping[str, Any]]], *, begin: bool
+        self,
+        connection: Any,
+        queries: Sequence[tuple[PreparedQuery, Mapping[str, Any]]],
+        *,
+        begin: bool,
     ) -> list[list[Any]]:
         """The rows of each statement, run as one query string (one round trip).
 
@@ -96,41 +97,30 @@ class PreparedOnServer:
         import psycopg  # the PostgreSQL driver, present when the store is PostgreSQL
 
         writer = psycopg.ClientCursor(connection)
+        prepared_here = self._on.get(connection)
+        if prepared_here is None:
+            prepared_here = self._on[connection] = set()
         texts = [BEGIN if begin else ONE_SNAPSHOT]
-        queries = []
-        for statement, params in ahead:
-            query, form = self._form(statement)
+        for query, params in queries:
             values = query.parameters(params)
-            if self._ready(connection, form):
+            form = query.server_form
+            if self._ready(connection, prepared_here, form):
                 arguments = ", ".join(["%s"] * len(form.order))
                 call = f"EXECUTE {form.name}({arguments})" if form.order else f"EXECUTE {form.name}"
                 texts.append(writer.mogrify(call, [values[key] for key in form.order]))
             else:
                 texts.append(writer.mogrify(query.sql, values))
-            queries.append(query)
         writer.execute(";".join(texts))
         answers = []
-        for query in queries:
+        for query, _ in queries:
             writer.nextset()  # the first result is the BEGIN's or SET's
             answers.append([query.row(raw) for raw in writer.fetchall()])
         writer.close()
         return answers
 
-    def _form(self, statement: AnyQuery) -> tuple[PreparedQuery, ServerForm]:
-        # Keyed by identity, like CursorReader.prepared: the statements are constants.
-        found = self._forms.get(id(statement))
-        query = self._prepared(statement)
-        if found is None or found[0] is not query:
-            found = (query, server_form(query.sql))
-            self._forms[id(statement)] = found
-        return found
-
-    def _ready(self, connection: Any, form: ServerForm) -> bool:
+    def _ready(self, connection: Any, prepared_here: set[str], form: ServerForm) -> bool:
         """Whether the statement is prepared on ``connection`` (made so if it can be)."""
-        names = self._on.get(connection)
-        if names is None:
-            names = self._on[connection] = set()
-        if form.name in names:
+        if form.name in prepared_here:
             return True
         if form.name in self._refused:
             return False
@@ -143,5 +133,5 @@ class PreparedOnServer:
             log.warning("statement %s not prepared (%s)", form.name, type(refused).__name__)
             self._refused.add(form.name)
             return False
-        names.add(form.name)
+        prepared_here.add(form.name)
         return True
