@@ -60,6 +60,28 @@ def _cpu_seconds(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def _system_cpu_seconds(pid: int) -> float:
+    """The kernel's share of ``_cpu_seconds``: wake-ups, locks and sockets."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def _context_switches(pid: int) -> int:
+    """Context switches of every thread of one process so far (each wake-up of a thread)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:  # voluntary and nonvoluntary
+                    total += int(line.split()[-1])
+        except OSError:
+            continue
+    return total
+
+
 def _database_cpu_seconds() -> float:
     """CPU of every PostgreSQL process on this machine (0 for SQLite, which has none)."""
     total = 0.0
@@ -78,6 +100,11 @@ class _Usage:
     """What one server's rounds cost, summed: CPU seconds, reads, and PostgreSQL's counts."""
 
     server_cpu: float = 0.0
+    server_system_cpu: float = 0.0
+    # The load's own CPU (this process): on a small machine all three share the cores.
+    client_cpu: float = 0.0
+    # Context switches of the server's threads; threads that exit meanwhile are not counted.
+    switches: int = 0
     database_cpu: float = 0.0
     reads: int = 0
     # Sessions, transactions and rows inserted (pg_stat_database); the sessions
@@ -169,12 +196,18 @@ def main() -> None:
                     spy = _spy(pids[name], args.seconds, stacks[-1])
                 counted_before = _database_counts(url)
                 server_before, database_before = _cpu_seconds(pids[name]), _database_cpu_seconds()
+                system_before = _system_cpu_seconds(pids[name])
+                switches_before = _context_switches(pids[name])
+                client_before = _cpu_seconds(os.getpid())
                 result = load_many(
                     ports[name], lists[name], connections=32, max_seconds=args.seconds
                 )
                 used = usage[name]
                 used.server_cpu += _cpu_seconds(pids[name]) - server_before
                 used.database_cpu += _database_cpu_seconds() - database_before
+                used.client_cpu += _cpu_seconds(os.getpid()) - client_before
+                used.server_system_cpu += _system_cpu_seconds(pids[name]) - system_before
+                used.switches += _context_switches(pids[name]) - switches_before
                 used.reads += result.ok
                 for i, (after, before) in enumerate(
                     zip(_database_counts(url), counted_before, strict=True)
@@ -197,8 +230,11 @@ def main() -> None:
         for name, used in usage.items():
             sessions, transactions, inserted = used.counted
             print(
-                f"{name}: CPU per read: server {1000 * used.server_cpu / used.reads:.2f} ms, "
-                f"database {1000 * used.database_cpu / used.reads:.2f} ms; per 100 reads: "
+                f"{name}: CPU per read: server {1000 * used.server_cpu / used.reads:.2f} ms "
+                f"({1000 * used.server_system_cpu / used.reads:.2f} ms in the kernel, "
+                f"{used.switches / used.reads:.1f} context switches), "
+                f"database {1000 * used.database_cpu / used.reads:.2f} ms, "
+                f"load {1000 * used.client_cpu / used.reads:.2f} ms; per 100 reads: "
                 f"{100 * sessions / used.reads:.1f} connections opened, "
                 f"{100 * transactions / used.reads:.0f} transactions, "
                 f"{100 * inserted / used.reads:.0f} rows inserted"

@@ -107,6 +107,7 @@ TESTED_UNDER_ANOTHER_NAME = {
     "keys/wiring.py": "keys/test_key_startup.py",
     "records/ratelimit.py": "records/test_read_limit.py",
     "records/reading.py": "records/test_read_fail_closed.py",
+    "records/own_decryptions.py": "records/test_service.py",
     "records/rows.py": "records/test_cursor_reads.py",
     "pg_reads.py": "records/test_cursor_reads_ahead.py",
     "statistics/service.py": "statistics/test_outcomes.py",

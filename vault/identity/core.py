@@ -24,6 +24,7 @@ from vault.crypto.columns import ColumnSealer
 from vault.cursor_reads import Reads
 from vault.db import Database
 from vault.errors import ConfigurationError
+from vault.identity.bearer import TokenUsers
 from vault.identity.epochs import AccountEpochs, epochs_of
 from vault.identity.models import Organization, User
 from vault.identity.passwords import SecretHasher
@@ -133,6 +134,9 @@ class IdentityCore:
         # Decides every operation an authenticated person asks (user.create, ...);
         # without one, every such operation is refused (the command line needs none).
         self.policy = policy
+        # Whom each recent bearer token was for (vault.identity.bearer): a guess that a
+        # record read confirms in its own snapshot, never a verdict.
+        self.token_users = TokenUsers()
 
     def _engine(self) -> AccountPolicy:
         if self.policy is None:

@@ -22,9 +22,10 @@ from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlmodel import Session, col
 
 from vault.audit.events import AuditEvent, Outcome
-from vault.cursor_reads import CursorReads
+from vault.cursor_reads import Ahead, CursorReads
 from vault.errors import AuthenticationFailed, RateLimited
 from vault.identity import totp
+from vault.identity.bearer import BearerCheck
 from vault.identity.core import IdentityCore, UserView, client_address, normalise_username
 from vault.identity.models import AuthToken, LoginFailure, LoginFailureKind, User
 from vault.identity.standing import AccountStatus, may_act, status_of
@@ -318,24 +319,34 @@ class Logins(IdentityCore):
     def authenticate(self, bearer: str) -> AuthenticatedUser:
         """The user of a bearer token; ``AuthenticationFailed`` if unknown, expired or revoked,
         or if the account may not act now (disabled, pending, changed outside the vault)."""
-        digest = _digest(bearer)
-        # Looked up in the database on every request (no cache), so a revocation or a
-        # disabled account takes effect on the very next request, in every process.
-        # The token's row and the account events appended since this process last looked:
-        # two statements, one round trip on PostgreSQL.
-        ahead = [(_TOKEN_LOOKUP, {"digest": digest}), self.epochs.ahead()]
-        with self.db.read_cursor(one_statement=True, ahead=ahead) as reads:
+        return self.authenticate_digest(_digest(bearer))
+
+    def bearer_check(self, bearer: str) -> BearerCheck:
+        """The token, to be checked inside the read it comes with (``vault.identity.bearer``)."""
+        return BearerCheck(self, _digest(bearer))
+
+    def token_ahead(self, digest: str) -> list[Ahead]:
+        """The token's row and the account events appended since this process last looked:
+        two statements, one round trip on PostgreSQL."""
+        return [(_TOKEN_LOOKUP, {"digest": digest}), self.epochs.ahead()]
+
+    def authenticate_digest(self, digest: str) -> AuthenticatedUser:
+        # Looked up in the database on every request, so a revocation or a disabled
+        # account takes effect on the very next request, in every process.
+        with self.db.read_cursor(one_statement=True, ahead=self.token_ahead(digest)) as reads:
             # Judged inside, raised outside: an exception would cost the reader its connection.
-            found = self._token_user(reads, digest, self.clock())
+            found = self.token_user(reads, digest)
         return _or_raise(found)
 
-    def _token_user(
-        self, reads: CursorReads, digest: str, now: datetime
+    def token_user(
+        self, reads: CursorReads, digest: str
     ) -> AuthenticatedUser | AuthenticationFailed:
         """The token's user, or the refusal to raise (nothing raises in here)."""
+        now = self.clock()
         row = reads.execute(_TOKEN_LOOKUP, {"digest": digest}).one_or_none()
         account = None if row is None else _TokenAccount(*row[4:])
         if row is None or account is None:
+            self.token_users.forget(digest)
             return AuthenticationFailed("A valid bearer token is required.")
         # The epoch check reads the account events appended since this process last
         # looked: a second small statement after the token's own.
@@ -347,14 +358,20 @@ class Logins(IdentityCore):
             and not self.epochs.revoked(reads, row[0], now - self._logout_horizon)
         )
         if not stands:
+            self.token_users.forget(digest)
             return AuthenticationFailed("The token has expired or was revoked.")
-        return AuthenticatedUser(
+        user = AuthenticatedUser(
             id=account.id,
             username=account.username,
             role=account.role,
             organization=account.organization,
             token_id=row[0],
         )
+        # Whom the token is for, so the next record read can send its check with the
+        # read's own statements: a guess that read confirms, never a verdict.
+        if self.token_users.get(digest) != user:
+            self.token_users.remember(digest, user)
+        return user
 
     def _token_intact(
         self,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlmodel import Session
 
 from vault import vocabulary
 from vault.crypto.keys import DataKey, WrappedKey
-from vault.cursor_reads import Ahead, Reads
+from vault.cursor_reads import Ahead, CursorReads, Reads
 from vault.subjects.visibility import SubjectRef
 from vault.vocabulary import Action, BreakGlassGrant, Principal
 
@@ -63,6 +63,24 @@ class Subjects(Protocol):
         on_self: bool = False,
         created_by_principal: bool = False,
     ) -> SubjectRef: ...
+
+
+@runtime_checkable
+class CallerCheck(Protocol):
+    """A caller's credential, checked in the snapshot of the read it comes with.
+
+    The record read's bearer token (``vault.identity.bearer.BearerCheck``): the
+    read is planned for the principal the token was last seen for, and the
+    token's rows, read in the same snapshot, must confirm exactly that principal.
+    """
+
+    def guess(self) -> Principal | None: ...
+
+    def ahead(self) -> list[Ahead]: ...
+
+    def confirms(self, reads: CursorReads, guessed: Principal) -> bool: ...
+
+    def authenticate(self) -> Principal: ...
 
 
 class Decoys(Protocol):

@@ -5,8 +5,9 @@ event durably, and only then unwrap the subject's key and decrypt the fields
 the decision allows. If the audit event cannot be written, nothing is
 decrypted. ``RecordReader.read`` does the three steps; ``plan`` (decide) and
 ``disclose`` (unwrap, decrypt) are its halves. The subject's own export and
-the date of birth the consent rules need are the other two decryptions, here
-too; the ciphers themselves are ``vault.records.fieldcrypt``.
+the identity fields the vault's own rules need are the other decryptions
+(``vault.records.own_decryptions``); the ciphers themselves are
+``vault.records.fieldcrypt``.
 """
 
 from __future__ import annotations
@@ -14,32 +15,32 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
-
-from sqlmodel import Session
 
 from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.crypto.keys import WrappedKey
-from vault.cursor_reads import Reads
+from vault.cursor_reads import Ahead, Reads
 from vault.db import Database
 from vault.errors import DecryptionFailed, InvalidInput, NotFound, RateLimited, VaultError
 from vault.records.catalog import Catalog
 from vault.records.decisions import DecisionFacts, Opening, ReadPlan, decision_event
 from vault.records.fieldcrypt import open_fields
-from vault.records.ports import Decoys, PolicyDecider, SubjectKeyStore, Subjects
+from vault.records.ports import (
+    CallerCheck,
+    Decoys,
+    PolicyDecider,
+    SubjectKeyStore,
+    Subjects,
+)
 from vault.records.ratelimit import ReadLimiter
 from vault.records.rows import (
-    RECORD,
     RECORD_READ,
     RecordMeta,
     RecordView,
-    ciphertexts,
-    record_rows,
 )
-from vault.subjects.models import Subject
 from vault.subjects.visibility import SubjectRef
 from vault.threads import run_store_work
 from vault.vocabulary import Action, Category, EventAction, Principal, Resource
@@ -66,16 +67,22 @@ class RecordReader:
     decoys: Decoys | None = None
 
     async def read(
-        self, principal: Principal, subject_id: uuid.UUID, record_id: uuid.UUID, purpose: str
+        self,
+        caller: Principal | CallerCheck,
+        subject_id: uuid.UUID,
+        record_id: uuid.UUID,
+        purpose: str,
     ) -> RecordView:
         """Decide, make the audit event durable, then decrypt only what is allowed.
 
-        A coroutine: the decision runs without a thread hop on an embedded store,
-        and the wait for the audit event's group commit holds no thread at all.
+        ``caller``: a principal already authenticated, or a credential to check in
+        the read's own snapshot (``plan_for``). A coroutine: the decision runs
+        without a thread hop on an embedded store, and the wait for the audit
+        event's group commit holds no thread at all.
         """
         with self.audit.expecting() as slot:
-            plan = await run_store_work(
-                self.inline_store, partial(self.plan, principal, subject_id, record_id, purpose)
+            principal, plan = await run_store_work(
+                self.inline_store, partial(self.plan_for, caller, subject_id, record_id, purpose)
             )
             # Durable first: if this raises AuditUnavailable nothing is decrypted.
             await self.audit.append_async(plan.event, slot)
@@ -86,6 +93,31 @@ class RecordReader:
             await run_store_work(False, hit)
         # Unwrap (from the key cache, or the provider) and decrypt: no store access.
         return await run_store_work(self.inline_keys, partial(self.disclose, plan))
+
+    def plan_for(
+        self,
+        caller: Principal | CallerCheck,
+        subject_id: uuid.UUID,
+        record_id: uuid.UUID,
+        purpose: str,
+    ) -> tuple[Principal, ReadPlan]:
+        """The principal and the plan of a read; a credential is checked first.
+
+        A credential known to this process is checked in the read's own snapshot,
+        its statements sent with the read's (``vault.identity.bearer``); one that
+        is unknown, or does not confirm the principal it was last seen for, is
+        checked on its own, and ``AuthenticationFailed`` leaves before anything is
+        decided or recorded.
+        """
+        if isinstance(caller, Principal):
+            return caller, self.plan(caller, subject_id, record_id, purpose)
+        guessed = caller.guess()
+        if guessed is not None:
+            planned = self._planned_as_guessed(caller, guessed, subject_id, record_id, purpose)
+            if planned is not None:
+                return guessed, planned
+        principal = caller.authenticate()
+        return principal, self.plan(principal, subject_id, record_id, purpose)
 
     def _refused(
         self,
@@ -107,6 +139,9 @@ class RecordReader:
         """The checks before any store read: a purpose, and this process's read limit."""
         if not purpose:
             raise InvalidInput("purpose: a declared purpose is required")
+        return self._limited(principal)
+
+    def _limited(self, principal: Principal) -> RateLimited | None:
         if self.read_limiter is not None:
             try:
                 self.read_limiter.check(principal.id)
@@ -129,6 +164,24 @@ class RecordReader:
             decoy = self._is_decoy(reads, subject_id)
         return self._refused(principal, subject_id, limited, decoy, reason="read rate limit")
 
+    def _ahead(
+        self,
+        principal: Principal,
+        subject_id: uuid.UUID,
+        record_id: uuid.UUID,
+        purpose: str,
+        now: datetime,
+    ) -> list[Ahead]:
+        """Every statement a read of an existing record of one's own organisation runs,
+        sent at once (one round trip on PostgreSQL); any other runs when asked."""
+        ahead = [
+            (RECORD_READ, {"subject_id": subject_id, "record_id": record_id}),
+            *self.decisions.context_ahead(principal, subject_id, purpose, now),
+        ]
+        if self.read_limiter is not None:
+            ahead.append(self.read_limiter.logged_ahead(principal.id, now))
+        return ahead
+
     def _planned(
         self,
         principal: Principal,
@@ -137,16 +190,36 @@ class RecordReader:
         purpose: str,
         now: datetime,
     ) -> ReadPlan:
-        # Every statement a read of an existing record of one's own organisation runs,
-        # sent at once (one round trip on PostgreSQL); any other runs when asked.
-        ahead = [
-            (RECORD_READ, {"subject_id": subject_id, "record_id": record_id}),
-            *self.decisions.context_ahead(principal, subject_id, purpose, now),
-        ]
-        if self.read_limiter is not None:
-            ahead.append(self.read_limiter.logged_ahead(principal.id, now))
+        ahead = self._ahead(principal, subject_id, record_id, purpose, now)
         with self.db.read_cursor(ahead=ahead) as reads:
             return self._decide(reads, principal, subject_id, record_id, purpose, now)
+
+    def _planned_as_guessed(
+        self,
+        check: CallerCheck,
+        guessed: Principal,
+        subject_id: uuid.UUID,
+        record_id: uuid.UUID,
+        purpose: str,
+    ) -> ReadPlan | None:
+        """The read planned for ``guessed``, the credential checked in the same snapshot.
+
+        None (nothing decided, nothing to record) unless the credential stands for
+        exactly ``guessed``. The process's read limit counts the read only then:
+        a revoked token must not spend its former owner's reads.
+        """
+        if not purpose:
+            raise InvalidInput("purpose: a declared purpose is required")
+        now = self.clock()
+        ahead = [*check.ahead(), *self._ahead(guessed, subject_id, record_id, purpose, now)]
+        with self.db.read_cursor(ahead=ahead) as reads:
+            if not check.confirms(reads, guessed):
+                return None
+            limited = self._limited(guessed)
+            if limited is not None:
+                decoy = self._is_decoy(reads, subject_id)
+                return self._refused(guessed, subject_id, limited, decoy, reason="read rate limit")
+            return self._decide(reads, guessed, subject_id, record_id, purpose, now)
 
     def _decide(
         self,
@@ -301,83 +374,3 @@ class RecordReader:
             decision.consent_id,
             decision.break_glass_id,
         )
-
-    def export_for_subject(self, subject_id: uuid.UUID) -> dict[str, object]:
-        """Everything the vault holds about a subject, decrypted for the subject alone.
-
-        Called only from the subject's own authenticated kiosk session (right of access).
-        """
-        with self.db.read_session() as session:
-            subject = session.get(Subject, subject_id)
-            if subject is None or subject.erased_at is not None:
-                raise NotFound("No such subject.")
-            self.audit.append(
-                AuditEvent.by(
-                    None,
-                    EventAction.SUBJECT_EXPORT,
-                    Outcome.ALLOW,
-                    subject_id=subject_id,
-                    actor_role="subject",
-                    purpose="right_of_access",
-                )
-            )
-            dek = self.subject_keys.data_key(session, subject_id)
-            out: list[dict[str, object]] = []
-            for record in record_rows(session, subject_id):
-                stored = ciphertexts(session, record.id)
-                out.append(
-                    {
-                        "id": str(record.id),
-                        "type": record.record_type,
-                        "version": record.version,
-                        "current": record.superseded_at is None,
-                        "created_at": record.created_at.isoformat(),
-                        "fields": open_fields(
-                            dek,
-                            subject_id=subject_id,
-                            record_id=record.id,
-                            record_type=record.record_type,
-                            version=record.version,
-                            stored=stored,
-                            wanted=stored.keys(),
-                        ),
-                    }
-                )
-            return {
-                "subject_id": str(subject_id),
-                "organization": subject.organization,
-                "status": subject.status,
-                "records": out,
-            }
-
-    def date_of_birth(self, session: Session, subject_id: uuid.UUID) -> date:
-        """The subject's date of birth, for the consent rules on minors.
-
-        Decrypted only inside the vault; never returned to a caller.
-        """
-        value = self.identity_fields(session, subject_id, ["date_of_birth"])
-        return date.fromisoformat(value["date_of_birth"])
-
-    def identity_fields(
-        self, session: Session, subject_id: uuid.UUID, wanted: list[str]
-    ) -> dict[str, str]:
-        """Fields of the subject's identity record, decrypted inside the vault for its own
-        jobs (the consent rules on minors, ``vault keys rebuild-index``); never returned to
-        a caller."""
-        subject = session.get(Subject, subject_id)
-        if subject is None or subject.erased_at is not None or subject.identity_record_id is None:
-            raise NotFound("No such subject.")
-        record = session.execute(RECORD, {"record_id": subject.identity_record_id}).first()
-        if record is None:
-            raise NotFound("No such subject.")
-        stored = ciphertexts(session, record.id)
-        value = open_fields(
-            self.subject_keys.data_key(session, subject_id),
-            subject_id=subject_id,
-            record_id=record.id,
-            record_type=record.record_type,
-            version=record.version,
-            stored=stored,
-            wanted=wanted,
-        )
-        return dict(value)

@@ -20,6 +20,7 @@ from vault.errors import Forbidden, InvalidInput, NotFound
 from vault.records.catalog import Catalog
 from vault.records.decisions import DecisionFacts, decision_event
 from vault.records.models import Record
+from vault.records.own_decryptions import date_of_birth, export_for_subject, identity_fields
 from vault.records.ports import PolicyDecider, SubjectKeyStore, Subjects
 from vault.records.reading import RecordReader
 from vault.records.rows import RecordMeta, record_rows
@@ -226,18 +227,18 @@ class RecordsService:
         return rows
 
     def export_for_subject(self, subject_id: uuid.UUID) -> dict[str, object]:
-        """The subject's own export (right of access), see ``RecordReader``."""
-        return self.reader.export_for_subject(subject_id)
+        """The subject's own export (right of access), see ``vault.records.own_decryptions``."""
+        return export_for_subject(self.reader.db, self.reader.audit, self.subject_keys, subject_id)
 
     def date_of_birth(self, session: Session, subject_id: uuid.UUID) -> date:
-        """The date of birth the consent rules on minors need, see ``RecordReader``."""
-        return self.reader.date_of_birth(session, subject_id)
+        """The date of birth the consent rules on minors need (never returned to a caller)."""
+        return date_of_birth(session, self.subject_keys, subject_id)
 
     def identity_fields(
         self, session: Session, subject_id: uuid.UUID, wanted: list[str]
     ) -> dict[str, str]:
         """Identity fields for the vault's own jobs (``vault keys rebuild-index``)."""
-        return self.reader.identity_fields(session, subject_id, wanted)
+        return identity_fields(session, self.subject_keys, subject_id, wanted)
 
     def rotate_subject_key(self, subject_id: uuid.UUID) -> int:
         """Re-encrypt every field of the subject under a new data key (an operator's job)."""
