@@ -146,10 +146,14 @@ def test_a_revoked_token_does_not_spend_its_owners_reads(limited_world: World) -
     assert world.client.post("/v1/auth/logout", headers=stolen).status_code == 204
     for _ in range(5):
         assert world.read("counselor", rid, purpose="counseling").status_code == 401
-    world.headers["counselor"] = login(world.client, "counselor")
-    for _ in range(2):
-        assert world.read("counselor", rid, purpose="counseling").status_code == 200
-    assert world.read("counselor", rid, purpose="counseling").status_code == 429
+    # A header of its own: the world's headers are shared with every test that copies it.
+    again = login(world.client, "counselor")
+    path = f"/v1/subjects/{world.subject_id}/records/{rid}"
+    statuses = [
+        world.client.get(path, params={"purpose": "counseling"}, headers=again).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
 
 
 def test_the_read_route_still_needs_a_token(world: World) -> None:
