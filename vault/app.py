@@ -30,7 +30,7 @@ from vault.records.http import HANDLERS as RECORDS_HANDLERS
 from vault.services import Services, build_services
 from vault.statistics.http import HANDLERS as STATISTICS_HANDLERS
 from vault.subjects.http import HANDLERS as SUBJECTS_HANDLERS
-from vault.threads import use_worker_threads
+from vault.threads import stop_worker_threads, use_worker_threads
 from vault.tlog.http import TLOG_HANDLERS
 from vault.web.routes import template_config, web_handlers
 from vault.workbench.http import ALERT_HANDLERS
@@ -140,7 +140,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         ),
         logging_config=_logging_config(settings.log_level),
         on_startup=[use_worker_threads],
-        on_shutdown=[close_services],
+        on_shutdown=[stop_worker_threads, close_services],
         debug=False,
     )
     app.state.services = built

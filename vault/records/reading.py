@@ -42,7 +42,7 @@ from vault.records.rows import (
     RecordView,
 )
 from vault.subjects.visibility import SubjectRef
-from vault.threads import run_store_work
+from vault.threads import run_store_work, run_waiting_work
 from vault.vocabulary import Action, Category, EventAction, Principal, Resource
 
 
@@ -90,7 +90,7 @@ class RecordReader:
             hit = partial(self.decoys.hit, principal, (subject_id,), EventAction.RECORD_READ.value)
             # In a worker thread: the hit's own audit event is waited for, and may
             # disable the reader's account.
-            await run_store_work(False, hit)
+            await run_waiting_work(hit)
         # Unwrap (from the key cache, or the provider) and decrypt: no store access.
         return await run_store_work(self.inline_keys, partial(self.disclose, plan))
 
