@@ -34,11 +34,12 @@ from bench.loadgen import LoadResult, load
 
 # Frames (substring of "function (file)") whose inclusive share is reported.
 STEPS = {
-    "token check (authenticate)": "authenticate (vault/identity/service.py",
+    "token check on its own (authenticate)": "authenticate_digest (vault/identity/logins.py",
+    "token check inside the read (confirms)": "confirms (vault/identity/bearer.py",
     "policy decision (PolicyEngine.decide)": "decide (vault/access/engine.py",
     "consent lookup (active_consents)": "active_consents (vault/consent/service.py",
     "assignment / break-glass facts": "(vault/access/facts.py",
-    "read before the audit event (plan)": "plan (vault/records/reading.py",
+    "read before the audit event (plan)": "plan_for (vault/records/reading.py",
     "read after the audit event (disclose)": "disclose (vault/records/reading.py",
     "subject key (row + unwrap)": "(vault/keys/service.py",
     "field decryption (open_fields)": "open_fields (vault/records/fieldcrypt.py",

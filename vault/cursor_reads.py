@@ -28,7 +28,7 @@ from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import CompoundSelect, Insert, Select
 from sqlmodel import SQLModel
 
-from vault.pg_reads import BEGIN, PreparedOnServer, ServerForm, server_form
+from vault.pg_reads import BEGIN, ONE_SNAPSHOT, PreparedOnServer, ServerForm, server_form
 from vault.slots import FairSlots
 
 _Converter = Callable[[Any], Any] | None
@@ -225,7 +225,7 @@ class CursorReader:
         self._closed = False
         # A reader dropped without close() (a Database never disposed) still closes the
         # connections it keeps, rather than leave them to the garbage collector open.
-        self._finalizer = weakref.finalize(self, _close_all, self._idle)
+        self._finalizer = weakref.finalize(self, close_connections, self._idle)
 
     def prepared(self, statement: AnyQuery) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
@@ -295,7 +295,7 @@ class CursorReader:
                 sent = self._postgres.run_together(
                     connection,
                     [(self.prepared(statement), params) for statement, params in ahead],
-                    begin=not one_statement,
+                    opening=ONE_SNAPSHOT if one_statement else BEGIN,
                 )
                 answered = [
                     ((statement, dict(params)), Rows(rows))
@@ -325,16 +325,7 @@ class CursorReader:
             if not connection.closed and not connection.broken:
                 return connection
             connection.close()
-        pooled = self._engine.raw_connection()  # runs the engine's connect options
-        pooled.detach()
-        fresh: Any = pooled.dbapi_connection  # the psycopg connection itself
-        try:
-            fresh.rollback()  # the pool's pre-ping may have opened a transaction
-            fresh.autocommit = True
-        except BaseException:
-            fresh.close()
-            raise
-        return fresh
+        return detached_postgres_connection(self._engine)
 
     def _take_sqlite(self) -> Any:
         try:
@@ -357,7 +348,23 @@ class CursorReader:
         self._finalizer()
 
 
-def _close_all(connections: list[Any]) -> None:
+def detached_postgres_connection(engine: Engine) -> Any:
+    """A new psycopg connection in autocommit mode, made by ``engine`` (its connect
+    options) and detached from its pool: the caller keeps it, and closes it."""
+    pooled = engine.raw_connection()  # runs the engine's connect options
+    pooled.detach()
+    fresh: Any = pooled.dbapi_connection  # the psycopg connection itself
+    try:
+        fresh.rollback()  # the pool's pre-ping may have opened a transaction
+        fresh.autocommit = True
+    except BaseException:
+        fresh.close()
+        raise
+    return fresh
+
+
+def close_connections(connections: list[Any]) -> None:
+    """Close and forget every DBAPI connection of a kept list."""
     while connections:
         connections.pop().close()
 

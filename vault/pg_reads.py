@@ -22,13 +22,22 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-__all__ = ["BEGIN", "ONE_SNAPSHOT", "PreparedOnServer", "ServerForm", "server_form"]
+__all__ = [
+    "BEGIN",
+    "BEGIN_WRITING",
+    "ONE_SNAPSHOT",
+    "PreparedOnServer",
+    "ServerForm",
+    "server_form",
+]
 
 log = logging.getLogger(__name__)
 
 BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 # The same for the implicit transaction of one query string of several statements.
 ONE_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+# A writing transaction (the audit chain's), left open for its writes.
+BEGIN_WRITING = "BEGIN"
 
 # psycopg's placeholders in compiled SQL: %(name)s, and %% for a percent sign.
 _PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
@@ -85,14 +94,15 @@ class PreparedOnServer:
         connection: Any,
         queries: Sequence[tuple[PreparedQuery, Mapping[str, Any]]],
         *,
-        begin: bool,
+        opening: str,
     ) -> list[list[Any]]:
         """The rows of each statement, run as one query string (one round trip).
 
-        ``begin``: the string starts the read's transaction, left open for any
-        statement the caller runs later. Without it the statements still run in
-        one snapshot (a query string is one implicit transaction; SET TRANSACTION
-        makes it repeatable read and read only), which ends with the string.
+        ``opening``: the string's first statement. ``BEGIN`` (or ``BEGIN_WRITING``)
+        starts the caller's transaction, left open for any statement it runs
+        later. ``ONE_SNAPSHOT``: the statements still run in one snapshot (a query
+        string is one implicit transaction; SET TRANSACTION makes it repeatable
+        read and read only), which ends with the string.
         """
         import psycopg  # the PostgreSQL driver, present when the store is PostgreSQL
 
@@ -100,7 +110,7 @@ class PreparedOnServer:
         prepared_here = self._on.get(connection)
         if prepared_here is None:
             prepared_here = self._on[connection] = set()
-        texts = [BEGIN if begin else ONE_SNAPSHOT]
+        texts = [opening]
         for query, params in queries:
             values = query.parameters(params)
             form = query.server_form
@@ -113,7 +123,7 @@ class PreparedOnServer:
         writer.execute(";".join(texts))
         answers = []
         for query, _ in queries:
-            writer.nextset()  # the first result is the BEGIN's or SET's
+            writer.nextset()  # the first result is the opening statement's
             answers.append([query.row(raw) for raw in writer.fetchall()])
         writer.close()
         return answers

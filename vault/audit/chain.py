@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import BigInteger, Engine, Table, bindparam, func, insert, select
 
 from vault.audit.canonical import GENESIS_HASH, encode, event_document, link_hash
 from vault.audit.checkpoints import Checkpoint
@@ -28,9 +28,11 @@ from vault.audit.events import AuditEvent
 from vault.audit.loop_commit import ChainBusy
 from vault.audit.models import CHECKPOINTS, EVENTS
 from vault.audit.tree import TreeWriter
+from vault.audit.writer_connections import WriterConnections
 from vault.cursor_reads import PreparedQuery
 from vault.db import SQLITE_BUSY_TIMEOUT_MS
 from vault.errors import AuditUnavailable
+from vault.pg_reads import BEGIN_WRITING, PreparedOnServer
 
 log = logging.getLogger("vault.audit")
 
@@ -38,6 +40,8 @@ log = logging.getLogger("vault.audit")
 CHAIN_LOCK_KEY = 0x7661756C74A0D17  # "vault" + "audit"
 
 _HEAD = select(EVENTS.c.seq, EVENTS.c.hash).order_by(EVENTS.c.seq.desc()).limit(1)
+# The chain's transaction-scoped advisory lock (PostgreSQL), taken before the head is read.
+_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger())))
 _LAST_CHECKPOINT = select(CHECKPOINTS.c.seq).order_by(CHECKPOINTS.c.seq.desc()).limit(1)
 
 Head = tuple[int, bytes]
@@ -98,6 +102,7 @@ class _Statements:
     insert_events: PreparedQuery
     last_checkpoint: PreparedQuery
     insert_checkpoint: PreparedQuery
+    lock: PreparedQuery
 
 
 class Chain:
@@ -111,7 +116,11 @@ class Chain:
             insert_events=PreparedQuery(insert(EVENTS), dialect, columns_of(EVENTS)),
             last_checkpoint=PreparedQuery(_LAST_CHECKPOINT, dialect),
             insert_checkpoint=PreparedQuery(insert(CHECKPOINTS), dialect, columns_of(CHECKPOINTS)),
+            lock=PreparedQuery(_LOCK, dialect),
         )
+        # PostgreSQL: the writer's own connections, and the statements prepared on them.
+        self._connections = WriterConnections(engine)
+        self._on_server = PreparedOnServer()
         # The newest (seq, hash) this process committed: the head must never go back.
         self.known_head: Head = (0, GENESIS_HASH)
         # The transparency tree over the chain hashes, extended by every batch.
@@ -128,14 +137,15 @@ class Chain:
         cannot even roll back is dropped). ``wait=False`` (SQLite only): raise
         ``ChainBusy`` at once, writing nothing, when another holds the lock.
         """
+        if self._engine.dialect.name == "postgresql":
+            with self._postgres_transaction() as opened:
+                yield opened
+            return
         connection = self._engine.raw_connection()
         try:
             cursor = connection.cursor()
             try:
-                if self._engine.dialect.name == "postgresql":
-                    # psycopg began the transaction; the lock ends with it.
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK_KEY,))
-                elif wait:
+                if wait:
                     # The driver is in autocommit mode: take SQLite's write lock up front.
                     cursor.execute("BEGIN IMMEDIATE")
                 else:
@@ -154,6 +164,57 @@ class Chain:
                 cursor.close()
         finally:
             connection.close()
+
+    @contextmanager
+    def _postgres_transaction(self) -> Iterator[tuple[Any, Head]]:
+        connection, found = self._postgres_begin()
+        try:
+            cursor = connection.cursor()
+            try:
+                self._check_not_regressed(found)
+                yield cursor, found
+                connection.commit()
+            finally:
+                cursor.close()
+        except BaseException:
+            self.tree.forget()
+            connection.close()  # never reused after an error: the server ends the transaction
+            raise
+        self._connections.give_back(connection)
+
+    def _postgres_begin(self) -> tuple[Any, Head]:
+        """A kept connection inside a new transaction holding the lock, and the head.
+
+        BEGIN, the lock and the head go as one query string (one round trip; the
+        pool's pre-ping and psycopg's own BEGIN were three more per batch). A kept
+        connection the server dropped (a restart) fails on that string before
+        anything is written: the batch then begins once more on a new connection.
+        """
+        import psycopg  # the PostgreSQL driver, present when the store is
+
+        statements = self._statements
+        opening = [(statements.lock, {"key": CHAIN_LOCK_KEY}), (statements.head, {})]
+        while True:
+            connection, kept = self._connections.take()
+            try:
+                answers = self._on_server.run_together(connection, opening, opening=BEGIN_WRITING)
+            except psycopg.OperationalError:
+                connection.close()
+                if kept:
+                    continue  # a kept connection gone stale; a new one gets one try
+                raise
+            except BaseException:
+                connection.close()
+                raise
+            return connection, _head_of(answers[1][0] if answers[1] else None)
+
+    def close(self) -> None:
+        """Close the connections kept for the writer (PostgreSQL)."""
+        self._connections.close()
+
+    def leave_to_parent(self) -> None:
+        """In a forked child: never touch (nor close) the parent's kept connections."""
+        self._connections.leave_to_parent()
 
     @contextmanager
     def snapshot(self) -> Iterator[tuple[Any, Head]]:

@@ -194,6 +194,8 @@ class AuditLog:
                 self._checkpoint()
             except Exception as exc:  # noqa: BLE001  (a failed final checkpoint must not stop shutdown)
                 log.error("audit: the closing checkpoint failed (%s)", type(exc).__name__)
+        if self._chain is not None:
+            self._chain.close()
         # Every time: a proof or verify read after a first close checks out a connection.
         if self._engine is not None:
             self._engine.dispose()
@@ -229,6 +231,8 @@ class AuditLog:
         if self._writer.adopt_fork():
             # A forked child: the parent's connections are not ours.
             self._engine = None
+            if self._chain is not None:
+                self._chain.leave_to_parent()
             self._chain = None
 
     def _chain_of(self) -> Chain:
