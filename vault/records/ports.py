@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -65,7 +65,6 @@ class Subjects(Protocol):
     ) -> SubjectRef: ...
 
 
-@runtime_checkable
 class CallerCheck(Protocol):
     """A caller's credential, checked in the snapshot of the read it comes with.
 
