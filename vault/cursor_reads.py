@@ -28,7 +28,14 @@ from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import CompoundSelect, Insert, Select
 from sqlmodel import SQLModel
 
-from vault.pg_reads import BEGIN, ONE_SNAPSHOT, PreparedOnServer, ServerForm, server_form
+from vault.pg_reads import (
+    BEGIN,
+    ONE_SNAPSHOT,
+    PreparedOnServer,
+    ServerForm,
+    detached_postgres_connection,
+    server_form,
+)
 from vault.slots import FairSlots
 
 _Converter = Callable[[Any], Any] | None
@@ -156,12 +163,20 @@ class Rows:
         return iter(self._rows)
 
 
+class NotSentAhead(Exception):
+    """A read made with ``only_ahead`` asked a statement it had not sent ahead.
+
+    Its snapshot ended with the round trip that answered the others, so nothing
+    else can be read in it: the caller asks again, without ``only_ahead``.
+    """
+
+
 class CursorReads:
     """A read transaction on a pooled DBAPI connection; ``execute`` like a Session's."""
 
     def __init__(
         self,
-        cursor: Any,
+        cursor: Any | None,
         prepared: Callable[[AnyQuery], PreparedQuery],
         answered: list[tuple[Ahead, Rows]] | None = None,
     ) -> None:
@@ -176,6 +191,8 @@ class CursorReads:
         for (sent, given), rows in self._answered:
             if sent is statement and given == params:
                 return rows
+        if self._cursor is None:
+            raise NotSentAhead()  # the snapshot ended with the statements sent ahead
         query = self._prepared(statement)
         self._cursor.execute(query.sql, query.parameters(params))
         return Rows([query.row(raw) for raw in self._cursor.fetchall()])
@@ -237,7 +254,11 @@ class CursorReader:
 
     @contextmanager
     def reads(
-        self, *, one_statement: bool = False, ahead: Sequence[Ahead] = ()
+        self,
+        *,
+        one_statement: bool = False,
+        ahead: Sequence[Ahead] = (),
+        only_ahead: bool = False,
     ) -> Iterator[CursorReads]:
         """One read-only transaction (one snapshot), rolled back at the end.
 
@@ -251,9 +272,15 @@ class CursorReader:
         statement runs as usual, in the same transaction (with ``one_statement``
         the statements sent ahead share one snapshot, and any other runs alone).
         SQLite has no round trips: there they run when asked.
+
+        ``only_ahead``: the caller expects to ask nothing but ``ahead``. On
+        PostgreSQL the snapshot then ends with the round trip that answers them
+        (no ROLLBACK round trip after), and asking any other statement raises
+        ``NotSentAhead``, the connection kept: ask again without ``only_ahead``.
         """
         if not self._sqlite:
-            with self._postgres_reads(one_statement, ahead) as reads:
+            finished = only_ahead and bool(ahead)
+            with self._postgres_reads(one_statement, ahead, finished) as reads:
                 yield reads
             return
         connection = self._take_sqlite()
@@ -274,10 +301,12 @@ class CursorReader:
         self._give_back(connection)
 
     @contextmanager
-    def _postgres_reads(self, one_statement: bool, ahead: Sequence[Ahead]) -> Iterator[CursorReads]:
+    def _postgres_reads(
+        self, one_statement: bool, ahead: Sequence[Ahead], finished: bool
+    ) -> Iterator[CursorReads]:
         kept = self._slots.acquire(timeout=self.POSTGRES_WAIT_SECONDS)
         try:
-            with self._postgres_transaction(one_statement, ahead, kept) as reads:
+            with self._postgres_transaction(one_statement, ahead, kept, finished) as reads:
                 yield reads
         finally:
             if kept:
@@ -285,17 +314,19 @@ class CursorReader:
 
     @contextmanager
     def _postgres_transaction(
-        self, one_statement: bool, ahead: Sequence[Ahead], kept: bool
+        self, one_statement: bool, ahead: Sequence[Ahead], kept: bool, finished: bool
     ) -> Iterator[CursorReads]:
+        """``finished``: the string of statements sent ahead is the whole transaction."""
         connection = self._take_postgres(kept)
         try:
             cursor = connection.cursor()
             answered: list[tuple[Ahead, Rows]] = []
             if ahead:
+                whole = one_statement or finished
                 sent = self._postgres.run_together(
                     connection,
                     [(self.prepared(statement), params) for statement, params in ahead],
-                    opening=ONE_SNAPSHOT if one_statement else BEGIN,
+                    opening=ONE_SNAPSHOT if whole else BEGIN,
                 )
                 answered = [
                     ((statement, dict(params)), Rows(rows))
@@ -303,13 +334,23 @@ class CursorReader:
                 ]
             elif not one_statement:
                 cursor.execute(BEGIN)
-            yield CursorReads(cursor, self.prepared, answered)
+            yield CursorReads(None if finished else cursor, self.prepared, answered)
             cursor.close()
-            if not one_statement:
+            if not one_statement and not finished:
                 connection.execute("ROLLBACK")
+        except NotSentAhead:
+            if not finished:
+                connection.close()  # from a read nested in this one: this one's state is unknown
+                raise
+            # Nothing was sent after the string, whose transaction ended with it: clean.
+            self._keep_or_close(connection, kept)
+            raise
         except BaseException:
             connection.close()
             raise
+        self._keep_or_close(connection, kept)
+
+    def _keep_or_close(self, connection: Any, kept: bool) -> None:
         if kept:
             self._give_back(connection)
         else:
@@ -346,21 +387,6 @@ class CursorReader:
         """Close the connections this reader keeps (the engine's pool is the engine's)."""
         self._closed = True
         self._finalizer()
-
-
-def detached_postgres_connection(engine: Engine) -> Any:
-    """A new psycopg connection in autocommit mode, made by ``engine`` (its connect
-    options) and detached from its pool: the caller keeps it, and closes it."""
-    pooled = engine.raw_connection()  # runs the engine's connect options
-    pooled.detach()
-    fresh: Any = pooled.dbapi_connection  # the psycopg connection itself
-    try:
-        fresh.rollback()  # the pool's pre-ping may have opened a transaction
-        fresh.autocommit = True
-    except BaseException:
-        fresh.close()
-        raise
-    return fresh
 
 
 def close_connections(connections: list[Any]) -> None:

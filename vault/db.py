@@ -142,15 +142,18 @@ class Database:
                 raise
 
     def read_cursor(
-        self, *, one_statement: bool = False, ahead: Sequence[Ahead] = ()
+        self, *, one_statement: bool = False, ahead: Sequence[Ahead] = (), only_ahead: bool = False
     ) -> AbstractContextManager[CursorReads]:
         """A read transaction on the bare DBAPI cursor, for the per-request hot path.
 
         Its ``execute(statement, params)`` takes the same prebuilt Core SELECTs and
         returns equal rows, without the Session's cost; ``ahead``: statements sent
-        in one round trip on PostgreSQL (``vault.cursor_reads``).
+        in one round trip on PostgreSQL (``vault.cursor_reads``); ``only_ahead``: the
+        caller asks nothing else, or catches ``NotSentAhead`` and asks again without it.
         """
-        return self._cursor_reader.reads(one_statement=one_statement, ahead=ahead)
+        return self._cursor_reader.reads(
+            one_statement=one_statement, ahead=ahead, only_ahead=only_ahead
+        )
 
     def check_reachable(self) -> None:
         try:

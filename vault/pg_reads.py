@@ -20,7 +20,10 @@ import logging
 import re
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = [
     "BEGIN",
@@ -28,6 +31,7 @@ __all__ = [
     "ONE_SNAPSHOT",
     "PreparedOnServer",
     "ServerForm",
+    "detached_postgres_connection",
     "server_form",
 ]
 
@@ -145,3 +149,18 @@ class PreparedOnServer:
             return False
         prepared_here.add(form.name)
         return True
+
+
+def detached_postgres_connection(engine: Engine) -> Any:
+    """A new psycopg connection in autocommit mode, made by ``engine`` (its connect
+    options) and detached from its pool: the caller keeps it, and closes it."""
+    pooled = engine.raw_connection()  # runs the engine's connect options
+    pooled.detach()
+    fresh: Any = pooled.dbapi_connection  # the psycopg connection itself
+    try:
+        fresh.rollback()  # the pool's pre-ping may have opened a transaction
+        fresh.autocommit = True
+    except BaseException:
+        fresh.close()
+        raise
+    return fresh

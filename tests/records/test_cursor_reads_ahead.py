@@ -15,7 +15,7 @@ from sqlalchemy import column, func, select, table, update
 from tests.world import World
 from vault.access.facts import _ASSIGNED
 from vault.consent.grants import grants_ahead
-from vault.cursor_reads import CursorReader
+from vault.cursor_reads import CursorReader, NotSentAhead
 from vault.identity.models import User
 from vault.identity.service import _TOKEN_LOOKUP
 from vault.identity.tokens import token_digest
@@ -209,3 +209,56 @@ def test_every_statement_sent_ahead_is_planned_once_per_connection(world: World)
         assert len(prepared) == len(queries)
     finally:
         reader.close()
+
+
+def test_a_read_of_only_what_it_sent_ends_its_snapshot_with_that_round_trip(
+    world: World,
+) -> None:
+    """With ``only_ahead`` the snapshot ends with the string that answers the statements
+    sent: asking anything else raises NotSentAhead, and the connection goes back clean
+    (no transaction left open, the same server process answers the next read)."""
+    reader = _two_kept(world)
+    record_id = uuid.UUID(world.create_record("counselor", "progress_note", {"note": "Ok."}))
+    sent = (RECORD_READ, {"subject_id": uuid.UUID(world.subject_id), "record_id": record_id})
+    try:
+        with reader.reads(ahead=[(_BACKEND, {})], only_ahead=True) as reads:
+            first = reads.execute(_BACKEND, {}).all()[0][0]
+
+        def ask_beyond() -> None:
+            with reader.reads(ahead=[sent], only_ahead=True) as reads:
+                assert reads.execute(*sent).all()
+                reads.execute(_BACKEND, {})  # out of the block, as a plan would let it go
+
+        with pytest.raises(NotSentAhead):
+            ask_beyond()
+        with reader.reads(ahead=[(_BACKEND, {})], only_ahead=True) as reads:
+            again = reads.execute(_BACKEND, {}).all()[0][0]
+        with reader.reads(one_statement=True) as reads:
+            status = reads.execute(select(func.now() == func.statement_timestamp()), {}).all()
+        assert again == first  # a kept connection, not closed after NotSentAhead
+        assert status[0][0]  # each statement its own transaction: nothing was left open
+    finally:
+        reader.close()
+
+
+def test_probing_records_that_do_not_exist_opens_no_connections(world: World) -> None:
+    """Reads that need more than they sent (a subject that does not exist) are decided
+    once more in an open transaction, on a kept connection: a caller probing ids costs
+    the database no new server process per request."""
+    if world.services.db.is_sqlite:
+        pytest.skip("SQLite connections are files in this process, not server processes")
+    record_id = world.create_record("counselor", "progress_note", {"note": "Calm."})
+    assert world.read("counselor", record_id, "counseling").status_code == 200
+    sessions = select(func.sum(column("sessions"))).select_from(table("pg_stat_database"))
+    with world.services.db.read_cursor(one_statement=True) as reads:
+        before = int(reads.execute(sessions, {}).all()[0][0])
+    for _ in range(20):
+        missing = world.client.get(
+            f"/v1/subjects/{uuid.uuid4()}/records/{uuid.uuid4()}",
+            params={"purpose": "counseling"},
+            headers=world.auth("counselor"),
+        )
+        assert missing.status_code == 404
+    with world.services.db.read_cursor(one_statement=True) as reads:
+        after = int(reads.execute(sessions, {}).all()[0][0])
+    assert after - before <= 2  # the audit writer may open its own; no one per read

@@ -88,3 +88,20 @@ def test_the_count_goes_by_index_and_stops_at_the_limit(limited_world: World) ->
         plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + query.sql, params).all()
     assert any("ix_audit_events_actor_action_time" in str(step) for step in plan), plan
     assert "LIMIT" in query.sql
+
+
+def test_a_read_decided_twice_counts_once(limited_world: World) -> None:
+    """A read that needs more than it sent ahead (a subject that does not exist) is decided
+    once more in an open transaction, but counts once against the caller's limit."""
+    world = limited_world
+    rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
+    assert world.read("counselor", rid, purpose="counseling").status_code == 200
+    for _ in range(2):
+        missing = world.client.get(
+            f"/v1/subjects/{uuid.uuid4()}/records/{uuid.uuid4()}",
+            params={"purpose": "counseling"},
+            headers=world.auth("counselor"),
+        )
+        assert missing.status_code == 404
+    refused = world.read("counselor", rid, purpose="counseling")
+    assert refused.status_code == 429

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from vault.cursor_reads import close_connections, detached_postgres_connection
+from vault.cursor_reads import close_connections
+from vault.pg_reads import detached_postgres_connection
 
 # The parent's connections a forked child found here: held, never used nor closed (a
 # closed psycopg connection tells the server to end the session, the parent's own).
