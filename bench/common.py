@@ -209,9 +209,14 @@ def today() -> str:
 
 
 def write_result(section: Section, mode: Mode) -> Path:
-    """Write bench/results/<date>-<name>.json with the machine, versions, date and mode."""
+    """Write bench/results/<date>-<name>.json with the machine, versions, date and mode.
+
+    A quick run (a smoke test) writes <date>-<name>-quick.json: it must not replace
+    the day's full-size result that the docs cite.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{today()}-{section.name}.json"
+    suffix = "-quick" if mode is Mode.QUICK else ""
+    path = RESULTS / f"{today()}-{section.name}{suffix}.json"
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": mode.value,
