@@ -50,23 +50,23 @@ def _spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process and of its reaped children, in seconds."""
+def _cpu_ticks(pid: int) -> list[int]:
+    """Fields 14-17 of proc(5) for one process (utime, stime, cutime, cstime); zeros if gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    # Fields 14-17 of proc(5) (utime, stime, cutime, cstime), counted after the ")".
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return [0, 0, 0, 0]
+    return [int(f) for f in fields[11:15]]  # counted after the ")"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process and of its reaped children, in seconds."""
+    return sum(_cpu_ticks(pid)) / os.sysconf("SC_CLK_TCK")
 
 
 def _system_cpu_seconds(pid: int) -> float:
     """The kernel's share of ``_cpu_seconds``: wake-ups, locks and sockets."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return int(fields[12]) / os.sysconf("SC_CLK_TCK")
+    return _cpu_ticks(pid)[1] / os.sysconf("SC_CLK_TCK")
 
 
 def _context_switches(pid: int) -> int:

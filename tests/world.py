@@ -76,9 +76,10 @@ class World:
         )
         return str(body["id"])
 
-    def read(self, who: str, record_id: str, purpose: str) -> Any:
+    def read(self, who: str, record_id: str, purpose: str, subject_id: str | None = None) -> Any:
+        """GET a record as ``who``: of the world's subject, or of ``subject_id``."""
         return self.client.get(
-            f"/v1/subjects/{self.subject_id}/records/{record_id}",
+            f"/v1/subjects/{subject_id or self.subject_id}/records/{record_id}",
             params={"purpose": purpose},
             headers=self.auth(who),
         )

@@ -58,11 +58,7 @@ def test_a_read_that_needs_more_than_was_sent_is_decided_the_ordinary_way(world:
     """A read of a subject that does not exist (a decoy check not sent ahead) is still a
     404 with its refusal recorded, and the next read is answered as before."""
     record_id = world.create_record("counselor", "progress_note", {"note": "Calm."})
-    missing = world.client.get(
-        f"/v1/subjects/{uuid.uuid4()}/records/{record_id}",
-        params={"purpose": "counseling"},
-        headers=world.auth("counselor"),
-    )
+    missing = world.read("counselor", record_id, "counseling", subject_id=str(uuid.uuid4()))
     assert missing.status_code == 404
     answered = world.read("counselor", record_id, "counseling")
     assert answered.status_code == 200, answered.text
@@ -253,12 +249,8 @@ def test_probing_records_that_do_not_exist_opens_no_connections(world: World) ->
     with world.services.db.read_cursor(one_statement=True) as reads:
         before = int(reads.execute(sessions, {}).all()[0][0])
     for _ in range(20):
-        missing = world.client.get(
-            f"/v1/subjects/{uuid.uuid4()}/records/{uuid.uuid4()}",
-            params={"purpose": "counseling"},
-            headers=world.auth("counselor"),
-        )
-        assert missing.status_code == 404
+        probe = world.read("counselor", str(uuid.uuid4()), "counseling", str(uuid.uuid4()))
+        assert probe.status_code == 404
     with world.services.db.read_cursor(one_statement=True) as reads:
         after = int(reads.execute(sessions, {}).all()[0][0])
     assert after - before <= 2  # the audit writer may open its own; no one per read

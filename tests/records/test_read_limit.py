@@ -97,11 +97,7 @@ def test_a_read_decided_twice_counts_once(limited_world: World) -> None:
     rid = world.create_record("counselor", "psychological_assessment", ASSESSMENT)
     assert world.read("counselor", rid, purpose="counseling").status_code == 200
     for _ in range(2):
-        missing = world.client.get(
-            f"/v1/subjects/{uuid.uuid4()}/records/{uuid.uuid4()}",
-            params={"purpose": "counseling"},
-            headers=world.auth("counselor"),
-        )
+        missing = world.read("counselor", str(uuid.uuid4()), "counseling", str(uuid.uuid4()))
         assert missing.status_code == 404
     refused = world.read("counselor", rid, purpose="counseling")
     assert refused.status_code == 429

@@ -97,13 +97,12 @@ class BearerCheck:
         """Whether the token stands, in this snapshot, for exactly ``guessed``.
 
         Nothing raises in here (an exception would cost the reader its
-        connection); a token that does not confirm is forgotten.
+        connection). ``token_user`` keeps ``TokenUsers`` right itself: a token
+        that does not stand is forgotten, one that stands is remembered for
+        whom it really is.
         """
         found = self.judge.token_user(reads, self.digest)
-        if isinstance(found, AuthenticatedUser) and found.principal() == guessed:
-            return True
-        self.judge.token_users.forget(self.digest)
-        return False
+        return isinstance(found, AuthenticatedUser) and found.principal() == guessed
 
     def authenticate(self) -> Principal:
         """The token checked on its own snapshot; ``AuthenticationFailed`` if it does not stand."""

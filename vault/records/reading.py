@@ -48,6 +48,11 @@ from vault.vocabulary import Action, Category, EventAction, Principal, Resource
 T = TypeVar("T")
 
 
+def _require_purpose(purpose: str) -> None:
+    if not purpose:
+        raise InvalidInput("purpose: a declared purpose is required")
+
+
 @dataclass
 class RecordReader:
     db: Database
@@ -139,8 +144,7 @@ class RecordReader:
 
     def _admit(self, principal: Principal, purpose: str) -> RateLimited | None:
         """The checks before any store read: a purpose, and this process's read limit."""
-        if not purpose:
-            raise InvalidInput("purpose: a declared purpose is required")
+        _require_purpose(purpose)
         return self._limited(principal)
 
     def _limited(self, principal: Principal) -> RateLimited | None:
@@ -211,8 +215,7 @@ class RecordReader:
         exactly ``guessed``. The process's read limit counts the read only then:
         a revoked token must not spend its former owner's reads.
         """
-        if not purpose:
-            raise InvalidInput("purpose: a declared purpose is required")
+        _require_purpose(purpose)
         now = self.clock()
         ahead = [*check.ahead(), *self._ahead(guessed, subject_id, record_id, purpose, now)]
 
