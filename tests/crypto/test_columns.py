@@ -78,3 +78,22 @@ def test_holds_only_the_value_sealed_to_that_row() -> None:
     assert not sealer.holds("users", "authz", row, None, "counselor1\ncounselor\nrutan-jakpus")
     flipped = stored[:-2] + ("A" if stored[-2] != "A" else "B") + stored[-1]
     assert not sealer.holds("users", "authz", row, flipped, "counselor1\ncounselor\nrutan-jakpus")
+
+
+def test_a_seal_found_to_hold_is_checked_again_once_anything_changes() -> None:
+    """The answer remembered for a seal that held serves only its exact row, column,
+    seal and value; and what is remembered stays bounded."""
+    sealer = ColumnSealer(SECRET)
+    row = uuid.uuid4()
+    stored = sealer.seal("auth_tokens", "binding", row, "u\nd\n2026-12-03")
+    for _ in range(2):  # the second time from memory
+        assert sealer.holds("auth_tokens", "binding", row, stored, "u\nd\n2026-12-03")
+        assert not sealer.holds("auth_tokens", "binding", row, stored, "u\nd\n2026-12-04")
+        assert not sealer.holds("auth_tokens", "binding", uuid.uuid4(), stored, "u\nd\n2026-12-03")
+        assert not sealer.holds("auth_tokens", "other", row, stored, "u\nd\n2026-12-03")
+    for n in range(ColumnSealer.HELD_REMEMBERED + 10):
+        other = uuid.uuid4()
+        value = f"value {n}"
+        assert sealer.holds("t", "c", other, sealer.seal("t", "c", other, value), value)
+    assert len(sealer._held) <= ColumnSealer.HELD_REMEMBERED
+    assert sealer.holds("auth_tokens", "binding", row, stored, "u\nd\n2026-12-03")

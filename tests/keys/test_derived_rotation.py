@@ -79,6 +79,7 @@ def test_a_seal_names_its_version_and_unknown_or_retired_versions_open_nothing()
         sealer.open("t", "c", row, planted)  # version 7 was never made
     with pytest.raises(DecryptionFailed):
         sealer.open("t", "c", row, "v1:" + sealed[3:])  # relabelled: the v1 key fails
+    assert sealer.holds("t", "c", row, old, "secret")  # and now remembered as holding
     versions.ok = {2}  # version 1 retired
     with pytest.raises(DecryptionFailed):
         sealer.open("t", "c", row, old)
