@@ -9,7 +9,10 @@ an account as an admin does, and approves it with a second person.
 from __future__ import annotations
 
 import contextlib
+import gc
+import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -255,3 +258,21 @@ def choose_pin_at_kiosk(
     chosen = client.post("/kiosk/pin/new", data={"csrf_token": token, "pin": pin, "pin_again": pin})
     assert chosen.status_code == 200, chosen.text
     client.post("/kiosk/end", data={"csrf_token": token})
+
+
+def in_forked_child(work: Callable[[], str]) -> str:
+    """What ``work`` returns when run in a child forked from this process, after which the
+    child collects its garbage (what would close connections it thinks are its own)."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover  (the child reports through the pipe)
+        try:
+            answer = work()
+            gc.collect()
+            os.write(write, answer.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    with os.fdopen(read) as report:
+        return report.read()

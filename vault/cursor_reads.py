@@ -17,23 +17,23 @@ always rolled back; the one writer on this path is the audit log's
 
 from __future__ import annotations
 
-import weakref
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import Column, Dialect, Engine, select
 from sqlalchemy.sql import CompoundSelect, Insert, Select
 from sqlmodel import SQLModel
 
+from vault.kept_connections import KeptConnections
 from vault.pg_reads import (
     BEGIN,
     ONE_SNAPSHOT,
     PreparedOnServer,
     ServerForm,
-    detached_postgres_connection,
+    kept_postgres_connections,
     server_form,
 )
 from vault.slots import FairSlots
@@ -233,16 +233,17 @@ class CursorReader:
         self._dialect = engine.dialect
         self._sqlite = engine.dialect.name == "sqlite"
         self._queries: dict[int, tuple[AnyQuery, PreparedQuery]] = {}
-        self._idle: list[Any] = []  # DBAPI connections, owned by this reader
+        # DBAPI connections owned by this reader. After close() a read still running
+        # closes its connection rather than keeping it; a reader dropped without
+        # close() (a Database never disposed) still closes them.
+        self._kept = (
+            KeptConnections(self.IDLE_SQLITE_CONNECTIONS, partial(_detached_sqlite, engine))
+            if self._sqlite
+            else kept_postgres_connections(engine, self.IDLE_POSTGRES_CONNECTIONS)
+        )
         # PostgreSQL: one slot per connection this reader keeps (taken while in use).
         self._slots = FairSlots(self.IDLE_POSTGRES_CONNECTIONS)
         self._postgres = PreparedOnServer()
-        # Set by close(): a read still running then closes its connection rather than
-        # keeping it (nobody would ever close it again).
-        self._closed = False
-        # A reader dropped without close() (a Database never disposed) still closes the
-        # connections it keeps, rather than leave them to the garbage collector open.
-        self._finalizer = weakref.finalize(self, close_connections, self._idle)
 
     def prepared(self, statement: AnyQuery) -> PreparedQuery:
         # Keyed by identity: the statements are module constants, built once.
@@ -358,41 +359,23 @@ class CursorReader:
 
     def _take_postgres(self, kept: bool) -> Any:
         # Beyond the slots a read opens its own: the kept ones are the slot holders'.
-        while kept:
-            try:
-                connection = self._idle.pop()  # atomic: list.pop needs no lock
-            except IndexError:
-                break
-            if not connection.closed and not connection.broken:
-                return connection
-            connection.close()
-        return detached_postgres_connection(self._engine)
+        return self._kept.take()[0] if kept else self._kept.opened()
 
     def _take_sqlite(self) -> Any:
-        try:
-            return self._idle.pop()  # atomic: list.pop needs no lock
-        except IndexError:
-            pooled = self._engine.raw_connection()  # runs the connect pragmas
-            pooled.detach()
-            return pooled.dbapi_connection
+        return self._kept.take()[0]
 
     def _give_back(self, connection: Any) -> None:
-        idle = self.IDLE_SQLITE_CONNECTIONS if self._sqlite else self.IDLE_POSTGRES_CONNECTIONS
-        if not self._closed and len(self._idle) < idle:
-            self._idle.append(connection)
-        else:
-            connection.close()
+        self._kept.give_back(connection)
 
     def close(self) -> None:
         """Close the connections this reader keeps (the engine's pool is the engine's)."""
-        self._closed = True
-        self._finalizer()
+        self._kept.close()
 
 
-def close_connections(connections: list[Any]) -> None:
-    """Close and forget every DBAPI connection of a kept list."""
-    while connections:
-        connections.pop().close()
+def _detached_sqlite(engine: Engine) -> Any:
+    pooled = engine.raw_connection()  # runs the connect pragmas
+    pooled.detach()
+    return pooled.dbapi_connection
 
 
 class Answer(Protocol):

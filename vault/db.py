@@ -7,7 +7,9 @@ PostgreSQL is reached through psycopg 3 by ``VAULT_DATABASE_URL``.
 
 from __future__ import annotations
 
+import os
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -92,9 +94,27 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    # PostgreSQL connections are server processes: keep fewer idle, allow the same peak.
-    return create_engine(url, pool_pre_ping=True, **_pool_options(pool, idle=20))
+    else:
+        # PostgreSQL connections are server processes: keep fewer idle, allow the same peak.
+        engine = create_engine(url, pool_pre_ping=True, **_pool_options(pool, idle=20))
+    _ENGINES.add(engine)
+    return engine
+
+
+# A forked child starts each engine with a pool of its own: a pooled connection of the
+# parent used in the child would interleave on the parent's socket, and disposing of it
+# there would end the parent's session. The parent's are dropped unclosed (psycopg
+# leaves a connection made in another process open when it is collected). The vault's
+# own kept connections do the same (``vault.kept_connections``).
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _new_pools_after_fork() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_new_pools_after_fork)
 
 
 class Database:

@@ -22,6 +22,8 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from vault.kept_connections import KeptConnections
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -32,6 +34,7 @@ __all__ = [
     "PreparedOnServer",
     "ServerForm",
     "detached_postgres_connection",
+    "kept_postgres_connections",
     "server_form",
 ]
 
@@ -164,3 +167,14 @@ def detached_postgres_connection(engine: Engine) -> Any:
         fresh.close()
         raise
     return fresh
+
+
+def kept_postgres_connections(engine: Engine, kept: int) -> KeptConnections:
+    """Up to ``kept`` autocommit connections of ``engine`` kept for reuse
+    (``detached_postgres_connection``); one the driver knows is closed or broken
+    is skipped."""
+    return KeptConnections(
+        kept,
+        lambda: detached_postgres_connection(engine),
+        lambda connection: not connection.closed and not connection.broken,
+    )

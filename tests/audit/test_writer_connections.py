@@ -3,8 +3,6 @@ server ends one, never given back after an error, and left alone by a forked chi
 
 from __future__ import annotations
 
-import gc
-import os
 from typing import Any
 
 import pytest
@@ -12,6 +10,7 @@ from sqlalchemy import text
 
 from tests.audit.conftest import sample_event
 from tests.audit.fakes import InterceptedLog
+from tests.support import in_forked_child
 from vault.audit.verify import verify_chain
 from vault.db import Database
 from vault.errors import AuditUnavailable
@@ -82,19 +81,10 @@ def test_a_forked_child_leaves_the_parents_writer_connection_open(
     parent's writer, never ends the parent's server session."""
     backends = _note_backends(audit_log)
     audit_log.append(sample_event(0))
-    read, write = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover  (the child reports through the pipe)
-        try:
-            seqs = [audit_log.append(sample_event(n)) for n in (1, 2)]
-            gc.collect()
-            os.write(write, ",".join(map(str, seqs)).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    os.waitpid(child, 0)
-    with os.fdopen(read) as report:
-        assert report.read() == "2,3"
+    appended = in_forked_child(
+        lambda: ",".join(str(audit_log.append(sample_event(n))) for n in (1, 2))
+    )
+    assert appended == "2,3"
     assert audit_log.append(sample_event(3)) == 4
     assert backends[-1] == backends[0]
     assert verify_chain(db.engine).ok

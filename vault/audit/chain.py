@@ -28,11 +28,10 @@ from vault.audit.events import AuditEvent
 from vault.audit.loop_commit import ChainBusy
 from vault.audit.models import CHECKPOINTS, EVENTS
 from vault.audit.tree import TreeWriter
-from vault.audit.writer_connections import WriterConnections
 from vault.cursor_reads import PreparedQuery
 from vault.db import SQLITE_BUSY_TIMEOUT_MS
 from vault.errors import AuditUnavailable
-from vault.pg_reads import BEGIN_WRITING, PreparedOnServer
+from vault.pg_reads import BEGIN_WRITING, PreparedOnServer, kept_postgres_connections
 
 log = logging.getLogger("vault.audit")
 
@@ -118,8 +117,10 @@ class Chain:
             insert_checkpoint=PreparedQuery(insert(CHECKPOINTS), dialect, columns_of(CHECKPOINTS)),
             lock=PreparedQuery(_LOCK, dialect),
         )
-        # PostgreSQL: the writer's own connections, and the statements prepared on them.
-        self._connections = WriterConnections(engine)
+        # PostgreSQL: the writer's own connections (one for its batches, one for a
+        # checkpoint), and the statements prepared on them. Taken from SQLAlchemy's
+        # pool, each batch paid a pre-ping and psycopg's own BEGIN: two round trips.
+        self._connections = kept_postgres_connections(engine, kept=2)
         self._on_server = PreparedOnServer()
         # The newest (seq, hash) this process committed: the head must never go back.
         self.known_head: Head = (0, GENESIS_HASH)
@@ -211,10 +212,6 @@ class Chain:
     def close(self) -> None:
         """Close the connections kept for the writer (PostgreSQL)."""
         self._connections.close()
-
-    def leave_to_parent(self) -> None:
-        """In a forked child: never touch (nor close) the parent's kept connections."""
-        self._connections.leave_to_parent()
 
     @contextmanager
     def snapshot(self) -> Iterator[tuple[Any, Head]]:

@@ -229,10 +229,9 @@ class AuditLog:
 
     def _adopt_fork(self) -> None:
         if self._writer.adopt_fork():
-            # A forked child: the parent's connections are not ours.
+            # A forked child: the parent's connections are not ours (the kept ones
+            # were set aside at the fork, ``vault.kept_connections``).
             self._engine = None
-            if self._chain is not None:
-                self._chain.leave_to_parent()
             self._chain = None
 
     def _chain_of(self) -> Chain:
