@@ -118,7 +118,7 @@ def _reader(db: Any, dek: Any) -> Any:
     from sqlmodel import select as sm_select
 
     from vault.keys.models import SubjectKey
-    from vault.records.fieldcrypt import open_fields
+    from vault.records.fieldcrypt import open_record
     from vault.records.models import Record, RecordField
     from vault.subjects.models import Subject
 
@@ -141,15 +141,7 @@ def _reader(db: Any, dek: Any) -> Any:
                     key_table.c.subject_id == subject_id
                 )
             ).first()
-            opened: dict[str, str] = open_fields(
-                dek,
-                subject_id=subject_id,
-                record_id=record.id,
-                record_type=record.record_type,
-                version=record.version,
-                stored=stored,
-                wanted=list(stored),
-            )
+            opened: dict[str, str] = open_record(dek, subject_id, record, stored)
             return opened
 
     return read

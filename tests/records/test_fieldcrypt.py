@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import pytest
 
 from vault.crypto.keys import DataKey
 from vault.errors import DecryptionFailed
-from vault.records.fieldcrypt import open_fields, reseal_fields, seal_fields
+from vault.records.fieldcrypt import open_fields, open_record, reseal_fields, seal_fields
 
 SUBJECT = uuid.UUID(int=1)
 RECORD = uuid.UUID(int=2)
@@ -115,3 +116,21 @@ def test_reseal_moves_every_field_to_the_new_key() -> None:
     assert _open(new, resealed) == VALUES
     with pytest.raises(DecryptionFailed):
         _open(old, resealed)
+
+
+class _Row(NamedTuple):
+    id: uuid.UUID
+    record_type: str
+    version: int
+
+
+def test_a_record_row_opens_every_field_or_the_wanted_ones_and_only_as_itself() -> None:
+    """``open_record`` takes the id, type and version from the row: all fields by default,
+    the wanted ones when named, and a row naming another version opens nothing."""
+    dek = DataKey.generate()
+    stored = _seal(dek)
+    assert open_record(dek, SUBJECT, _Row(RECORD, "counseling_note", 1), stored) == VALUES
+    only = open_record(dek, SUBJECT, _Row(RECORD, "counseling_note", 1), stored, ["plan"])
+    assert only == {"plan": "weekly session"}
+    with pytest.raises(DecryptionFailed):
+        open_record(dek, SUBJECT, _Row(RECORD, "counseling_note", 2), stored)

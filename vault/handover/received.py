@@ -29,7 +29,7 @@ from vault.errors import Forbidden, InvalidInput, NotFound, SignatureInvalid
 from vault.handover.models import HandoverImport, HandoverWithdrawal
 from vault.handover.outbox import MAX_POLL, NOTICE_TYPE, NoticeOutbox
 from vault.handover.service import HANDOVER_PURPOSE, HandoverService
-from vault.records.fieldcrypt import open_fields
+from vault.records.fieldcrypt import open_record
 from vault.records.rows import ciphertexts, record_rows
 from vault.vocabulary import Action, EventAction, OperationFacts, Principal
 
@@ -195,15 +195,7 @@ class WithdrawalNotices:
                 if record.superseded_at is not None:
                     continue
                 stored = ciphertexts(session, record.id)
-                fields = open_fields(
-                    dek,
-                    subject_id=subject_id,
-                    record_id=record.id,
-                    record_type=record.record_type,
-                    version=record.version,
-                    stored=stored,
-                    wanted=stored.keys(),
-                )
+                fields = open_record(dek, subject_id, record, stored)
                 records.append(
                     {"id": str(record.id), "type": record.record_type, "fields": dict(fields)}
                 )

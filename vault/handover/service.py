@@ -50,7 +50,7 @@ from vault.handover.models import (
 from vault.handover.partners import PartnerUnsealed, record_partner, trusted_partner
 from vault.handover.proof import export_proof_status, log_keys_of
 from vault.records.catalog import Catalog
-from vault.records.fieldcrypt import open_fields
+from vault.records.fieldcrypt import open_record
 from vault.records.rows import ciphertexts, record_rows
 from vault.records.writing import IDENTITY_RECORD_TYPE, RecordWriter
 from vault.subjects.registration import NewSubject
@@ -252,15 +252,7 @@ class HandoverService:
                 ]
                 if not wanted:
                     continue
-                fields = open_fields(
-                    dek,
-                    subject_id=subject_id,
-                    record_id=record.id,
-                    record_type=record.record_type,
-                    version=record.version,
-                    stored=stored,
-                    wanted=wanted,
-                )
+                fields = open_record(dek, subject_id, record, stored, wanted)
                 out.append({"type": record.record_type, "fields": dict(fields)})
         return out
 

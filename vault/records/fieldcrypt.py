@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from vault.crypto.fields import FieldBinding, FieldCipher, record_manifest_digest
 from vault.crypto.keys import DataKey
+from vault.records.rows import RecordColumns
 
 
 def _manifest(record_id: uuid.UUID, record_type: str, version: int, names: Iterable[str]) -> bytes:
@@ -64,6 +65,26 @@ def open_fields(
         ).decode("utf-8")
         for name in wanted
     }
+
+
+def open_record(
+    dek: DataKey,
+    subject_id: uuid.UUID,
+    record: RecordColumns,
+    stored: Mapping[str, bytes],
+    wanted: Iterable[str] | None = None,
+) -> dict[str, str]:
+    """``open_fields`` of one record version's row (``RECORD``'s columns): the ``wanted``
+    fields, or every one."""
+    return open_fields(
+        dek,
+        subject_id=subject_id,
+        record_id=record.id,
+        record_type=record.record_type,
+        version=record.version,
+        stored=stored,
+        wanted=stored.keys() if wanted is None else wanted,
+    )
 
 
 def reseal_fields(

@@ -18,7 +18,7 @@ from vault.audit.events import AuditEvent, Outcome
 from vault.audit.log import AuditLog
 from vault.db import Database
 from vault.errors import NotFound
-from vault.records.fieldcrypt import open_fields
+from vault.records.fieldcrypt import open_record
 from vault.records.ports import SubjectKeyStore
 from vault.records.rows import RECORD, ciphertexts, record_rows
 from vault.subjects.models import Subject
@@ -57,15 +57,7 @@ def export_for_subject(
                     "version": record.version,
                     "current": record.superseded_at is None,
                     "created_at": record.created_at.isoformat(),
-                    "fields": open_fields(
-                        dek,
-                        subject_id=subject_id,
-                        record_id=record.id,
-                        record_type=record.record_type,
-                        version=record.version,
-                        stored=stored,
-                        wanted=stored.keys(),
-                    ),
+                    "fields": open_record(dek, subject_id, record, stored),
                 }
             )
         return {
@@ -98,13 +90,6 @@ def identity_fields(
     if record is None:
         raise NotFound("No such subject.")
     stored = ciphertexts(session, record.id)
-    value = open_fields(
-        subject_keys.data_key(session, subject_id),
-        subject_id=subject_id,
-        record_id=record.id,
-        record_type=record.record_type,
-        version=record.version,
-        stored=stored,
-        wanted=wanted,
-    )
+    dek = subject_keys.data_key(session, subject_id)
+    value = open_record(dek, subject_id, record, stored, wanted)
     return dict(value)

@@ -27,7 +27,7 @@ from vault.db import Database
 from vault.errors import DecryptionFailed, InvalidInput, NotFound, RateLimited, VaultError
 from vault.records.catalog import Catalog
 from vault.records.decisions import DecisionFacts, Opening, ReadPlan, decision_event
-from vault.records.fieldcrypt import open_fields
+from vault.records.fieldcrypt import open_record
 from vault.records.ports import (
     CallerCheck,
     Decoys,
@@ -383,14 +383,9 @@ class RecordReader:
             if opening.wrapped is None:
                 raise NotFound("no data key for this subject (never created, or shredded)")
             dek = self.subject_keys.unwrap(opening.subject_id, opening.wrapped)
-            plaintext = open_fields(
-                dek,
-                subject_id=opening.subject_id,
-                record_id=opening.record.id,
-                record_type=opening.record.record_type,
-                version=opening.record.version,
-                stored={n: ct for n, (_, ct) in stored.items()},
-                wanted=opening.readable,
+            ciphertexts = {n: ct for n, (_, ct) in stored.items()}
+            plaintext = open_record(
+                dek, opening.subject_id, opening.record, ciphertexts, opening.readable
             )
         withheld = {
             name: decision.withheld.get(Category(cat), "not permitted for this purpose")

@@ -24,7 +24,7 @@ from vault.consent.service import ConsentService
 from vault.db import Database
 from vault.errors import Forbidden
 from vault.records.catalog import Catalog
-from vault.records.fieldcrypt import open_fields
+from vault.records.fieldcrypt import open_record
 from vault.records.rows import ciphertexts, record_rows
 from vault.statistics.tables import Outcome as ProgramOutcome
 from vault.statistics.tables import csv_text, tabulate
@@ -120,17 +120,8 @@ class StatisticsService:
         best: dict[str, str] | None = None
         for record in rows:
             stored = ciphertexts(session, record.id)
-            fields = dict(
-                open_fields(
-                    dek,
-                    subject_id=subject_id,
-                    record_id=record.id,
-                    record_type=record.record_type,
-                    version=record.version,
-                    stored=stored,
-                    wanted=[n for n in _OUTCOME_FIELDS if n in stored],
-                )
-            )
+            wanted = [n for n in _OUTCOME_FIELDS if n in stored]
+            fields = dict(open_record(dek, subject_id, record, stored, wanted))
             if not all(n in fields for n in _OUTCOME_FIELDS):
                 continue
             if best is None or fields["ended_on"] > best["ended_on"]:
