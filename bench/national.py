@@ -380,11 +380,14 @@ def _audit(section: Section, env: dict[str, str], events: int) -> None:
 
 
 def run(mode: Mode) -> Section:
-    section = Section(name="national", title="National size (PostgreSQL)")
+    subjects = int(os.environ.get("BENCH_NATIONAL_SUBJECTS", pick(mode, 1_000, 30_000, 300_000)))
+    # A size asked for by hand names its own result file: it must not replace the
+    # day's run of the mode's own size, which the docs cite.
+    name = "national" if "BENCH_NATIONAL_SUBJECTS" not in os.environ else f"national-{subjects}"
+    section = Section(name=name, title="National size (PostgreSQL)")
     if not postgres_reachable():
         section.notes.append("PostgreSQL not reachable: nothing measured")
         return section
-    subjects = int(os.environ.get("BENCH_NATIONAL_SUBJECTS", pick(mode, 1_000, 30_000, 300_000)))
     notes = int(os.environ.get("BENCH_NATIONAL_NOTES", "32"))
     budget = float(os.environ.get("BENCH_NATIONAL_LOAD_SECONDS", pick(mode, 300, 1_200, 3_000)))
     _note(section, f"asked: {subjects:,} subjects, {notes + 2} records each; the machine is shared")
