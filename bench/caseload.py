@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Mode, Row, Section, Target, main, need, pick, settings_from_env
+from bench.cpu import cpu_seconds, database_cpu_seconds
 from bench.http_read import (
     PASSWORD,
     _audited_reads,
@@ -342,13 +343,15 @@ def serve_and_load(
     vault_env = {**base_env, **settings_env}
     plain_env = {**base_env, "BENCH_PLAIN_DATABASE_URL": url}
     answered = 0
+    # CPU seconds of each target's server and of PostgreSQL during its timed loads.
+    spent: dict[tuple[str, str], list[float]] = {}
     with (
         _server(
             "vault.app:app_from_env", vault_env, tmp / f"vault-{kind}.log", vault_port
         ) as vault_pid,
         _server(
             "bench.plain_app:create_plain_app", plain_env, tmp / f"plain-{kind}.log", plain_port
-        ),
+        ) as plain_pid,
     ):
         vault_lists = _vault_requests(vault_port, made, readers, 4000, seed=5)
         hot_vault = [[vault_lists[0][0]]]
@@ -362,12 +365,24 @@ def serve_and_load(
         for _ in range(rounds):
             for key, (port, lists) in targets.items():
                 warm = load_many(port, lists, connections=connections, max_seconds=1.0)
+                pid = vault_pid if key[1] == "vault" else plain_pid
+                before = (cpu_seconds(pid), database_cpu_seconds())
                 result = load_many(
                     port, lists, connections=connections, max_seconds=seconds / rounds
                 )
+                used = spent.setdefault(key, [0.0, 0.0, 0.0])
+                used[0] += cpu_seconds(pid) - before[0]
+                used[1] += database_cpu_seconds() - before[1]
+                used[2] += result.ok
                 measured.results.setdefault(key, []).append(result)
                 if key[1] == "vault":
                     answered += warm.ok + result.ok
+        for (workload, server), (server_cpu, database_cpu, reads) in spent.items():
+            per_read = 1e3 / max(reads, 1)
+            measured.notes.append(
+                f"{kind}: {workload}, {server}: CPU per read: server "
+                f"{server_cpu * per_read:.2f} ms, database {database_cpu * per_read:.2f} ms"
+            )
         measured.notes.append(
             f"{kind}: resident memory of the vault worker {rss_start:.0f} MiB before the load, "
             f"{_rss_mib(vault_pid):.0f} MiB after {answered:,} reads (DEK cache and "

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from bench.caseload import Caseloads, _prepare_plain, _vault_requests, build
 from bench.common import REPO
+from bench.cpu import cpu_seconds, database_cpu_seconds, system_cpu_seconds
 from bench.http_read import _audited_reads, _chain_verifies, _free_port, _server, _settings_env
 from bench.loadgen import load_many
 from bench.profile_read import report
@@ -50,25 +51,6 @@ def _spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _cpu_ticks(pid: int) -> list[int]:
-    """Fields 14-17 of proc(5) for one process (utime, stime, cutime, cstime); zeros if gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return [0, 0, 0, 0]
-    return [int(f) for f in fields[11:15]]  # counted after the ")"
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process and of its reaped children, in seconds."""
-    return sum(_cpu_ticks(pid)) / os.sysconf("SC_CLK_TCK")
-
-
-def _system_cpu_seconds(pid: int) -> float:
-    """The kernel's share of ``_cpu_seconds``: wake-ups, locks and sockets."""
-    return _cpu_ticks(pid)[1] / os.sysconf("SC_CLK_TCK")
-
-
 def _context_switches(pid: int) -> int:
     """Context switches of every thread of one process so far (each wake-up of a thread)."""
     total = 0
@@ -79,19 +61,6 @@ def _context_switches(pid: int) -> int:
                     total += int(line.split()[-1])
         except OSError:
             continue
-    return total
-
-
-def _database_cpu_seconds() -> float:
-    """CPU of every PostgreSQL process on this machine (0 for SQLite, which has none)."""
-    total = 0.0
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if (proc / "comm").read_text().strip().startswith("postgres"):
-                    total += _cpu_seconds(int(proc.name))
-            except OSError:
-                continue
     return total
 
 
@@ -195,18 +164,18 @@ def main() -> None:
                     stacks.append(tmp / f"stacks-{round_no}.txt")
                     spy = _spy(pids[name], args.seconds, stacks[-1])
                 counted_before = _database_counts(url)
-                server_before, database_before = _cpu_seconds(pids[name]), _database_cpu_seconds()
-                system_before = _system_cpu_seconds(pids[name])
+                server_before, database_before = cpu_seconds(pids[name]), database_cpu_seconds()
+                system_before = system_cpu_seconds(pids[name])
                 switches_before = _context_switches(pids[name])
-                client_before = _cpu_seconds(os.getpid())
+                client_before = cpu_seconds(os.getpid())
                 result = load_many(
                     ports[name], lists[name], connections=32, max_seconds=args.seconds
                 )
                 used = usage[name]
-                used.server_cpu += _cpu_seconds(pids[name]) - server_before
-                used.database_cpu += _database_cpu_seconds() - database_before
-                used.client_cpu += _cpu_seconds(os.getpid()) - client_before
-                used.server_system_cpu += _system_cpu_seconds(pids[name]) - system_before
+                used.server_cpu += cpu_seconds(pids[name]) - server_before
+                used.database_cpu += database_cpu_seconds() - database_before
+                used.client_cpu += cpu_seconds(os.getpid()) - client_before
+                used.server_system_cpu += system_cpu_seconds(pids[name]) - system_before
                 used.switches += _context_switches(pids[name]) - switches_before
                 used.reads += result.ok
                 for i, (after, before) in enumerate(
