@@ -147,8 +147,8 @@ class ColumnSealer:
     def open(self, table: str, column: str, row_id: uuid.UUID, stored: str) -> str:
         """The value, or the one opaque DecryptionFailed for anything tampered, moved, or
         sealed under a seal key version that is unknown or retired."""
-        version = seal_version(stored)
-        if version is None or version not in self._versions.accepted():
+        version = self._accepted_version(stored)
+        if version is None:
             raise DecryptionFailed()
         encoded = stored[len(f"v{version}:") :]
         try:
@@ -165,6 +165,13 @@ class ColumnSealer:
         except UnicodeDecodeError:
             raise DecryptionFailed() from None
 
+    def _accepted_version(self, stored: str) -> int | None:
+        """The seal key version ``stored`` names, if it may be opened under it now."""
+        version = seal_version(stored)
+        if version is None or version not in self._versions.accepted():
+            return None
+        return version
+
     def holds(
         self, table: str, column: str, row_id: uuid.UUID, stored: str | None, value: str
     ) -> bool:
@@ -179,8 +186,7 @@ class ColumnSealer:
         # the last request: an exact match of everything ``open`` would read is
         # answered from memory (measured: ~3% of a loaded server's CPU). A changed
         # row, value or binding misses; a retired version is refused here first.
-        version = seal_version(stored)
-        if version is None or version not in self._versions.accepted():
+        if self._accepted_version(stored) is None:
             return False
         held = _held_digest(table, column, row_id, stored, value)
         if held in self._held:

@@ -383,9 +383,9 @@ class RecordReader:
             if opening.wrapped is None:
                 raise NotFound("no data key for this subject (never created, or shredded)")
             dek = self.subject_keys.unwrap(opening.subject_id, opening.wrapped)
-            ciphertexts = {n: ct for n, (_, ct) in stored.items()}
+            sealed = {n: ct for n, (_, ct) in stored.items()}
             plaintext = open_record(
-                dek, opening.subject_id, opening.record, ciphertexts, opening.readable
+                dek, opening.subject_id, opening.record, sealed, opening.readable
             )
         withheld = {
             name: decision.withheld.get(Category(cat), "not permitted for this purpose")
