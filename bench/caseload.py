@@ -295,6 +295,10 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
+# The workload of ``serve_and_load(one_counselor=True)``.
+ONE_COUNSELOR = "one counselor"
+
+
 @dataclass
 class _Measured:
     results: dict[tuple[str, str], list[LoadResult]] = field(default_factory=dict)
@@ -315,12 +319,20 @@ def _measure(kind: str, url: str, tmp: Path, mode: Mode, subjects: int) -> _Meas
 
 
 def serve_and_load(
-    kind: str, url: str, tmp: Path, mode: Mode, made: Caseloads, notes: list[str]
+    kind: str,
+    url: str,
+    tmp: Path,
+    mode: Mode,
+    made: Caseloads,
+    notes: list[str],
+    one_counselor: bool = False,
 ) -> _Measured:
     """Serve the built store and a plain table of as many rows; load both in rounds.
 
     ``tmp`` holds the store's keys (``tmp / "keys"``); the store is ``url``. Every
     counselor of ``made`` reads (at most 8 of them by the mode's default).
+    ``one_counselor``: in the same rounds, all connections read the first
+    counselor's caseload alone (how the ratio depends on how many read at once).
     """
     seconds = pick(mode, 4.0, 12.0, 30.0)
     rounds = pick(mode, 1, 2, 3)
@@ -361,6 +373,8 @@ def serve_and_load(
             ("hot", "vault"): (vault_port, hot_vault),
             ("hot", "plain"): (plain_port, hot_plain),
         }
+        if one_counselor:
+            targets[(ONE_COUNSELOR, "vault")] = (vault_port, vault_lists[:1])
         rss_start = _rss_mib(vault_pid)
         for _ in range(rounds):
             for key, (port, lists) in targets.items():
@@ -415,19 +429,24 @@ def rows(section: Section, kind: str, measured: _Measured) -> None:
     made = measured.made
     records = made.records if made else 0
     ratio = 0.0
-    for workload, label in (
+    workloads = [
         ("caseload", f"random records of own caseload ({records:,} records)"),
         ("hot", "one hot record"),
-    ):
+    ]
+    if (ONE_COUNSELOR, "vault") in measured.results:
+        workloads.append((ONE_COUNSELOR, "random records of one counselor's caseload alone"))
+    for workload, label in workloads:
         vault = _merge(measured.results[(workload, "vault")])
-        plain = _merge(measured.results[(workload, "plain")])
+        # The one counselor's reads are compared with the same random plain reads.
+        baseline = "caseload" if workload == ONE_COUNSELOR else workload
+        plain = _merge(measured.results[(baseline, "plain")])
         row = Row(
             "caseload read",
             f"{label}, 32 connections, {kind}",
             "vault",
             vault.throughput,
             "plain Litestar + SQLModel, random rows"
-            if workload == "caseload"
+            if baseline == "caseload"
             else "plain Litestar + SQLModel, one row",
             plain.throughput,
             "req/s",

@@ -9,10 +9,15 @@ log in over HTTP and read random records of the subjects on their own care
 teams, 32 connections, against a plain table of as many rows
 (``caseload.serve_and_load``: the same rounds, the count of ``record.read``
 events against the reads answered, and ``vault audit verify`` after).
+``BENCH_NATIONAL_READERS`` sets how many counselors read at once (default 32,
+one a connection; the mode's quick run, 4). In the same rounds all connections
+also read one counselor's caseload alone: the ratio falls as more counselors
+read at once, and this row shows by how much.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -50,7 +55,7 @@ def measure(section: Section, env: dict[str, str], mode: Mode) -> None:
     """Serve the national store and load it as ``bench.caseload`` loads its own."""
     url = env["VAULT_DATABASE_URL"]
     # A counselor a connection: 9,600 subjects' keys, more than the key cache holds.
-    readers = pick(mode, 4, 32, 32)
+    readers = int(os.environ.get("BENCH_NATIONAL_READERS", pick(mode, 4, 32, 32)))
     counselors = 0
     from sqlalchemy import create_engine
 
@@ -72,5 +77,7 @@ def measure(section: Section, env: dict[str, str], mode: Mode) -> None:
         f"{held}"
     )
     kind = "postgresql, national store"
-    measured = serve_and_load(kind, url, Path(env["VAULT_KEYS_DIR"]).parent, mode, made, [note])
+    measured = serve_and_load(
+        kind, url, Path(env["VAULT_KEYS_DIR"]).parent, mode, made, [note], one_counselor=True
+    )
     rows(section, kind, measured)
