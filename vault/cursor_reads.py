@@ -284,7 +284,7 @@ class CursorReader:
             with self._postgres_reads(one_statement, ahead, finished) as reads:
                 yield reads
             return
-        connection = self._take_sqlite()
+        connection = self._kept.take()[0]
         try:
             cursor = connection.cursor()
             # The driver runs in autocommit mode (isolation_level=None): the snapshot
@@ -299,7 +299,7 @@ class CursorReader:
         except BaseException:
             connection.close()
             raise
-        self._give_back(connection)
+        self._kept.give_back(connection)
 
     @contextmanager
     def _postgres_reads(
@@ -353,19 +353,13 @@ class CursorReader:
 
     def _keep_or_close(self, connection: Any, kept: bool) -> None:
         if kept:
-            self._give_back(connection)
+            self._kept.give_back(connection)
         else:
             connection.close()  # opened beyond the slots: not kept
 
     def _take_postgres(self, kept: bool) -> Any:
         # Beyond the slots a read opens its own: the kept ones are the slot holders'.
         return self._kept.take()[0] if kept else self._kept.opened()
-
-    def _take_sqlite(self) -> Any:
-        return self._kept.take()[0]
-
-    def _give_back(self, connection: Any) -> None:
-        self._kept.give_back(connection)
 
     def close(self) -> None:
         """Close the connections this reader keeps (the engine's pool is the engine's)."""

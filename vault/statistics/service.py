@@ -121,7 +121,7 @@ class StatisticsService:
         for record in rows:
             stored = ciphertexts(session, record.id)
             wanted = [n for n in _OUTCOME_FIELDS if n in stored]
-            fields = dict(open_record(dek, subject_id, record, stored, wanted))
+            fields = open_record(dek, subject_id, record, stored, wanted)
             if not all(n in fields for n in _OUTCOME_FIELDS):
                 continue
             if best is None or fields["ended_on"] > best["ended_on"]:
