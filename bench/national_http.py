@@ -11,8 +11,8 @@ teams, 32 connections, against a plain table of as many rows
 events against the reads answered, and ``vault audit verify`` after).
 ``BENCH_NATIONAL_READERS`` sets how many counselors read at once (default 32,
 one a connection; the mode's quick run, 4). In the same rounds all connections
-also read one counselor's caseload alone: the ratio falls as more counselors
-read at once, and this row shows by how much.
+also read one counselor's caseload alone, to show how much it matters how
+many read at once.
 """
 
 from __future__ import annotations
