@@ -300,6 +300,15 @@ ONE_COUNSELOR = "one counselor"
 
 
 @dataclass
+class _Spent:
+    """CPU seconds of one target's server and of PostgreSQL over its timed loads."""
+
+    server: float = 0.0
+    database: float = 0.0
+    reads: int = 0
+
+
+@dataclass
 class _Measured:
     results: dict[tuple[str, str], list[LoadResult]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -356,7 +365,7 @@ def serve_and_load(
     plain_env = {**base_env, "BENCH_PLAIN_DATABASE_URL": url}
     answered = 0
     # CPU seconds of each target's server and of PostgreSQL during its timed loads.
-    spent: dict[tuple[str, str], list[float]] = {}
+    spent: dict[tuple[str, str], _Spent] = {}
     with (
         _server(
             "vault.app:app_from_env", vault_env, tmp / f"vault-{kind}.log", vault_port
@@ -384,18 +393,18 @@ def serve_and_load(
                 result = load_many(
                     port, lists, connections=connections, max_seconds=seconds / rounds
                 )
-                used = spent.setdefault(key, [0.0, 0.0, 0.0])
-                used[0] += cpu_seconds(pid) - before[0]
-                used[1] += database_cpu_seconds() - before[1]
-                used[2] += result.ok
+                used = spent.setdefault(key, _Spent())
+                used.server += cpu_seconds(pid) - before[0]
+                used.database += database_cpu_seconds() - before[1]
+                used.reads += result.ok
                 measured.results.setdefault(key, []).append(result)
                 if key[1] == "vault":
                     answered += warm.ok + result.ok
-        for (workload, server), (server_cpu, database_cpu, reads) in spent.items():
-            per_read = 1e3 / max(reads, 1)
+        for (workload, server), used in spent.items():
+            per_read = 1e3 / max(used.reads, 1)
             measured.notes.append(
                 f"{kind}: {workload}, {server}: CPU per read: server "
-                f"{server_cpu * per_read:.2f} ms, database {database_cpu * per_read:.2f} ms"
+                f"{used.server * per_read:.2f} ms, database {used.database * per_read:.2f} ms"
             )
         measured.notes.append(
             f"{kind}: resident memory of the vault worker {rss_start:.0f} MiB before the load, "
